@@ -1,0 +1,101 @@
+// `rebound serve`: the embedded server from the command line. Prints the URL
+// it serves, then reads fault commands from stdin (one per line):
+//   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  kill  restart  stop  stats
+#include "common.hpp"
+
+#include <rebound/server/server.hpp>
+
+#include <csignal>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+namespace rebound::cli {
+namespace {
+
+struct ServeFlags {
+  server::ServerOptions options;
+  bool h1_only = false;
+};
+
+volatile std::sig_atomic_t stop_requested = 0;
+
+void handle_command(server::Server& s, const std::string& line) {
+  std::istringstream in(line);
+  std::string cmd;
+  in >> cmd;
+  if (cmd == "goaway") {
+    std::int32_t last = -1;
+    in >> last;
+    s.send_goaway(last);
+  } else if (cmd == "refuse") {
+    std::string on;
+    in >> on;
+    s.refuse_streams(on != "off");
+  } else if (cmd == "reset") {
+    int n = 1;
+    in >> n;
+    s.reset_next_streams(n);
+  } else if (cmd == "drop") {
+    int n = 1;
+    in >> n;
+    s.drop_next_requests(n);
+  } else if (cmd == "kill") {
+    s.kill();
+  } else if (cmd == "restart") {
+    s.restart();
+  } else if (cmd == "stop") {
+    s.stop();
+  } else if (cmd == "stats") {
+    const auto st = s.stats();
+    std::cout << "connections " << st.connections_accepted << " requests " << st.requests << std::endl;
+    return;
+  } else if (!cmd.empty()) {
+    std::cerr << "rebound serve: unknown command \"" << cmd
+              << "\" (goaway [id], refuse on|off, reset N, drop N, kill, restart, stop, stats)" << std::endl;
+    return;
+  }
+  if (!cmd.empty()) std::cout << "ok " << cmd << std::endl;
+}
+
+int run(ServeFlags& f) {
+  f.options.http2 = !f.h1_only;
+  server::Server s(f.options);
+  try {
+    s.start();
+  } catch (const std::exception& e) {
+    std::cerr << "rebound serve: " << e.what() << "\n";
+    return 1;
+  }
+  std::cout << s.url() << std::endl;
+  std::signal(SIGINT, [](int) { stop_requested = 1; });
+  std::signal(SIGTERM, [](int) { stop_requested = 1; });
+  std::thread commands([&s] {
+    std::string line;
+    while (std::getline(std::cin, line)) handle_command(s, line);
+  });
+  commands.detach();  // stdin may never close; the process exit ends it
+  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  s.stop(std::chrono::seconds(2));
+  std::_Exit(0);  // the stdin reader is blocked in getline
+}
+
+}  // namespace
+
+void add_serve(CLI::App& root) {
+  auto flags = std::make_shared<ServeFlags>();
+  CLI::App* app = root.add_subcommand("serve", "Run the embedded test server (HTTP/1.1, h2, h2c) with fault controls on stdin");
+  app->add_option("--host", flags->options.host, "Address to listen on")->capture_default_str();
+  app->add_option("-p,--port", flags->options.port, "Port (0 picks a free one)")->capture_default_str();
+  app->add_flag("--tls", flags->options.tls, "Serve TLS (ALPN h2 and http/1.1); a self-signed cert unless --cert");
+  app->add_option("--cert", flags->options.cert_file, "PEM certificate")->check(CLI::ExistingFile);
+  app->add_option("--key", flags->options.key_file, "PEM private key")->check(CLI::ExistingFile);
+  app->add_flag("--h2c", [](std::int64_t) {}, "Accept h2c prior knowledge on plain TCP (always on; kept for clarity)");
+  app->add_flag("--http1.1", flags->h1_only, "Serve HTTP/1.1 only");
+  app->add_option("--max-concurrent-streams", flags->options.max_concurrent_streams,
+                  "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")->capture_default_str();
+  app->add_option("--threads", flags->options.threads, "I/O threads")->capture_default_str();
+  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+}
+
+}  // namespace rebound::cli

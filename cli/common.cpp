@@ -1,0 +1,61 @@
+// Shared client flags, durations and exit codes.
+#include "common.hpp"
+
+#include "duration.hpp"
+
+namespace rebound::cli {
+
+CLI::Option* add_duration(CLI::App& app, const std::string& name, std::string& value, const std::string& help) {
+  return app.add_option(name, value, help + " (units: ms, s, m)")
+      ->capture_default_str()
+      ->check([](const std::string& v) {
+        return parse_duration(v) ? std::string() : "expected a duration like 200ms, 2s or 1m, got \"" + v + "\"";
+      });
+}
+
+std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::string& value) {
+  auto d = parse_duration(value);
+  if (!d) throw CLI::ValidationError(flag, "expected a duration like 200ms or 2s, got \"" + value + "\"");
+  return *d;
+}
+
+void ClientFlags::add_to(CLI::App& app) {
+  app.add_flag("-k,--insecure", insecure, "Do not verify the server's certificate");
+  app.add_option("--cacert", cacert, "PEM file of CAs to trust instead of the system store")->check(CLI::ExistingFile);
+  app.add_flag("--http1.1", http1_only, "Speak HTTP/1.1 only");
+  app.add_flag("--http2-prior-knowledge", http2_prior_knowledge,
+               "Speak HTTP/2 without negotiation (h2c over http://, require ALPN h2 over https://)");
+  add_duration(app, "--connect-timeout", connect_timeout, "Time allowed to connect (TCP + TLS)");
+  add_duration(app, "--timeout", timeout, "Time allowed for each request, retries included");
+  add_duration(app, "--read-idle-timeout", read_idle_timeout, "HTTP/2: send a PING after this long without input");
+  add_duration(app, "--ping-timeout", ping_timeout, "HTTP/2: close the connection when a PING is not answered in this");
+}
+
+Options ClientFlags::to_options() const {
+  Options o;
+  o.tls.verify_peer = !insecure;
+  o.tls.ca_file = cacert;
+  if (http1_only) o.http_version = HttpVersion::http1_only;
+  if (http2_prior_knowledge) o.http_version = HttpVersion::http2_prior_knowledge;
+  o.connect_timeout = duration_or_throw("--connect-timeout", connect_timeout);
+  o.request_timeout = duration_or_throw("--timeout", timeout);
+  o.read_idle_timeout = duration_or_throw("--read-idle-timeout", read_idle_timeout);
+  o.ping_timeout = duration_or_throw("--ping-timeout", ping_timeout);
+  return o;
+}
+
+int exit_code_for(const Error& e) {
+  const error_code& ec = e.code();
+  if (ec == errc::invalid_url || ec == errc::invalid_request) return 3;
+  if (ec == errc::unsupported_scheme) return 1;
+  if (ec == errc::resolve_failed) return 6;
+  if (ec == errc::connection_refused) return 7;
+  if (is_timeout(ec)) return 28;
+  if (ec == errc::certificate_verify_failed) return 60;
+  if (ec == errc::tls_handshake_failed) return 35;
+  if (ec == errc::protocol_error || ec == errc::protocol_negotiation_failed || ec == errc::stream_reset) return 16;
+  if (ec == errc::response_too_large) return 63;
+  return 56;
+}
+
+}  // namespace rebound::cli

@@ -1,0 +1,84 @@
+// rebound::Client: the facade. Sync, callback and co_await entry points over
+// one pooled, retrying, multiplexing HTTP/1.1 + HTTP/2 engine.
+//
+//     rebound::Client client;
+//     auto res = client.get("https://example.com/");
+//     if (!res) std::cerr << res.error().message() << "\n";
+//     else std::cout << res->status() << " " << res->body() << "\n";
+//
+// Errors: every call completes exactly once, with a Response (any HTTP
+// status, 4xx/5xx included) or a rebound::Error saying what failed, where,
+// and how far the request got (see <rebound/error.hpp>). Nothing throws
+// except the constructor (an unreadable CA file).
+//
+// Thread safety: a Client may be shared by any number of threads; every
+// member is thread-safe. The Client runs its own I/O thread(s)
+// (Options::io_threads). Callbacks run on those threads unless the
+// completion token names another executor (co_await resumes on the
+// coroutine's executor). Do not call the blocking `send`/`get` from inside a
+// callback: it returns errc::invalid_request instead of deadlocking.
+// Destroying the Client fails outstanding requests with client_shut_down and
+// waits for its threads; do not destroy it from one of its own callbacks.
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/export.hpp>
+#include <rebound/options.hpp>
+#include <rebound/request.hpp>
+#include <rebound/response.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/associated_cancellation_slot.hpp>
+#include <boost/asio/async_result.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rebound {
+
+class REBOUND_API Client {
+ public:
+  /// Starts the I/O threads. Throws rebound::Exception when Options are
+  /// unusable (e.g. an unreadable tls.ca_file).
+  explicit Client(Options options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Blocking: sends and waits for the result.
+  Result<Response> send(Request request);
+  /// Blocking GET.
+  Result<Response> get(std::string url) { return send(Request::get(std::move(url))); }
+
+  /// Callback: `done` is invoked exactly once, on an I/O thread.
+  void send_async(Request request, std::function<void(Result<Response>)> done);
+
+  /// Asio-style: any completion token (`boost::asio::use_awaitable`,
+  /// `deferred`, a callback...). Completes with `Result<Response>`; supports
+  /// per-operation cancellation (terminal/partial/total all cancel).
+  template <class CompletionToken>
+  auto async_send(Request request, CompletionToken&& token) {
+    return boost::asio::async_initiate<CompletionToken, void(Result<Response>)>(
+        [this](auto handler, Request request) {
+          start(std::move(request), boost::asio::any_completion_handler<void(Result<Response>)>(
+                                        std::move(handler)));
+        },
+        token, std::move(request));
+  }
+
+  /// Counters summed over all I/O threads.
+  Counters counters() const;
+  /// A readable dump of every origin pool (for debugging and -v output).
+  std::string dump_pools() const;
+  /// Fails outstanding requests with client_shut_down and closes every
+  /// connection; later requests fail the same way. Idempotent.
+  void shutdown();
+
+ private:
+  void start(Request request, boost::asio::any_completion_handler<void(Result<Response>)> handler);
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rebound

@@ -1,0 +1,59 @@
+// Observability: what happened to requests and connections, as events a user
+// hook receives, and counters a user can snapshot.
+//
+// Thread safety: the hook is called on the Client's I/O threads (never while
+// an internal lock is held); it must be thread-safe when io_threads > 1 and
+// must not block. Counters are atomics read with Client::counters().
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/export.hpp>
+#include <rebound/response.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+namespace rebound {
+
+enum class EventKind : std::uint8_t {
+  dial_start,         ///< a new connection is being dialed (origin)
+  dial_done,          ///< TCP (and TLS) established; `protocol` is the negotiated one
+  dial_failed,        ///< the dial failed; `error` says why
+  connection_reused,  ///< a request was given an existing connection
+  request_start,      ///< an attempt was put on a connection (stream opened)
+  request_done,       ///< the request completed (response or final error)
+  retry,              ///< an attempt failed and will be retried; `detail` has the reason
+  goaway,             ///< the peer sent GOAWAY; `detail` has last-stream-id and code
+  ping_sent,          ///< a health-check PING was sent
+  ping_acked,         ///< a health-check PING was acknowledged
+  connection_closed,  ///< a connection left the pool; `error`/`detail` say why
+};
+REBOUND_API const char* to_string(EventKind k) noexcept;
+
+struct Event {
+  EventKind kind{};
+  std::chrono::steady_clock::time_point time;
+  std::string origin;            ///< "https://host:port"
+  std::uint64_t connection = 0;  ///< connection id, 0 when none
+  Protocol protocol = Protocol::http1;
+  error_code error;              ///< set for failures
+  std::string detail;            ///< human-readable extra
+};
+
+using EventHook = std::function<void(const Event&)>;
+
+/// Counters since the Client was created.
+struct Counters {
+  std::uint64_t requests_started = 0;
+  std::uint64_t requests_succeeded = 0;
+  std::uint64_t requests_failed = 0;
+  std::uint64_t retries = 0;
+  std::uint64_t dials = 0;
+  std::uint64_t dial_failures = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_closed = 0;
+};
+
+}  // namespace rebound

@@ -1,0 +1,86 @@
+// Client-wide settings. Every field has a sane default; a default-constructed
+// Options verifies certificates against the system store, speaks HTTP/2 when
+// the server offers it over TLS and HTTP/1.1 otherwise.
+//
+// Thread safety: a value type, copied into the Client at construction.
+#pragma once
+
+#include <rebound/events.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace rebound {
+
+using namespace std::chrono_literals;
+
+/// Which HTTP version to speak.
+enum class HttpVersion : std::uint8_t {
+  automatic,         ///< https: ALPN (h2 preferred, http/1.1); http: HTTP/1.1
+  http1_only,        ///< never HTTP/2 (ALPN offers only http/1.1)
+  http2_prior_knowledge,  ///< http: h2c without upgrade; https: require ALPN h2
+};
+
+struct TlsOptions {
+  bool verify_peer = true;    ///< verify chain and host name (false: insecure, like curl -k)
+  std::string ca_file;        ///< PEM bundle to trust instead of the system store
+  std::string sni;            ///< override the SNI/verification name (default: URL host)
+};
+
+struct Options {
+  // --- connections ---
+  std::chrono::milliseconds connect_timeout = 10s;
+  /// Max connections per origin (both protocols). HTTP/2 connections are
+  /// shared up to the peer's MAX_CONCURRENT_STREAMS; beyond that, new ones
+  /// are dialed up to this limit; then requests wait in a bounded queue.
+  std::uint32_t max_conns_per_origin = 8;
+  /// Requests that may wait for a connection per origin before queue_full.
+  std::uint32_t max_queued_per_origin = 10000;
+  /// Idle pooled connections are closed after this long.
+  std::chrono::milliseconds idle_timeout = 90s;
+  HttpVersion http_version = HttpVersion::automatic;
+  TlsOptions tls;
+
+  // --- TCP health ---
+  bool tcp_keepalive = true;
+  std::chrono::seconds tcp_keepalive_idle = 15s;
+  std::chrono::seconds tcp_keepalive_interval = 5s;
+  int tcp_keepalive_count = 3;
+  /// TCP_USER_TIMEOUT: unacknowledged data older than this kills the connection.
+  std::chrono::milliseconds tcp_user_timeout = 30s;
+
+  // --- HTTP/2 ---
+  /// Send a PING after this long without reading any frame (0: off).
+  std::chrono::milliseconds read_idle_timeout = 30s;
+  /// Close the connection when a PING is not acknowledged within this.
+  std::chrono::milliseconds ping_timeout = 15s;
+  std::uint32_t h2_initial_stream_window = 4u << 20;
+  std::uint32_t h2_connection_window = 16u << 20;
+  std::uint32_t max_header_list_size = 256u << 10;
+
+  // --- requests ---
+  /// Default time for a whole request (all attempts); Request::timeout overrides.
+  std::chrono::milliseconds request_timeout = 60s;
+  /// Time from sending the request to the response header (0: no separate limit).
+  std::chrono::milliseconds response_header_timeout = 0ms;
+  std::uint64_t max_response_body = 1ull << 30;
+  /// Default for Request::wait_for_ready.
+  bool wait_for_ready = false;
+
+  // --- retries ---
+  int max_attempts = 4;
+  std::chrono::milliseconds backoff_base = 50ms;
+  std::chrono::milliseconds backoff_max = 2s;
+  /// Retries may not exceed this fraction of requests started recently...
+  double retry_budget_ratio = 0.2;
+  /// ...plus this many per second (the floor that lets a quiet client retry).
+  std::uint32_t retry_budget_min_per_second = 10;
+
+  // --- threads and observability ---
+  /// I/O threads the Client runs (each with its own pool shard).
+  unsigned io_threads = 1;
+  EventHook on_event;
+};
+
+}  // namespace rebound

@@ -1,0 +1,105 @@
+// A request: method, URL, headers, body, and per-request policy (deadline,
+// retry policy, cancellation).
+//
+// Errors: building a Request never fails; an invalid URL or method is
+// reported when the request is sent (errc::invalid_url / invalid_request).
+// Thread safety: a value type. `Cancellation` may be triggered from any thread.
+#pragma once
+
+#include <rebound/export.hpp>
+#include <rebound/headers.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+namespace rebound {
+
+/// Whether a request may be sent again after an ambiguous failure (one where
+/// the server may have processed it). Unambiguous failures - never sent, or
+/// refused unprocessed by the server - are retried whatever this says,
+/// except under `never`.
+enum class RetryPolicy {
+  automatic,        ///< RFC 9110 idempotent methods or an Idempotency-Key header
+  never,            ///< no retries at all, not even of provably unprocessed attempts
+  idempotent_only,  ///< like automatic, but an Idempotency-Key header does not count
+  always,           ///< the caller vouches that resending is safe
+};
+
+/// A handle that cancels the requests it is attached to. Copies share state.
+class REBOUND_API Cancellation {
+ public:
+  Cancellation();
+  /// Cancels every attached request still running (they fail with errc::cancelled).
+  void cancel();
+  bool cancelled() const noexcept;
+  /// Runs `f` once on cancel() (at once, if already cancelled). Used by the
+  /// Client to attach requests; `f` must be cheap and thread-safe.
+  void on_cancel(std::function<void()> f) const;
+
+  struct State;
+  const std::shared_ptr<State>& state() const noexcept { return state_; }
+
+ private:
+  std::shared_ptr<State> state_;
+};
+
+class REBOUND_API Request {
+ public:
+  Request() = default;
+  Request(std::string method, std::string url) : method_(std::move(method)), url_(std::move(url)) {}
+
+  static Request get(std::string url) { return {"GET", std::move(url)}; }
+  static Request post(std::string url, std::string body, std::string content_type = "application/octet-stream") {
+    Request r{"POST", std::move(url)};
+    r.body(std::move(body)).header("content-type", std::move(content_type));
+    return r;
+  }
+
+  const std::string& method() const noexcept { return method_; }
+  const std::string& url() const noexcept { return url_; }
+  const Headers& headers() const noexcept { return headers_; }
+  Headers& headers() noexcept { return headers_; }
+  const std::string& body() const noexcept { return body_; }
+
+  Request& method(std::string m) { method_ = std::move(m); return *this; }
+  Request& url(std::string u) { url_ = std::move(u); return *this; }
+  /// Adds a header field (see Headers::add).
+  Request& header(std::string name, std::string value) {
+    headers_.add(std::move(name), std::move(value));
+    return *this;
+  }
+  /// The body, kept in memory: replayable, so a retry can resend it.
+  Request& body(std::string b) { body_ = std::move(b); return *this; }
+
+  /// Time allowed for the whole request, all attempts included. Unset: the
+  /// Client's Options::request_timeout.
+  Request& timeout(std::chrono::milliseconds t) { timeout_ = t; return *this; }
+  const std::optional<std::chrono::milliseconds>& timeout() const noexcept { return timeout_; }
+
+  Request& retry_policy(RetryPolicy p) { retry_policy_ = p; return *this; }
+  RetryPolicy retry_policy() const noexcept { return retry_policy_; }
+
+  /// Wait for a connection while the origin's dials fail (up to the
+  /// deadline) instead of failing with the dial error. Unset: Options.
+  Request& wait_for_ready(bool on) { wait_for_ready_ = on; return *this; }
+  const std::optional<bool>& wait_for_ready() const noexcept { return wait_for_ready_; }
+
+  Request& cancellation(Cancellation c) { cancellation_ = std::move(c); return *this; }
+  const std::optional<Cancellation>& cancellation() const noexcept { return cancellation_; }
+
+ private:
+  std::string method_ = "GET";
+  std::string url_;
+  Headers headers_;
+  std::string body_;
+  std::optional<std::chrono::milliseconds> timeout_;
+  RetryPolicy retry_policy_ = RetryPolicy::automatic;
+  std::optional<bool> wait_for_ready_;
+  std::optional<Cancellation> cancellation_;
+};
+
+}  // namespace rebound

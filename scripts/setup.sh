@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs every Debian package rebound needs to build, test and benchmark.
+# Idempotent; run as root (or it uses sudo when available).
+set -euo pipefail
+
+packages=(
+  build-essential g++ cmake ninja-build pkg-config git
+  libboost1.81-dev libboost-url1.81-dev libboost-json1.81-dev
+  libnghttp2-dev libssl-dev openssl ca-certificates
+  libgtest-dev libgmock-dev googletest libbenchmark-dev
+  libcli11-dev
+  nghttp2-server nghttp2-client h2o nginx-light curl
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "setup: all packages present"
+  exit 0
+fi
+echo "setup: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+as_root apt-get update -q
+as_root apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,37 @@
+// Exchange: deadline and exactly-once completion.
+#include "client/exchange.hpp"
+
+#include <atomic>
+
+namespace rebound::client {
+namespace {
+std::atomic<std::uint64_t> next_exchange_id{1};
+}
+
+Exchange::Exchange(asio::any_io_executor ex, Request request, Url url, Clock::time_point deadline,
+                   bool wait_for_ready, Completion completion)
+    : request_(std::move(request)), url_(std::move(url)), deadline_(deadline),
+      wait_for_ready_(wait_for_ready), completion_(std::move(completion)),
+      deadline_timer_(std::move(ex)), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+std::string Exchange::describe() const { return request_.method() + " " + url_.str(); }
+
+void Exchange::arm_deadline(std::function<void(Exchange&)> on_expired) {
+  deadline_timer_.expires_at(deadline_);
+  deadline_timer_.async_wait(
+      [self = shared_from_this(), on_expired = std::move(on_expired)](boost::system::error_code ec) {
+        if (!ec && !self->done_) on_expired(*self);
+      });
+}
+
+bool Exchange::complete(Result<Response> result) {
+  if (done_) return false;
+  done_ = true;
+  carrier_ = nullptr;
+  deadline_timer_.cancel();
+  auto completion = std::move(completion_);
+  completion(std::move(result));
+  return true;
+}
+
+}  // namespace rebound::client

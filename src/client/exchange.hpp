@@ -1,0 +1,78 @@
+// One request's journey across attempts: the request, its parsed URL, its
+// deadline, the caller's completion, and the attempt currently running.
+// An Exchange completes exactly once; everything after that is a no-op.
+// Lives on its shard's I/O thread; never touched from another thread.
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/request.hpp>
+#include <rebound/response.hpp>
+#include <rebound/url.hpp>
+
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+namespace rebound::client {
+
+namespace asio = boost::asio;
+using Clock = std::chrono::steady_clock;
+/// The caller's completion (move-only; invoked once, on the I/O thread).
+using Completion = asio::any_completion_handler<void(Result<Response>)>;
+
+class Exchange;
+
+/// What an exchange's current attempt runs on, so a deadline or cancel can
+/// abort it there.
+class AttemptCarrier {
+ public:
+  /// Stop working on `ex`'s attempt; the carrier must not complete it.
+  virtual void abandon(Exchange& ex) = 0;
+ protected:
+  ~AttemptCarrier() = default;
+};
+
+class Exchange : public std::enable_shared_from_this<Exchange> {
+ public:
+  Exchange(asio::any_io_executor ex, Request request, Url url, Clock::time_point deadline,
+           bool wait_for_ready, Completion completion);
+
+  const Request& request() const noexcept { return request_; }
+  const Url& url() const noexcept { return url_; }
+  Clock::time_point deadline() const noexcept { return deadline_; }
+  bool wait_for_ready() const noexcept { return wait_for_ready_; }
+  bool done() const noexcept { return done_; }
+  int attempts() const noexcept { return attempts_; }
+  std::uint64_t id() const noexcept { return id_; }
+  /// "GET https://host:port/path".
+  std::string describe() const;
+
+  /// Starts the deadline timer; `on_expired` runs (once) when it fires.
+  void arm_deadline(std::function<void(Exchange&)> on_expired);
+
+  /// Marks a new attempt on `carrier` (which may be null while queued).
+  void begin_attempt(AttemptCarrier* carrier) { ++attempts_; carrier_ = carrier; }
+  void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
+  AttemptCarrier* carrier() const noexcept { return carrier_; }
+
+  /// Completes with a response or error; false if already done.
+  bool complete(Result<Response> result);
+
+ private:
+  Request request_;
+  Url url_;
+  Clock::time_point deadline_;
+  bool wait_for_ready_;
+  Completion completion_;
+  asio::steady_timer deadline_timer_;
+  AttemptCarrier* carrier_ = nullptr;
+  int attempts_ = 0;
+  bool done_ = false;
+  std::uint64_t id_;
+};
+
+}  // namespace rebound::client

@@ -1,0 +1,231 @@
+// HTTP/1.1 on Boost.Beast: serialise the request (the body is referenced, not
+// copied), parse the response, keep the connection for reuse, and watch it
+// while idle. How far a failed attempt got is tracked for the retry part:
+// nothing written -> not_sent; written, no header -> sent; header read ->
+// response_started.
+#include "h1/h1_connection.hpp"
+
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/span_body.hpp>
+#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/write.hpp>
+
+namespace rebound::h1 {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using pool::ConnState;
+using client::Exchange;
+
+class H1Connection final : public pool::Connection, public std::enable_shared_from_this<H1Connection> {
+ public:
+  H1Connection(pool::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
+               const Options& options)
+      : Connection(owner, id, Protocol::http1), stream_(std::move(stream)), options_(options) {}
+
+  void start() { read_more(); }
+
+  std::size_t active() const noexcept override { return current_ ? 1 : 0; }
+
+  void submit(std::shared_ptr<Exchange> ex) override {
+    transition(ConnState::busy);
+    reused_ = used();
+    mark_used();
+    current_ = std::move(ex);
+    current_->set_carrier(this);
+    parser_.emplace();
+    parser_->eager(true);
+    parser_->body_limit(options_.max_response_body);
+    parser_->header_limit(options_.max_header_list_size);
+    if (current_->request().method() == "HEAD") parser_->skip(true);
+    write_request();
+  }
+
+  void abandon(Exchange& ex) override {
+    if (current_.get() != &ex) return;
+    current_.reset();
+    // Half a request/response on the wire cannot be resumed: the connection goes.
+    close_now(Error(errc::cancelled, "attempt abandoned"));
+  }
+
+  void shutdown() override {
+    if (state() == ConnState::closed) return;
+    if (!current_) {
+      close_now(Error(errc::client_shut_down, "connection shut down"));
+      return;
+    }
+    transition(ConnState::draining);
+  }
+
+  void close(const Error& why) override { close_now(why); }
+
+ private:
+  // One read is always pending, busy or idle. While idle it is the health
+  // check: EOF or unsolicited bytes close the connection at once, so a dead
+  // connection leaves the pool before anyone picks it. (TLS 1.3 session
+  // tickets are consumed inside OpenSSL and never surface here.)
+  void read_more() {
+    buffer_.reserve(16 * 1024);
+    stream_->async_read_some(buffer_.prepare(16 * 1024),
+                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                               self->on_bytes(ec, n);
+                             });
+  }
+
+  void on_bytes(boost::system::error_code ec, std::size_t n) {
+    if (state() == ConnState::closed) return;
+    buffer_.commit(n);
+    if (!current_) {
+      close_now(Error(ec ? make_error_code(errc::connection_closed) : make_error_code(errc::protocol_error),
+                      describe() + (ec ? ": idle connection closed by the server"
+                                       : ": unsolicited bytes on an idle connection")));
+      return;
+    }
+    if (ec) {
+      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+        boost::system::error_code eof_ec;
+        parser_->put_eof(eof_ec);  // a body delimited by the connection's end is now complete
+        if (!eof_ec && parser_->is_done()) {
+          finish_response(false);
+          return;
+        }
+      }
+      on_read_failed(ec);
+      return;
+    }
+    while (buffer_.size() > 0 && !parser_->is_done()) {
+      boost::system::error_code perr;
+      const std::size_t used = parser_->put(buffer_.data(), perr);
+      buffer_.consume(used);
+      if (perr == http::error::need_more) break;
+      if (perr) {
+        on_read_failed(perr);
+        return;
+      }
+      if (used == 0) break;
+    }
+    if (parser_->is_done()) {
+      finish_response(true);
+      return;
+    }
+    read_more();
+  }
+
+  using tcp_socket = net::tcp::socket;
+
+  void write_request() {
+    const Request& r = current_->request();
+    const Url& url = current_->url();
+    request_ = {};
+    request_.method_string(r.method());
+    request_.target(url.target());
+    request_.version(11);
+    bool has_host = false;
+    for (const auto& [name, value] : r.headers()) {
+      if (iequals(name, "host")) has_host = true;
+      request_.insert(name, value);
+    }
+    if (!has_host) request_.set(http::field::host, url.authority());
+    if (!r.headers().contains("user-agent")) request_.set(http::field::user_agent, "rebound/0.1");
+    request_.body() = http::span_body<const char>::value_type(r.body().data(), r.body().size());
+    if (!r.body().empty() || r.method() == "POST" || r.method() == "PUT" || r.method() == "PATCH")
+      request_.content_length(r.body().size());
+    serializer_.emplace(request_);
+    http::async_write(*stream_, *serializer_,
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->on_written(ec, n);
+                      });
+  }
+
+  void on_written(boost::system::error_code ec, std::size_t bytes) {
+    if (!current_) return;
+    if (ec) fail(ec, bytes == 0 ? progress::not_sent : progress::sent, "writing the request");
+    request_written_ = true;
+  }
+
+  void on_read_failed(boost::system::error_code ec) {
+    const bool header_done = parser_->is_header_done();
+    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+      fail(make_error_code(errc::response_too_large), progress::response_started, ec.message());
+    } else if (header_done) {
+      fail(make_error_code(errc::truncated_response), progress::response_started, ec.message());
+    } else if (is_connection_failure(ec) || ec == http::error::partial_message) {
+      fail(make_error_code(errc::connection_lost_after_send), progress::sent, ec.message());
+    } else {
+      fail(make_error_code(errc::protocol_error), progress::sent, ec.message());
+    }
+  }
+
+  void finish_response(bool can_continue) {
+    auto& msg = parser_->get();
+    Response response;
+    response.status(static_cast<int>(msg.result_int()));
+    response.reason(std::string(msg.reason()));
+    for (const auto& f : msg) response.headers().add(std::string(f.name_string()), std::string(f.value()));
+    response.body() = std::move(msg.body());
+    response.protocol(Protocol::http1).connection(id(), reused_);
+    const bool keep_alive = can_continue && msg.keep_alive() && buffer_.size() == 0;
+    auto ex = std::move(current_);
+    parser_.reset();
+    serializer_.reset();
+    request_written_ = false;
+    if (keep_alive && state() == ConnState::busy) {
+      transition(ConnState::ready);
+      mark_idle();
+      read_more();
+    } else {
+      close_now(Error(errc::connection_closed, describe() + ": closed after the response"));
+    }
+    auto* o = owner();
+    if (!o) return;
+    o->on_attempt_done(ex, std::move(response));
+    if (state() == ConnState::ready) o->on_ready(*this);
+  }
+
+  void fail(boost::system::error_code ec, progress reached, std::string what) {
+    auto ex = std::move(current_);
+    Error err(ec, describe() + ": " + what, reached);
+    close_now(err);
+    if (auto* o = owner(); o && ex) o->on_attempt_done(ex, err);
+  }
+
+  void close_now(const Error& why) {
+    if (state() == ConnState::closed) return;
+    transition(ConnState::closed);
+    stream_->close();
+    auto ex = std::move(current_);
+    auto* o = owner();
+    if (o && ex) {
+      Error err = why;
+      err.set_reached(request_written_ ? progress::sent : progress::not_sent);
+      o->on_attempt_done(ex, err);
+    }
+    if (o) o->on_closed(*this, why);
+  }
+
+  std::unique_ptr<net::Stream> stream_;
+  const Options& options_;
+  std::shared_ptr<Exchange> current_;
+  http::request<http::span_body<const char>> request_;
+  std::optional<http::request_serializer<http::span_body<const char>>> serializer_;
+  std::optional<http::response_parser<http::string_body>> parser_;
+  beast::flat_buffer buffer_;
+  bool request_written_ = false;
+  bool reused_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+                                                  std::unique_ptr<net::Stream> stream,
+                                                  const Options& options) {
+  auto c = std::make_shared<H1Connection>(owner, id, std::move(stream), options);
+  c->start();
+  return c;
+}
+
+}  // namespace rebound::h1

@@ -1,0 +1,379 @@
+// HTTP/2 connection: nghttp2 fed from Asio. One read always pending; output
+// batched (every frame nghttp2 has ready, up to 64 KiB) into single writes;
+// completions of attempts go to the pool as soon as nghttp2 reports them,
+// capacity changes after each batch of input so the pool never re-enters
+// nghttp2 from inside its callbacks.
+#include "h2/h2_connection.hpp"
+
+#include "h2/h2_session.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+#include <charconv>
+#include <cstring>
+#include <unordered_map>
+
+namespace rebound::h2 {
+
+ssize_t read_body_trampoline(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*,
+                             void*);
+
+namespace {
+
+namespace asio = boost::asio;
+using pool::ConnState;
+using client::Clock;
+
+constexpr std::size_t read_chunk = 64 * 1024;
+constexpr std::size_t max_batch = 64 * 1024;
+
+struct StreamState {
+  std::shared_ptr<client::Exchange> ex;  // null once abandoned
+  Response response;
+  std::size_t body_sent = 0;
+  std::size_t header_bytes = 0;
+  bool reused = false;
+  bool headers_sent = false;      // our HEADERS frame left
+  bool response_started = false;  // a final :status arrived
+  bool headers_complete = false;  // the final response header block ended
+  std::optional<errc> local_error;
+};
+
+class H2Connection final : public pool::Connection,
+                           public SessionEvents,
+                           public std::enable_shared_from_this<H2Connection> {
+ public:
+  H2Connection(pool::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
+               const Options& options)
+      : Connection(owner, id, Protocol::http2), stream_(std::move(stream)), options_(options),
+        health_timer_(stream_->get_executor()) {}
+
+  void start() {
+    session_ = make_client_session(*this, options_);
+    last_read_ = Clock::now();
+    read_more();
+    flush();
+    arm_health_check(options_.read_idle_timeout);
+  }
+
+  std::size_t active() const noexcept override { return streams_.size(); }
+
+  void submit(std::shared_ptr<client::Exchange> ex) override {
+    auto st = std::make_unique<StreamState>();
+    st->ex = std::move(ex);
+    st->reused = used();
+    mark_used();
+    const HeaderBlock headers(st->ex->request(), st->ex->url());
+    nghttp2_data_provider body{};
+    body.read_callback = read_body_trampoline;
+    const bool has_body = !st->ex->request().body().empty();
+    const int32_t sid = nghttp2_submit_request(session_.get(), nullptr, headers.data(), headers.size(),
+                                               has_body ? &body : nullptr, nullptr);
+    if (sid < 0) {
+      auto ex_failed = std::move(st->ex);
+      if (auto* o = owner())
+        o->on_attempt_done(ex_failed, Error(errc::protocol_error,
+                                            describe() + ": cannot open a stream: " + nghttp2_strerror(sid),
+                                            progress::not_sent));
+      return;
+    }
+    st->ex->set_carrier(this);
+    streams_.emplace(sid, std::move(st));
+    update_capacity(false);
+    flush();
+  }
+
+  void abandon(client::Exchange& ex) override {
+    for (auto& [sid, st] : streams_) {
+      if (st->ex.get() != &ex) continue;
+      st->ex.reset();
+      nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+      flush();
+      return;
+    }
+  }
+
+  void shutdown() override {
+    if (state() == ConnState::closed) return;
+    transition(ConnState::draining);
+    nghttp2_session_terminate_session(session_.get(), NGHTTP2_NO_ERROR);
+    flush();
+  }
+
+  void close(const Error& why) override { close_now(why); }
+
+  // --- nghttp2 events ---
+  int on_begin_headers(const nghttp2_frame*) override { return 0; }
+
+  int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value) override {
+    StreamState* st = find(frame->hd.stream_id);
+    if (!st) return 0;
+    st->header_bytes += name.size() + value.size() + 32;
+    if (st->header_bytes > options_.max_header_list_size) {
+      st->local_error = errc::response_too_large;
+      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
+    }
+    if (name == ":status") {
+      int status = 0;
+      std::from_chars(value.data(), value.data() + value.size(), status);
+      if (status >= 200) {
+        st->response.status(status);
+        st->response_started = true;
+      }
+      return 0;
+    }
+    if (!st->response_started) return 0;  // fields of a 1xx response
+    if (st->headers_complete) st->response.trailers().add(std::string(name), std::string(value));
+    else st->response.headers().add(std::string(name), std::string(value));
+    return 0;
+  }
+
+  int on_frame_recv(const nghttp2_frame* frame) override {
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+        if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
+        break;
+      case NGHTTP2_GOAWAY: on_goaway(frame->goaway); break;
+      case NGHTTP2_PING:
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && ping_outstanding_) {
+          ping_outstanding_ = false;
+          if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_acked, describe());
+        }
+        break;
+      default: break;
+    }
+    return 0;
+  }
+
+  int on_frame_send(const nghttp2_frame* frame) override {
+    if (frame->hd.type == NGHTTP2_HEADERS)
+      if (StreamState* st = find(frame->hd.stream_id)) st->headers_sent = true;
+    return 0;
+  }
+
+  int on_data_chunk(std::int32_t sid, const std::uint8_t* data, std::size_t len) override {
+    StreamState* st = find(sid);
+    if (!st || !st->ex) return 0;
+    std::string& body = st->response.body();
+    if (body.size() + len > options_.max_response_body) {
+      st->local_error = errc::response_too_large;
+      nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+      return 0;
+    }
+    body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  int on_stream_close(std::int32_t sid, std::uint32_t code) override {
+    auto it = streams_.find(sid);
+    if (it == streams_.end()) return 0;
+    auto st = std::move(it->second);
+    streams_.erase(it);
+    if (!st->ex) return 0;  // abandoned (deadline or cancel already completed it)
+    auto* o = owner();
+    if (!o) return 0;
+    if (code == NGHTTP2_NO_ERROR && st->response_started && !st->local_error) {
+      st->response.protocol(Protocol::http2).connection(id(), st->reused);
+      o->on_attempt_done(st->ex, std::move(st->response));
+      return 0;
+    }
+    Error err = stream_error(*st, code);
+    o->on_attempt_done(st->ex, std::move(err));
+    return 0;
+  }
+
+  ssize_t read_body(std::int32_t sid, std::uint8_t* buf, std::size_t length,
+                    std::uint32_t* data_flags) override {
+    StreamState* st = find(sid);
+    if (!st || !st->ex) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    const std::string& body = st->ex->request().body();
+    const std::size_t n = std::min(length, body.size() - st->body_sent);
+    std::memcpy(buf, body.data() + st->body_sent, n);
+    st->body_sent += n;
+    if (st->body_sent == body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
+ private:
+  StreamState* find(std::int32_t sid) {
+    auto it = streams_.find(sid);
+    return it == streams_.end() ? nullptr : it->second.get();
+  }
+
+  Error stream_error(const StreamState& st, std::uint32_t code) const {
+    if (st.local_error)
+      return Error(*st.local_error, describe() + ": stream limit exceeded",
+                   st.response_started ? progress::response_started : progress::sent);
+    const StreamFailure f = classify_stream_close(code, st.response_started);
+    return Error(f.code, describe() + ": stream closed with " + h2_error_name(code), f.reached);
+  }
+
+  void on_goaway(const nghttp2_goaway& g) {
+    if (auto* o = owner())
+      o->on_connection_event(*this, EventKind::goaway,
+                             describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
+                                 " " + h2_error_name(g.error_code));
+    // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
+    // they reach the pool as "refused", retried whatever their method.
+    transition(ConnState::draining);
+  }
+
+  void read_more() {
+    stream_->async_read_some(asio::buffer(read_buf_),
+                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                               self->on_read(ec, n);
+                             });
+  }
+
+  void on_read(boost::system::error_code ec, std::size_t n) {
+    if (state() == ConnState::closed) return;
+    if (ec) {
+      close_now(Error(errc::connection_closed, describe() + ": " + ec.message()));
+      return;
+    }
+    last_read_ = Clock::now();
+    const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
+    if (rv < 0) {
+      close_now(Error(errc::protocol_error, describe() + ": " + nghttp2_strerror(static_cast<int>(rv))));
+      return;
+    }
+    if (state() == ConnState::closed) return;
+    update_capacity(true);
+    flush();
+    if (state() != ConnState::closed) read_more();
+  }
+
+  // Moves between ready and busy as streams open and close, and closes a
+  // drained connection. Tells the pool when capacity appeared.
+  void update_capacity(bool notify) {
+    if (state() == ConnState::draining) {
+      if (streams_.empty()) close_now(Error(errc::connection_closed, describe() + ": drained"));
+      return;
+    }
+    if (state() == ConnState::closed) return;
+    const auto limit = nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    const bool has_room = streams_.size() < limit;
+    const ConnState want = has_room ? ConnState::ready : ConnState::busy;
+    if (want != state()) transition(want);
+    if (notify && has_room)
+      if (auto* o = owner()) o->on_ready(*this);
+  }
+
+  void flush() {
+    if (writing_ || state() == ConnState::closed) return;
+    out_.clear();
+    while (out_.size() < max_batch) {
+      const std::uint8_t* data = nullptr;
+      const ssize_t len = nghttp2_session_mem_send(session_.get(), &data);
+      if (len < 0) {
+        close_now(Error(errc::protocol_error, describe() + ": " + nghttp2_strerror(static_cast<int>(len))));
+        return;
+      }
+      if (len == 0) break;
+      out_.insert(out_.end(), data, data + len);
+    }
+    if (out_.empty()) {
+      if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
+        close_now(Error(errc::connection_closed, describe() + ": session ended"));
+      return;
+    }
+    writing_ = true;
+    asio::async_write(*stream_, asio::buffer(out_),
+                      [self = shared_from_this()](boost::system::error_code ec, std::size_t) {
+                        self->writing_ = false;
+                        if (self->state() == ConnState::closed) return;
+                        if (ec) {
+                          self->close_now(Error(errc::connection_closed, self->describe() + ": " + ec.message()));
+                          return;
+                        }
+                        self->flush();
+                      });
+  }
+
+  // PING after read_idle_timeout without input; no ACK within ping_timeout
+  // means the peer is gone without a FIN or RST.
+  void arm_health_check(std::chrono::milliseconds after) {
+    if (options_.read_idle_timeout.count() <= 0 || state() == ConnState::closed) return;
+    health_timer_.expires_after(after);
+    health_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+      if (!ec) self->on_health_timer();
+    });
+  }
+
+  void on_health_timer() {
+    if (state() == ConnState::closed) return;
+    const auto now = Clock::now();
+    if (ping_outstanding_) {
+      if (now - ping_sent_at_ >= options_.ping_timeout && last_read_ < ping_sent_at_) {
+        close_now(Error(errc::health_check_failed,
+                        describe() + ": no PING ACK within " + std::to_string(options_.ping_timeout.count()) + " ms"));
+        return;
+      }
+      if (last_read_ >= ping_sent_at_) ping_outstanding_ = false;  // input arrived: alive
+    }
+    const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_read_);
+    if (!ping_outstanding_ && idle >= options_.read_idle_timeout) {
+      nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
+      ping_outstanding_ = true;
+      ping_sent_at_ = now;
+      if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe());
+      flush();
+      arm_health_check(options_.ping_timeout);
+      return;
+    }
+    arm_health_check(ping_outstanding_ ? options_.ping_timeout : options_.read_idle_timeout - idle);
+  }
+
+  void close_now(const Error& why) {
+    if (state() == ConnState::closed) return;
+    transition(ConnState::closed);
+    health_timer_.cancel();
+    stream_->close();
+    auto streams = std::move(streams_);
+    streams_.clear();
+    auto* o = owner();
+    for (auto& [sid, st] : streams) {
+      if (!st->ex || !o) continue;
+      Error err = why;
+      if (st->local_error) {
+        err = Error(*st->local_error, why.where(), progress::response_started);
+      } else if (st->response_started) {
+        err = Error(errc::truncated_response, why.where(), progress::response_started);
+      } else if (st->headers_sent) {
+        const bool silent = why.code() == errc::health_check_failed;
+        err = Error(silent ? errc::health_check_failed : errc::connection_lost_after_send, why.where(),
+                    progress::sent);
+      } else {
+        err.set_reached(progress::not_sent);
+      }
+      o->on_attempt_done(st->ex, std::move(err));
+    }
+    if (o) o->on_closed(*this, why);
+  }
+
+  std::unique_ptr<net::Stream> stream_;
+  const Options& options_;
+  SessionPtr session_;
+  std::array<std::uint8_t, read_chunk> read_buf_{};
+  std::vector<std::uint8_t> out_;
+  bool writing_ = false;
+  std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
+  asio::steady_timer health_timer_;
+  Clock::time_point last_read_;
+  Clock::time_point ping_sent_at_;
+  bool ping_outstanding_ = false;
+};
+
+}  // namespace
+
+std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+                                                  std::unique_ptr<net::Stream> stream,
+                                                  const Options& options) {
+  auto c = std::make_shared<H2Connection>(owner, id, std::move(stream), options);
+  c->start();
+  return c;
+}
+
+}  // namespace rebound::h2

@@ -1,0 +1,122 @@
+// nghttp2 session creation, header blocks and error mapping.
+#include "h2/h2_session.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace rebound::h2 {
+namespace {
+
+SessionEvents& events_of(void* user_data) { return *static_cast<SessionEvents*>(user_data); }
+
+int on_begin_headers(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return events_of(ud).on_begin_headers(frame);
+}
+int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t namelen,
+              const uint8_t* value, size_t valuelen, uint8_t, void* ud) {
+  return events_of(ud).on_header(frame, {reinterpret_cast<const char*>(name), namelen},
+                                 {reinterpret_cast<const char*>(value), valuelen});
+}
+int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return events_of(ud).on_frame_recv(frame);
+}
+int on_frame_send(nghttp2_session*, const nghttp2_frame* frame, void* ud) {
+  return events_of(ud).on_frame_send(frame);
+}
+int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* data, size_t len, void* ud) {
+  return events_of(ud).on_data_chunk(stream_id, data, len);
+}
+int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
+  return events_of(ud).on_stream_close(stream_id, error_code);
+}
+
+bool connection_specific(std::string_view lower_name) {
+  return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
+         lower_name == "transfer-encoding" || lower_name == "upgrade" || lower_name == "host" ||
+         lower_name == "te";
+}
+
+}  // namespace
+
+ssize_t read_body_trampoline(nghttp2_session*, int32_t stream_id, uint8_t* buf, size_t length,
+                             uint32_t* data_flags, nghttp2_data_source*, void* ud) {
+  return events_of(ud).read_body(stream_id, buf, length, data_flags);
+}
+
+SessionPtr make_client_session(SessionEvents& events, const Options& options) {
+  nghttp2_session_callbacks* cbs = nullptr;
+  nghttp2_session_callbacks_new(&cbs);
+  nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, on_begin_headers);
+  nghttp2_session_callbacks_set_on_header_callback(cbs, on_header);
+  nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, on_frame_recv);
+  nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
+  nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
+  nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+
+  nghttp2_option* opt = nullptr;
+  nghttp2_option_new(&opt);
+  // PING ACKs stay automatic; we see acks in on_frame_recv for health checks.
+  nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
+
+  nghttp2_session* raw = nullptr;
+  nghttp2_session_client_new2(&raw, cbs, &events, opt);
+  nghttp2_option_del(opt);
+  nghttp2_session_callbacks_del(cbs);
+  SessionPtr session(raw);
+
+  const nghttp2_settings_entry settings[] = {
+      {NGHTTP2_SETTINGS_ENABLE_PUSH, 0},
+      {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, options.h2_initial_stream_window},
+      {NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE, options.max_header_list_size},
+  };
+  nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+  nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0,
+                                        static_cast<int32_t>(options.h2_connection_window));
+  return session;
+}
+
+HeaderBlock::HeaderBlock(const Request& request, const Url& url) {
+  storage_.reserve(8 + request.headers().size());  // never reallocates: nva_ points into it
+  nva_.reserve(4 + request.headers().size());
+  add(":method", request.method());
+  add(":scheme", url.scheme());
+  const auto host = request.headers().get("host");
+  add(":authority", host ? *host : url.authority());
+  add(":path", url.target());
+  bool has_user_agent = false;
+  for (const auto& [name, value] : request.headers()) {
+    std::string lower(name);
+    std::transform(lower.begin(), lower.end(), lower.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (connection_specific(lower)) continue;
+    if (lower == "user-agent") has_user_agent = true;
+    storage_.push_back(std::move(lower));
+    const std::string& n = storage_.back();
+    nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), n.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE});
+  }
+  if (!has_user_agent) add("user-agent", "rebound/0.1");
+  if (!request.body().empty() && !request.headers().contains("content-length"))
+    add("content-length", std::to_string(request.body().size()));
+}
+
+void HeaderBlock::add(std::string_view name, std::string_view value) {
+  storage_.emplace_back(value);
+  const std::string& v = storage_.back();
+  nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), name.size(), v.size(),
+                  NGHTTP2_NV_FLAG_NONE});
+}
+
+StreamFailure classify_stream_close(std::uint32_t error_code, bool response_started) {
+  if (error_code == NGHTTP2_REFUSED_STREAM) return {errc::refused_by_server, progress::refused};
+  if (response_started) return {errc::truncated_response, progress::response_started};
+  return {errc::stream_reset, progress::sent};
+}
+
+std::string h2_error_name(std::uint32_t error_code) {
+  return nghttp2_http2_strerror(error_code);
+}
+
+}  // namespace rebound::h2

@@ -1,0 +1,66 @@
+// nghttp2 glue that does not depend on the connection's I/O: creating a
+// client session with rebound's settings, building a request's header block,
+// and mapping HTTP/2 error codes to rebound's errors.
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/options.hpp>
+#include <rebound/request.hpp>
+#include <rebound/url.hpp>
+
+#include <nghttp2/nghttp2.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace rebound::h2 {
+
+/// The callbacks a session reports to (the connection implements these).
+class SessionEvents {
+ public:
+  virtual int on_begin_headers(const nghttp2_frame* frame) = 0;
+  virtual int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value) = 0;
+  virtual int on_frame_recv(const nghttp2_frame* frame) = 0;
+  virtual int on_frame_send(const nghttp2_frame* frame) = 0;
+  virtual int on_data_chunk(std::int32_t stream_id, const std::uint8_t* data, std::size_t len) = 0;
+  virtual int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) = 0;
+  virtual ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t length,
+                            std::uint32_t* data_flags) = 0;
+ protected:
+  ~SessionEvents() = default;
+};
+
+struct SessionDeleter {
+  void operator()(nghttp2_session* s) const noexcept { nghttp2_session_del(s); }
+};
+using SessionPtr = std::unique_ptr<nghttp2_session, SessionDeleter>;
+
+/// A client session wired to `events`, with the local SETTINGS queued.
+SessionPtr make_client_session(SessionEvents& events, const Options& options);
+
+/// The request's header block: pseudo-headers first, names lower-cased,
+/// connection-specific fields dropped (RFC 9113 section 8.2.2).
+class HeaderBlock {
+ public:
+  HeaderBlock(const Request& request, const Url& url);
+  const nghttp2_nv* data() const noexcept { return nva_.data(); }
+  std::size_t size() const noexcept { return nva_.size(); }
+
+ private:
+  void add(std::string_view name, std::string_view value);
+  std::vector<std::string> storage_;
+  std::vector<nghttp2_nv> nva_;
+};
+
+/// The rebound error and progress for a stream closed with `error_code`.
+struct StreamFailure {
+  errc code;
+  progress reached;
+};
+StreamFailure classify_stream_close(std::uint32_t error_code, bool response_started);
+
+/// nghttp2's name for an error code ("REFUSED_STREAM").
+std::string h2_error_name(std::uint32_t error_code);
+
+}  // namespace rebound::h2

@@ -1,0 +1,230 @@
+// Resolve + connect + TLS for one new connection. One object per dial; the
+// connect_timeout covers all three steps.
+#include "net/dialer.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+namespace rebound::net {
+namespace {
+
+// ALPN wire format: length-prefixed protocol names.
+constexpr unsigned char alpn_h2_h1[] = {2, 'h', '2', 8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char alpn_h1[] = {8, 'h', 't', 't', 'p', '/', '1', '.', '1'};
+constexpr unsigned char alpn_h2[] = {2, 'h', '2'};
+
+class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
+ public:
+  DialOp(asio::any_io_executor ex, const Url& url, const Options& options,
+         std::shared_ptr<asio::ssl::context> tls, DialHandler handler)
+      : url_(url), options_(options), tls_context_(std::move(tls)), handler_(std::move(handler)),
+        resolver_(ex), socket_(ex), timer_(ex) {}
+
+  void run() {
+    timer_.expires_after(options_.connect_timeout);
+    timer_.async_wait([self = shared_from_this()](error_code ec) {
+      if (!ec) self->on_timeout();
+    });
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(url_.host(), ec);
+    if (!ec) {
+      connect({tcp::endpoint(address, url_.port())});
+      return;
+    }
+    resolver_.async_resolve(url_.host(), std::to_string(url_.port()),
+                            [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
+                              self->on_resolved(ec, std::move(r));
+                            });
+  }
+
+  void cancel() override {
+    asio::post(resolver_.get_executor(), [self = shared_from_this()] {
+      self->fail(make_error_code(errc::cancelled), "dial cancelled");
+    });
+  }
+
+ private:
+  std::string where() const { return "dialing " + url_.origin(); }
+
+  void on_resolved(error_code ec, tcp::resolver::results_type results) {
+    if (done_) return;
+    if (ec || results.empty()) {
+      fail(make_error_code(errc::resolve_failed), "\"" + url_.host() + "\": " + (ec ? ec.message() : "no addresses"));
+      return;
+    }
+    std::vector<tcp::endpoint> endpoints;
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+    connect(std::move(endpoints));
+  }
+
+  void connect(std::vector<tcp::endpoint> endpoints) {
+    asio::async_connect(socket_, endpoints,
+                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
+                          self->on_connected(ec);
+                        });
+  }
+
+  void on_connected(error_code ec) {
+    if (done_) return;
+    if (ec) {
+      if (ec == asio::error::connection_refused)
+        fail(make_error_code(errc::connection_refused), ec.message());
+      else
+        fail(ec, ec.message());
+      return;
+    }
+    apply_socket_options(socket_, options_);
+    if (!url_.tls()) {
+      const Protocol p = options_.http_version == HttpVersion::http2_prior_knowledge ? Protocol::http2
+                                                                                     : Protocol::http1;
+      succeed(std::make_unique<Stream>(std::move(socket_)), p, {});
+      return;
+    }
+    start_tls();
+  }
+
+  void start_tls() {
+    tls_ = std::make_unique<Stream::tls_stream>(std::move(socket_), *tls_context_);
+    SSL* ssl = tls_->native_handle();
+    const std::string& name = options_.tls.sni.empty() ? url_.host() : options_.tls.sni;
+    boost::system::error_code not_an_address;
+    asio::ip::make_address(name, not_an_address);
+    if (not_an_address) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI is for names, not IP literals
+    switch (options_.http_version) {
+      case HttpVersion::automatic: SSL_set_alpn_protos(ssl, alpn_h2_h1, sizeof alpn_h2_h1); break;
+      case HttpVersion::http1_only: SSL_set_alpn_protos(ssl, alpn_h1, sizeof alpn_h1); break;
+      case HttpVersion::http2_prior_knowledge: SSL_set_alpn_protos(ssl, alpn_h2, sizeof alpn_h2); break;
+    }
+    if (options_.tls.verify_peer) {
+      tls_->set_verify_mode(asio::ssl::verify_peer);
+      tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+    } else {
+      tls_->set_verify_mode(asio::ssl::verify_none);
+    }
+    tls_->async_handshake(asio::ssl::stream_base::client,
+                          [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+  }
+
+  void on_handshake(error_code ec) {
+    if (done_) return;
+    SSL* ssl = tls_->native_handle();
+    if (ec) {
+      const long verify = SSL_get_verify_result(ssl);
+      if (options_.tls.verify_peer && verify != X509_V_OK) {
+        fail(make_error_code(errc::certificate_verify_failed),
+             X509_verify_cert_error_string(verify));
+      } else if (ERR_GET_REASON(ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+        fail(make_error_code(errc::certificate_verify_failed), "host name mismatch");
+      } else if (ec == asio::error::eof || ec == asio::error::connection_reset ||
+                 ec == asio::ssl::error::stream_truncated) {
+        fail(make_error_code(errc::tls_handshake_failed), "peer closed the connection during the handshake");
+      } else {
+        fail(make_error_code(errc::tls_handshake_failed), ec.message());
+      }
+      return;
+    }
+    const unsigned char* alpn = nullptr;
+    unsigned alpn_len = 0;
+    SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+    const std::string_view selected(reinterpret_cast<const char*>(alpn), alpn_len);
+    Protocol protocol = selected == "h2" ? Protocol::http2 : Protocol::http1;
+    if (options_.http_version == HttpVersion::http2_prior_knowledge && protocol != Protocol::http2) {
+      fail(make_error_code(errc::protocol_negotiation_failed),
+           "server did not select h2 in ALPN (selected \"" + std::string(selected) + "\")");
+      return;
+    }
+    const char* cipher = SSL_get_cipher_name(ssl);
+    succeed(std::make_unique<Stream>(std::move(tls_)), protocol, cipher ? cipher : "");
+  }
+
+  void on_timeout() {
+    fail(make_error_code(errc::connect_timeout),
+         "no connection within " + std::to_string(options_.connect_timeout.count()) + " ms");
+  }
+
+  void succeed(std::unique_ptr<Stream> stream, Protocol p, std::string cipher) {
+    if (done_) return;
+    done_ = true;
+    timer_.cancel();
+    auto handler = std::move(handler_);
+    handler(Error{}, DialResult{std::move(stream), p, std::move(cipher)});
+  }
+
+  void fail(error_code ec, std::string detail) {
+    if (done_) return;
+    done_ = true;
+    timer_.cancel();
+    resolver_.cancel();
+    socket_.close(ignored_);
+    if (tls_) tls_->next_layer().close(ignored_);
+    auto handler = std::move(handler_);
+    handler(Error(ec, where() + ": " + detail, progress::not_sent), DialResult{});
+  }
+
+  Url url_;
+  const Options& options_;
+  std::shared_ptr<asio::ssl::context> tls_context_;
+  DialHandler handler_;
+  tcp::resolver resolver_;
+  tcp::socket socket_;
+  std::unique_ptr<Stream::tls_stream> tls_;
+  asio::steady_timer timer_;
+  bool done_ = false;
+  boost::system::error_code ignored_;
+};
+
+}  // namespace
+
+std::shared_ptr<asio::ssl::context> make_client_tls_context(const Options& options) {
+  auto ctx = std::make_shared<asio::ssl::context>(asio::ssl::context::tls_client);
+  ctx->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                   asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
+                   asio::ssl::context::no_tlsv1_1);
+  if (!options.tls.ca_file.empty()) {
+    boost::system::error_code ec;
+    ctx->load_verify_file(options.tls.ca_file, ec);
+    if (ec)
+      throw Exception(Error(errc::tls_handshake_failed,
+                            "cannot load CA file \"" + options.tls.ca_file + "\": " + ec.message()));
+  } else {
+    ctx->set_default_verify_paths();
+  }
+  return ctx;
+}
+
+void apply_socket_options(tcp::socket& socket, const Options& options) {
+  boost::system::error_code ec;
+  socket.set_option(tcp::no_delay(true), ec);
+  if (options.tcp_keepalive) {
+    socket.set_option(asio::socket_base::keep_alive(true), ec);
+    const int fd = socket.native_handle();
+    const int idle = static_cast<int>(options.tcp_keepalive_idle.count());
+    const int interval = static_cast<int>(options.tcp_keepalive_interval.count());
+    const int count = options.tcp_keepalive_count;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+    ::setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  }
+  if (options.tcp_user_timeout.count() > 0) {
+    const unsigned timeout = static_cast<unsigned>(options.tcp_user_timeout.count());
+    ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_USER_TIMEOUT, &timeout, sizeof timeout);
+  }
+}
+
+std::shared_ptr<Dial> Dial::start(asio::any_io_executor executor, const Url& url,
+                                  const Options& options, std::shared_ptr<asio::ssl::context> tls,
+                                  DialHandler handler) {
+  auto op = std::make_shared<DialOp>(std::move(executor), url, options, std::move(tls),
+                                     std::move(handler));
+  op->run();
+  return op;
+}
+
+}  // namespace rebound::net

@@ -1,0 +1,48 @@
+// Dialing: resolve, TCP connect (with timeout and socket options), TLS
+// handshake (SNI, ALPN, verification). Produces a connected Stream and the
+// negotiated protocol, or a classified error (progress::not_sent).
+#pragma once
+
+#include "net/stream.hpp"
+
+#include <rebound/error.hpp>
+#include <rebound/options.hpp>
+#include <rebound/response.hpp>
+#include <rebound/url.hpp>
+
+#include <boost/asio/ssl/context.hpp>
+
+#include <functional>
+#include <memory>
+
+namespace rebound::net {
+
+struct DialResult {
+  std::unique_ptr<Stream> stream;
+  Protocol protocol = Protocol::http1;
+  std::string tls_cipher;  ///< negotiated cipher suite, empty without TLS
+};
+
+/// Called once: a default (empty) Error on success.
+using DialHandler = std::function<void(Error, DialResult)>;
+
+/// Creates the TLS context for a client with these options. Throws
+/// rebound::Exception (tls_handshake_failed) when the CA file cannot be read.
+std::shared_ptr<asio::ssl::context> make_client_tls_context(const Options& options);
+
+/// Dials `url`'s origin on `executor`. The handler is called exactly once,
+/// on `executor`. `cancel` (if set) aborts the dial (operation_aborted).
+class Dial {
+ public:
+  static std::shared_ptr<Dial> start(asio::any_io_executor executor, const Url& url,
+                                     const Options& options,
+                                     std::shared_ptr<asio::ssl::context> tls,
+                                     DialHandler handler);
+  virtual ~Dial() = default;
+  virtual void cancel() = 0;
+};
+
+/// Applies TCP_NODELAY, keep-alive and TCP_USER_TIMEOUT to a connected socket.
+void apply_socket_options(tcp::socket& socket, const Options& options);
+
+}  // namespace rebound::net

@@ -1,0 +1,102 @@
+// The protocol-neutral face of one pooled connection: its lifecycle state
+// (one enum, one transition function), and the owner it reports to. HTTP/1.1
+// and HTTP/2 connections implement it; the origin pool only sees this.
+//
+//     ready <-> busy -> draining -> closed
+//       \_____________________________/ (any error)
+//
+// A dial in flight is not a Connection (see pool/origin_pool.hpp). All of it
+// runs on its shard's I/O thread.
+#pragma once
+
+#include "client/exchange.hpp"
+
+#include <rebound/error.hpp>
+#include <rebound/events.hpp>
+#include <rebound/response.hpp>
+
+#include <cstdint>
+#include <iosfwd>
+#include <memory>
+
+namespace rebound::pool {
+
+using client::Clock;
+using client::Exchange;
+
+enum class ConnState : std::uint8_t {
+  ready,     ///< alive and may take another request
+  busy,      ///< alive, at capacity (h1: a request in flight; h2: max streams open)
+  draining,  ///< GOAWAY received or shutdown asked: in-flight work finishes, nothing new
+  closed,    ///< gone; every attempt on it has been handed back. Final.
+};
+const char* to_string(ConnState s) noexcept;
+
+class Connection;
+
+/// Who a connection reports to: the origin pool. Calls happen on the I/O
+/// thread, never re-entrantly from inside Connection::submit.
+class ConnectionOwner {
+ public:
+  /// The connection can take more requests (it became ready).
+  virtual void on_ready(Connection& c) = 0;
+  /// The connection has closed; it will never report again.
+  virtual void on_closed(Connection& c, const Error& why) = 0;
+  /// An attempt finished: a response, or an Error whose reached() says how
+  /// far it got (the pool asks the retry part what to do).
+  virtual void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) = 0;
+  /// Health events (GOAWAY, PING) for observability.
+  virtual void on_connection_event(Connection& c, EventKind kind, std::string detail) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
+class Connection : public client::AttemptCarrier {
+ public:
+  Connection(ConnectionOwner& owner, std::uint64_t id, Protocol protocol)
+      : owner_(&owner), id_(id), protocol_(protocol) {}
+  virtual ~Connection() = default;
+
+  ConnState state() const noexcept { return state_; }
+  bool can_take() const noexcept { return state_ == ConnState::ready; }
+  std::uint64_t id() const noexcept { return id_; }
+  Protocol protocol() const noexcept { return protocol_; }
+  /// True once the connection has carried a request (for Response::reused_connection).
+  bool used() const noexcept { return used_; }
+  Clock::time_point idle_since() const noexcept { return idle_since_; }
+  /// Requests currently on the connection.
+  virtual std::size_t active() const noexcept = 0;
+
+  /// Starts `ex`'s attempt here. Precondition: can_take().
+  virtual void submit(std::shared_ptr<Exchange> ex) = 0;
+  /// Graceful: take nothing new, finish what runs, then close.
+  virtual void shutdown() = 0;
+  /// Abrupt: close now; every attempt on it is handed back with `why`.
+  virtual void close(const Error& why) = 0;
+  /// Called by the pool when it stops tracking the connection (no more owner calls).
+  void detach() noexcept { owner_ = nullptr; }
+
+  /// "conn #3 (HTTP/2, ready, 2 active)".
+  std::string describe() const;
+
+ protected:
+  /// The one place the state changes. Illegal transitions are ignored
+  /// (closed is final; nothing returns to ready from draining).
+  bool transition(ConnState to);
+  ConnectionOwner* owner() const noexcept { return owner_; }
+  void mark_used() noexcept { used_ = true; }
+  void mark_idle() noexcept { idle_since_ = Clock::now(); }
+
+ private:
+  ConnectionOwner* owner_;
+  std::uint64_t id_;
+  Protocol protocol_;
+  ConnState state_ = ConnState::ready;
+  bool used_ = false;
+  Clock::time_point idle_since_ = Clock::now();
+};
+
+std::ostream& operator<<(std::ostream& os, const Connection& c);
+
+}  // namespace rebound::pool

@@ -1,0 +1,104 @@
+// Headers, Cancellation and the small to_string helpers of the public types.
+#include <rebound/events.hpp>
+#include <rebound/headers.hpp>
+#include <rebound/request.hpp>
+#include <rebound/response.hpp>
+
+#include <algorithm>
+#include <mutex>
+#include <vector>
+
+namespace rebound {
+
+bool iequals(std::string_view a, std::string_view b) noexcept {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = static_cast<unsigned char>(a[i]), y = static_cast<unsigned char>(b[i]);
+    if (x != y && (x | 0x20) != (y | 0x20)) return false;
+    if (x != y && !((x | 0x20) >= 'a' && (x | 0x20) <= 'z')) return false;
+  }
+  return true;
+}
+
+Headers& Headers::add(std::string name, std::string value) {
+  fields_.emplace_back(std::move(name), std::move(value));
+  return *this;
+}
+
+Headers& Headers::set(std::string name, std::string value) {
+  remove(name);
+  return add(std::move(name), std::move(value));
+}
+
+std::size_t Headers::remove(std::string_view name) {
+  const auto before = fields_.size();
+  std::erase_if(fields_, [&](const Field& f) { return iequals(f.first, name); });
+  return before - fields_.size();
+}
+
+std::optional<std::string_view> Headers::get(std::string_view name) const {
+  for (const auto& f : fields_)
+    if (iequals(f.first, name)) return std::string_view(f.second);
+  return std::nullopt;
+}
+
+std::string_view Headers::value_or(std::string_view name, std::string_view fallback) const {
+  auto v = get(name);
+  return v ? *v : fallback;
+}
+
+struct Cancellation::State {
+  std::mutex mutex;
+  bool cancelled = false;
+  std::vector<std::function<void()>> listeners;
+};
+
+Cancellation::Cancellation() : state_(std::make_shared<State>()) {}
+
+void Cancellation::cancel() {
+  std::vector<std::function<void()>> listeners;
+  {
+    std::lock_guard lock(state_->mutex);
+    if (state_->cancelled) return;
+    state_->cancelled = true;
+    listeners.swap(state_->listeners);
+  }
+  for (auto& f : listeners) f();  // outside the lock: listeners post to I/O threads
+}
+
+bool Cancellation::cancelled() const noexcept {
+  std::lock_guard lock(state_->mutex);
+  return state_->cancelled;
+}
+
+void Cancellation::on_cancel(std::function<void()> f) const {
+  {
+    std::lock_guard lock(state_->mutex);
+    if (!state_->cancelled) {
+      state_->listeners.push_back(std::move(f));
+      return;
+    }
+  }
+  f();
+}
+
+const char* to_string(Protocol p) noexcept { return p == Protocol::http2 ? "HTTP/2" : "HTTP/1.1"; }
+
+const char* to_string(EventKind k) noexcept {
+  switch (k) {
+    case EventKind::dial_start: return "dial_start";
+    case EventKind::dial_done: return "dial_done";
+    case EventKind::dial_failed: return "dial_failed";
+    case EventKind::connection_reused: return "connection_reused";
+    case EventKind::request_start: return "request_start";
+    case EventKind::request_done: return "request_done";
+    case EventKind::retry: return "retry";
+    case EventKind::goaway: return "goaway";
+    case EventKind::ping_sent: return "ping_sent";
+    case EventKind::ping_acked: return "ping_acked";
+    case EventKind::connection_closed: return "connection_closed";
+  }
+  return "unknown";
+}
+
+}  // namespace rebound

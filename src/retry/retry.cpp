@@ -1,0 +1,90 @@
+// Retry verdicts (DESIGN.md's table), the retry budget and dial backoff.
+#include "retry/retry.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace rebound::retry {
+
+bool is_idempotent_method(std::string_view m) noexcept {
+  return m == "GET" || m == "HEAD" || m == "OPTIONS" || m == "TRACE" || m == "PUT" || m == "DELETE";
+}
+
+namespace {
+bool may_resend_after_ambiguous_failure(const RequestFacts& r) {
+  if (!r.body_replayable) return false;
+  switch (r.policy) {
+    case RetryPolicy::always: return true;
+    case RetryPolicy::never: return false;
+    case RetryPolicy::idempotent_only: return is_idempotent_method(r.method);
+    case RetryPolicy::automatic: return is_idempotent_method(r.method) || r.has_idempotency_key;
+  }
+  return false;
+}
+}  // namespace
+
+Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
+  // The caller forbade retries outright.
+  if (r.policy == RetryPolicy::never) return {Action::fail, "retries disabled for this request"};
+  // Out of attempts, whatever happened.
+  if (r.attempts_made >= r.max_attempts) return {Action::fail, "max attempts reached"};
+  // Cancellation and the deadline are the caller's decisions, not failures to retry.
+  if (f.code == errc::cancelled || f.code == errc::deadline_exceeded ||
+      f.code == errc::client_shut_down)
+    return {Action::fail, "request ended by its caller or deadline"};
+  // A wrong request or an oversized response fails the same way every time.
+  if (f.code == condition::request_error || f.code == errc::response_too_large ||
+      f.code == errc::certificate_verify_failed)
+    return {Action::fail, "a retry would fail the same way"};
+  switch (f.reached) {
+    // Never left the client: safe for any method.
+    case progress::not_sent: return {Action::retry_now, "not sent; retrying on a new connection"};
+    // The server proved it did not process it: safe for any method.
+    case progress::refused: return {Action::retry_now, "refused unprocessed by the server"};
+    // Possibly processed: only requests that are safe to repeat.
+    case progress::sent:
+      if (may_resend_after_ambiguous_failure(r))
+        return {Action::retry_now, "lost after sending; request is idempotent"};
+      return {Action::fail, "lost after sending; not idempotent, so not resent"};
+    // A response had started: never retried, the caller sees the truncation.
+    case progress::response_started: return {Action::fail, "response had started"};
+  }
+  return {Action::fail, "unknown progress"};
+}
+
+Budget::Bucket& Budget::bucket(Clock::time_point now) {
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  Bucket& b = buckets_[static_cast<std::size_t>(second % window_seconds)];
+  if (b.second != second) b = Bucket{second, 0, 0};
+  return b;
+}
+
+void Budget::record_request(Clock::time_point now) { ++bucket(now).requests; }
+
+bool Budget::try_spend(Clock::time_point now) {
+  const auto second = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  bucket(now);  // roll the current bucket first
+  std::uint64_t requests = 0, retries = 0;
+  for (const Bucket& b : buckets_) {
+    if (b.second > second - window_seconds) {
+      requests += b.requests;
+      retries += b.retries;
+    }
+  }
+  const double allowed = ratio_ * static_cast<double>(requests) +
+                         static_cast<double>(min_per_second_) * window_seconds;
+  if (static_cast<double>(retries) + 1 > allowed) return false;
+  ++bucket(now).retries;
+  return true;
+}
+
+std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds base,
+                                        std::chrono::milliseconds max, double random01) {
+  if (failures <= 0) return std::chrono::milliseconds(0);
+  const double exp = std::ldexp(static_cast<double>(base.count()), std::min(failures - 1, 30));
+  const double capped = std::min(exp, static_cast<double>(max.count()));
+  const double jittered = capped * (0.5 + 0.5 * std::clamp(random01, 0.0, 1.0));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(jittered));
+}
+
+}  // namespace rebound::retry

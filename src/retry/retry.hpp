@@ -1,0 +1,78 @@
+// The single place that answers "may this failed attempt be retried, and
+// when": DESIGN.md's retry table as ordered guard clauses, a retry budget,
+// and backoff for repeated dial failures. Pure logic: time is a parameter.
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/headers.hpp>
+#include <rebound/request.hpp>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace rebound::retry {
+
+using Clock = std::chrono::steady_clock;
+
+/// A failed attempt, as the transport saw it.
+struct AttemptFailure {
+  error_code code;
+  progress reached = progress::not_sent;
+};
+
+/// What the caller's request allows.
+struct RequestFacts {
+  std::string_view method;
+  bool has_idempotency_key = false;
+  bool body_replayable = true;
+  RetryPolicy policy = RetryPolicy::automatic;
+  int attempts_made = 0;
+  int max_attempts = 4;
+};
+
+enum class Action : std::uint8_t {
+  retry_now,  ///< attempt again at once (on another connection)
+  fail,       ///< complete the request with the attempt's error
+};
+
+struct Verdict {
+  Action action;
+  /// Why, in a few words: shown in events and errors.
+  std::string_view reason;
+};
+
+/// RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
+bool is_idempotent_method(std::string_view method) noexcept;
+
+/// Caps retries at a fraction of recent requests plus a small floor, so an
+/// outage cannot multiply the load on a struggling server. A sliding window
+/// of one-second buckets.
+class Budget {
+ public:
+  Budget(double ratio, std::uint32_t min_per_second) : ratio_(ratio), min_per_second_(min_per_second) {}
+  void record_request(Clock::time_point now);
+  /// Takes one retry from the budget; false when spent.
+  bool try_spend(Clock::time_point now);
+
+ private:
+  static constexpr int window_seconds = 10;
+  struct Bucket { std::int64_t second = -1; std::uint32_t requests = 0; std::uint32_t retries = 0; };
+  Bucket& bucket(Clock::time_point now);
+  double ratio_;
+  std::uint32_t min_per_second_;
+  std::array<Bucket, window_seconds> buckets_{};
+};
+
+/// The retry decision for one failed attempt. Does not consult the budget;
+/// the caller spends from it when the verdict is a retry.
+Verdict decide(const AttemptFailure& failure, const RequestFacts& request);
+
+/// Delay before redial number `failures` (1-based) after consecutive dial
+/// failures: exponential from `base`, capped at `max`, with full jitter in
+/// [delay/2, delay]. `random01` is a uniform draw in [0,1).
+std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds base,
+                                        std::chrono::milliseconds max, double random01);
+
+}  // namespace rebound::retry

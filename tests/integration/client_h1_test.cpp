@@ -1,0 +1,164 @@
+// The client over HTTP/1.1 (TCP and TLS) against the embedded server:
+// verification, refusals, deadlines, keep-alive reuse and its failures.
+#include "integration/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+
+TEST(ClientH1, GetsEachBuiltInRouteOverTcp) {
+  auto s = start_server();
+  Client c;
+  auto r = c.get(s->url() + "/bytes/100");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200);
+  EXPECT_EQ(r->body().size(), 100u);
+  EXPECT_EQ(r->protocol(), Protocol::http1);
+  auto st = c.get(s->url() + "/status/418");
+  ASSERT_TRUE(st);
+  EXPECT_EQ(st->status(), 418);
+}
+
+TEST(ClientH1, PostsABodyAndGetsItEchoed) {
+  auto s = start_server();
+  Client c;
+  auto r = c.send(Request::post(s->url() + "/echo", "hello body", "text/plain").header("X-Test", "yes"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_NE(r->body().find("hello body"), std::string::npos) << r->body();
+  EXPECT_NE(r->body().find("POST"), std::string::npos);
+  EXPECT_NE(r->body().find("yes"), std::string::npos);
+}
+
+TEST(ClientH1, ReusesTheKeepAliveConnection) {
+  auto s = start_server();
+  Options o;
+  o.http_version = HttpVersion::http1_only;
+  Client c(o);
+  auto a = c.get(s->url() + "/");
+  auto b = c.get(s->url() + "/");
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(a->connection_id(), b->connection_id());
+  EXPECT_FALSE(a->reused_connection());
+  EXPECT_TRUE(b->reused_connection());
+  EXPECT_EQ(s->stats().connections_accepted, 1u);
+}
+
+TEST(ClientH1, SelfSignedCertificateIsRejectedByDefault) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  Client c;
+  auto r = c.get(s->url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::certificate_verify_failed) << r.error().message();
+  EXPECT_EQ(r.error().reached(), progress::not_sent);
+}
+
+TEST(ClientH1, TrustedCertificateWorksAndInsecureSkipsVerification) {
+  server::ServerOptions so;
+  so.tls = true;
+  so.http2 = false;
+  auto s = start_server(so);
+  Client trusted(trusting(*s));
+  auto r = trusted.get(s->url() + "/bytes/10");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body().size(), 10u);
+  Options insecure;
+  insecure.tls.verify_peer = false;
+  Client c(insecure);
+  EXPECT_TRUE(c.get(s->url() + "/"));
+}
+
+TEST(ClientH1, HostNameMismatchIsRejected) {
+  // The certificate names 127.0.0.1 and localhost; the server listens on 127.0.0.2.
+  server::ServerOptions so;
+  so.tls = true;
+  so.host = "127.0.0.2";
+  auto s = start_server(so);
+  Client c(trusting(*s));
+  auto r = c.get("https://127.0.0.2:" + std::to_string(s->port()) + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::certificate_verify_failed) << r.error().message();
+}
+
+TEST(ClientH1, ConnectionRefusedIsReportedWithin100ms) {
+  Client c;
+  const auto port = unused_port();
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.get("http://127.0.0.1:" + std::to_string(port) + "/");
+  const auto took = elapsed_since(t0);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::connection_refused) << r.error().message();
+  EXPECT_TRUE(is_connection_failure(r.error().code()));
+  EXPECT_LT(took, 100ms);
+  EXPECT_NE(r.error().message().find(std::to_string(port)), std::string::npos) << r.error().message();
+}
+
+TEST(ClientH1, DeadlineIsRespectedOnASlowResponse) {
+  auto s = start_server();
+  Client c;
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.send(Request::get(s->url() + "/delay/3000").timeout(300ms));
+  const auto took = elapsed_since(t0);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().message();
+  EXPECT_EQ(r.error().reached(), progress::sent);
+  EXPECT_GE(took, 290ms);
+  EXPECT_LT(took, 2000ms);
+}
+
+TEST(ClientH1, ServerClosingIdleKeepAliveDoesNotFailTheNextGet) {
+  server::ServerOptions so;
+  so.h1_idle_timeout = 100ms;
+  auto s = start_server(so);
+  Client c;
+  auto a = c.get(s->url() + "/");
+  ASSERT_TRUE(a) << a.error().message();
+  std::this_thread::sleep_for(400ms);  // the server closes the idle connection
+  auto b = c.get(s->url() + "/");
+  ASSERT_TRUE(b) << b.error().message();
+  EXPECT_NE(a->connection_id(), b->connection_id());
+  EXPECT_EQ(b->attempts(), 1);  // the dead connection had already left the pool
+}
+
+TEST(ClientH1, TwoHundredConcurrentRequestsFromEightThreadsCompleteExactlyOnce) {
+  auto s = start_server();
+  Options o;
+  o.http_version = HttpVersion::http1_only;
+  Client c(o);
+  std::atomic<int> ok{0}, failed{0}, completions{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&] {
+      std::vector<std::promise<void>> done(25);
+      for (int i = 0; i < 25; ++i) {
+        c.send_async(Request::get(s->url() + "/bytes/64"), [&, p = &done[i]](Result<Response> r) {
+          ++completions;
+          (r && r->status() == 200 && r->body().size() == 64 ? ok : failed)++;
+          p->set_value();  // a second completion would throw promise_already_satisfied
+        });
+      }
+      for (auto& d : done) d.get_future().wait();
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(completions.load(), 200);
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(s->stats().requests, 200u);
+  EXPECT_LE(s->stats().connections_accepted, o.max_conns_per_origin);
+}
+
+TEST(ClientH1, InvalidUrlFailsBeforeAnyIo) {
+  Client c;
+  auto r = c.get("http://host:99999/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::invalid_url);
+  EXPECT_EQ(c.counters().dials, 0u);
+}

@@ -1,0 +1,96 @@
+// Specification of the retry part: DESIGN.md's table, the budget and backoff.
+// Time is injected; nothing sleeps.
+#include "retry/retry.hpp"
+
+#include <gtest/gtest.h>
+
+using namespace rebound;
+using namespace rebound::retry;
+using namespace std::chrono_literals;
+
+namespace {
+RequestFacts facts(std::string_view method, int attempts = 1, RetryPolicy policy = RetryPolicy::automatic,
+                   bool idempotency_key = false) {
+  return RequestFacts{method, idempotency_key, true, policy, attempts, 4};
+}
+AttemptFailure failure(errc code, progress reached) { return {make_error_code(code), reached}; }
+}  // namespace
+
+TEST(RetryTable, NeverLeftTheClientIsRetriedForAnyMethod) {
+  for (auto m : {"GET", "POST", "PATCH"})
+    EXPECT_EQ(decide(failure(errc::connection_closed, progress::not_sent), facts(m)).action, Action::retry_now) << m;
+}
+
+TEST(RetryTable, ServerProvedNotProcessedIsRetriedForAnyMethod) {
+  for (auto m : {"GET", "POST", "PATCH"})
+    EXPECT_EQ(decide(failure(errc::refused_by_server, progress::refused), facts(m)).action, Action::retry_now) << m;
+}
+
+TEST(RetryTable, SentWithoutResponseIsRetriedOnlyWhenIdempotent) {
+  const auto lost = failure(errc::connection_lost_after_send, progress::sent);
+  for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+    EXPECT_EQ(decide(lost, facts(m)).action, Action::retry_now) << m;
+  for (auto m : {"POST", "PATCH", "CONNECT"}) {
+    const auto v = decide(lost, facts(m));
+    EXPECT_EQ(v.action, Action::fail) << m;
+    EXPECT_NE(std::string(v.reason).find("not idempotent"), std::string::npos);
+  }
+}
+
+TEST(RetryTable, IdempotencyKeyMakesAPostResendableUnlessPolicySaysIdempotentOnly) {
+  const auto lost = failure(errc::connection_lost_after_send, progress::sent);
+  EXPECT_EQ(decide(lost, facts("POST", 1, RetryPolicy::automatic, true)).action, Action::retry_now);
+  EXPECT_EQ(decide(lost, facts("POST", 1, RetryPolicy::idempotent_only, true)).action, Action::fail);
+  EXPECT_EQ(decide(lost, facts("POST", 1, RetryPolicy::always)).action, Action::retry_now);
+}
+
+TEST(RetryTable, ResponseStartedIsNeverRetried) {
+  const auto truncated = failure(errc::truncated_response, progress::response_started);
+  EXPECT_EQ(decide(truncated, facts("GET")).action, Action::fail);
+  EXPECT_EQ(decide(truncated, facts("GET", 1, RetryPolicy::always)).action, Action::fail);
+}
+
+TEST(RetryTable, PolicyNeverForbidsEvenUnprocessedRetries) {
+  EXPECT_EQ(decide(failure(errc::refused_by_server, progress::refused), facts("GET", 1, RetryPolicy::never)).action,
+            Action::fail);
+}
+
+TEST(RetryTable, MaxAttemptsCapsEverything) {
+  EXPECT_EQ(decide(failure(errc::refused_by_server, progress::refused), facts("GET", 4)).action, Action::fail);
+  EXPECT_EQ(decide(failure(errc::refused_by_server, progress::refused), facts("GET", 3)).action, Action::retry_now);
+}
+
+TEST(RetryTable, CallerEndingsAndHopelessFailuresAreNotRetried) {
+  for (auto code : {errc::cancelled, errc::deadline_exceeded, errc::client_shut_down, errc::invalid_url,
+                    errc::response_too_large, errc::certificate_verify_failed})
+    EXPECT_EQ(decide(failure(code, progress::not_sent), facts("GET")).action, Action::fail) << to_string(code);
+}
+
+TEST(RetryBudget, AllowsTheFloorThenARatioOfRecentRequests) {
+  Budget budget(0.2, 1);  // floor: 1/s over a 10 s window = 10 retries
+  const auto t0 = Clock::time_point(1000s);
+  int granted = 0;
+  for (int i = 0; i < 100; ++i) granted += budget.try_spend(t0) ? 1 : 0;
+  EXPECT_EQ(granted, 10);
+  for (int i = 0; i < 100; ++i) budget.record_request(t0);  // 100 requests -> 20 more
+  granted = 0;
+  for (int i = 0; i < 100; ++i) granted += budget.try_spend(t0) ? 1 : 0;
+  EXPECT_EQ(granted, 20);
+}
+
+TEST(RetryBudget, OldTrafficAgesOutOfTheWindow) {
+  Budget budget(0.0, 1);
+  const auto t0 = Clock::time_point(1000s);
+  while (budget.try_spend(t0)) {}
+  EXPECT_FALSE(budget.try_spend(t0 + 5s));
+  EXPECT_TRUE(budget.try_spend(t0 + 11s));
+}
+
+TEST(Backoff, GrowsExponentiallyWithJitterAndACap) {
+  EXPECT_EQ(backoff_delay(0, 50ms, 2s, 0.5), 0ms);
+  EXPECT_EQ(backoff_delay(1, 50ms, 2s, 1.0), 50ms);
+  EXPECT_EQ(backoff_delay(1, 50ms, 2s, 0.0), 25ms);
+  EXPECT_EQ(backoff_delay(3, 50ms, 2s, 1.0), 200ms);
+  EXPECT_EQ(backoff_delay(30, 50ms, 2s, 1.0), 2000ms);
+  EXPECT_GE(backoff_delay(30, 50ms, 2s, 0.0), 1000ms);
+}
