@@ -41,5 +41,6 @@ inline constexpr int exit_http_error = 22;
 int run_get(CLI::App& app);
 void add_get(CLI::App& root);
 void add_serve(CLI::App& root);
+void add_watch(CLI::App& root);
 
 }  // namespace rebound::cli

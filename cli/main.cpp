@@ -9,6 +9,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   rebound::cli::add_get(app);
   rebound::cli::add_serve(app);
+  rebound::cli::add_watch(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {
