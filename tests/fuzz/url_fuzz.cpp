@@ -9,7 +9,7 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
   const std::string_view text(reinterpret_cast<const char*>(data), size);
   auto url = rebound::parse_url(text);
   if (!url) {
-    const auto& code = url.error().code();
+    const auto code = url.error().code();  // error() returns a copy
     if (code != rebound::errc::invalid_url && code != rebound::errc::unsupported_scheme) std::abort();
     return 0;
   }
