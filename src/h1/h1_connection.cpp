@@ -170,6 +170,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     response.protocol(Protocol::http1).connection(id(), reused_);
     const bool keep_alive = can_continue && msg.keep_alive() && buffer_.size() == 0;
     auto ex = std::move(current_);
+    auto* o = owner();  // read first: closing detaches the connection from its owner
     parser_.reset();
     serializer_.reset();
     request_written_ = false;
@@ -180,7 +181,6 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     } else {
       close_now(Error(errc::connection_closed, describe() + ": closed after the response"));
     }
-    auto* o = owner();
     if (!o) return;
     o->on_attempt_done(ex, std::move(response));
     if (state() == ConnState::ready) o->on_ready(*this);
@@ -188,9 +188,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
   void fail(boost::system::error_code ec, progress reached, std::string what) {
     auto ex = std::move(current_);
+    auto* o = owner();  // read first: closing detaches the connection from its owner
     Error err(ec, describe() + ": " + what, reached);
     close_now(err);
-    if (auto* o = owner(); o && ex) o->on_attempt_done(ex, err);
+    if (o && ex) o->on_attempt_done(ex, err);
   }
 
   void close_now(const Error& why) {

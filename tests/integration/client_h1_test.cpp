@@ -162,3 +162,16 @@ TEST(ClientH1, InvalidUrlFailsBeforeAnyIo) {
   EXPECT_EQ(r.error().code(), errc::invalid_url);
   EXPECT_EQ(c.counters().dials, 0u);
 }
+
+TEST(ClientH1, ResponseOnAConnectionTheServerClosesIsStillDelivered) {
+  // Regression: closing the connection after the last response detached it
+  // from the pool before the response was handed over, losing it.
+  auto s = start_server();
+  Client c;
+  auto r = c.send(Request::get(s->url() + "/bytes/8").header("Connection", "close").timeout(2s));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body().size(), 8u);
+  auto next = c.get(s->url() + "/");
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_NE(next->connection_id(), r->connection_id());
+}

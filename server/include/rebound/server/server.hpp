@@ -1,0 +1,127 @@
+// The embedded HTTP server used by rebound's tests, `rebound serve`, the demo
+// and the benchmarks: HTTP/1.1 over TCP and TLS, HTTP/2 over TLS (ALPN h2)
+// and h2c (prior knowledge, detected from the client preface on plain TCP),
+// with fault injection: abrupt kill, graceful stop, GOAWAY with a chosen
+// last-stream-id, refused and reset streams, restart on the same port.
+//
+// Thread safety: every public member may be called from any thread. The
+// server runs its own I/O thread(s) between start() and stop()/kill().
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rebound::server {
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;          ///< 0 picks a free port; restart() reuses the one bound
+  bool tls = false;                ///< TLS with ALPN h2 and http/1.1
+  bool http2 = true;               ///< offer h2 in ALPN; accept h2c prior knowledge on plain TCP
+  std::string cert_file;           ///< PEM; empty: a self-signed cert for 127.0.0.1/localhost is generated
+  std::string key_file;            ///< PEM private key for cert_file
+  std::uint32_t max_concurrent_streams = 100;  ///< HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS
+  std::uint32_t initial_window_size = 65535;   ///< HTTP/2 SETTINGS_INITIAL_WINDOW_SIZE
+  unsigned threads = 1;            ///< I/O threads
+  /// Close idle HTTP/1.1 keep-alive connections after this long (0: never).
+  std::chrono::milliseconds h1_idle_timeout{0};
+};
+
+/// A request as a route handler sees it.
+struct ServerRequest {
+  std::string method;
+  std::string target;                 ///< path and query
+  std::string path;                   ///< path only
+  std::vector<std::pair<std::string, std::string>> headers;  ///< names lower-case
+  std::string body;
+  std::string protocol;               ///< "HTTP/1.1" or "HTTP/2"
+  std::uint64_t connection_id = 0;    ///< server-side connection number
+  /// First value of a header (name lower-case), or empty.
+  std::string header(std::string_view name) const;
+};
+
+/// A handler's answer.
+struct ServerResponse {
+  int status = 200;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::chrono::milliseconds delay{0};  ///< wait this long before answering (without blocking the server)
+};
+
+using Handler = std::function<ServerResponse(const ServerRequest&)>;
+
+/// Counters, for tests to assert what reached the server.
+struct ServerStats {
+  std::uint64_t connections_accepted = 0;
+  std::uint64_t requests = 0;                          ///< requests whose handler ran
+  std::map<std::string, std::uint64_t> requests_by_method;
+  std::map<std::string, std::uint64_t> requests_by_path;
+  std::uint64_t h2_connections = 0;
+  std::uint64_t h1_connections = 0;
+};
+
+class Server {
+ public:
+  explicit Server(ServerOptions options = {});
+  ~Server();  ///< kill()s if running
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// Binds (SO_REUSEADDR) and starts serving; throws std::runtime_error on failure.
+  void start();
+  /// Graceful: stop accepting, send GOAWAY (h2) / close idle h1 connections,
+  /// let in-flight requests finish (at most `grace`), then close everything.
+  void stop(std::chrono::milliseconds grace = std::chrono::seconds(5));
+  /// Abrupt, as if the process were killed: closes the listener and every
+  /// connection at once with RST (SO_LINGER 0), no GOAWAY, no response.
+  void kill();
+  /// start() again on the same port (after stop() or kill()).
+  void restart();
+  bool running() const;
+
+  std::uint16_t port() const;
+  /// "http://127.0.0.1:P" or "https://127.0.0.1:P".
+  std::string url() const;
+  /// PEM of the certificate served (self-signed: also its own CA).
+  std::string certificate_pem() const;
+  /// Path of a file holding certificate_pem() (for --cacert style options).
+  std::string certificate_file() const;
+
+  /// Adds a route: exact path, or prefix when `path` ends with '*'. Routes
+  /// added later win over the built-in ones: / /bytes/N /delay/MS
+  /// /status/CODE /echo.
+  void route(std::string path, Handler handler);
+
+  // --- fault injection (any thread, takes effect at once) ---
+  /// Send GOAWAY on every HTTP/2 connection with this last-stream-id
+  /// (negative: the highest stream id seen on that connection) and the given
+  /// error code; the connection then stops taking streams above it and closes
+  /// when the rest are done. Streams above it get no response.
+  void send_goaway(std::int32_t last_stream_id = -1, std::uint32_t error_code = 0);
+  /// While on, every new HTTP/2 stream is answered with RST_STREAM(REFUSED_STREAM)
+  /// and HTTP/1.1 requests with a closed connection before any handler runs.
+  void refuse_streams(bool on);
+  /// The next `count` HTTP/2 streams are reset with RST_STREAM(error_code)
+  /// after their request is read (the handler runs: counted in stats).
+  void reset_next_streams(int count, std::uint32_t error_code = 2 /* INTERNAL_ERROR */);
+  /// The next `count` requests (either protocol) have their connection
+  /// closed abruptly (RST) after the request is read and counted, before any
+  /// response byte: "connection reset after the request was written".
+  void drop_next_requests(int count);
+
+  ServerStats stats() const;
+  void reset_stats();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rebound::server

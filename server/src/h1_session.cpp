@@ -1,0 +1,263 @@
+// An HTTP/1.1 connection on Boost.Beast: keep-alive, pipelined requests
+// served in order, Content-Length and chunked request bodies, Expect:
+// 100-continue, an idle timeout between requests, and the fault switches
+// (refuse: close before the handler; drop: RST after the handler).
+#include <algorithm>
+#include <cctype>
+#include <cstring>
+#include <optional>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+
+#include "sessions.hpp"
+
+namespace rebound::server::detail {
+
+namespace {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using error_code = boost::system::error_code;
+
+constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
+}
+
+template <class Stream>
+class H1Session final : public ConnectionHandle, public std::enable_shared_from_this<H1Session<Stream>> {
+ public:
+  H1Session(ServerContext& ctx, Stream stream, std::uint64_t id)
+      : ctx_(ctx),
+        stream_(std::move(stream)),
+        id_(id),
+        timer_(stream_.get_executor()),
+        close_timer_(stream_.get_executor()) {}
+  ~H1Session() override { ctx_.registry.remove(id_, this); }
+
+  void start(std::string_view already_read) {
+    ctx_.stats.on_protocol_chosen(WireProtocol::http1);
+    if (!already_read.empty()) {
+      auto space = buffer_.prepare(already_read.size());
+      std::memcpy(space.data(), already_read.data(), already_read.size());
+      buffer_.commit(already_read.size());
+    }
+    switch (ctx_.registry.admit(id_, this->shared_from_this(), stream_.get_executor())) {
+      case ConnectionRegistry::Admission::serve: break;
+      case ConnectionRegistry::Admission::drain: drain(); return;
+      case ConnectionRegistry::Admission::abort: abort(); return;
+    }
+    read_request();
+  }
+
+  void abort() override {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    timer_.cancel();
+    close_timer_.cancel();
+    reset_close(tcp_layer(stream_));
+  }
+
+  void drain() override {
+    switch (state_) {
+      case State::reading:
+        // Idle (or mid-request, which the client will see as a closed
+        // idle connection): close now.
+        state_ = State::closed;
+        timer_.cancel();
+        immediate_close(tcp_layer(stream_));
+        return;
+      case State::continuing:
+      case State::handling:
+      case State::writing: drain_requested_ = true; return;
+      case State::closing:
+      case State::closed: return;
+    }
+  }
+
+ private:
+  enum class State {
+    reading,     // waiting for (the rest of) a request
+    continuing,  // writing "100 Continue", then reading the body
+    handling,    // handler ran, response held back by its delay
+    writing,     // writing the response
+    closing,     // lingering close after the last response
+    closed,      // socket closed; handlers still pending just return
+  };
+
+  void read_request() {
+    state_ = State::reading;
+    parser_.emplace();
+    parser_->body_limit(kMaxRequestBody);
+    arm_idle_timer();
+    http::async_read_header(stream_, buffer_, *parser_,
+                            [self = this->shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+  }
+
+  void arm_idle_timer() {
+    const auto idle = ctx_.options.h1_idle_timeout;
+    if (idle.count() <= 0) return;
+    const std::uint64_t generation = ++read_generation_;
+    timer_.expires_after(idle);
+    timer_.async_wait([self = this->shared_from_this(), generation](error_code ec) {
+      // The generation check ignores a timer that completed just as the
+      // request arrived (cancel() cannot recall a queued completion).
+      if (ec || self->state_ != State::reading || generation != self->read_generation_) return;
+      self->state_ = State::closed;
+      immediate_close(tcp_layer(self->stream_));
+    });
+  }
+
+  void on_header(error_code ec) {
+    if (state_ != State::reading) return;
+    ++read_generation_;
+    timer_.cancel();
+    if (ec) return close_after_read_error(ec);
+    if (ctx_.faults.refusing()) {
+      state_ = State::closed;
+      immediate_close(tcp_layer(stream_));
+      return;
+    }
+    const auto& req = parser_->get();
+    if (!parser_->is_done() && boost::beast::iequals(req[http::field::expect], "100-continue")) {
+      state_ = State::continuing;
+      asio::async_write(stream_, asio::buffer(kContinue),
+                        [self = this->shared_from_this()](error_code ec, std::size_t) {
+                          if (self->state_ != State::continuing) return;
+                          if (ec) return self->close_now();
+                          self->state_ = State::reading;
+                          self->read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void read_body() {
+    if (parser_->is_done()) return on_request();
+    http::async_read(stream_, buffer_, *parser_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      if (self->state_ != State::reading) return;
+      if (ec) return self->close_after_read_error(ec);
+      self->on_request();
+    });
+  }
+
+  void close_after_read_error(error_code ec) {
+    if (ec == http::error::body_limit) {
+      ServerResponse too_large{413, {{"content-type", "text/plain"}}, "request body too large\n"};
+      keep_alive_ = false;
+      head_ = false;
+      return write_response(std::move(too_large));
+    }
+    close_now();
+  }
+
+  void on_request() {
+    http::request<http::string_body> message = parser_->release();
+    parser_.reset();
+
+    ServerRequest request;
+    request.method = std::string(message.method_string());
+    request.target = std::string(message.target());
+    request.path = request.target.substr(0, request.target.find('?'));
+    request.headers.reserve(std::distance(message.begin(), message.end()));
+    for (const auto& field : message) request.headers.emplace_back(lower(field.name_string()), field.value());
+    request.body = std::move(message.body());
+    request.protocol = "HTTP/1.1";
+    request.connection_id = id_;
+
+    ctx_.stats.on_request(request.method, request.path);
+    ServerResponse response = ctx_.router.dispatch(request);
+    if (ctx_.faults.claim_request_drop()) return abort();
+
+    keep_alive_ = message.keep_alive() && !drain_requested_;
+    head_ = message.method() == http::verb::head;
+    if (response.delay.count() > 0) {
+      state_ = State::handling;
+      held_ = std::move(response);
+      timer_.expires_after(held_.delay);
+      timer_.async_wait([self = this->shared_from_this()](error_code ec) {
+        if (ec || self->state_ != State::handling) return;
+        self->write_response(std::move(self->held_));
+      });
+      return;
+    }
+    write_response(std::move(response));
+  }
+
+  void write_response(ServerResponse response) {
+    state_ = State::writing;
+    if (drain_requested_) keep_alive_ = false;
+    response_ = {};
+    response_.version(11);
+    response_.result(static_cast<unsigned>(response.status));
+    for (auto& [name, value] : response.headers) response_.insert(name, value);
+    response_.keep_alive(keep_alive_);
+    if (head_) {
+      response_.content_length(response.body.size());
+    } else {
+      response_.body() = std::move(response.body);
+      response_.prepare_payload();
+    }
+    http::async_write(stream_, response_, [self = this->shared_from_this()](error_code ec, std::size_t) {
+      self->on_written(ec);
+    });
+  }
+
+  void on_written(error_code ec) {
+    if (state_ != State::writing) return;
+    response_.body().clear();
+    response_.body().shrink_to_fit();  // don't keep a 16 MiB body per idle connection
+    if (ec) return close_now();
+    if (!keep_alive_ || drain_requested_) {
+      state_ = State::closing;
+      return lingering_close(stream_, close_timer_, this->shared_from_this());
+    }
+    read_request();
+  }
+
+  void close_now() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    timer_.cancel();
+    immediate_close(tcp_layer(stream_));
+  }
+
+  ServerContext& ctx_;
+  Stream stream_;
+  const std::uint64_t id_;
+  State state_ = State::reading;
+  boost::beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> response_;
+  ServerResponse held_;               // a delayed response, until its timer fires
+  asio::steady_timer timer_;          // idle timeout while reading; response delay while handling
+  asio::steady_timer close_timer_;    // bounds the lingering close
+  std::uint64_t read_generation_ = 0;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool drain_requested_ = false;      // stop(): close after the response in progress
+};
+
+template <class Stream>
+void run(ServerContext& ctx, Stream stream, std::uint64_t id, std::string_view already_read) {
+  std::make_shared<H1Session<Stream>>(ctx, std::move(stream), id)->start(already_read);
+}
+
+}  // namespace
+
+void run_h1_session(ServerContext& ctx, tcp::socket stream, std::uint64_t id, std::string_view already_read) {
+  run(ctx, std::move(stream), id, already_read);
+}
+
+void run_h1_session(ServerContext& ctx, TlsStream stream, std::uint64_t id, std::string_view already_read) {
+  run(ctx, std::move(stream), id, already_read);
+}
+
+}  // namespace rebound::server::detail

@@ -1,0 +1,448 @@
+// An HTTP/2 connection on nghttp2's server session, driven from Asio:
+// bytes read go to nghttp2_session_mem_recv; everything nghttp2 wants to
+// send is gathered with nghttp2_session_mem_send into one buffer and written
+// with a single async_write, and nothing more is generated until that write
+// completes. nghttp2 does flow control both ways (automatic WINDOW_UPDATE for
+// received DATA; the body provider is simply not asked while the peer's
+// window is closed, and the next mem_send after its WINDOW_UPDATE resumes).
+//
+// Fault switches: refuse -> RST_STREAM(REFUSED_STREAM) at HEADERS; reset ->
+// handler runs, then RST_STREAM(code); drop -> handler runs, then the TCP
+// connection is reset. GOAWAY (send_goaway, stop) moves the session to
+// draining: streams above the last-stream-id are abandoned without response
+// and the connection closes once the streams at or below it are done.
+#include <nghttp2/nghttp2.h>
+
+#include <algorithm>
+#include <charconv>
+#include <climits>
+#include <cstring>
+#include <map>
+#include <vector>
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/write.hpp>
+
+#include "sessions.hpp"
+
+namespace rebound::server::detail {
+
+namespace {
+
+namespace asio = boost::asio;
+using error_code = boost::system::error_code;
+
+constexpr std::size_t kReadChunk = 128 * 1024;
+constexpr std::size_t kWriteBatch = 1024 * 1024;  // stop gathering output beyond this
+
+/// One request/response exchange, owned by the session's stream map and
+/// registered as nghttp2's stream user data.
+struct H2Stream {
+  std::int32_t id = 0;
+  ServerRequest request;
+  std::string authority;
+  bool dispatched = false;  // handler ran (or the stream was reset for it)
+  bool abandoned = false;   // above a GOAWAY's last-stream-id: never answered
+  bool head = false;
+  ServerResponse held;      // a delayed response, until its timer fires
+  std::unique_ptr<asio::steady_timer> delay;
+  std::string body;         // response body being sent
+  std::size_t sent = 0;
+};
+
+bool connection_specific(std::string_view name) {
+  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
+         name == "transfer-encoding" || name == "upgrade";
+}
+
+nghttp2_nv make_nv(const std::string& name, const std::string& value) {
+  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
+                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
+                    NGHTTP2_NV_FLAG_NONE};
+}
+
+template <class Stream>
+class H2Session final : public ConnectionHandle, public std::enable_shared_from_this<H2Session<Stream>> {
+ public:
+  H2Session(ServerContext& ctx, Stream stream, std::uint64_t id)
+      : ctx_(ctx),
+        stream_(std::move(stream)),
+        id_(id),
+        close_timer_(stream_.get_executor()),
+        in_(kReadChunk) {}
+
+  ~H2Session() override {
+    if (session_) nghttp2_session_del(session_);
+    ctx_.registry.remove(id_, this);
+  }
+
+  void start(std::string_view already_read) {
+    ctx_.stats.on_protocol_chosen(WireProtocol::http2);
+    if (nghttp2_session_server_new(&session_, callbacks(), this) != 0) return close_now();
+
+    const std::uint32_t window = std::min<std::uint32_t>(ctx_.options.initial_window_size, INT32_MAX);
+    const nghttp2_settings_entry settings[] = {
+        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, ctx_.options.max_concurrent_streams},
+        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
+    };
+    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
+    // The connection window starts at 65535 whatever SETTINGS say; widen it
+    // as well, or it throttles every stream's larger window.
+    if (window > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE) {
+      nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, static_cast<std::int32_t>(window));
+    }
+
+    switch (ctx_.registry.admit(id_, this->shared_from_this(), stream_.get_executor())) {
+      case ConnectionRegistry::Admission::serve: break;
+      case ConnectionRegistry::Admission::drain: drain(); break;
+      case ConnectionRegistry::Admission::abort: return abort();
+    }
+    if (!already_read.empty() && !receive(reinterpret_cast<const uint8_t*>(already_read.data()), already_read.size())) {
+      return;
+    }
+    flush();
+    if (state_ == State::open || state_ == State::draining) read_more();
+  }
+
+  void abort() override {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    cancel_timers();
+    reset_close(tcp_layer(stream_));
+  }
+
+  void drain() override { goaway(-1, NGHTTP2_NO_ERROR); }
+
+  void goaway(std::int32_t last_stream_id, std::uint32_t error_code) override {
+    if (state_ != State::open && state_ != State::draining) return;
+    if (last_stream_id < 0) last_stream_id = nghttp2_session_get_last_proc_stream_id(session_);
+    if (nghttp2_submit_goaway(session_, NGHTTP2_FLAG_NONE, last_stream_id, error_code, nullptr, 0) != 0) return;
+    goaway_last_ = std::min(goaway_last_, last_stream_id);
+    state_ = State::draining;
+    for (auto& [id, stream] : streams_) {
+      if (id > goaway_last_) {
+        stream->abandoned = true;
+        stream->delay.reset();
+      }
+    }
+    flush();
+  }
+
+ private:
+  enum class State {
+    open,      // taking new streams
+    draining,  // GOAWAY sent: finishing streams <= goaway_last_, then closing
+    closing,   // lingering close in progress
+    closed,    // socket closed; pending handlers just return
+  };
+
+  // --- I/O -----------------------------------------------------------------
+
+  void read_more() {
+    reading_ = true;
+    stream_.async_read_some(asio::buffer(in_), [self = this->shared_from_this()](error_code ec, std::size_t n) {
+      self->reading_ = false;
+      self->on_read(ec, n);
+    });
+  }
+
+  void on_read(error_code ec, std::size_t n) {
+    switch (state_) {
+      case State::closed: return;
+      case State::closing: return start_lingering_close();  // our cancel() ended the read
+      case State::open:
+      case State::draining: break;
+    }
+    if (ec) return close_now();  // peer closed or reset: nothing more to deliver
+    if (!receive(in_.data(), n)) return;
+    flush();
+    if (state_ == State::open || state_ == State::draining) read_more();
+  }
+
+  /// Feeds bytes to nghttp2; false when the connection was closed meanwhile.
+  bool receive(const uint8_t* data, std::size_t size) {
+    const auto rv = nghttp2_session_mem_recv(session_, data, size);
+    if (drop_requested_) {
+      abort();
+      return false;
+    }
+    if (rv < 0) {
+      // nghttp2 has queued a GOAWAY for protocol errors: try to send it.
+      flush();
+      if (state_ != State::closed) close_now();
+      return false;
+    }
+    return true;
+  }
+
+  void flush() {
+    if (writing_ || state_ == State::closed || state_ == State::closing) return;
+    while (out_.size() < kWriteBatch) {
+      const uint8_t* data = nullptr;
+      const auto n = nghttp2_session_mem_send(session_, &data);
+      if (n < 0) return close_now();
+      if (n == 0) break;
+      out_.append(reinterpret_cast<const char*>(data), static_cast<std::size_t>(n));
+    }
+    if (!out_.empty()) {
+      writing_ = true;
+      asio::async_write(stream_, asio::buffer(out_), [self = this->shared_from_this()](error_code ec, std::size_t) {
+        self->writing_ = false;
+        self->out_.clear();
+        if (self->state_ == State::closed) return;
+        if (ec) return self->close_now();
+        self->flush();
+      });
+      return;
+    }
+    if (finished()) begin_lingering_close();
+  }
+
+  /// Nothing left to do on this connection (only asked with no output pending).
+  bool finished() const {
+    if (!nghttp2_session_want_read(session_) && !nghttp2_session_want_write(session_)) return true;
+    if (state_ != State::draining) return false;
+    return std::none_of(streams_.begin(), streams_.end(),
+                        [&](const auto& entry) { return entry.first <= goaway_last_; });
+  }
+
+  void begin_lingering_close() {
+    state_ = State::closing;
+    cancel_timers();
+    if (reading_) {
+      // The read handler starts the close once the cancelled read returns:
+      // no other operation may be pending on the stream during it.
+      error_code ignored;
+      tcp_layer(stream_).cancel(ignored);
+      return;
+    }
+    start_lingering_close();
+  }
+
+  void start_lingering_close() { lingering_close(stream_, close_timer_, this->shared_from_this()); }
+
+  void close_now() {
+    if (state_ == State::closed) return;
+    state_ = State::closed;
+    cancel_timers();
+    immediate_close(tcp_layer(stream_));
+  }
+
+  void cancel_timers() {
+    for (auto& [id, stream] : streams_) stream->delay.reset();
+  }
+
+  // --- requests and responses ------------------------------------------------
+
+  H2Stream* find(std::int32_t stream_id) {
+    return static_cast<H2Stream*>(nghttp2_session_get_stream_user_data(session_, stream_id));
+  }
+
+  void dispatch(H2Stream& s) {
+    s.dispatched = true;
+    if (s.abandoned) return;
+    ServerRequest& request = s.request;
+    request.path = request.target.substr(0, request.target.find('?'));
+    const bool has_host = std::any_of(request.headers.begin(), request.headers.end(),
+                                      [](const auto& h) { return h.first == "host"; });
+    if (!has_host && !s.authority.empty()) request.headers.emplace(request.headers.begin(), "host", s.authority);
+    s.head = request.method == "HEAD";
+
+    ctx_.stats.on_request(request.method, request.path);
+    ServerResponse response = ctx_.router.dispatch(request);
+    request = ServerRequest{};  // the request body can be large: free it now
+
+    if (auto code = ctx_.faults.claim_stream_reset()) {
+      nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, *code);
+      return;
+    }
+    if (ctx_.faults.claim_request_drop()) {
+      // Closing inside an nghttp2 callback would free what it is using:
+      // receive() resets the connection as soon as mem_recv returns.
+      drop_requested_ = true;
+      return;
+    }
+    if (response.delay.count() > 0) {
+      s.held = std::move(response);
+      s.delay = std::make_unique<asio::steady_timer>(stream_.get_executor(), s.held.delay);
+      s.delay->async_wait([self = this->shared_from_this(), id = s.id](error_code ec) {
+        if (ec || self->state_ == State::closed || self->state_ == State::closing) return;
+        // The stream may have been reset by the client while we waited.
+        auto it = self->streams_.find(id);
+        if (it == self->streams_.end()) return;
+        self->respond(*it->second, std::move(it->second->held));
+        self->flush();
+      });
+      return;
+    }
+    respond(s, std::move(response));
+  }
+
+  void respond(H2Stream& s, ServerResponse&& response) {
+    if (s.abandoned) return;
+    s.body = std::move(response.body);
+    s.sent = 0;
+
+    const std::string status = std::to_string(response.status);
+    static const std::string kStatus = ":status";
+    static const std::string kContentLength = "content-length";
+    std::vector<std::pair<std::string, std::string>> headers;
+    headers.reserve(response.headers.size() + 1);
+    bool has_length = false;
+    for (auto& [name, value] : response.headers) {
+      std::string key = name;
+      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
+      if (connection_specific(key)) continue;
+      has_length = has_length || key == kContentLength;
+      headers.emplace_back(std::move(key), std::move(value));
+    }
+    const bool bodiless_status = response.status == 204 || response.status == 304;
+    if (!has_length && !bodiless_status) headers.emplace_back(kContentLength, std::to_string(s.body.size()));
+
+    std::vector<nghttp2_nv> nva;
+    nva.reserve(headers.size() + 1);
+    nva.push_back(make_nv(kStatus, status));
+    for (const auto& [name, value] : headers) nva.push_back(make_nv(name, value));
+
+    nghttp2_data_provider provider{};
+    provider.source.ptr = &s;
+    provider.read_callback = &H2Session::read_body;
+    const bool send_body = !s.head && !bodiless_status && !s.body.empty();
+    // nghttp2 copies the header block, so `headers` may go out of scope.
+    nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), send_body ? &provider : nullptr);
+  }
+
+  // --- nghttp2 callbacks -----------------------------------------------------
+
+  static const nghttp2_session_callbacks* callbacks() {
+    static const auto* table = [] {
+      nghttp2_session_callbacks* cbs = nullptr;
+      nghttp2_session_callbacks_new(&cbs);
+      nghttp2_session_callbacks_set_on_begin_headers_callback(cbs, &H2Session::on_begin_headers);
+      nghttp2_session_callbacks_set_on_header_callback(cbs, &H2Session::on_header);
+      nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, &H2Session::on_data_chunk);
+      nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, &H2Session::on_frame_recv);
+      nghttp2_session_callbacks_set_on_stream_close_callback(cbs, &H2Session::on_stream_close);
+      return cbs;  // shared by every session for the life of the process
+    }();
+    return table;
+  }
+
+  static H2Session& self(void* user_data) { return *static_cast<H2Session*>(user_data); }
+
+  static int on_begin_headers(nghttp2_session* session, const nghttp2_frame* frame, void* user_data) {
+    if (frame->hd.type != NGHTTP2_HEADERS || frame->headers.cat != NGHTTP2_HCAT_REQUEST) return 0;
+    H2Session& me = self(user_data);
+    const std::int32_t id = frame->hd.stream_id;
+    if (id > me.goaway_last_) return 0;  // after our GOAWAY: never answered
+    if (me.ctx_.faults.refusing()) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, id, NGHTTP2_REFUSED_STREAM);
+      return 0;
+    }
+    auto stream = std::make_unique<H2Stream>();
+    stream->id = id;
+    stream->request.protocol = "HTTP/2";
+    stream->request.connection_id = me.id_;
+    nghttp2_session_set_stream_user_data(session, id, stream.get());
+    me.streams_[id] = std::move(stream);
+    return 0;
+  }
+
+  static int on_header(nghttp2_session*, const nghttp2_frame* frame, const uint8_t* name, size_t name_len,
+                       const uint8_t* value, size_t value_len, uint8_t, void* user_data) {
+    H2Session& me = self(user_data);
+    H2Stream* s = me.find(frame->hd.stream_id);
+    if (!s || s->dispatched) return 0;
+    const std::string_view n(reinterpret_cast<const char*>(name), name_len);
+    const std::string_view v(reinterpret_cast<const char*>(value), value_len);
+    if (n.starts_with(':')) {
+      if (n == ":method") s->request.method = v;
+      else if (n == ":path") s->request.target = v;
+      else if (n == ":authority") s->authority = v;
+      return 0;
+    }
+    if (n == "content-length") {
+      std::size_t length = 0;
+      std::from_chars(v.data(), v.data() + v.size(), length);
+      s->request.body.reserve(std::min(length, kMaxRequestBody));
+    }
+    s->request.headers.emplace_back(n, v);
+    return 0;
+  }
+
+  static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
+                           void* user_data) {
+    H2Session& me = self(user_data);
+    H2Stream* s = me.find(stream_id);
+    if (!s || s->dispatched || s->abandoned) return 0;
+    if (s->request.body.size() + len > kMaxRequestBody) {
+      nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
+      s->dispatched = true;
+      return 0;
+    }
+    s->request.body.append(reinterpret_cast<const char*>(data), len);
+    return 0;
+  }
+
+  static int on_frame_recv(nghttp2_session*, const nghttp2_frame* frame, void* user_data) {
+    switch (frame->hd.type) {
+      case NGHTTP2_HEADERS:
+      case NGHTTP2_DATA: break;
+      default: return 0;
+    }
+    if (!(frame->hd.flags & NGHTTP2_FLAG_END_STREAM)) return 0;
+    H2Session& me = self(user_data);
+    H2Stream* s = me.find(frame->hd.stream_id);
+    if (s && !s->dispatched && !me.drop_requested_) me.dispatch(*s);
+    return 0;
+  }
+
+  static int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t, void* user_data) {
+    self(user_data).streams_.erase(stream_id);
+    return 0;
+  }
+
+  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                           nghttp2_data_source* source, void*) {
+    auto& s = *static_cast<H2Stream*>(source->ptr);
+    const std::size_t n = std::min(length, s.body.size() - s.sent);
+    std::memcpy(buf, s.body.data() + s.sent, n);
+    s.sent += n;
+    if (s.sent == s.body.size()) {
+      *flags |= NGHTTP2_DATA_FLAG_EOF;
+      std::string().swap(s.body);
+    }
+    return static_cast<ssize_t>(n);
+  }
+
+  ServerContext& ctx_;
+  Stream stream_;
+  const std::uint64_t id_;
+  nghttp2_session* session_ = nullptr;
+  State state_ = State::open;
+  std::map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
+  std::int32_t goaway_last_ = INT32_MAX;  // streams above it are not answered
+  asio::steady_timer close_timer_;
+  std::vector<uint8_t> in_;
+  std::string out_;  // one batch of frames, written by one async_write
+  bool reading_ = false;
+  bool writing_ = false;
+  bool drop_requested_ = false;  // drop_next_requests hit: reset after mem_recv
+};
+
+template <class Stream>
+void run(ServerContext& ctx, Stream stream, std::uint64_t id, std::string_view already_read) {
+  std::make_shared<H2Session<Stream>>(ctx, std::move(stream), id)->start(already_read);
+}
+
+}  // namespace
+
+void run_h2_session(ServerContext& ctx, tcp::socket stream, std::uint64_t id, std::string_view already_read) {
+  run(ctx, std::move(stream), id, already_read);
+}
+
+void run_h2_session(ServerContext& ctx, TlsStream stream, std::uint64_t id, std::string_view already_read) {
+  run(ctx, std::move(stream), id, already_read);
+}
+
+}  // namespace rebound::server::detail

@@ -1,0 +1,36 @@
+// Server-side counters (connections, requests by method and path) behind
+// one mutex. Sessions record; Server::stats() takes a copy.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+#include "rebound/server/server.hpp"
+
+namespace rebound::server::detail {
+
+enum class WireProtocol { http1, http2 };
+
+class StatsCollector {
+ public:
+  void on_connection_accepted();
+  void on_protocol_chosen(WireProtocol protocol);
+  /// Called once per request, just before its handler runs.
+  void on_request(std::string_view method, std::string_view path);
+
+  ServerStats snapshot() const;
+  void reset();
+
+ private:
+  mutable std::mutex mutex_;
+  ServerStats totals_;  // the maps in totals_ stay empty; see below
+  // Transparent comparators let the hot path look up string_views without
+  // building a std::string per request.
+  std::map<std::string, std::uint64_t, std::less<>> by_method_;
+  std::map<std::string, std::uint64_t, std::less<>> by_path_;
+};
+
+}  // namespace rebound::server::detail

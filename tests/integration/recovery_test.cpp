@@ -1,0 +1,265 @@
+// Recovery: the failure in ORIGIN.md must be impossible. Real processes,
+// real kills, real GOAWAYs; every test checks that each request completed
+// exactly once, before its deadline, and that nothing non-idempotent reached
+// the server twice.
+#include "integration/child_server.hpp"
+#include "integration/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <dirent.h>
+#include <future>
+#include <mutex>
+#include <semaphore>
+#include <thread>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+struct Outcome {
+  Clock::time_point start, end;
+  bool ok = false;
+  std::string error;
+};
+
+// Polls `url` every `period` from a background thread, like a controller
+// renewing its lease, recording each outcome.
+class Poller {
+ public:
+  Poller(Client& c, std::string url, std::chrono::milliseconds period, std::chrono::milliseconds timeout)
+      : thread_([this, &c, url, period, timeout] {
+          while (!stop_) {
+            Outcome o;
+            o.start = Clock::now();
+            auto r = c.send(Request::get(url).timeout(timeout));
+            o.end = Clock::now();
+            o.ok = r && r->status() == 200;
+            if (!r) o.error = r.error().message();
+            {
+              std::lock_guard lock(mutex_);
+              outcomes_.push_back(o);
+            }
+            std::this_thread::sleep_for(period);
+          }
+        }) {}
+  ~Poller() { finish(); }
+  std::vector<Outcome> finish() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    return outcomes_;
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<Outcome> outcomes_;
+  std::thread thread_;
+};
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST(Recovery, TheIncidentServerKilledAndRestartedFiveTimesNeverStrandsTheClient) {
+  ChildServer server({"--tls", "--port", "0"});
+  Options o;
+  o.tls.verify_peer = false;
+  Client c(o);
+  Poller poller(c, server.url() + "/", 50ms, 2s);
+  std::vector<Clock::time_point> back_up;
+  for (int i = 0; i < 5; ++i) {
+    std::this_thread::sleep_for(300ms);
+    server.kill();
+    std::this_thread::sleep_for(200ms);
+    server.restart_same_port();  // returns once it listens
+    back_up.push_back(Clock::now());
+  }
+  std::this_thread::sleep_for(300ms);
+  const auto outcomes = poller.finish();
+  ASSERT_GT(outcomes.size(), 30u);
+  int failures_after_restart = 0;
+  for (const auto& up : back_up)
+    for (const auto& out : outcomes)
+      if (out.start >= up && out.start < up + 300ms && !out.ok) {
+        ++failures_after_restart;
+        ADD_FAILURE() << "request started after the server was back failed: " << out.error;
+      }
+  EXPECT_EQ(failures_after_restart, 0);
+  EXPECT_TRUE(outcomes.back().ok);
+}
+
+TEST(Recovery, GracefulStopLetsInFlightRequestsFinishAndTheNextOnesSucceed) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  Client c(trusting(*s));
+  ASSERT_TRUE(c.get(s->url() + "/"));
+  std::vector<std::future<Result<Response>>> in_flight;
+  for (int i = 0; i < 10; ++i) {
+    auto p = std::make_shared<std::promise<Result<Response>>>();
+    in_flight.push_back(p->get_future());
+    c.send_async(Request::get(s->url() + "/delay/300"), [p](Result<Response> r) { p->set_value(std::move(r)); });
+  }
+  std::this_thread::sleep_for(100ms);
+  s->stop(2s);  // GOAWAY, then waits for the in-flight requests
+  for (auto& f : in_flight) {
+    auto r = f.get();
+    EXPECT_TRUE(r) << r.error().message();
+  }
+  s->restart();
+  auto after = c.get(s->url() + "/");
+  EXPECT_TRUE(after) << after.error().message();
+}
+
+TEST(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  Options o = trusting(*s);
+  o.wait_for_ready = true;
+  Client c(o);
+  ASSERT_TRUE(c.get(s->url() + "/"));
+  s->kill();
+  std::vector<std::future<Result<Response>>> during;
+  for (int i = 0; i < 5; ++i) {
+    auto p = std::make_shared<std::promise<Result<Response>>>();
+    during.push_back(p->get_future());
+    c.send_async(Request::get(s->url() + "/").timeout(5s), [p](Result<Response> r) { p->set_value(std::move(r)); });
+  }
+  std::this_thread::sleep_for(500ms);
+  s->restart();
+  for (auto& f : during) {
+    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    auto r = f.get();
+    EXPECT_TRUE(r) << r.error().message();
+  }
+}
+
+TEST(Recovery, WithoutWaitForReadyAnOutageFailsFastWithTheDialError) {
+  auto s = start_server();
+  Client c;
+  ASSERT_TRUE(c.get(s->url() + "/"));
+  s->kill();
+  const auto t0 = Clock::now();
+  auto r = c.get(s->url() + "/");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::connection_refused) << r.error().message();
+  EXPECT_LT(elapsed_since(t0), 1s);
+  s->restart();
+  auto back = c.get(s->url() + "/");  // no backoff left over holds it back
+  EXPECT_TRUE(back) << back.error().message();
+}
+
+TEST(Recovery, GoawayBelowInFlightStreamsRetriesTheExcludedOnesWhateverTheirMethod) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  Options o = trusting(*s);
+  o.max_conns_per_origin = 1;
+  Client c(o);
+  ASSERT_TRUE(c.get(s->url() + "/"));  // stream 1
+  std::vector<std::future<Result<Response>>> posts;
+  for (int i = 0; i < 6; ++i) {  // streams 3, 5, ..., 13
+    auto p = std::make_shared<std::promise<Result<Response>>>();
+    posts.push_back(p->get_future());
+    c.send_async(Request::post(s->url() + "/delay/300", "x"), [p](Result<Response> r) { p->set_value(std::move(r)); });
+  }
+  std::this_thread::sleep_for(100ms);
+  s->send_goaway(7);  // streams 9, 11, 13 were not processed
+  int retried = 0;
+  for (auto& f : posts) {
+    auto r = f.get();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 200);
+    if (r->attempts() > 1) ++retried;
+  }
+  EXPECT_EQ(retried, 3);
+}
+
+TEST(Recovery, ResetAfterAPostWasWrittenIsNotResentButAGetIsRetried) {
+  for (const bool h2 : {false, true}) {
+    SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
+    server::ServerOptions so;
+    so.tls = true;
+    so.http2 = h2;
+    auto s = start_server(so);
+    Client c(trusting(*s));
+    ASSERT_TRUE(c.get(s->url() + "/"));
+    s->reset_stats();
+    s->drop_next_requests(1);
+    auto post = c.send(Request::post(s->url() + "/echo", "pay once"));
+    ASSERT_FALSE(post);
+    EXPECT_EQ(post.error().code(), errc::connection_lost_after_send) << post.error().message();
+    EXPECT_EQ(post.error().reached(), progress::sent);
+    EXPECT_NE(post.error().message().find("may have processed"), std::string::npos);
+    EXPECT_EQ(s->stats().requests_by_method["POST"], 1u);
+
+    s->drop_next_requests(1);
+    auto get = c.get(s->url() + "/bytes/3");
+    ASSERT_TRUE(get) << get.error().message();
+    EXPECT_EQ(get->attempts(), 2);
+    EXPECT_EQ(s->stats().requests_by_method["GET"], 2u);
+  }
+}
+
+TEST(Recovery, ThousandRequestsWhileTheServerRestartsEveryHalfSecond) {
+  const auto fds_before = open_fds();
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  {
+    Options o = trusting(*s);
+    o.wait_for_ready = true;
+    o.max_attempts = 10;
+    o.retry_budget_min_per_second = 100;
+    Client c(o);
+    std::atomic<bool> stop{false};
+    std::thread chaos([&] {
+      const auto until = Clock::now() + 10s;
+      while (!stop && Clock::now() < until) {
+        std::this_thread::sleep_for(400ms);
+        s->kill();
+        std::this_thread::sleep_for(100ms);
+        s->restart();
+      }
+    });
+    std::atomic<int> ok{0}, failed{0}, completions{0};
+    std::counting_semaphore<100> slots(100);
+    std::vector<std::string> errors;
+    std::mutex errors_mutex;
+    for (int i = 0; i < 1000; ++i) {
+      slots.acquire();
+      c.send_async(Request::get(s->url() + "/delay/20").timeout(8s), [&](Result<Response> r) {
+        ++completions;
+        if (r) ++ok;
+        else {
+          ++failed;
+          std::lock_guard lock(errors_mutex);
+          errors.push_back(r.error().message());
+        }
+        slots.release();
+      });
+      std::this_thread::sleep_for(8ms);
+    }
+    for (int i = 0; i < 100; ++i) slots.acquire();
+    stop = true;
+    chaos.join();
+    EXPECT_EQ(completions.load(), 1000);
+    EXPECT_EQ(ok.load(), 1000) << (errors.empty() ? "" : errors.front());
+  }
+  s.reset();
+  EXPECT_EQ(open_fds(), fds_before);
+}
