@@ -42,5 +42,7 @@ int run_get(CLI::App& app);
 void add_get(CLI::App& root);
 void add_serve(CLI::App& root);
 void add_watch(CLI::App& root);
+void add_bench(CLI::App& root);
+void add_proxy(CLI::App& root);
 
 }  // namespace rebound::cli

@@ -55,6 +55,9 @@ struct Options {
   std::chrono::milliseconds read_idle_timeout = 30s;
   /// Close the connection when a PING is not acknowledged within this.
   std::chrono::milliseconds ping_timeout = 15s;
+  /// Cap on concurrent streams per HTTP/2 connection below the peer's
+  /// MAX_CONCURRENT_STREAMS (0: the peer's limit alone).
+  std::uint32_t max_streams_per_connection = 0;
   std::uint32_t h2_initial_stream_window = 4u << 20;
   std::uint32_t h2_connection_window = 16u << 20;
   std::uint32_t max_header_list_size = 256u << 10;
@@ -62,7 +65,9 @@ struct Options {
   // --- requests ---
   /// Default time for a whole request (all attempts); Request::timeout overrides.
   std::chrono::milliseconds request_timeout = 60s;
-  /// Time from sending the request to the response header (0: no separate limit).
+  /// Per attempt: time from handing the request to a connection to its
+  /// response header (0: no separate limit). An idempotent request that
+  /// times out is retried; otherwise it fails with response_header_timeout.
   std::chrono::milliseconds response_header_timeout = 0ms;
   std::uint64_t max_response_body = 1ull << 30;
   /// Default for Request::wait_for_ready.

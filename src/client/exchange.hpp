@@ -59,6 +59,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
   AttemptCarrier* carrier() const noexcept { return carrier_; }
 
+  /// Starts the per-attempt response-header timer; `on_expired` runs when
+  /// it fires before mark_response_started() and before completion.
+  void arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired);
+  /// The current attempt's response header arrived (stops the header timer).
+  void mark_response_started() { header_timer_.cancel(); }
+
   /// Completes with a response or error; false if already done.
   bool complete(Result<Response> result);
 
@@ -69,6 +75,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool wait_for_ready_;
   Completion completion_;
   asio::steady_timer deadline_timer_;
+  asio::steady_timer header_timer_;
   AttemptCarrier* carrier_ = nullptr;
   int attempts_ = 0;
   bool done_ = false;

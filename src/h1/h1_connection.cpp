@@ -108,6 +108,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       }
       if (used == 0) break;
     }
+    if (parser_->is_header_done()) current_->mark_response_started();
     if (parser_->is_done()) {
       finish_response(true);
       return;

@@ -17,9 +17,6 @@
 
 namespace rebound::h2 {
 
-ssize_t read_body_trampoline(nghttp2_session*, int32_t, uint8_t*, size_t, uint32_t*, nghttp2_data_source*,
-                             void*);
-
 namespace {
 
 namespace asio = boost::asio;
@@ -121,6 +118,7 @@ class H2Connection final : public pool::Connection,
       if (status >= 200) {
         st->response.status(status);
         st->response_started = true;
+        if (st->ex) st->ex->mark_response_started();
       }
       return 0;
     }
@@ -253,7 +251,8 @@ class H2Connection final : public pool::Connection,
       return;
     }
     if (state() == ConnState::closed) return;
-    const auto limit = nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    auto limit = nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+    if (options_.max_streams_per_connection > 0) limit = std::min(limit, options_.max_streams_per_connection);
     const bool has_room = streams_.size() < limit;
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);

@@ -36,6 +36,10 @@ struct SessionDeleter {
 };
 using SessionPtr = std::unique_ptr<nghttp2_session, SessionDeleter>;
 
+/// nghttp2's data-source callback, forwarding to SessionEvents::read_body.
+ssize_t read_body_trampoline(nghttp2_session* session, int32_t stream_id, uint8_t* buf, size_t length,
+                             uint32_t* data_flags, nghttp2_data_source* source, void* user_data);
+
 /// A client session wired to `events`, with the local SETTINGS queued.
 SessionPtr make_client_session(SessionEvents& events, const Options& options);
 

@@ -59,6 +59,17 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   if (c.used()) emit(EventKind::connection_reused, c.id(), c.protocol(), {}, ex->describe());
   emit(EventKind::request_start, c.id(), c.protocol(), {},
        ex->describe() + " (attempt " + std::to_string(ex->attempts()) + ")");
+  if (options_.response_header_timeout.count() > 0) {
+    ex->arm_header_timeout(options_.response_header_timeout, [this](Exchange& e) {
+      auto keep = e.shared_from_this();
+      if (auto* carrier = e.carrier()) carrier->abandon(e);
+      e.set_carrier(nullptr);
+      retry_or_complete(keep, Error(errc::response_header_timeout,
+                                    "no response header within " +
+                                        std::to_string(options_.response_header_timeout.count()) + " ms",
+                                    progress::sent));
+    });
+  }
   c.submit(std::move(ex));
 }
 

@@ -175,3 +175,22 @@ TEST(ClientH1, ResponseOnAConnectionTheServerClosesIsStillDelivered) {
   ASSERT_TRUE(next) << next.error().message();
   EXPECT_NE(next->connection_id(), r->connection_id());
 }
+
+TEST(ClientH1, ResponseHeaderTimeoutRetriesAGetButNotAPost) {
+  auto s = start_server();
+  Options o;
+  o.response_header_timeout = 150ms;
+  o.max_attempts = 2;
+  Client c(o);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto get = c.send(Request::get(s->url() + "/delay/2000").timeout(5s));
+  ASSERT_FALSE(get);
+  EXPECT_EQ(get.error().code(), errc::response_header_timeout) << get.error().message();
+  EXPECT_EQ(get.error().attempts(), 2);
+  EXPECT_LT(elapsed_since(t0), 1500ms);
+  auto post = c.send(Request::post(s->url() + "/delay/2000", "x").timeout(5s));
+  ASSERT_FALSE(post);
+  EXPECT_EQ(post.error().code(), errc::response_header_timeout);
+  EXPECT_EQ(post.error().attempts(), 1);
+  EXPECT_EQ(s->stats().requests_by_method["POST"], 1u);
+}

@@ -1,0 +1,258 @@
+// `rebound bench URL`: an h2load-style load generator on the rebound client:
+// a closed loop of c x m requests in flight, -n requests or -D duration,
+// then throughput, latency percentiles, status counts and errors by kind.
+#include "common.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <condition_variable>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <thread>
+#include <unistd.h>
+
+namespace rebound::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchFlags {
+  std::string url;
+  std::uint64_t requests = 0;
+  std::string duration = "0s";
+  unsigned connections = 1;
+  unsigned streams = 1;
+  unsigned threads = 1;
+  std::string method = "GET";
+  std::vector<std::string> headers;
+  std::string data;
+  bool json = false;
+  bool no_progress = false;
+  ClientFlags client;
+};
+
+// Per I/O thread results, merged at the end: the hot path takes no lock.
+struct ThreadStats {
+  std::vector<std::uint32_t> latencies_us;
+  std::map<int, std::uint64_t> statuses;
+  std::map<std::string, std::uint64_t> errors;
+  std::uint64_t bytes = 0;
+};
+
+class Run {
+ public:
+  Run(const BenchFlags& f, Request prototype, Options options)
+      : flags_(f), prototype_(std::move(prototype)), client_(std::move(options)) {}
+
+  void go() {
+    duration_ = duration_or_throw("--duration", flags_.duration);
+    limit_ = flags_.requests;
+    if (limit_ == 0 && duration_.count() == 0) limit_ = 10000;
+    const std::uint64_t window = std::uint64_t(flags_.connections) * flags_.streams;
+    started_at_ = Clock::now();
+    for (std::uint64_t i = 0; i < window; ++i)
+      if (!launch()) break;
+    const bool tty = !flags_.no_progress && ::isatty(STDERR_FILENO);
+    std::unique_lock lock(mutex_);
+    while (!done_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return in_flight_ == 0 && stopped(); })) {
+      if (tty) progress();
+    }
+    finished_at_ = Clock::now();
+    if (tty) std::cerr << "\r" << std::string(60, ' ') << "\r";
+  }
+
+  int report() {
+    ThreadStats all;
+    for (auto& t : stats_) {
+      all.latencies_us.insert(all.latencies_us.end(), t->latencies_us.begin(), t->latencies_us.end());
+      for (auto& [k, v] : t->statuses) all.statuses[k] += v;
+      for (auto& [k, v] : t->errors) all.errors[k] += v;
+      all.bytes += t->bytes;
+    }
+    std::sort(all.latencies_us.begin(), all.latencies_us.end());
+    const double secs = std::chrono::duration<double>(finished_at_ - started_at_).count();
+    const auto completed = all.latencies_us.size();
+    std::uint64_t failed = 0;
+    for (auto& [k, v] : all.errors) failed += v;
+    const auto pct = [&](double p) -> double {
+      if (all.latencies_us.empty()) return 0;
+      const auto idx = std::min(all.latencies_us.size() - 1, static_cast<std::size_t>(p * all.latencies_us.size()));
+      return all.latencies_us[idx] / 1000.0;
+    };
+    const double rps = (completed + failed) / secs;
+    const double mbps = all.bytes / secs / 1e6;
+    if (flags_.json) {
+      boost::json::object o;
+      o["url"] = flags_.url;
+      o["requests"] = completed + failed;
+      o["succeeded"] = completed;
+      o["failed"] = failed;
+      o["seconds"] = secs;
+      o["req_per_s"] = rps;
+      o["mb_per_s"] = mbps;
+      o["latency_ms"] = {{"min", pct(0)}, {"p50", pct(0.5)}, {"p90", pct(0.9)}, {"p99", pct(0.99)},
+                         {"max", all.latencies_us.empty() ? 0.0 : all.latencies_us.back() / 1000.0}};
+      boost::json::object st, er;
+      for (auto& [k, v] : all.statuses) st[std::to_string(k)] = v;
+      for (auto& [k, v] : all.errors) er[k] = v;
+      o["status"] = std::move(st);
+      o["errors"] = std::move(er);
+      o["connections"] = flags_.connections;
+      o["streams"] = flags_.streams;
+      o["threads"] = flags_.threads;
+      std::cout << boost::json::serialize(o) << std::endl;
+    } else {
+      std::cout << std::fixed << std::setprecision(2);
+      std::cout << "finished in " << secs << " s, " << rps << " req/s, " << mbps << " MB/s\n";
+      std::cout << "requests: " << (completed + failed) << " total, " << completed << " succeeded, " << failed
+                << " failed\n";
+      std::cout << "status codes:";
+      for (auto& [k, v] : all.statuses) std::cout << " " << k << "=" << v;
+      std::cout << "\nlatency ms: min " << pct(0) << "  p50 " << pct(0.5) << "  p90 " << pct(0.9) << "  p99 "
+                << pct(0.99) << "  max " << (all.latencies_us.empty() ? 0.0 : all.latencies_us.back() / 1000.0)
+                << "\n";
+      if (!all.errors.empty()) {
+        std::cout << "errors:";
+        for (auto& [k, v] : all.errors) std::cout << " " << k << "=" << v;
+        std::cout << "\n";
+      }
+    }
+    return failed == 0 ? 0 : 1;
+  }
+
+ private:
+  bool stopped() const {
+    if (limit_ > 0) return issued_.load() >= limit_;
+    return Clock::now() - started_at_ >= duration_;
+  }
+
+  // Claims one request slot; false when the run is over.
+  bool launch() {
+    if (limit_ > 0) {
+      if (issued_.fetch_add(1) >= limit_) return false;
+    } else if (Clock::now() - started_at_ >= duration_) {
+      return false;
+    }
+    {
+      std::lock_guard lock(mutex_);
+      ++in_flight_;
+    }
+    const auto t0 = Clock::now();
+    client_.send_async(prototype_, [this, t0](Result<Response> r) { on_done(std::move(r), t0); });
+    return true;
+  }
+
+  ThreadStats& local() {
+    thread_local ThreadStats* mine = nullptr;
+    thread_local const Run* owner = nullptr;
+    if (!mine || owner != this) {
+      std::lock_guard lock(mutex_);
+      stats_.push_back(std::make_unique<ThreadStats>());
+      mine = stats_.back().get();
+      owner = this;
+    }
+    return *mine;
+  }
+
+  void on_done(Result<Response> r, Clock::time_point t0) {
+    ThreadStats& s = local();
+    if (r) {
+      s.latencies_us.push_back(static_cast<std::uint32_t>(
+          std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
+      ++s.statuses[r->status()];
+      s.bytes += r->body().size();
+    } else {
+      ++s.errors[error_kind(r.error().code())];
+      std::lock_guard lock(mutex_);
+      if (first_error_.empty()) first_error_ = r.error().message();
+    }
+    ++completed_;
+    if (!launch()) {
+      std::lock_guard lock(mutex_);
+      if (--in_flight_ == 0) done_cv_.notify_all();
+      return;
+    }
+    std::lock_guard lock(mutex_);
+    --in_flight_;
+  }
+
+  void progress() {
+    const double frac = limit_ > 0 ? double(completed_.load()) / limit_
+                                   : std::chrono::duration<double>(Clock::now() - started_at_) / duration_;
+    const int width = 40, filled = static_cast<int>(std::min(1.0, frac) * width);
+    std::cerr << "\r[" << std::string(filled, '#') << std::string(width - filled, ' ') << "] " << std::setw(3)
+              << static_cast<int>(std::min(1.0, frac) * 100) << "%" << std::flush;
+  }
+
+  const BenchFlags& flags_;
+  Request prototype_;
+  Client client_;
+  std::chrono::milliseconds duration_{0};
+  std::uint64_t limit_ = 0;
+  std::atomic<std::uint64_t> issued_{0}, completed_{0};
+  std::mutex mutex_;
+  std::condition_variable done_cv_;
+  std::uint64_t in_flight_ = 0;
+  std::vector<std::unique_ptr<ThreadStats>> stats_;
+  std::string first_error_;
+  Clock::time_point started_at_, finished_at_;
+
+ public:
+  const std::string& first_error() const { return first_error_; }
+};
+
+int run(const BenchFlags& f) {
+  if (f.connections == 0 || f.streams == 0 || f.threads == 0)
+    throw CLI::ValidationError("-c/-m/-t", "must be at least 1");
+  Options o = f.client.to_options();
+  o.io_threads = f.threads;
+  o.max_conns_per_origin = (f.connections + f.threads - 1) / f.threads;  // per I/O thread (each has its pool)
+  o.max_streams_per_connection = f.streams;
+  o.max_queued_per_origin = 1u << 20;
+  Request prototype(f.method, f.url);
+  for (const auto& h : f.headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw CLI::ValidationError("-H", "expected \"Name: value\", got \"" + h + "\"");
+    std::string value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    prototype.header(h.substr(0, colon), value);
+  }
+  if (!f.data.empty()) prototype.body(f.data);
+  if (auto url = parse_url(f.url); !url) {
+    std::cerr << "rebound bench: " << url.error().message() << "\n";
+    return exit_code_for(url.error());
+  }
+  Run run(f, std::move(prototype), std::move(o));
+  run.go();
+  const int rc = run.report();
+  if (!run.first_error().empty()) std::cerr << "first error: " << run.first_error() << "\n";
+  return rc;
+}
+
+}  // namespace
+
+void add_bench(CLI::App& root) {
+  auto flags = std::make_shared<BenchFlags>();
+  CLI::App* app = root.add_subcommand("bench", "Load-test a URL (h2load-style) through the rebound client");
+  app->add_option("url", flags->url, "URL to load")->required();
+  app->add_option("-n,--requests", flags->requests, "Total requests (default 10000 unless -D)");
+  add_duration(*app, "-D,--duration", flags->duration, "Run for this long instead of -n");
+  app->add_option("-c,--clients", flags->connections, "Connections")->capture_default_str();
+  app->add_option("-m,--max-concurrent-streams", flags->streams, "Requests in flight per connection")
+      ->capture_default_str();
+  app->add_option("-t,--threads", flags->threads, "I/O threads")->capture_default_str();
+  app->add_option("-X,--method", flags->method, "Method")->capture_default_str();
+  app->add_option("-H,--header", flags->headers, "Extra header \"Name: value\" (repeatable)");
+  app->add_option("-d,--data", flags->data, "Request body");
+  app->add_flag("--json", flags->json, "Print one JSON object with the figures");
+  app->add_flag("--no-progress", flags->no_progress, "No progress bar even on a terminal");
+  flags->client.add_to(*app);
+  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+}
+
+}  // namespace rebound::cli
