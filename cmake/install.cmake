@@ -17,6 +17,8 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/reboundConfigVersio
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/reboundConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/reboundConfigVersion.cmake
         DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/rebound)
+# Relocatable: the prefix is found from the .pc file's own location.
+file(RELATIVE_PATH REBOUND_PC_TO_PREFIX "${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig" "${CMAKE_INSTALL_PREFIX}")
 configure_file(cmake/rebound.pc.in ${CMAKE_CURRENT_BINARY_DIR}/rebound.pc @ONLY)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/rebound.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
 if(TARGET rebound_cli)

@@ -123,6 +123,13 @@ void FaultProxy::reset_all() {
   });
 }
 
+void FaultProxy::blackhole_current() {
+  Impl& p = *impl_;
+  p.run_on_io([&p] {
+    for (auto& s : p.ctx.sessions.snapshot()) s->sever();
+  });
+}
+
 FaultProxy::Stats FaultProxy::stats() const {
   const auto& c = impl_->ctx.counters;
   Stats s;

@@ -26,6 +26,7 @@ void Session::start() {
 }
 
 void Session::resume() {
+  if (severed_) return;
   switch (state_) {
     case State::held:
       enter(State::connecting);

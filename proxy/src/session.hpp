@@ -32,12 +32,15 @@ class Session : public std::enable_shared_from_this<Session> {
   void resume();
   /// RST both sides now.
   void reset();
+  /// Go silent for good, whatever the mode: the path to this peer is gone
+  /// (a NAT entry expired, a cable was cut) while new connections work.
+  void sever() { severed_ = true; }
   /// Plain close of both sides (the proxy is stopping).
   void close();
 
   // For the relays.
   bool closed() const { return state_ == State::closed; }
-  bool paused() const { return ctx_.mode == Mode::blackhole; }
+  bool paused() const { return severed_ || ctx_.mode == Mode::blackhole; }
   std::chrono::milliseconds delay() const { return ctx_.delay; }
   /// Up to `wanted` bytes the budget still allows, taken from it.
   std::size_t reserve_budget(std::size_t wanted);
@@ -67,6 +70,7 @@ class Session : public std::enable_shared_from_this<Session> {
   Relay to_server_;
   Relay to_client_;
   std::optional<std::uint64_t> budget_;
+  bool severed_ = false;  // once true, always true
 };
 
 }  // namespace rebound::proxy::detail

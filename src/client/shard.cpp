@@ -47,7 +47,7 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
   services.next_connection_id = [this] { return connection_ids_.fetch_add(1) + 1; };
   if (options_.on_event) services.emit = [this](const Event& e) { emit(e); };
   services.counters = &counters_;
-  auto pool = std::make_unique<pool::OriginPool>(std::move(services), url);
+  auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
   return *pools_.emplace(std::move(key), std::move(pool)).first->second;
 }
 

@@ -51,7 +51,7 @@ class Shard {
   asio::io_context io_{1};
   asio::steady_timer reaper_;
   retry::Budget budget_;
-  std::map<std::string, std::unique_ptr<pool::OriginPool>> pools_;
+  std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
   AtomicCounters counters_;
   std::thread thread_;
   std::atomic<bool> stopped_{false};

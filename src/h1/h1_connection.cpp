@@ -86,7 +86,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       return;
     }
     if (ec) {
-      if (ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) {
+      // Only a response that has begun can be completed by the end of the
+      // connection; Beast's put_eof would turn "no bytes at all" into an
+      // empty 200.
+      if ((ec == asio::error::eof || ec == asio::ssl::error::stream_truncated) && parser_->got_some()) {
         boost::system::error_code eof_ec;
         parser_->put_eof(eof_ec);  // a body delimited by the connection's end is now complete
         if (!eof_ec && parser_->is_done()) {

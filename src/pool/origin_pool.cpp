@@ -60,7 +60,7 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   emit(EventKind::request_start, c.id(), c.protocol(), {},
        ex->describe() + " (attempt " + std::to_string(ex->attempts()) + ")");
   if (options_.response_header_timeout.count() > 0) {
-    ex->arm_header_timeout(options_.response_header_timeout, [this](Exchange& e) {
+    ex->arm_header_timeout(options_.response_header_timeout, while_alive([this](Exchange& e) {
       auto keep = e.shared_from_this();
       if (auto* carrier = e.carrier()) carrier->abandon(e);
       e.set_carrier(nullptr);
@@ -68,7 +68,7 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
                                     "no response header within " +
                                         std::to_string(options_.response_header_timeout.count()) + " ms",
                                     progress::sent));
-    });
+    }));
   }
   c.submit(std::move(ex));
 }
@@ -98,9 +98,9 @@ void OriginPool::maybe_dial() {
   if (services_.counters) ++services_.counters->dials;
   emit(EventKind::dial_start, 0, protocol_, {}, origin_.origin());
   dial_ = net::Dial::start(services_.executor, origin_, options_, services_.tls,
-                           [this](Error err, net::DialResult result) {
+                           while_alive([this](Error err, net::DialResult result) {
                              on_dialed(std::move(err), std::move(result));
-                           });
+                           }));
 }
 
 void OriginPool::on_dialed(Error err, net::DialResult result) {
@@ -154,11 +154,11 @@ void OriginPool::schedule_redial() {
   const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
   redial_timer_.expires_after(
       retry::backoff_delay(consecutive_dial_failures_, options_.backoff_base, options_.backoff_max, r));
-  redial_timer_.async_wait([this](boost::system::error_code ec) {
+  redial_timer_.async_wait(while_alive([this](boost::system::error_code ec) {
     if (ec) return;
     redial_scheduled_ = false;
     pump();
-  });
+  }));
 }
 
 void OriginPool::on_ready(Connection&) { pump(); }
@@ -177,7 +177,7 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
   }
   emit(EventKind::connection_closed, c.id(), c.protocol(), why.code(), why.message());
   // Defer: the connection is still inside its own callback.
-  asio::post(services_.executor, [this, keep_alive] { pump(); });
+  asio::post(services_.executor, while_alive([this, keep_alive] { pump(); }));
 }
 
 void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
@@ -203,7 +203,7 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
     emit(EventKind::retry, 0, protocol_, err.code(),
          ex->describe() + ": " + std::string(verdict.reason) + " (after " + err.message() + ")");
     waiting_.push_front(ex);
-    asio::post(services_.executor, [this] { pump(); });
+    asio::post(services_.executor, while_alive([this] { pump(); }));
     return;
   }
   std::string why = verdict.action == retry::Action::retry_now ? "retry budget exhausted"

@@ -50,7 +50,7 @@ struct PoolCounts {
   friend bool operator==(const PoolCounts&, const PoolCounts&) = default;
 };
 
-class OriginPool final : public ConnectionOwner {
+class OriginPool final : public ConnectionOwner, public std::enable_shared_from_this<OriginPool> {
  public:
   OriginPool(ShardServices services, Url origin);
   ~OriginPool();
@@ -73,6 +73,14 @@ class OriginPool final : public ConnectionOwner {
   void on_connection_event(Connection& c, EventKind kind, std::string detail) override;
 
  private:
+  /// Wraps a handler that uses `this` so it does nothing once the pool is
+  /// gone (the shard drops empty pools; handlers may still be queued).
+  template <class F>
+  auto while_alive(F f) {
+    return [weak = weak_from_this(), f = std::move(f)](auto&&... args) mutable {
+      if (auto self = weak.lock()) f(std::forward<decltype(args)>(args)...);
+    };
+  }
   void pump();
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();

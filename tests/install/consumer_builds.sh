@@ -5,7 +5,8 @@
 set -euo pipefail
 build_dir=$1 source_dir=$2 rebound_bin=$3
 work=$(mktemp -d)
-trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT
+server_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; rm -rf "$work"' EXIT
 cmake --install "$build_dir" --prefix "$work/prefix" > "$work/install.log"
 test -f "$work/prefix/include/rebound/rebound.hpp"
 test -f "$work/prefix/lib/pkgconfig/rebound.pc"
@@ -18,7 +19,7 @@ PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" \
   c++ -std=c++20 "$source_dir/tests/install/consumer/main.cpp" -o "$work/consumer_pc" \
   $(PKG_CONFIG_PATH="$work/prefix/lib/pkgconfig" pkg-config --cflags --libs rebound)
 
-coproc server { "$rebound_bin" serve --port 0; }
+coproc server { exec "$rebound_bin" serve --port 0; }
 server_pid=$server_PID
 read -r url <&"${server[0]}"
 "$work/build/consumer" "$url/bytes/7" | grep -qx "200 7"

@@ -194,3 +194,34 @@ TEST(ClientH1, ResponseHeaderTimeoutRetriesAGetButNotAPost) {
   EXPECT_EQ(post.error().attempts(), 1);
   EXPECT_EQ(s->stats().requests_by_method["POST"], 1u);
 }
+
+TEST(ClientH1, ConnectionClosedBeforeAnyResponseByteIsAFailureNotAnEmptyResponse) {
+  // Regression: EOF with no response byte was parsed as an empty "200".
+  boost::asio::io_context io;
+  boost::asio::ip::tcp::acceptor acceptor(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::thread closer([&] {
+    for (int i = 0; i < 4; ++i) {  // every attempt: read the request, close without answering
+      auto sock = acceptor.accept();
+      char buf[4096];
+      sock.read_some(boost::asio::buffer(buf));
+      sock.shutdown(boost::asio::ip::tcp::socket::shutdown_both);
+    }
+  });
+  Options o;
+  o.max_attempts = 2;
+  Client c(o);
+  auto get = c.send(Request::get("http://127.0.0.1:" + std::to_string(port) + "/").timeout(3s));
+  auto post = c.send(Request::post("http://127.0.0.1:" + std::to_string(port) + "/", "x").timeout(3s));
+  ASSERT_FALSE(get);
+  EXPECT_EQ(get.error().code(), errc::connection_lost_after_send) << get.error().message();
+  EXPECT_EQ(get.error().attempts(), 2);  // idempotent: retried once
+  ASSERT_FALSE(post);
+  EXPECT_EQ(post.error().code(), errc::connection_lost_after_send);
+  EXPECT_EQ(post.error().attempts(), 1);  // not resent
+  // The fourth accept is never reached: unblock the helper thread.
+  boost::asio::ip::tcp::socket poke(io);
+  poke.connect(acceptor.local_endpoint());
+  poke.write_some(boost::asio::buffer("x", 1));
+  closer.join();
+}

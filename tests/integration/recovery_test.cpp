@@ -5,6 +5,8 @@
 #include "integration/child_server.hpp"
 #include "integration/fixtures.hpp"
 
+#include <rebound/proxy/fault_proxy.hpp>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -262,4 +264,58 @@ TEST(Recovery, ThousandRequestsWhileTheServerRestartsEveryHalfSecond) {
   }
   s.reset();
   EXPECT_EQ(open_fds(), fds_before);
+}
+
+TEST(Recovery, SilentlyDeadConnectionIsFoundByPingAndRequestsSucceedWithinThreeSeconds) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  proxy::ProxyOptions po;
+  po.target_port = s->port();
+  proxy::FaultProxy silent(po);
+  silent.start();
+  Options o = trusting(*s);
+  o.read_idle_timeout = 1s;
+  o.ping_timeout = 1s;
+  std::atomic<int> pings{0}, health_closures{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::ping_sent) ++pings;
+    if (e.kind == EventKind::connection_closed && e.error == errc::health_check_failed) ++health_closures;
+  };
+  Client c(o);
+  const std::string url = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
+  auto first = c.get(url);
+  ASSERT_TRUE(first) << first.error().message();
+  silent.blackhole_current();  // the path dies without a FIN or RST
+  const auto t0 = Clock::now();
+  auto after = c.send(Request::get(url).timeout(10s));
+  const auto took = elapsed_since(t0);
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_NE(after->connection_id(), first->connection_id());
+  EXPECT_EQ(after->attempts(), 2);
+  EXPECT_LT(took, 3s);
+  EXPECT_GE(pings.load(), 1);
+  EXPECT_EQ(health_closures.load(), 1);
+}
+
+TEST(Recovery, SilentlyDeadConnectionFailsAPostWithoutResendingIt) {
+  server::ServerOptions so;
+  so.tls = true;
+  auto s = start_server(so);
+  proxy::ProxyOptions po;
+  po.target_port = s->port();
+  proxy::FaultProxy silent(po);
+  silent.start();
+  Options o = trusting(*s);
+  o.read_idle_timeout = 500ms;
+  o.ping_timeout = 500ms;
+  Client c(o);
+  const std::string url = "https://127.0.0.1:" + std::to_string(silent.port());
+  ASSERT_TRUE(c.get(url + "/"));
+  silent.blackhole_current();
+  auto post = c.send(Request::post(url + "/echo", "once").timeout(10s));
+  ASSERT_FALSE(post);
+  EXPECT_EQ(post.error().code(), errc::health_check_failed) << post.error().message();
+  EXPECT_EQ(post.error().reached(), progress::sent);
+  EXPECT_EQ(post.error().attempts(), 1);
 }

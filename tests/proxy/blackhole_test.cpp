@@ -17,6 +17,19 @@ TEST_F(ProxyTest, BlackholeAcceptsWritesButNoReplyArrivesAndNothingCloses) {
   EXPECT_EQ(proxy.stats().open, 1u);
 }
 
+TEST_F(ProxyTest, BlackholeCurrentSilencesOpenConnectionsForGoodWhileNewOnesPass) {
+  Client old_path(proxy.port());
+  ASSERT_EQ(old_path.round_trip("before").data, "before");
+  proxy.blackhole_current();
+  EXPECT_FALSE(old_path.write("lost"));
+  EXPECT_TRUE(old_path.read_some(500ms).timed_out);
+  Client new_path(proxy.port());
+  EXPECT_EQ(new_path.round_trip("fresh").data, "fresh");
+  proxy.set_mode(Mode::pass);  // even an explicit pass does not revive a severed path
+  EXPECT_TRUE(old_path.read_some(300ms).timed_out);
+  EXPECT_EQ(echo.ended(), 0u) << "nothing closes: only the peers' health checks can tell";
+}
+
 TEST_F(ProxyTest, BackToPassDeliversHeldAndLaterTrafficInOrder) {
   Client c(proxy.port());
   ASSERT_EQ(c.round_trip("before").data, "before");

@@ -80,6 +80,11 @@ class FaultProxy {
   void cut_after_bytes(std::uint64_t n);
   /// RSTs every current connection once; the mode is unchanged.
   void reset_all();
+  /// Every connection open now goes silent for good - nothing forwarded,
+  /// nothing closed - while the mode stays as it is for new connections:
+  /// a path that died without a FIN or RST while the server stays
+  /// reachable. Only the client's health checks can find such a connection.
+  void blackhole_current();
 
   Stats stats() const;
 

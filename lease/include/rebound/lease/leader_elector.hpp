@@ -1,0 +1,177 @@
+// Leader election over a coordination.k8s.io/v1 Lease, with client-go's
+// semantics, on rebound::Client: a kube-apiserver or rebound's embedded
+// Lease API (install_lease_api) holds the lock.
+//
+//     rebound::lease::LeaderElectionConfig cfg;
+//     cfg.base_url = "https://127.0.0.1:6443";
+//     cfg.namespace_ = "default"; cfg.name = "my-controller"; cfg.identity = hostname;
+//     cfg.on_started_leading = [&] { worker.start(); };
+//     cfg.on_stopped_leading = [&] { worker.stop(); };   // must stop the work before returning
+//     rebound::lease::LeaderElector elector(cfg);
+//     elector.start();          // or run() on a thread of yours
+//     ...
+//     elector.stop();           // releases the lease if leading (release_on_cancel)
+//
+// The algorithm (client-go's tryAcquireOrRenew):
+//   * Every attempt GETs the lease. 404: create it with POST, holding it.
+//   * The candidate remembers the record it saw and *when it first saw it*,
+//     by its own steady clock. A holder's lease has expired once that record
+//     has not changed for the record's leaseDurationSeconds - the remote
+//     renewTime is never compared with the local clock, so clock skew
+//     between machines cannot cause two leaders.
+//   * A held, unexpired lease is left alone. Otherwise (ours, free, or
+//     expired) the candidate PUTs it carrying the resourceVersion it read:
+//     if anyone wrote in between, the server answers 409 and the attempt
+//     fails. Taking over sets acquireTime and adds one to leaseTransitions;
+//     renewing keeps both and moves renewTime.
+//   * Candidates attempt every retry_period (+ up to jitter_factor of it,
+//     random, so racing candidates spread out). Once leading, the leader
+//     renews every retry_period; if no renewal succeeds within renew_deadline
+//     of a round's start, or a read shows another holder, it stops leading.
+//     That deadline is also capped at lease_duration after the last
+//     successful renewal was *sent* (the server applied it no earlier), so a
+//     slow answer cannot stretch leadership past what others wait. Requests
+//     are bounded by the time left before the deadline.
+//   * On stop() while leading, on_stopped_leading runs, then (with
+//     release_on_cancel) the lease is released: holderIdentity "" and
+//     leaseDurationSeconds 1, so another candidate can take it at once.
+// As in client-go, lease_duration > renew_deadline > jitter_factor *
+// retry_period is required (the constructor throws otherwise). leaseDurationSeconds is whole seconds in the API: the
+// lease_duration is rounded *up* when written (1.5 s -> 2), never down,
+// because other candidates wait what the record says.
+//
+// Threading: run() blocks the calling thread and does all the work there:
+// requests (on the internal rebound::Client), waits, and every callback.
+// start() runs run() on a thread the elector owns. To use an executor of
+// yours, post [&] { elector.run(); } to it - it occupies one of its threads
+// until stopped. stop() may be called from any thread, callbacks included;
+// it wakes waits and cancels the request in flight, and (unless called from
+// the run thread, or when run() was called directly) waits for run() to
+// finish, release included. Callbacks must not block for long: the
+// election does not progress while they run.
+#pragma once
+
+#include <rebound/error.hpp>
+#include <rebound/options.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rebound::lease {
+
+/// What one step of the election did, for logs and timelines.
+enum class ElectionEventKind : std::uint8_t {
+  acquired,        ///< became leader: created the lease, or took over a free, expired or own one
+  renewed,         ///< renewed while leading
+  held_by_other,   ///< an attempt found `holder` holding an unexpired lease (not an error)
+  conflict,        ///< 409: another candidate created or changed the lease between our read and write
+  failed,          ///< the attempt failed: `error_kind` is rebound::error_kind() of a transport
+                   ///< error, "http_<status>" of an unexpected answer, or "bad_response"
+  new_leader,      ///< a different holder was observed (`holder`; ours included)
+  lost,            ///< stopped leading: renew deadline passed or another holder seen (`message`)
+  released,        ///< stopped while leading and released the lease
+  release_failed,  ///< the release did not succeed; other candidates wait for expiry instead
+  stopped,         ///< run() is returning
+};
+/// "acquired", "renewed", ...
+const char* to_string(ElectionEventKind k) noexcept;
+
+struct ElectionEvent {
+  ElectionEventKind kind{};
+  std::chrono::steady_clock::time_point time;     ///< when it happened (for intervals)
+  std::chrono::system_clock::time_point wall_time;  ///< the same instant, wall clock (for display)
+  std::string identity;          ///< this candidate
+  std::string holder;            ///< holder as last observed ("" when free or unknown)
+  std::string resource_version;  ///< of the lease as last read or written
+  int http_status = 0;           ///< status of the request that decided the outcome (0: none)
+  std::string error_kind;        ///< failed, conflict, lost, release_failed: a short stable name
+  std::string message;           ///< human-readable detail
+  std::chrono::milliseconds took{0};  ///< duration of the attempt
+};
+/// One line: "<wall time> <identity> <kind> holder=... rv=... <error_kind>: <message> (N ms)".
+std::string to_string(const ElectionEvent& e);
+
+struct LeaderElectionConfig {
+  /// "https://host:port" of the API server (a trailing '/' is ignored).
+  std::string base_url;
+  std::string namespace_ = "default";
+  std::string name;      ///< the Lease's name
+  std::string identity;  ///< this candidate's unique identity (e.g. the pod name)
+
+  std::chrono::milliseconds lease_duration = std::chrono::seconds(15);
+  std::chrono::milliseconds renew_deadline = std::chrono::seconds(10);
+  std::chrono::milliseconds retry_period = std::chrono::seconds(2);
+  /// Candidates wait retry_period * (1 + U[0, jitter_factor)) between attempts.
+  double jitter_factor = 1.2;
+
+  /// Release the lease when stopped while leading. Only safe when
+  /// on_stopped_leading stops the leader's work before it returns.
+  bool release_on_cancel = true;
+  /// After losing leadership, go back to being a candidate instead of
+  /// returning from run() (client-go returns, and most programs then exit).
+  bool rejoin_after_loss = false;
+
+  std::function<void()> on_started_leading;
+  /// Called when leadership ends (lost, or stop() while leading), before
+  /// the lease is released. Not called if this candidate never led.
+  std::function<void()> on_stopped_leading;
+  /// Called with each newly observed holder (our own identity included).
+  std::function<void(const std::string& identity)> on_new_leader;
+  /// Called for every ElectionEvent.
+  std::function<void(const ElectionEvent&)> on_event;
+
+  /// For the internal rebound::Client: TLS CA (tls.ca_file), timeouts, HTTP version...
+  rebound::Options client_options;
+  /// Sent as "Authorization: Bearer <token>" when set.
+  std::string bearer_token;
+  /// Read the token from this file instead (re-read every minute, for
+  /// rotating service-account tokens). Wins over bearer_token.
+  std::string bearer_token_file;
+
+  /// The standard in-cluster setup: base_url from KUBERNETES_SERVICE_HOST
+  /// and KUBERNETES_SERVICE_PORT, bearer_token_file = <dir>/token,
+  /// client_options.tls.ca_file = <dir>/ca.crt, namespace_ from
+  /// <dir>/namespace (else "default"). Throws std::runtime_error when not in
+  /// a cluster (variables unset, or token or CA missing).
+  static LeaderElectionConfig in_cluster(
+      std::string name, std::string identity,
+      const std::string& service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
+
+  /// "" when usable, else what is wrong.
+  std::string validate() const;
+};
+
+class LeaderElector {
+ public:
+  /// Throws std::invalid_argument when config.validate() fails, and
+  /// rebound::Exception when the client options are unusable.
+  explicit LeaderElector(LeaderElectionConfig config);
+  /// stop()s and waits for run() when it runs on the elector's own thread.
+  /// Do not destroy the elector while run() runs on a thread of yours.
+  ~LeaderElector();
+  LeaderElector(const LeaderElector&) = delete;
+  LeaderElector& operator=(const LeaderElector&) = delete;
+
+  /// Runs the election on the calling thread until stop() - or until
+  /// leadership is lost, unless rejoin_after_loss. Call at most once.
+  void run();
+  /// run() on a thread the elector owns. Call at most once, instead of run().
+  void start();
+  /// Ends the election (see the threading notes above). Idempotent.
+  void stop();
+
+  /// True between on_started_leading and on_stopped_leading.
+  bool is_leader() const noexcept;
+  /// The holder last observed ("" when free or not yet read).
+  std::string leader() const;
+  const LeaderElectionConfig& config() const noexcept;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace rebound::lease

@@ -1,0 +1,119 @@
+// The Lease API for the embedded server: an in-memory (optionally
+// file-backed) store of coordination.k8s.io/v1 Leases served under
+// /apis/coordination.k8s.io/v1/namespaces/{ns}/leases[/{name}], with the
+// API server's optimistic concurrency (metadata.resourceVersion), status
+// codes and Status bodies - enough for leader election clients, client-go's
+// included, to run against rebound's server.
+//
+//     rebound::server::Server server({.tls = true});
+//     auto store = rebound::lease::install_lease_api(server, {.persist_path = "/tmp/leases.json"});
+//     server.start();
+//     ...
+//     for (auto& change : store->holder_history("default", "my-lock")) ...
+//
+// HTTP semantics:
+//   GET    .../leases            200 LeaseList
+//   POST   .../leases            201 Lease; 409 AlreadyExists; 422 Invalid (no/bad name, bad spec)
+//   GET    .../leases/{name}     200 Lease; 404 NotFound
+//   PUT    .../leases/{name}     200 Lease; 409 Conflict when metadata.resourceVersion is set and
+//                                not the current one (empty: unconditional, as leases allow);
+//                                404 NotFound when missing (no create-on-update); a write that
+//                                changes nothing keeps the resourceVersion
+//   DELETE .../leases/{name}     200 Status Success; 404 NotFound
+//   malformed JSON or a name/namespace that contradicts the URL: 400 BadRequest;
+//   other methods: 405 MethodNotAllowed; other paths under the prefix: 404 NotFound;
+//   with LeaseStoreOptions::bearer_token set, a missing or wrong token: 401 Unauthorized.
+// resourceVersion is one store-wide counter (like etcd's revision).
+//
+// Persistence: with persist_path set, every change rewrites the whole file
+// atomically (temp file, fsync, rename) before it is acknowledged, and the
+// constructor loads it, so a restarted server - even a new process - keeps
+// its leases and resourceVersions. A failed write rolls the change back and
+// answers 500 InternalError.
+//
+// Thread safety: every member may be called from any thread (the server's
+// handlers run on several); one mutex serialises changes.
+#pragma once
+
+#include <rebound/lease/lease.hpp>
+#include <rebound/server/server.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rebound::lease {
+
+namespace detail {
+class LeaseTable;
+}
+
+struct LeaseStoreOptions {
+  /// JSON file that holds the store; empty: memory only. Loaded by the
+  /// constructor when it exists (a corrupt file throws std::runtime_error).
+  std::string persist_path;
+  /// When set, every request must carry "Authorization: Bearer <token>".
+  std::string bearer_token;
+};
+
+/// One change of holderIdentity, as the store applied it.
+struct HolderChange {
+  std::string previous_holder;  ///< "" when the lease was free or new
+  std::string holder;           ///< "" when released (or deleted)
+  std::chrono::system_clock::time_point at;  ///< when the store applied the change
+  /// When the store last applied a write by `previous_holder` (renewal or
+  /// acquisition); unset when it was free. A takeover that is not a release
+  /// should come at least the previous record's leaseDurationSeconds later.
+  std::optional<std::chrono::system_clock::time_point> previous_holder_last_write;
+  /// The previous record's leaseDurationSeconds (0 when unset).
+  std::int32_t previous_lease_duration_seconds = 0;
+  std::string resource_version;  ///< of the write that made the change
+};
+
+class LeaseStore {
+ public:
+  /// Loads options.persist_path when it exists; throws std::runtime_error if
+  /// it cannot be read or parsed.
+  explicit LeaseStore(LeaseStoreOptions options = {});
+  ~LeaseStore();
+  LeaseStore(const LeaseStore&) = delete;
+  LeaseStore& operator=(const LeaseStore&) = delete;
+
+  /// The HTTP API: answers one request under the Lease prefix (see above).
+  server::ServerResponse handle(const server::ServerRequest& request);
+
+  // --- the store's own view, for tests and tools ---
+  /// The current lease, or nullopt.
+  std::optional<Lease> get(const std::string& ns, const std::string& name) const;
+  /// The JSON object as stored (what a GET returns), or nullopt.
+  std::optional<boost::json::object> get_json(const std::string& ns, const std::string& name) const;
+  /// Every holder change of this lease since the store was constructed
+  /// (history is not persisted), oldest first; survives deletion.
+  std::vector<HolderChange> holder_history(const std::string& ns, const std::string& name) const;
+  /// holder_history(ns, name).size().
+  std::uint64_t holder_changes(const std::string& ns, const std::string& name) const;
+  /// Successful writes (create, update, delete) applied to this lease.
+  std::uint64_t writes(const std::string& ns, const std::string& name) const;
+  /// The current store-wide resourceVersion.
+  std::uint64_t revision() const;
+
+ private:
+  LeaseStoreOptions options_;
+  std::unique_ptr<detail::LeaseTable> table_;
+};
+
+/// The route prefix the API is installed on.
+inline constexpr std::string_view lease_api_prefix = "/apis/coordination.k8s.io/v1/namespaces/";
+
+/// Creates a store and registers it on `server` for
+/// "/apis/coordination.k8s.io/v1/namespaces/*". The route keeps the store
+/// alive; the returned pointer is the tests' window into it (ignore it if
+/// you do not need one). Call before or after start(); survives restart().
+std::shared_ptr<LeaseStore> install_lease_api(server::Server& server, LeaseStoreOptions options = {});
+/// Registers an existing store (e.g. one shared by several servers).
+void install_lease_api(server::Server& server, std::shared_ptr<LeaseStore> store);
+
+}  // namespace rebound::lease

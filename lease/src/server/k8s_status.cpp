@@ -1,0 +1,45 @@
+// Kubernetes Status bodies: see k8s_status.hpp.
+#include "server/k8s_status.hpp"
+
+#include <rebound/lease/lease.hpp>
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+namespace rebound::lease::detail {
+
+namespace {
+
+server::ServerResponse json_response(int status, const boost::json::object& body) {
+  return server::ServerResponse{status, {{"content-type", "application/json"}}, boost::json::serialize(body) + "\n",
+                                {}};
+}
+
+boost::json::object status_object(std::string_view status, std::string_view name) {
+  boost::json::object o;
+  o["kind"] = "Status";
+  o["apiVersion"] = "v1";
+  o["metadata"] = boost::json::object{};
+  o["status"] = status;
+  if (!name.empty()) o["details"] = boost::json::object{{"name", name}, {"group", api_group}, {"kind", "leases"}};
+  return o;
+}
+
+}  // namespace
+
+server::ServerResponse status_failure(int status, std::string_view reason, std::string message,
+                                      std::string_view name) {
+  auto o = status_object("Failure", name);
+  o["message"] = std::move(message);
+  o["reason"] = reason;
+  o["code"] = status;
+  return json_response(status, o);
+}
+
+server::ServerResponse status_success(std::string_view name) {
+  auto o = status_object("Success", name);
+  o["code"] = 200;
+  return json_response(200, o);
+}
+
+}  // namespace rebound::lease::detail

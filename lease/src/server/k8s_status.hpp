@@ -1,0 +1,21 @@
+// Kubernetes Status bodies (kind Status, apiVersion v1): what the API server
+// answers instead of an object when a request fails, so clients written for
+// Kubernetes (client-go's errors.IsConflict and friends) read our errors.
+#pragma once
+
+#include <rebound/server/server.hpp>
+
+#include <string>
+#include <string_view>
+
+namespace rebound::lease::detail {
+
+/// A failure: status Failure, `reason` (NotFound, Conflict, AlreadyExists,
+/// BadRequest, Invalid, MethodNotAllowed, Unauthorized, InternalError),
+/// `message`, code = `status`; details name the lease when `name` is set.
+server::ServerResponse status_failure(int status, std::string_view reason, std::string message,
+                                      std::string_view name = {});
+/// A success Status (what DELETE answers).
+server::ServerResponse status_success(std::string_view name);
+
+}  // namespace rebound::lease::detail

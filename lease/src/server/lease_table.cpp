@@ -1,0 +1,228 @@
+// The Lease store's state and its persistence: see lease_table.hpp.
+#include "server/lease_table.hpp"
+
+#include "server/atomic_file.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <charconv>
+#include <cstdio>
+#include <random>
+#include <stdexcept>
+
+namespace rebound::lease::detail {
+
+namespace {
+
+// A random version-4 UUID, as the API server gives every object.
+std::string make_uid() {
+  thread_local std::mt19937_64 rng{std::random_device{}()};
+  const std::uint64_t hi = (rng() & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;
+  const std::uint64_t lo = (rng() & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%08llx-%04llx-%04llx-%04llx-%012llx", (unsigned long long)(hi >> 32),
+                (unsigned long long)((hi >> 16) & 0xFFFF), (unsigned long long)(hi & 0xFFFF),
+                (unsigned long long)(lo >> 48), (unsigned long long)(lo & 0xFFFFFFFFFFFFull));
+  return buf;
+}
+
+boost::json::object& metadata_of(boost::json::object& lease) {
+  auto& m = lease["metadata"];
+  if (!m.is_object()) m = boost::json::object{};
+  return m.get_object();
+}
+
+}  // namespace
+
+LeaseTable::LeaseTable(std::string persist_path) : persist_path_(std::move(persist_path)) {
+  if (persist_path_.empty()) return;
+  if (auto content = read_whole_file(persist_path_)) load(*content);
+}
+
+void LeaseTable::load(const std::string& content) {
+  boost::system::error_code ec;
+  const auto doc = boost::json::parse(content, ec);
+  if (ec || !doc.is_object()) throw std::runtime_error("lease store " + persist_path_ + ": not a JSON object");
+  const auto& root = doc.get_object();
+  if (const auto* rev = root.if_contains("revision"); rev && rev->is_number())
+    revision_ = rev->to_number<std::uint64_t>();
+  const auto* leases = root.if_contains("leases");
+  if (!leases || !leases->is_array()) throw std::runtime_error("lease store " + persist_path_ + ": no leases array");
+  for (const auto& v : leases->get_array()) {
+    std::string why;
+    auto lease = lease_from_json(v, &why);
+    if (!lease || lease->metadata.name.empty() || lease->metadata.namespace_.empty())
+      throw std::runtime_error("lease store " + persist_path_ + ": bad lease: " + why);
+    // The file's revision is authoritative, but never hand out a version
+    // below one already stored (a hand-edited file).
+    std::uint64_t rv = 0;
+    const auto& text = lease->metadata.resource_version;
+    std::from_chars(text.data(), text.data() + text.size(), rv);
+    if (rv > revision_) revision_ = rv;
+    entries_[{lease->metadata.namespace_, lease->metadata.name}] = Entry{v.get_object(), lease->spec};
+  }
+  // Server-managed fields a hand-written file may lack: every stored object
+  // has them, so update() can rely on them.
+  for (auto& [key, entry] : entries_) {
+    auto& meta = metadata_of(entry.object);
+    if (!meta.contains("resourceVersion")) meta["resourceVersion"] = std::to_string(++revision_);
+    if (!meta.contains("uid")) meta["uid"] = make_uid();
+    if (!meta.contains("creationTimestamp")) meta["creationTimestamp"] = format_time(now_micro());
+    entry.object["apiVersion"] = api_version;
+    entry.object["kind"] = "Lease";
+  }
+}
+
+std::string LeaseTable::serialize_locked() const {
+  boost::json::array leases;
+  for (const auto& [key, entry] : entries_) leases.push_back(entry.object);
+  boost::json::object root;
+  root["revision"] = revision_;
+  root["leases"] = std::move(leases);
+  return boost::json::serialize(root);
+}
+
+TableResult LeaseTable::get(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find({ns, name});
+  if (it == entries_.end()) return {TableOutcome::not_found, {}, {}};
+  return {TableOutcome::ok, it->second.object, {}};
+}
+
+boost::json::object LeaseTable::list(const std::string& ns) const {
+  std::lock_guard lock(mutex_);
+  boost::json::array items;
+  for (auto it = entries_.lower_bound({ns, ""}); it != entries_.end() && it->first.first == ns; ++it)
+    items.push_back(it->second.object);
+  boost::json::object out;
+  out["apiVersion"] = api_version;
+  out["kind"] = "LeaseList";
+  out["metadata"] = boost::json::object{{"resourceVersion", std::to_string(revision_)}};
+  out["items"] = std::move(items);
+  return out;
+}
+
+TableResult LeaseTable::create(const std::string& ns, const std::string& name, boost::json::object lease,
+                               const LeaseSpec& spec) {
+  std::lock_guard lock(mutex_);
+  const Key key{ns, name};
+  if (entries_.contains(key)) return {TableOutcome::already_exists, {}, {}};
+  lease["apiVersion"] = api_version;
+  lease["kind"] = "Lease";
+  auto& meta = metadata_of(lease);
+  meta["name"] = name;
+  meta["namespace"] = ns;
+  meta["uid"] = make_uid();
+  meta["creationTimestamp"] = format_time(now_micro());
+  // Set by commit_locked once the new revision is known.
+  meta.erase("resourceVersion");
+  return commit_locked(key, Entry{std::move(lease), spec}, TableOutcome::created);
+}
+
+TableResult LeaseTable::update(const std::string& ns, const std::string& name, boost::json::object lease,
+                               const LeaseSpec& spec, const std::string& expected_version) {
+  std::lock_guard lock(mutex_);
+  const Key key{ns, name};
+  const auto it = entries_.find(key);
+  if (it == entries_.end()) return {TableOutcome::not_found, {}, {}};
+  const auto& current_meta = it->second.object.at("metadata").get_object();
+  const auto& current_version = current_meta.at("resourceVersion").get_string();
+  // The optimistic-concurrency check that makes leader election safe: a
+  // writer that read an older version loses.
+  if (!expected_version.empty() && expected_version != current_version) return {TableOutcome::conflict, {}, {}};
+
+  lease["apiVersion"] = api_version;
+  lease["kind"] = "Lease";
+  auto& meta = metadata_of(lease);
+  meta["name"] = name;
+  meta["namespace"] = ns;
+  // Server-managed fields are not the client's to change.
+  meta["uid"] = current_meta.at("uid");
+  meta["creationTimestamp"] = current_meta.at("creationTimestamp");
+  meta["resourceVersion"] = current_version;
+  // Like the API server, a write that changes nothing is not a new version.
+  if (lease == it->second.object) return {TableOutcome::ok, it->second.object, {}};
+  meta.erase("resourceVersion");
+  return commit_locked(key, Entry{std::move(lease), spec}, TableOutcome::ok);
+}
+
+TableResult LeaseTable::remove(const std::string& ns, const std::string& name) {
+  std::lock_guard lock(mutex_);
+  const Key key{ns, name};
+  if (!entries_.contains(key)) return {TableOutcome::not_found, {}, {}};
+  return commit_locked(key, std::nullopt, TableOutcome::ok);
+}
+
+TableResult LeaseTable::commit_locked(const Key& key, std::optional<Entry> next, TableOutcome success) {
+  const auto now = std::chrono::system_clock::now();
+  std::optional<Entry> previous;
+  if (auto it = entries_.find(key); it != entries_.end()) previous = it->second;
+  const std::uint64_t previous_revision = revision_;
+
+  ++revision_;
+  const std::string version = std::to_string(revision_);
+  if (next) {
+    metadata_of(next->object)["resourceVersion"] = version;
+    entries_[key] = *next;
+  } else {
+    entries_.erase(key);
+  }
+
+  if (!persist_path_.empty()) {
+    if (auto error = replace_file_atomically(persist_path_, serialize_locked()); !error.empty()) {
+      // Not acknowledged, so not applied: put everything back.
+      revision_ = previous_revision;
+      if (previous)
+        entries_[key] = *previous;
+      else
+        entries_.erase(key);
+      return {TableOutcome::storage_failed, {}, error};
+    }
+  }
+
+  auto& record = records_[key];
+  ++record.writes;
+  const std::string old_holder = previous ? previous->spec.holder_identity : "";
+  const std::string new_holder = next ? next->spec.holder_identity : "";
+  if (old_holder != new_holder) {
+    HolderChange change;
+    change.previous_holder = old_holder;
+    change.holder = new_holder;
+    change.at = now;
+    change.previous_holder_last_write = old_holder.empty() ? std::nullopt : record.holder_last_write;
+    change.previous_lease_duration_seconds = previous ? previous->spec.lease_duration_seconds.value_or(0) : 0;
+    change.resource_version = version;
+    record.history.push_back(std::move(change));
+  }
+  // A write that leaves a holder in place is that holder's renewal.
+  record.holder_last_write = new_holder.empty() ? std::nullopt : std::optional(now);
+
+  return {success, next ? next->object : boost::json::object{}, {}};
+}
+
+std::optional<boost::json::object> LeaseTable::find(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = entries_.find({ns, name});
+  if (it == entries_.end()) return std::nullopt;
+  return it->second.object;
+}
+
+std::vector<HolderChange> LeaseTable::history(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = records_.find({ns, name});
+  return it == records_.end() ? std::vector<HolderChange>{} : it->second.history;
+}
+
+std::uint64_t LeaseTable::writes(const std::string& ns, const std::string& name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = records_.find({ns, name});
+  return it == records_.end() ? 0 : it->second.writes;
+}
+
+std::uint64_t LeaseTable::revision() const {
+  std::lock_guard lock(mutex_);
+  return revision_;
+}
+
+}  // namespace rebound::lease::detail

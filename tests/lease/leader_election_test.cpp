@@ -1,0 +1,382 @@
+// Leader election against the embedded Lease API over HTTP/2 + TLS, with
+// short timings (lease 1.5 s -> leaseDurationSeconds 2, renew deadline 1 s,
+// retry 200 ms): one holder at a time as seen by the server and by the
+// callbacks, takeover, conflicts between racing candidates, the renew
+// deadline when the server stays down, surviving a short outage, and release.
+#include "lease/lease_fixtures.hpp"
+
+#include <boost/json/serialize.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+
+using namespace rebound;
+using namespace rebound::lease;
+using namespace rebound::lease::testing;
+
+namespace {
+
+using ms = std::chrono::milliseconds;
+
+ms since(Clock::time_point t) { return std::chrono::duration_cast<ms>(Clock::now() - t); }
+
+bool observed(const Recorder& r, const std::string& who, const std::string& holder) {
+  for (const auto& h : r.new_leaders(who))
+    if (h == holder) return true;
+  return false;
+}
+
+// Runs a request straight through the store, as a setup step.
+server::ServerResponse put_directly(LeaseStore& store, std::string method, std::string path, std::string body) {
+  server::ServerRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.target = r.path;
+  r.body = std::move(body);
+  return store.handle(r);
+}
+
+// Registers `store` so that the first `n` GETs are answered `delay` late (the
+// store's answer is taken at once): candidates that start together all read
+// the same state and then race to write.
+void install_with_slow_first_gets(server::Server& s, std::shared_ptr<LeaseStore> store, int n, ms delay) {
+  auto gets = std::make_shared<std::atomic<int>>(0);
+  s.route(std::string(lease_api_prefix) + "*", [store, gets, n, delay](const server::ServerRequest& r) {
+    auto response = store->handle(r);
+    if (r.method == "GET" && gets->fetch_add(1) < n) response.delay = delay;
+    return response;
+  });
+}
+
+int events_after(const Recorder& r, ElectionEventKind kind, const std::string& id, Clock::time_point t) {
+  int n = 0;
+  for (const auto& e : r.events()) n += e.kind == kind && e.identity == id && e.time > t;
+  return n;
+}
+
+}  // namespace
+
+TEST(LeaderElection, ASingleCandidateCreatesTheLeaseAndRenewsIt) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  const auto first = store->get(lock_ns, lock_name);
+  ASSERT_TRUE(first);
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 3; }, 3s)) << rec.timeline();
+  const auto later = store->get(lock_ns, lock_name);
+
+  EXPECT_EQ(later->spec.holder_identity, "a");
+  EXPECT_EQ(later->spec.lease_duration_seconds, 2);  // 1.5 s, rounded up
+  EXPECT_EQ(later->spec.lease_transitions, 0);
+  EXPECT_EQ(later->spec.acquire_time, first->spec.acquire_time);
+  EXPECT_GT(later->spec.renew_time, first->spec.renew_time);
+  EXPECT_EQ(rec.count(ElectionEventKind::acquired), 1);
+  EXPECT_EQ(rec.new_leaders("a"), std::vector<std::string>{"a"});
+  EXPECT_EQ(a.leader(), "a");
+  EXPECT_GE(s->stats().h2_connections, 1u);
+  EXPECT_EQ(s->stats().h1_connections, 0u);
+}
+
+TEST(LeaderElection, OnlyOneCandidateLeadsAtATimeAsSeenByTheServer) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  std::map<std::string, std::unique_ptr<LeaderElector>> electors;
+  for (std::string id : {"a", "b", "c"}) {
+    auto cfg = candidate(*s, id, rec);
+    cfg.release_on_cancel = false;  // a stop is a crash: the others must wait out the lease
+    electors[id] = std::make_unique<LeaderElector>(cfg);
+  }
+  for (auto& [id, e] : electors) e->start();
+
+  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != "!"; }, 3s))
+      << rec.timeline();
+  const std::string first = rec.current_leader();
+  electors[first]->stop();
+  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != first; }, 4s))
+      << rec.timeline();
+  std::this_thread::sleep_for(500ms);
+  for (auto& [id, e] : electors) e->stop();
+
+  EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
+  EXPECT_EQ(premature_takeovers(*store), "") << describe_history(*store) << rec.timeline();
+  const auto history = store->holder_history(lock_ns, lock_name);
+  ASSERT_EQ(history.size(), 2u) << describe_history(*store);
+  EXPECT_EQ(history[0].holder, first);
+  EXPECT_EQ(history[1].previous_holder, first);
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.lease_transitions, 1);
+  EXPECT_EQ(rec.count(ElectionEventKind::acquired), 2) << rec.timeline();
+}
+
+TEST(LeaderElection, ASecondCandidateTakesOverOnceTheStoppedLeadersLeaseExpires) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  auto cfg_a = candidate(*s, "a", rec);
+  cfg_a.release_on_cancel = false;
+  LeaderElector a(cfg_a);
+  LeaderElector b(candidate(*s, "b", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  const auto acquired_by_a = store->get(lock_ns, lock_name)->spec.acquire_time;
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+
+  const auto stopped = Clock::now();
+  a.stop();
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, record_lease + 2 * test_retry + 1500ms))
+      << rec.timeline();
+  const auto took = since(stopped);
+  // Not before a's last renewal (at most a retry period before the stop) had
+  // aged a whole leaseDurationSeconds, and soon after that.
+  EXPECT_GE(took, record_lease - test_retry - 300ms);
+  EXPECT_LE(took, record_lease + ms(440) + 1000ms);
+
+  const auto lease = store->get(lock_ns, lock_name);
+  EXPECT_EQ(lease->spec.holder_identity, "b");
+  EXPECT_EQ(lease->spec.lease_transitions, 1);
+  EXPECT_GT(lease->spec.acquire_time, acquired_by_a);
+  EXPECT_EQ(premature_takeovers(*store), "") << describe_history(*store);
+  EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
+  bool took_over = false;
+  for (const auto& e : rec.events())
+    took_over |= e.kind == ElectionEventKind::acquired && e.identity == "b" && e.message == "took over from a";
+  EXPECT_TRUE(took_over) << rec.timeline();
+}
+
+TEST(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
+  auto s = start_tls_server();
+  auto store = std::make_shared<LeaseStore>();
+  install_with_slow_first_gets(*s, store, 3, 400ms);
+  Recorder rec;
+  std::vector<std::unique_ptr<LeaderElector>> electors;
+  for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
+  for (auto& e : electors) e->start();
+
+  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 3s)) << rec.timeline();
+  std::this_thread::sleep_for(600ms);  // everyone's next attempt finds the lease held
+  const std::string leader = rec.current_leader();
+
+  // All three read 404 and POSTed; the store let exactly one create happen.
+  EXPECT_EQ(rec.count(ElectionEventKind::acquired), 1) << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::conflict), 2) << rec.timeline();
+  for (const auto& e : rec.events())
+    if (e.kind == ElectionEventKind::conflict) {
+      EXPECT_EQ(e.error_kind, "http_409");
+      EXPECT_NE(e.message.find("AlreadyExists"), std::string::npos) << e.message;
+    }
+  EXPECT_GE(rec.count(ElectionEventKind::held_by_other), 2) << rec.timeline();
+  EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, leader);
+  EXPECT_EQ(rec.overlaps(), "");
+}
+
+TEST(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAndOneWins) {
+  auto s = start_tls_server();
+  auto store = std::make_shared<LeaseStore>();
+  // A released lease: free to take at once, so all three will write.
+  const auto created = put_directly(*store, "POST", leases_path(lock_ns),
+                                    R"({"metadata":{"name":"lock"},"spec":{"holderIdentity":"","leaseDurationSeconds":1,"leaseTransitions":4}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  install_with_slow_first_gets(*s, store, 3, 400ms);
+  Recorder rec;
+  std::vector<std::unique_ptr<LeaderElector>> electors;
+  for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
+  for (auto& e : electors) e->start();
+
+  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 3s)) << rec.timeline();
+  std::this_thread::sleep_for(600ms);
+
+  EXPECT_EQ(rec.count(ElectionEventKind::acquired), 1) << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::conflict), 2) << rec.timeline();
+  for (const auto& e : rec.events())
+    if (e.kind == ElectionEventKind::conflict) {
+      EXPECT_NE(e.message.find("Conflict"), std::string::npos) << e.message;
+    }
+  EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.lease_transitions, 5);
+  EXPECT_EQ(rec.overlaps(), "");
+}
+
+TEST(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+
+  const auto killed = Clock::now();
+  s->kill();
+  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 3s)) << rec.timeline();
+  const auto gave_up = since(killed);
+  // It kept trying for (most of) a renew deadline, and gave up within one
+  // retry period plus the deadline.
+  EXPECT_GE(gave_up, 500ms) << rec.timeline();
+  EXPECT_LE(gave_up, test_retry + test_renew_deadline + 500ms) << rec.timeline();
+  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 2) << rec.timeline();
+  ASSERT_EQ(rec.count(ElectionEventKind::lost), 1) << rec.timeline();
+  for (const auto& e : rec.events())
+    if (e.kind == ElectionEventKind::lost) {
+      EXPECT_NE(e.message.find("renew deadline passed"), std::string::npos) << e.message;
+      EXPECT_FALSE(e.error_kind.empty());
+    }
+  const auto intervals = rec.intervals();
+  ASSERT_EQ(intervals.size(), 1u);
+  EXPECT_TRUE(intervals[0].end.has_value());
+
+  // Without rejoin_after_loss, run() ends (client-go's behaviour).
+  s->restart();
+  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::stopped) == 1; }, 1s)) << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::released), 0);
+}
+
+TEST(LeaderElection, ALeaderThatRejoinsReacquiresItsOwnLeaseWhenTheServerReturns) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  auto cfg = candidate(*s, "a", rec);
+  cfg.rejoin_after_loss = true;
+  LeaderElector a(cfg);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  s->kill();
+  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 3s)) << rec.timeline();
+  s->restart();
+  // The next request after the restart must work (the incident rebound exists for).
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+
+  EXPECT_EQ(rec.count(ElectionEventKind::acquired), 2);
+  EXPECT_EQ(rec.leaderships("a"), 2);
+  const auto lease = store->get(lock_ns, lock_name);
+  EXPECT_EQ(lease->spec.holder_identity, "a");
+  EXPECT_EQ(lease->spec.lease_transitions, 0);  // never changed hands
+  EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u);
+}
+
+TEST(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadline) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  LeaderElector b(candidate(*s, "b", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+
+  const auto killed = Clock::now();
+  s->kill();
+  std::this_thread::sleep_for(300ms);
+  s->restart();
+  const auto restarted = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, "a", restarted) >= 3; }, 3s))
+      << rec.timeline();
+
+  EXPECT_TRUE(a.is_leader());
+  EXPECT_EQ(rec.leaderships("a"), 1);
+  EXPECT_EQ(rec.leaderships("b"), 0);
+  EXPECT_EQ(rec.count(ElectionEventKind::lost), 0) << rec.timeline();
+  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 1) << rec.timeline();
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, "a");
+  EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
+  EXPECT_EQ(rec.overlaps(), "");
+}
+
+TEST(LeaderElection, ReleaseOnStopLetsAnotherCandidateTakeOverWellBeforeExpiry) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  LeaderElector b(candidate(*s, "b", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+
+  const auto stopping = Clock::now();
+  a.stop();  // returns after the release
+  EXPECT_EQ(rec.count(ElectionEventKind::released, "a"), 1) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, 3s)) << rec.timeline();
+  // A jittered retry period, not the 2 s lease.
+  EXPECT_LT(since(stopping), record_lease - 500ms) << rec.timeline();
+
+  const auto history = store->holder_history(lock_ns, lock_name);
+  ASSERT_EQ(history.size(), 3u) << describe_history(*store);
+  EXPECT_EQ(history[1].previous_holder, "a");
+  EXPECT_EQ(history[1].holder, "");
+  EXPECT_EQ(history[2].holder, "b");
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.lease_transitions, 1);
+  EXPECT_EQ(rec.new_leaders("b"), (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
+}
+
+TEST(LeaderElection, StoppingACandidateIsPromptAndCallsNoLeadershipCallbacks) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  LeaderElector b(candidate(*s, "b", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+
+  const auto t = Clock::now();
+  b.stop();
+  EXPECT_LT(since(t), 500ms);
+  EXPECT_EQ(rec.leaderships("b"), 0);
+  EXPECT_EQ(rec.count(ElectionEventKind::stopped, "b"), 1);
+  EXPECT_EQ(rec.count(ElectionEventKind::released, "b"), 0);
+  EXPECT_TRUE(a.is_leader());
+}
+
+TEST(LeaderElection, BearerTokenFromAFileIsSentAndAWrongOneIsRefused) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s, {.persist_path = {}, .bearer_token = "s3cret"});
+  const std::string token_file = "/tmp/rebound-lease-token-" + std::to_string(::getpid());
+  std::ofstream(token_file) << "s3cret\n";
+  Recorder rec;
+  auto cfg_a = candidate(*s, "a", rec);
+  cfg_a.bearer_token_file = token_file;
+  auto cfg_b = candidate(*s, "b", rec);
+  cfg_b.bearer_token = "wrong";
+  LeaderElector a(cfg_a);
+  LeaderElector b(cfg_b);
+  a.start();
+  b.start();
+  EXPECT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::failed, "b") >= 2; }, 3s)) << rec.timeline();
+  std::remove(token_file.c_str());
+  for (const auto& e : rec.events())
+    if (e.kind == ElectionEventKind::failed && e.identity == "b") {
+      EXPECT_EQ(e.error_kind, "http_401");
+      EXPECT_EQ(e.http_status, 401);
+    }
+  EXPECT_EQ(rec.leaderships("b"), 0);
+}
+
+TEST(LeaderElection, FieldsTheElectorDoesNotManageSurviveItsWrites) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  const auto created = put_directly(
+      *store, "POST", leases_path(lock_ns),
+      R"({"metadata":{"name":"lock","labels":{"team":"infra"},"annotations":{"note":"keep me"}},)"
+      R"("spec":{"holderIdentity":"","leaseDurationSeconds":1,"strategy":"OldestEmulationVersion"}})");
+  ASSERT_EQ(created.status, 201) << created.body;
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 1; }, 3s)) << rec.timeline();
+  const auto json = store->get_json(lock_ns, lock_name);
+  ASSERT_TRUE(json);
+  EXPECT_EQ(json->at("metadata").at("labels").at("team"), "infra") << boost::json::serialize(*json);
+  EXPECT_EQ(json->at("metadata").at("annotations").at("note"), "keep me");
+  EXPECT_EQ(json->at("spec").at("strategy"), "OldestEmulationVersion");
+  EXPECT_EQ(json->at("spec").at("holderIdentity"), "a");
+}

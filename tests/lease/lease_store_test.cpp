@@ -1,0 +1,332 @@
+// The embedded Lease API over HTTP/2 + TLS: Kubernetes' object and Status
+// shapes, resourceVersion concurrency, validation, authentication, the
+// store's holder history, and persistence across a restart and a new store.
+#include "lease/lease_fixtures.hpp"
+
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+using namespace rebound;
+using namespace rebound::lease;
+using namespace rebound::lease::testing;
+
+namespace {
+
+struct Answer {
+  int status = 0;
+  boost::json::value body;
+  std::string protocol;
+};
+
+class LeaseApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override { start({}); }
+
+  void start(LeaseStoreOptions options) {
+    server_ = start_tls_server();
+    store_ = install_lease_api(*server_, std::move(options));
+    client_ = std::make_unique<Client>(trusting(*server_));
+  }
+
+  Answer call(std::string method, const std::string& path, std::string body = {},
+              std::string token = {}) {
+    Request r(std::move(method), server_->url() + path);
+    if (!body.empty()) r.body(std::move(body)).header("content-type", "application/json");
+    if (!token.empty()) r.header("authorization", "Bearer " + token);
+    auto res = client_->send(std::move(r));
+    EXPECT_TRUE(res) << res.error().message();
+    if (!res) return {};
+    Answer a;
+    a.status = res->status();
+    a.protocol = to_string(res->protocol());
+    boost::system::error_code ec;
+    a.body = boost::json::parse(res->body(), ec);
+    EXPECT_FALSE(ec) << "not JSON: " << res->body();
+    return a;
+  }
+
+  static std::string lease_body(const std::string& name, const std::string& holder, const std::string& rv = {}) {
+    Lease l;
+    l.metadata.name = name;
+    l.metadata.resource_version = rv;
+    l.spec.holder_identity = holder;
+    l.spec.lease_duration_seconds = 15;
+    l.spec.renew_time = now_micro();
+    return boost::json::serialize(to_json(l));
+  }
+
+  static std::string rv_of(const Answer& a) {
+    return std::string(a.body.at("metadata").at("resourceVersion").as_string());
+  }
+
+  static void expect_status(const Answer& a, int code, const char* reason) {
+    EXPECT_EQ(a.status, code);
+    ASSERT_TRUE(a.body.is_object());
+    EXPECT_EQ(a.body.at("kind"), "Status");
+    EXPECT_EQ(a.body.at("apiVersion"), "v1");
+    EXPECT_EQ(a.body.at("status"), "Failure");
+    EXPECT_EQ(a.body.at("reason"), reason);
+    EXPECT_EQ(a.body.at("code"), code);
+  }
+
+  const std::string coll = leases_path("default");
+  const std::string item = lease_path("default", "lock");
+  std::unique_ptr<server::Server> server_;
+  std::shared_ptr<LeaseStore> store_;
+  std::unique_ptr<Client> client_;
+};
+
+}  // namespace
+
+TEST_F(LeaseApiTest, CreateAnswers201WithServerManagedMetadataOverHttp2) {
+  const auto a = call("POST", coll, lease_body("lock", "a"));
+  EXPECT_EQ(a.status, 201);
+  EXPECT_EQ(a.protocol, "HTTP/2");
+  EXPECT_EQ(a.body.at("apiVersion"), "coordination.k8s.io/v1");
+  EXPECT_EQ(a.body.at("kind"), "Lease");
+  const auto& meta = a.body.at("metadata");
+  EXPECT_EQ(meta.at("name"), "lock");
+  EXPECT_EQ(meta.at("namespace"), "default");
+  EXPECT_EQ(meta.at("uid").as_string().size(), 36u);
+  EXPECT_TRUE(parse_time(meta.at("creationTimestamp").as_string()));
+  EXPECT_FALSE(rv_of(a).empty());
+  const auto& spec = a.body.at("spec");
+  EXPECT_EQ(spec.at("holderIdentity"), "a");
+  // MicroTime: six fraction digits and Z.
+  const std::string renew(spec.at("renewTime").as_string());
+  EXPECT_EQ(renew.size(), std::string("2026-11-27T10:00:00.000000Z").size()) << renew;
+}
+
+TEST_F(LeaseApiTest, GetReturnsTheStoredObject) {
+  const auto created = call("POST", coll, lease_body("lock", "a"));
+  const auto got = call("GET", item);
+  EXPECT_EQ(got.status, 200);
+  EXPECT_EQ(got.body, created.body);
+}
+
+TEST_F(LeaseApiTest, GetOfMissingLeaseIs404NotFoundStatus) {
+  const auto a = call("GET", lease_path("default", "nope"));
+  expect_status(a, 404, "NotFound");
+  EXPECT_EQ(a.body.at("details").at("name"), "nope");
+  EXPECT_EQ(a.body.at("details").at("kind"), "leases");
+}
+
+TEST_F(LeaseApiTest, CreateOfExistingLeaseIs409AlreadyExists) {
+  call("POST", coll, lease_body("lock", "a"));
+  expect_status(call("POST", coll, lease_body("lock", "b")), 409, "AlreadyExists");
+  EXPECT_EQ(store_->get("default", "lock")->spec.holder_identity, "a");
+}
+
+TEST_F(LeaseApiTest, UpdateWithCurrentVersionSucceedsAndMovesTheVersion) {
+  const auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
+  const auto a = call("PUT", item, lease_body("lock", "b", rv));
+  EXPECT_EQ(a.status, 200);
+  EXPECT_NE(rv_of(a), rv);
+  EXPECT_EQ(store_->get("default", "lock")->spec.holder_identity, "b");
+}
+
+TEST_F(LeaseApiTest, UpdateWithStaleVersionIs409ConflictAndChangesNothing) {
+  const auto rv1 = rv_of(call("POST", coll, lease_body("lock", "a")));
+  const auto rv2 = rv_of(call("PUT", item, lease_body("lock", "a", rv1)));
+  const auto a = call("PUT", item, lease_body("lock", "b", rv1));
+  expect_status(a, 409, "Conflict");
+  EXPECT_NE(std::string(a.body.at("message").as_string()).find("the object has been modified"), std::string::npos);
+  const auto now = store_->get("default", "lock");
+  EXPECT_EQ(now->spec.holder_identity, "a");
+  EXPECT_EQ(now->metadata.resource_version, rv2);
+}
+
+TEST_F(LeaseApiTest, UpdateWithoutVersionIsUnconditional) {
+  call("POST", coll, lease_body("lock", "a"));
+  EXPECT_EQ(call("PUT", item, lease_body("lock", "b")).status, 200);
+}
+
+TEST_F(LeaseApiTest, UpdateThatChangesNothingKeepsTheVersion) {
+  const auto created = call("POST", coll, lease_body("lock", "a"));
+  const auto again = call("PUT", item, boost::json::serialize(created.body));
+  EXPECT_EQ(again.status, 200);
+  EXPECT_EQ(rv_of(again), rv_of(created));
+}
+
+TEST_F(LeaseApiTest, UpdateOfMissingLeaseIs404) {
+  expect_status(call("PUT", item, lease_body("lock", "a")), 404, "NotFound");
+}
+
+TEST_F(LeaseApiTest, ConcurrentUpdatesFromOneVersionHaveExactlyOneWinner) {
+  const auto rv = rv_of(call("POST", coll, lease_body("lock", "seed")));
+  constexpr int n = 8;
+  std::atomic<int> ok{0}, conflict{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < n; ++i)
+    threads.emplace_back([&, i] {
+      Request r("PUT", server_->url() + item);
+      r.body(lease_body("lock", "c" + std::to_string(i), rv)).header("content-type", "application/json");
+      auto res = client_->send(std::move(r));
+      if (res && res->status() == 200) ++ok;
+      if (res && res->status() == 409) ++conflict;
+    });
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok, 1);
+  EXPECT_EQ(conflict, n - 1);
+  EXPECT_EQ(store_->holder_changes("default", "lock"), 2u);  // '' -> seed -> the winner
+}
+
+TEST_F(LeaseApiTest, MalformedOrContradictoryBodiesAre400) {
+  expect_status(call("POST", coll, "{not json"), 400, "BadRequest");
+  call("POST", coll, lease_body("lock", "a"));
+  expect_status(call("PUT", item, lease_body("other", "a")), 400, "BadRequest");
+  expect_status(call("POST", leases_path("ns2"), R"({"metadata":{"name":"x","namespace":"default"}})"), 400,
+                "BadRequest");
+  expect_status(call("POST", coll, R"({"kind":"ConfigMap","metadata":{"name":"x"}})"), 400, "BadRequest");
+  expect_status(call("POST", coll, R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":"15"}})"), 400,
+                "BadRequest");
+}
+
+TEST_F(LeaseApiTest, InvalidObjectsAre422) {
+  expect_status(call("POST", coll, R"({"spec":{}})"), 422, "Invalid");
+  expect_status(call("POST", coll, R"({"metadata":{"name":"Not_Valid"}})"), 422, "Invalid");
+  expect_status(call("POST", coll, R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":0}})"), 422, "Invalid");
+}
+
+TEST_F(LeaseApiTest, DeleteRemovesAndSecondDeleteIs404) {
+  call("POST", coll, lease_body("lock", "a"));
+  const auto a = call("DELETE", item);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body.at("status"), "Success");
+  expect_status(call("GET", item), 404, "NotFound");
+  expect_status(call("DELETE", item), 404, "NotFound");
+}
+
+TEST_F(LeaseApiTest, ListShowsOnlyTheNamespacesLeases) {
+  call("POST", coll, lease_body("b", "x"));
+  call("POST", coll, lease_body("a", "x"));
+  call("POST", leases_path("other"), lease_body("c", "x"));
+  const auto a = call("GET", coll);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(a.body.at("kind"), "LeaseList");
+  const auto& items = a.body.at("items").as_array();
+  ASSERT_EQ(items.size(), 2u);
+  EXPECT_EQ(items[0].at("metadata").at("name"), "a");
+  EXPECT_EQ(items[1].at("metadata").at("name"), "b");
+}
+
+TEST_F(LeaseApiTest, UnknownPathsAre404AndOtherMethods405) {
+  expect_status(call("GET", "/apis/coordination.k8s.io/v1/namespaces/default/pods"), 404, "NotFound");
+  expect_status(call("GET", item + "/extra"), 404, "NotFound");
+  expect_status(call("PATCH", item, "{}"), 405, "MethodNotAllowed");
+  expect_status(call("PUT", coll, "{}"), 405, "MethodNotAllowed");
+}
+
+TEST_F(LeaseApiTest, BearerTokenIsRequiredWhenConfigured) {
+  start({.persist_path = {}, .bearer_token = "s3cret"});
+  expect_status(call("GET", coll), 401, "Unauthorized");
+  expect_status(call("GET", coll, {}, "wrong"), 401, "Unauthorized");
+  EXPECT_EQ(call("GET", coll, {}, "s3cret").status, 200);
+}
+
+TEST_F(LeaseApiTest, StoreCountsHolderChangesWithTheirTimes) {
+  const auto before = std::chrono::system_clock::now();
+  auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
+  rv = rv_of(call("PUT", item, lease_body("lock", "a", rv)));  // renewal: no change
+  rv = rv_of(call("PUT", item, lease_body("lock", "", rv)));   // release
+  rv = rv_of(call("PUT", item, lease_body("lock", "b", rv)));
+  const auto h = store_->holder_history("default", "lock");
+  ASSERT_EQ(h.size(), 3u) << describe_history(*store_);
+  EXPECT_EQ(h[0].previous_holder, "");
+  EXPECT_EQ(h[0].holder, "a");
+  EXPECT_EQ(h[1].holder, "");
+  EXPECT_TRUE(h[1].previous_holder_last_write.has_value());
+  EXPECT_EQ(h[1].previous_lease_duration_seconds, 15);
+  EXPECT_EQ(h[2].previous_holder, "");
+  EXPECT_EQ(h[2].holder, "b");
+  EXPECT_EQ(h[2].resource_version, rv);
+  EXPECT_GE(h[0].at, before);
+  EXPECT_LE(h[0].at, h[2].at);
+  EXPECT_EQ(store_->holder_changes("default", "lock"), 3u);
+  EXPECT_EQ(store_->writes("default", "lock"), 4u);
+}
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char tmpl[] = "/tmp/rebound-lease-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  std::string path;
+};
+
+}  // namespace
+
+TEST_F(LeaseApiTest, LeasesSurviveAServerKillAndRestart) {
+  const auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
+  server_->kill();
+  server_->restart();
+  const auto a = call("GET", item);
+  EXPECT_EQ(a.status, 200);
+  EXPECT_EQ(rv_of(a), rv);
+}
+
+TEST_F(LeaseApiTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
+  TempDir dir;
+  const std::string file = dir.path + "/leases.json";
+  start({.persist_path = file, .bearer_token = {}});
+  auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
+  rv = rv_of(call("PUT", item, lease_body("lock", "b", rv)));
+  const auto before = call("GET", item);
+  // Nothing of the first server or store survives but the file.
+  client_.reset();
+  store_.reset();
+  server_.reset();
+  ASSERT_TRUE(std::filesystem::exists(file));
+  for (const auto& entry : std::filesystem::directory_iterator(dir.path))
+    EXPECT_EQ(entry.path().filename(), "leases.json") << "temp file left behind";
+
+  start({.persist_path = file, .bearer_token = {}});
+  const auto after = call("GET", item);
+  EXPECT_EQ(after.status, 200);
+  EXPECT_EQ(after.body, before.body);
+  // Stale versions stay stale, and new versions keep counting up.
+  expect_status(call("PUT", item, lease_body("lock", "c", "1")), 409, "Conflict");
+  const auto next = call("PUT", item, lease_body("lock", "c", rv));
+  EXPECT_EQ(next.status, 200);
+  EXPECT_GT(std::stoull(rv_of(next)), std::stoull(rv));
+}
+
+TEST_F(LeaseApiTest, ACorruptPersistFileIsRefused) {
+  TempDir dir;
+  const std::string file = dir.path + "/leases.json";
+  std::ofstream(file) << "{\"revision\": 3, \"leases\": [ {\"metadata\": ";
+  EXPECT_THROW(LeaseStore store(LeaseStoreOptions{.persist_path = file, .bearer_token = {}}), std::runtime_error);
+}
+
+TEST_F(LeaseApiTest, AWriteThatCannotBePersistedIsRolledBackWith500) {
+  start({.persist_path = "/nonexistent-dir-for-rebound-tests/leases.json", .bearer_token = {}});
+  expect_status(call("POST", coll, lease_body("lock", "a")), 500, "InternalError");
+  expect_status(call("GET", item), 404, "NotFound");
+  EXPECT_EQ(store_->revision(), 0u);
+  EXPECT_EQ(store_->holder_changes("default", "lock"), 0u);
+}
+
+TEST_F(LeaseApiTest, AHandWrittenPersistFileGetsServerManagedFieldsAndCanBeUpdated) {
+  TempDir dir;
+  const std::string file = dir.path + "/leases.json";
+  std::ofstream(file) << R"({"leases": [{"metadata": {"name": "lock", "namespace": "default"},
+                                         "spec": {"holderIdentity": "a"}}]})";
+  start({.persist_path = file, .bearer_token = {}});
+  const auto got = call("GET", item);
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.body.at("kind"), "Lease");
+  EXPECT_EQ(got.body.at("metadata").at("uid").as_string().size(), 36u);
+  const auto next = call("PUT", item, lease_body("lock", "b", rv_of(got)));
+  EXPECT_EQ(next.status, 200);
+  EXPECT_EQ(store_->get("default", "lock")->spec.holder_identity, "b");
+}
