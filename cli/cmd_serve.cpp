@@ -3,6 +3,7 @@
 //   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  kill  restart  stop  stats
 #include "common.hpp"
 
+#include <rebound/lease/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <csignal>
@@ -16,6 +17,8 @@ namespace {
 struct ServeFlags {
   server::ServerOptions options;
   bool h1_only = false;
+  bool leases = false;
+  std::string leases_file;
 };
 
 volatile std::sig_atomic_t stop_requested = 0;
@@ -62,6 +65,7 @@ int run(ServeFlags& f) {
   f.options.http2 = !f.h1_only;
   server::Server s(f.options);
   try {
+    if (f.leases || !f.leases_file.empty()) lease::install_lease_api(s, lease::LeaseStoreOptions{f.leases_file, {}});
     s.start();
   } catch (const std::exception& e) {
     std::cerr << "rebound serve: " << e.what() << "\n";
@@ -95,6 +99,9 @@ void add_serve(CLI::App& root) {
   app->add_option("--max-concurrent-streams", flags->options.max_concurrent_streams,
                   "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")->capture_default_str();
   app->add_option("--threads", flags->options.threads, "I/O threads")->capture_default_str();
+  app->add_flag("--leases", flags->leases, "Serve the Kubernetes Lease API (coordination.k8s.io/v1) in memory");
+  app->add_option("--leases-file", flags->leases_file,
+                  "Serve the Lease API and keep leases in this JSON file across restarts (like etcd)");
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
 }
 

@@ -2,10 +2,12 @@
 // interval, and prints one line (or JSON object) per request, then a summary
 // of outages (runs of failures) and recoveries.
 #include "common.hpp"
+#include "demo/timeline.hpp"
 
 #include <boost/json.hpp>
 
 #include <csignal>
+#include <fstream>
 #include <iomanip>
 #include <iostream>
 #include <thread>
@@ -18,6 +20,7 @@ struct WatchFlags {
   std::string interval = "200ms";
   std::string duration = "0s";
   bool json = false;
+  std::string svg;
   ClientFlags client;
 };
 
@@ -79,6 +82,7 @@ int run(const WatchFlags& f) {
   std::signal(SIGINT, [](int) { interrupted = 1; });
   std::signal(SIGTERM, [](int) { interrupted = 1; });
 
+  demo::Timeline timeline(nullptr, false);  // for --svg
   std::vector<Outage> outages;
   std::optional<Outage> current;
   std::uint64_t total = 0, ok = 0;
@@ -102,14 +106,18 @@ int run(const WatchFlags& f) {
       s.message = res.error().message();
       s.attempts = res.error().attempts();
     }
+    timeline.add(f.url, s.ok ? "ok" : "failed", s.ok ? std::to_string(s.status) : s.error,
+                 s.ok ? demo::Mark::good : demo::Mark::bad);
     if (s.ok) {
       ++ok;
+      if (current) timeline.add(f.url, "recovered", "", demo::Mark::up);
       if (current) {
         current->recovered_ms = s.end_ms;
         outages.push_back(*current);
         current.reset();
       }
     } else if (!current) {
+      timeline.add(f.url, "outage", s.error, demo::Mark::down);
       current = Outage{s.start_ms, s.end_ms, 0, 1};
     } else {
       current->last_failure_ms = s.end_ms;
@@ -122,6 +130,13 @@ int run(const WatchFlags& f) {
     else next = now;
   }
   if (current) outages.push_back(*current);  // still down at the end: recovered_ms stays 0
+  if (!f.svg.empty()) {
+    std::ofstream out(f.svg);
+    out << timeline.to_svg({f.url}, "rebound watch " + f.url + ": " + std::to_string(total - ok) + " of " +
+                                        std::to_string(total) + " failed, " + std::to_string(outages.size()) +
+                                        " outage(s)",
+                            "green: request succeeded \u00b7 red: request failed \u00b7 pink: outage (first failure to recovery)");
+  }
 
   if (f.json) {
     boost::json::object summary;
@@ -164,6 +179,7 @@ void add_watch(CLI::App& root) {
   add_duration(*app, "--interval", flags->interval, "Time between request starts");
   add_duration(*app, "--duration", flags->duration, "Stop after this long (0: until interrupted)");
   app->add_flag("--json", flags->json, "JSON Lines: one object per request, then a summary object");
+  app->add_option("--svg", flags->svg, "Draw the timeline (requests, outages) into this SVG file");
   flags->client.timeout = "2s";  // a poll loop wants a short per-request limit
   flags->client.add_to(*app);
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });

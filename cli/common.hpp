@@ -43,6 +43,7 @@ void add_get(CLI::App& root);
 void add_serve(CLI::App& root);
 void add_watch(CLI::App& root);
 void add_bench(CLI::App& root);
+void add_demo(CLI::App& root);
 void add_proxy(CLI::App& root);
 
 }  // namespace rebound::cli

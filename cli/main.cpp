@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   rebound::cli::add_serve(app);
   rebound::cli::add_watch(app);
   rebound::cli::add_bench(app);
+  rebound::cli::add_demo(app);
   rebound::cli::add_proxy(app);
   try {
     app.parse(argc, argv);

@@ -4,6 +4,7 @@
 // context together, and serialises lifecycle calls with one mutex.
 #include "rebound/server/server.hpp"
 
+#include <fstream>
 #include <stdexcept>
 #include <thread>
 
@@ -11,6 +12,7 @@
 #include "certificate_store.hpp"
 #include "io_pool.hpp"
 #include "listener.hpp"
+#include "self_signed_cert.hpp"
 #include "server_context.hpp"
 #include "tls_context.hpp"
 
@@ -150,5 +152,14 @@ void Server::drop_next_requests(int count) { impl_->ctx.faults.drop_next_request
 ServerStats Server::stats() const { return impl_->ctx.stats.snapshot(); }
 
 void Server::reset_stats() { impl_->ctx.stats.reset(); }
+
+void write_self_signed_certificate(const std::string& cert_path, const std::string& key_path) {
+  const auto pem = detail::generate_self_signed_certificate();
+  for (const auto& [path, text] : {std::pair{cert_path, pem.certificate}, std::pair{key_path, pem.private_key}}) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out) throw std::runtime_error("cannot write " + path);
+  }
+}
 
 }  // namespace rebound::server

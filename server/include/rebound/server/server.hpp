@@ -67,6 +67,12 @@ struct ServerStats {
   std::uint64_t h1_connections = 0;
 };
 
+/// Writes a new self-signed certificate (SAN 127.0.0.1 and localhost) and
+/// its private key as PEM files, for a server that must keep one identity
+/// across processes (pass them as ServerOptions::cert_file/key_file).
+/// Throws std::runtime_error when a file cannot be written.
+void write_self_signed_certificate(const std::string& cert_path, const std::string& key_path);
+
 class Server {
  public:
   explicit Server(ServerOptions options = {});

@@ -1,0 +1,52 @@
+// ChildProcess: fork/exec of our own executable with a pipe for stdout.
+#include "child_process.hpp"
+
+#include <csignal>
+#include <fcntl.h>
+#include <stdexcept>
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace rebound::cli {
+
+ChildProcess::ChildProcess(std::vector<std::string> args) {
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(out[1], STDOUT_FILENO);
+    const int devnull = ::open("/dev/null", O_RDONLY);
+    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);  // no fault commands from our terminal
+    std::vector<char*> argv;
+    std::string self = "/proc/self/exe";
+    argv.push_back(self.data());
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  char c;
+  while (::read(out[0], &c, 1) == 1 && c != '\n') first_line_ += c;
+  ::close(out[0]);
+  if (first_line_.empty()) {
+    signal_and_reap(SIGKILL);
+    throw std::runtime_error("child process printed nothing");
+  }
+}
+
+ChildProcess::~ChildProcess() { kill(); }
+
+void ChildProcess::kill() { signal_and_reap(SIGKILL); }
+void ChildProcess::terminate() { signal_and_reap(SIGTERM); }
+
+void ChildProcess::signal_and_reap(int sig) {
+  if (pid_ <= 0) return;
+  ::kill(pid_, sig);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+}  // namespace rebound::cli

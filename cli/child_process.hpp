@@ -1,0 +1,34 @@
+// A child process running this executable with other arguments (e.g.
+// `rebound serve`), whose first stdout line is read back (the URL it
+// serves). Used by `rebound demo` to kill a server for real.
+#pragma once
+
+#include <string>
+#include <sys/types.h>
+#include <vector>
+
+namespace rebound::cli {
+
+class ChildProcess {
+ public:
+  /// Starts /proc/self/exe with `args` and returns once the child printed
+  /// its first line. Throws std::runtime_error if it exits without one.
+  explicit ChildProcess(std::vector<std::string> args);
+  ~ChildProcess();  ///< SIGKILLs the child if it still runs
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+
+  const std::string& first_line() const { return first_line_; }
+  /// SIGKILL and reap: gone as abruptly as a crash.
+  void kill();
+  /// SIGTERM and wait for the exit (the server's graceful stop).
+  void terminate();
+  bool running() const { return pid_ > 0; }
+
+ private:
+  void signal_and_reap(int sig);
+  pid_t pid_ = -1;
+  std::string first_line_;
+};
+
+}  // namespace rebound::cli

@@ -1,0 +1,286 @@
+// `rebound demo`: the incident of ORIGIN.md replayed on loopback. A Lease
+// API server (rebound serve, h2 over TLS) runs in a child process; two
+// candidates elect a leader through it; the server is SIGKILLed and
+// restarted several times and stopped gracefully once while the leader
+// renews; finally the leader dies and the standby takes over. Exits 0 only
+// when the leader kept its lease through every outage, there was never more
+// than one holder, and the takeover was timely.
+#include "child_process.hpp"
+#include "common.hpp"
+#include "demo/timeline.hpp"
+
+#include <rebound/lease/leader_elector.hpp>
+#include <rebound/server/server.hpp>
+
+#include <boost/json.hpp>
+
+#include <condition_variable>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+namespace rebound::cli {
+namespace {
+
+using namespace std::chrono_literals;
+using demo::Mark;
+using demo::Timeline;
+
+struct DemoFlags {
+  bool json = false;
+  std::string svg;
+  int kills = 3;
+  bool verbose = false;
+};
+
+// Short timings so the story fits in well under a minute. Jitter is off so
+// the takeover bound (lease duration + retry period) is exact.
+constexpr auto lease_duration = 4000ms;
+constexpr auto renew_deadline = 3000ms;
+constexpr auto retry_period = 500ms;
+constexpr auto outage = 1000ms;  // shorter than the renew deadline: the leader must keep its lease
+
+class LeaseServer {
+ public:
+  LeaseServer(std::string dir, Timeline& tl) : dir_(std::move(dir)), tl_(tl) {
+    server::write_self_signed_certificate(dir_ + "/cert.pem", dir_ + "/key.pem");
+  }
+  void start(const std::string& port = "0") {
+    child_.emplace(std::vector<std::string>{"serve", "--tls", "--port", port, "--cert", dir_ + "/cert.pem", "--key",
+                                            dir_ + "/key.pem", "--leases-file", dir_ + "/leases.json"});
+    url_ = child_->first_line();
+    tl_.add("server", "up", url_ + " (pid of a new process)", Mark::up);
+  }
+  void restart() { start(url_.substr(url_.rfind(':') + 1)); }
+  void kill() {
+    child_->kill();
+    tl_.add("server", "killed", "SIGKILL: no GOAWAY, no FIN from the application", Mark::down);
+  }
+  void graceful_stop() {
+    tl_.add("server", "stopping", "SIGTERM: GOAWAY, in-flight requests finish", Mark::down);
+    child_->terminate();
+    tl_.add("server", "stopped", "process exited", Mark::info);
+  }
+  void shutdown() { child_.reset(); }
+  const std::string& url() const { return url_; }
+  std::string ca_file() const { return dir_ + "/cert.pem"; }
+
+ private:
+  std::string dir_;
+  Timeline& tl_;
+  std::optional<ChildProcess> child_;
+  std::string url_;
+};
+
+// Follows one candidate: its events into the timeline, leadership state for the verdict.
+struct Candidate {
+  std::string name;
+  bool verbose_ = false;
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool leading = false;
+  int acquisitions = 0, losses = 0, renewals = 0, failures = 0;
+  std::vector<std::pair<double, double>> terms;  // [start, end) of each leadership term
+  std::optional<double> last_renewal;
+
+  void on_event(Timeline& tl, const lease::ElectionEvent& e) {
+    using K = lease::ElectionEventKind;
+    // Failures show their kind; the full message (with request and
+    // connection) is one --verbose away.
+    const std::string detail = e.error_kind.empty() ? e.message
+                               : verbose_   ? e.error_kind + ": " + e.message
+                                            : e.error_kind;
+    Mark mark = Mark::info;
+    {
+      std::lock_guard lock(mutex);
+      switch (e.kind) {
+        case K::acquired:
+          ++acquisitions;
+          leading = true;
+          terms.push_back({tl.now(), -1});
+          last_renewal = tl.now();
+          mark = Mark::leading;
+          break;
+        case K::renewed:
+          ++renewals;
+          last_renewal = tl.now();
+          mark = Mark::good;
+          break;
+        case K::failed:
+        case K::conflict:
+        case K::release_failed:
+          ++failures;
+          mark = Mark::bad;
+          break;
+        case K::lost:
+          ++losses;
+          [[fallthrough]];
+        case K::released:
+        case K::stopped:
+          if (leading) {
+            leading = false;
+            terms.back().second = tl.now();
+            mark = Mark::stepped_down;
+          }
+          break;
+        case K::held_by_other:
+        case K::new_leader:
+          break;
+      }
+    }
+    changed.notify_all();
+    std::string text = detail;
+    if (!e.holder.empty() && e.kind != K::failed) text = "holder " + e.holder + (text.empty() ? "" : "; " + text);
+    if (e.took.count() > 0) text += " (" + std::to_string(e.took.count()) + " ms)";
+    tl.add(name, lease::to_string(e.kind), text, mark);
+  }
+
+  bool wait_leading(bool want, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, limit, [&] { return leading == want; });
+  }
+};
+
+lease::LeaderElectionConfig candidate_config(const LeaseServer& server, Candidate& c, Timeline& tl, bool verbose) {
+  lease::LeaderElectionConfig cfg;
+  cfg.base_url = server.url();
+  cfg.name = "demo-controller";
+  cfg.identity = c.name;
+  cfg.lease_duration = lease_duration;
+  cfg.renew_deadline = renew_deadline;
+  cfg.retry_period = retry_period;
+  cfg.jitter_factor = 0;
+  cfg.client_options.tls.ca_file = server.ca_file();
+  cfg.client_options.connect_timeout = 500ms;
+  cfg.client_options.read_idle_timeout = 1s;
+  cfg.client_options.ping_timeout = 1s;
+  cfg.client_options.on_event = [&tl, &c, verbose](const Event& e) {
+    switch (e.kind) {
+      case EventKind::dial_done:
+        tl.add(c.name, "connected", "conn #" + std::to_string(e.connection) + " " + to_string(e.protocol), Mark::info);
+        break;
+      case EventKind::connection_closed:
+        tl.add(c.name, "conn closed", "conn #" + std::to_string(e.connection) + ": " + error_kind(e.error), Mark::info);
+        break;
+      case EventKind::goaway:
+      case EventKind::retry:
+        tl.add(c.name, to_string(e.kind), e.detail, Mark::info);
+        break;
+      case EventKind::dial_failed:
+        if (verbose) tl.add(c.name, "dial failed", error_kind(e.error), Mark::info);
+        break;
+      default:
+        break;
+    }
+  };
+  cfg.on_event = [&tl, &c](const lease::ElectionEvent& e) { c.on_event(tl, e); };
+  return cfg;
+}
+
+int run(const DemoFlags& f) {
+  namespace fs = std::filesystem;
+  char tmpl[] = "/tmp/rebound-demo-XXXXXX";
+  if (!::mkdtemp(tmpl)) throw std::runtime_error("cannot create a temporary directory");
+  const std::string dir = tmpl;
+  Timeline tl(f.json ? nullptr : &std::cout, !f.verbose);
+  if (!f.json)
+    std::cout << "rebound demo: leader election over a Lease API while the API server is killed and restarted\n"
+              << "lease " << lease_duration.count() << " ms, renew deadline " << renew_deadline.count()
+              << " ms, retry " << retry_period.count() << " ms, outages " << outage.count() << " ms\n\n";
+
+  LeaseServer server(dir, tl);
+  server.start();
+  Candidate a{"candidate-a", f.verbose}, b{"candidate-b", f.verbose};
+  auto cfg_a = candidate_config(server, a, tl, f.verbose);
+  cfg_a.release_on_cancel = false;  // it will die like a crashed process: no goodbye
+  lease::LeaderElector elector_a(cfg_a);
+  lease::LeaderElector elector_b(candidate_config(server, b, tl, f.verbose));
+
+  elector_a.start();
+  const bool a_led = a.wait_leading(true, 5s);
+  elector_b.start();
+  std::this_thread::sleep_for(1500ms);
+
+  for (int i = 0; i < f.kills; ++i) {
+    server.kill();
+    std::this_thread::sleep_for(outage);
+    server.restart();
+    std::this_thread::sleep_for(3s);
+  }
+  server.graceful_stop();
+  std::this_thread::sleep_for(outage / 2);
+  server.restart();
+  std::this_thread::sleep_for(3s);
+
+  const double a_stopped_at = tl.now();
+  tl.add("candidate-a", "dies", "the leader stops without releasing the lease", Mark::info);
+  elector_a.stop();
+  const bool b_led = b.wait_leading(true, lease_duration + retry_period + 3s);
+  const double takeover = b_led ? b.terms.front().first - a_stopped_at : -1;
+  std::this_thread::sleep_for(1s);
+  elector_b.stop();  // releases
+  server.shutdown();
+  tl.add("server", "down", "demo over", Mark::down);
+
+  // --- verdict ---
+  const int outages_survived = a_led && a.losses == 0 && a.acquisitions == 1 ? f.kills + 1 : 0;
+  bool overlap = false;
+  for (const auto& [as, ae] : a.terms)
+    for (const auto& [bs, be] : b.terms)
+      if (as < (be < 0 ? 1e9 : be) && bs < (ae < 0 ? 1e9 : ae)) overlap = true;
+  const double bound = std::chrono::duration<double>(lease_duration + retry_period).count() + 0.25;
+  const bool leader_kept = a_led && a.losses == 0 && a.acquisitions == 1;
+  const bool timely = b_led && takeover <= bound;
+  const bool ok = leader_kept && !overlap && timely && b.acquisitions == 1;
+
+  boost::json::object v;
+  v["ok"] = ok;
+  v["leader_kept_lease_through_outages"] = leader_kept;
+  v["abrupt_restarts"] = f.kills;
+  v["graceful_restarts"] = 1;
+  v["outages_survived"] = outages_survived;
+  v["leader_renewals"] = a.renewals;
+  v["leader_failed_attempts"] = a.failures;
+  v["max_simultaneous_holders"] = overlap ? 2 : 1;
+  v["takeovers"] = b.acquisitions;
+  v["takeover_seconds"] = takeover;
+  v["takeover_bound_seconds"] = bound;
+  const std::string verdict = boost::json::serialize(v);
+
+  if (!f.svg.empty()) {
+    std::ofstream out(f.svg);
+    out << tl.to_svg({"server", "candidate-a", "candidate-b"}, std::string("rebound demo: ") + (ok ? "PASS" : "FAIL"),
+                     "blue: holds the lease \u00b7 green: renewal \u00b7 red: failed attempt \u00b7 pink: server down");
+  }
+  if (f.json) {
+    std::cout << tl.to_json(verdict) << std::endl;
+  } else {
+    std::cout << "\nverdict: " << (ok ? "PASS" : "FAIL") << "\n"
+              << "  leader kept its lease through " << f.kills << " SIGKILL restarts and 1 graceful restart: "
+              << (leader_kept ? "yes" : "NO") << " (" << a.renewals << " renewals, " << a.failures
+              << " failed attempts during outages)\n"
+              << "  never more than one holder: " << (!overlap ? "yes" : "NO") << "\n"
+              << "  standby took over " << std::fixed << std::setprecision(2) << takeover
+              << " s after the leader died (bound " << bound << " s): " << (timely ? "yes" : "NO") << "\n";
+  }
+  std::error_code ignored;
+  fs::remove_all(dir, ignored);
+  return ok ? 0 : 1;
+}
+
+}  // namespace
+
+void add_demo(CLI::App& root) {
+  auto flags = std::make_shared<DemoFlags>();
+  CLI::App* app = root.add_subcommand(
+      "demo", "Replay the incident: leader election while the API server is killed and restarted (about 30 s)");
+  app->add_flag("--json", flags->json, "Print the timeline and verdict as one JSON object");
+  app->add_option("--svg", flags->svg, "Draw the timeline into this SVG file");
+  app->add_option("--kills", flags->kills, "SIGKILL restarts of the server")->capture_default_str()->check(CLI::Range(1, 10));
+  app->add_flag("-v,--verbose", flags->verbose, "Also show every renewal and dial failure");
+  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+}
+
+}  // namespace rebound::cli
