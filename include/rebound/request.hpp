@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace rebound {
 
@@ -88,6 +89,15 @@ class REBOUND_API Request {
   Request& wait_for_ready(bool on) { wait_for_ready_ = on; return *this; }
   const std::optional<bool>& wait_for_ready() const noexcept { return wait_for_ready_; }
 
+  /// Streams the response body: each chunk goes to `sink` as it arrives
+  /// (on an I/O thread; keep it quick) instead of into Response::body().
+  /// The response's headers still arrive with the final Response. Chunks
+  /// only flow once the response has started, and a started response is
+  /// never retried, so the sink never sees two attempts' bodies.
+  using BodySink = std::function<void(std::string_view chunk)>;
+  Request& on_body(BodySink sink) { body_sink_ = std::move(sink); return *this; }
+  const BodySink& body_sink() const noexcept { return body_sink_; }
+
   Request& cancellation(Cancellation c) { cancellation_ = std::move(c); return *this; }
   const std::optional<Cancellation>& cancellation() const noexcept { return cancellation_; }
 
@@ -100,6 +110,7 @@ class REBOUND_API Request {
   RetryPolicy retry_policy_ = RetryPolicy::automatic;
   std::optional<bool> wait_for_ready_;
   std::optional<Cancellation> cancellation_;
+  BodySink body_sink_;
 };
 
 }  // namespace rebound

@@ -39,7 +39,9 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     current_->set_carrier(this);
     parser_.emplace();
     parser_->eager(true);
-    parser_->body_limit(options_.max_response_body);
+    // A streamed body is not held in memory, so its size is the caller's business.
+    if (current_->request().body_sink()) parser_->body_limit(boost::none);
+    else parser_->body_limit(options_.max_response_body);
     parser_->header_limit(options_.max_header_list_size);
     if (current_->request().method() == "HEAD") parser_->skip(true);
     write_request();
@@ -111,7 +113,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       }
       if (used == 0) break;
     }
-    if (parser_->is_header_done()) current_->mark_response_started();
+    if (parser_->is_header_done()) {
+      current_->mark_response_started();
+      stream_body_out();
+    }
     if (parser_->is_done()) {
       finish_response(true);
       return;
@@ -149,6 +154,15 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (!current_) return;
     if (ec) fail(ec, bytes == 0 ? progress::not_sent : progress::sent, "writing the request");
     request_written_ = true;
+  }
+
+  // With a body sink, hand over what the parser has accumulated so far.
+  void stream_body_out() {
+    const auto& sink = current_->request().body_sink();
+    std::string& body = parser_->get().body();
+    if (!sink || body.empty()) return;
+    sink(body);
+    body.clear();
   }
 
   void on_read_failed(boost::system::error_code ec) {

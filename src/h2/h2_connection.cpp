@@ -154,6 +154,10 @@ class H2Connection final : public pool::Connection,
   int on_data_chunk(std::int32_t sid, const std::uint8_t* data, std::size_t len) override {
     StreamState* st = find(sid);
     if (!st || !st->ex) return 0;
+    if (const auto& sink = st->ex->request().body_sink()) {
+      sink(std::string_view(reinterpret_cast<const char*>(data), len));
+      return 0;
+    }
     std::string& body = st->response.body();
     if (body.size() + len > options_.max_response_body) {
       st->local_error = errc::response_too_large;

@@ -94,3 +94,24 @@ TEST(ClientApi, BlockingCallFromACallbackIsRefusedNotDeadlocked) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::invalid_request);
 }
+
+TEST(ClientApi, BodySinkStreamsTheResponseInChunksOverBothProtocols) {
+  for (const bool h2 : {false, true}) {
+    SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
+    auto s = start_server();
+    Options o;
+    o.http_version = h2 ? HttpVersion::http2_prior_knowledge : HttpVersion::http1_only;
+    Client c(o);
+    std::size_t bytes = 0, chunks = 0;
+    auto r = c.send(Request::get(s->url() + "/bytes/3000000").on_body([&](std::string_view chunk) {
+      bytes += chunk.size();
+      ++chunks;
+    }));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 200);
+    EXPECT_EQ(bytes, 3000000u);
+    EXPECT_GT(chunks, 1u);
+    EXPECT_TRUE(r->body().empty());  // streamed, not buffered
+    EXPECT_EQ(r->protocol(), h2 ? Protocol::http2 : Protocol::http1);
+  }
+}
