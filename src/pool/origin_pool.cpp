@@ -56,9 +56,11 @@ void OriginPool::pump() {
 
 void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   ex->begin_attempt(&c);
-  if (c.used()) emit(EventKind::connection_reused, c.id(), c.protocol(), {}, ex->describe());
-  emit(EventKind::request_start, c.id(), c.protocol(), {},
-       ex->describe() + " (attempt " + std::to_string(ex->attempts()) + ")");
+  if (observed()) {  // the hot path builds no strings nobody reads
+    if (c.used()) emit(EventKind::connection_reused, c.id(), c.protocol(), {}, ex->describe());
+    emit(EventKind::request_start, c.id(), c.protocol(), {},
+         ex->describe() + " (attempt " + std::to_string(ex->attempts()) + ")");
+  }
   if (options_.response_header_timeout.count() > 0) {
     ex->arm_header_timeout(options_.response_header_timeout, while_alive([this](Exchange& e) {
       auto keep = e.shared_from_this();
@@ -217,9 +219,10 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
 void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;
   if (services_.counters) ++(result ? services_.counters->requests_succeeded : services_.counters->requests_failed);
-  emit(EventKind::request_done, result ? result->connection_id() : 0,
-       result ? result->protocol() : protocol_, result ? error_code{} : result.error().code(),
-       result ? ex->describe() + " -> " + std::to_string(result->status()) : result.error().message());
+  if (observed())
+    emit(EventKind::request_done, result ? result->connection_id() : 0,
+         result ? result->protocol() : protocol_, result ? error_code{} : result.error().code(),
+         result ? ex->describe() + " -> " + std::to_string(result->status()) : result.error().message());
   ex->complete(std::move(result));
 }
 

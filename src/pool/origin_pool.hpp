@@ -90,6 +90,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void schedule_redial();
   void retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err);
   void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
+  bool observed() const noexcept { return static_cast<bool>(services_.emit); }
   void emit(EventKind kind, std::uint64_t conn, Protocol p, error_code ec, std::string detail);
 
   ShardServices services_;
