@@ -1,6 +1,6 @@
-// A child process running this executable with other arguments (e.g.
-// `rebound serve`), whose first stdout line is read back (the URL it
-// serves). Used by `rebound demo` to kill a server for real.
+// A child process (e.g. `rebound serve`) whose first stdout line is read
+// back (the URL it serves), so it can be killed for real. Used by
+// `rebound demo` and by the recovery tests.
 #pragma once
 
 #include <string>
@@ -11,9 +11,10 @@ namespace rebound::cli {
 
 class ChildProcess {
  public:
-  /// Starts /proc/self/exe with `args` and returns once the child printed
-  /// its first line. Throws std::runtime_error if it exits without one.
-  explicit ChildProcess(std::vector<std::string> args);
+  /// Starts `program` with `args` (stdin from /dev/null) and returns once
+  /// the child printed its first line. Throws std::runtime_error if it
+  /// exits without one. "/proc/self/exe" runs this executable again.
+  ChildProcess(std::string program, std::vector<std::string> args);
   ~ChildProcess();  ///< SIGKILLs the child if it still runs
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;

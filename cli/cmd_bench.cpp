@@ -214,14 +214,7 @@ int run(const BenchFlags& f) {
   o.max_streams_per_connection = f.streams;
   o.max_queued_per_origin = 1u << 20;
   Request prototype(f.method, f.url);
-  for (const auto& h : f.headers) {
-    const auto colon = h.find(':');
-    if (colon == std::string::npos || colon == 0)
-      throw CLI::ValidationError("-H", "expected \"Name: value\", got \"" + h + "\"");
-    std::string value = h.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    prototype.header(h.substr(0, colon), value);
-  }
+  add_header_flags(prototype, f.headers);
   if (!f.data.empty()) prototype.body(f.data);
   if (auto url = parse_url(f.url); !url) {
     std::cerr << "rebound bench: " << url.error().message() << "\n";

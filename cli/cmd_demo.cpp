@@ -48,7 +48,7 @@ class LeaseServer {
     server::write_self_signed_certificate(dir_ + "/cert.pem", dir_ + "/key.pem");
   }
   void start(const std::string& port = "0") {
-    child_.emplace(std::vector<std::string>{"serve", "--tls", "--port", port, "--cert", dir_ + "/cert.pem", "--key",
+    child_.emplace("/proc/self/exe", std::vector<std::string>{"serve", "--tls", "--port", port, "--cert", dir_ + "/cert.pem", "--key",
                                             dir_ + "/key.pem", "--leases-file", dir_ + "/leases.json"});
     url_ = child_->first_line();
     tl_.add("server", "up", url_ + " (pid of a new process)", Mark::up);

@@ -33,16 +33,7 @@ int run(const GetFlags& f) {
   Options options = f.client.to_options();
   if (f.verbose) options.on_event = print_event;
   Request request(f.method.empty() ? (f.data.empty() ? "GET" : "POST") : f.method, f.url);
-  for (const auto& h : f.headers) {
-    const auto colon = h.find(':');
-    if (colon == std::string::npos || colon == 0) {
-      std::cerr << "rebound get: header \"" << h << "\" is not of the form \"Name: value\"\n";
-      return 2;
-    }
-    std::string value = h.substr(colon + 1);
-    value.erase(0, value.find_first_not_of(" \t"));
-    request.header(h.substr(0, colon), value);
-  }
+  add_header_flags(request, f.headers);
   if (!f.data.empty()) {
     request.body(f.data);
     if (!request.headers().contains("content-type"))

@@ -20,7 +20,6 @@ struct ProxyFlags {
   std::string to;            ///< HOST:PORT
 };
 
-volatile std::sig_atomic_t stop_requested = 0;
 
 /// Splits "HOST:PORT" (or a bare "PORT" when host_optional) at the last ':'.
 std::optional<std::pair<std::string, std::uint16_t>> split_host_port(const std::string& text, bool host_optional) {
@@ -92,16 +91,9 @@ int run(const ProxyFlags& f) {
     return 1;
   }
   std::cout << options.listen_host << ":" << p.port() << std::endl;
-  std::signal(SIGINT, [](int) { stop_requested = 1; });
-  std::signal(SIGTERM, [](int) { stop_requested = 1; });
-  std::thread commands([&p] {
-    std::string line;
-    while (std::getline(std::cin, line)) handle_command(p, line);
-  });
-  commands.detach();  // stdin may never close; the process exit ends it
-  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  serve_until_signalled([&p](const std::string& line) { handle_command(p, line); });
   p.stop();
-  std::_Exit(0);  // the stdin reader is blocked in getline
+  std::_Exit(0);
 }
 
 }  // namespace

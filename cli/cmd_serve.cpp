@@ -21,7 +21,6 @@ struct ServeFlags {
   std::string leases_file;
 };
 
-volatile std::sig_atomic_t stop_requested = 0;
 
 void handle_command(server::Server& s, const std::string& line) {
   std::istringstream in(line);
@@ -72,16 +71,9 @@ int run(ServeFlags& f) {
     return 1;
   }
   std::cout << s.url() << std::endl;
-  std::signal(SIGINT, [](int) { stop_requested = 1; });
-  std::signal(SIGTERM, [](int) { stop_requested = 1; });
-  std::thread commands([&s] {
-    std::string line;
-    while (std::getline(std::cin, line)) handle_command(s, line);
-  });
-  commands.detach();  // stdin may never close; the process exit ends it
-  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  serve_until_signalled([&s](const std::string& line) { handle_command(s, line); });
   s.stop(std::chrono::seconds(2));
-  std::_Exit(0);  // the stdin reader is blocked in getline
+  std::_Exit(0);
 }
 
 }  // namespace

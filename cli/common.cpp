@@ -3,6 +3,10 @@
 
 #include "duration.hpp"
 
+#include <csignal>
+#include <iostream>
+#include <thread>
+
 namespace rebound::cli {
 
 CLI::Option* add_duration(CLI::App& app, const std::string& name, std::string& value, const std::string& help) {
@@ -42,6 +46,32 @@ Options ClientFlags::to_options() const {
   o.read_idle_timeout = duration_or_throw("--read-idle-timeout", read_idle_timeout);
   o.ping_timeout = duration_or_throw("--ping-timeout", ping_timeout);
   return o;
+}
+
+void add_header_flags(Request& request, const std::vector<std::string>& headers) {
+  for (const auto& h : headers) {
+    const auto colon = h.find(':');
+    if (colon == std::string::npos || colon == 0)
+      throw CLI::ValidationError("-H", "expected \"Name: value\", got \"" + h + "\"");
+    std::string value = h.substr(colon + 1);
+    value.erase(0, value.find_first_not_of(" \t"));
+    request.header(h.substr(0, colon), value);
+  }
+}
+
+namespace {
+volatile std::sig_atomic_t stop_requested = 0;
+}
+
+void serve_until_signalled(const std::function<void(const std::string& line)>& on_command) {
+  std::signal(SIGINT, [](int) { stop_requested = 1; });
+  std::signal(SIGTERM, [](int) { stop_requested = 1; });
+  std::thread commands([on_command] {
+    std::string line;
+    while (std::getline(std::cin, line)) on_command(line);
+  });
+  commands.detach();  // stdin may never close
+  while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
 int exit_code_for(const Error& e) {

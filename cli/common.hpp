@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -38,7 +39,15 @@ int exit_code_for(const Error& e);
 /// Exit code for an HTTP error status with --fail.
 inline constexpr int exit_http_error = 22;
 
-int run_get(CLI::App& app);
+/// Adds "Name: value" header flags (-H) to `request`; throws
+/// CLI::ValidationError naming the bad one.
+void add_header_flags(Request& request, const std::vector<std::string>& headers);
+
+/// For long-running subcommands (serve, proxy): feeds each stdin line to
+/// `on_command` on a background thread and returns when SIGINT or SIGTERM
+/// arrives. The caller then stops its service and exits with std::_Exit,
+/// since the stdin reader may still be blocked.
+void serve_until_signalled(const std::function<void(const std::string& line)>& on_command);
 void add_get(CLI::App& root);
 void add_serve(CLI::App& root);
 void add_watch(CLI::App& root);

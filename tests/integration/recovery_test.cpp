@@ -266,29 +266,52 @@ TEST(Recovery, ThousandRequestsWhileTheServerRestartsEveryHalfSecond) {
   EXPECT_EQ(open_fds(), fds_before);
 }
 
+namespace {
+
+// An h2/TLS server reached through a fault proxy, so a test can kill the
+// path to it silently (no FIN, no RST) while the server stays up.
+struct SilentPath {
+  SilentPath() : server(start_server([] {
+                   server::ServerOptions so;
+                   so.tls = true;
+                   return so;
+                 }())),
+                 proxy([this] {
+                   proxy::ProxyOptions po;
+                   po.target_port = server->port();
+                   return po;
+                 }()) {
+    proxy.start();
+  }
+  std::string url(const std::string& path) const {
+    return "https://127.0.0.1:" + std::to_string(proxy.port()) + path;
+  }
+  Options options(std::chrono::milliseconds idle, std::chrono::milliseconds ping) const {
+    Options o = trusting(*server);
+    o.read_idle_timeout = idle;
+    o.ping_timeout = ping;
+    return o;
+  }
+  std::unique_ptr<server::Server> server;
+  proxy::FaultProxy proxy;
+};
+
+}  // namespace
+
 TEST(Recovery, SilentlyDeadConnectionIsFoundByPingAndRequestsSucceedWithinThreeSeconds) {
-  server::ServerOptions so;
-  so.tls = true;
-  auto s = start_server(so);
-  proxy::ProxyOptions po;
-  po.target_port = s->port();
-  proxy::FaultProxy silent(po);
-  silent.start();
-  Options o = trusting(*s);
-  o.read_idle_timeout = 1s;
-  o.ping_timeout = 1s;
+  SilentPath path;
+  Options o = path.options(1s, 1s);
   std::atomic<int> pings{0}, health_closures{0};
   o.on_event = [&](const Event& e) {
     if (e.kind == EventKind::ping_sent) ++pings;
     if (e.kind == EventKind::connection_closed && e.error == errc::health_check_failed) ++health_closures;
   };
   Client c(o);
-  const std::string url = "https://127.0.0.1:" + std::to_string(silent.port()) + "/";
-  auto first = c.get(url);
+  auto first = c.get(path.url("/"));
   ASSERT_TRUE(first) << first.error().message();
-  silent.blackhole_current();  // the path dies without a FIN or RST
+  path.proxy.blackhole_current();  // the path dies without a FIN or RST
   const auto t0 = Clock::now();
-  auto after = c.send(Request::get(url).timeout(10s));
+  auto after = c.send(Request::get(path.url("/")).timeout(10s));
   const auto took = elapsed_since(t0);
   ASSERT_TRUE(after) << after.error().message();
   EXPECT_NE(after->connection_id(), first->connection_id());
@@ -299,23 +322,15 @@ TEST(Recovery, SilentlyDeadConnectionIsFoundByPingAndRequestsSucceedWithinThreeS
 }
 
 TEST(Recovery, SilentlyDeadConnectionFailsAPostWithoutResendingIt) {
-  server::ServerOptions so;
-  so.tls = true;
-  auto s = start_server(so);
-  proxy::ProxyOptions po;
-  po.target_port = s->port();
-  proxy::FaultProxy silent(po);
-  silent.start();
-  Options o = trusting(*s);
-  o.read_idle_timeout = 500ms;
-  o.ping_timeout = 500ms;
-  Client c(o);
-  const std::string url = "https://127.0.0.1:" + std::to_string(silent.port());
-  ASSERT_TRUE(c.get(url + "/"));
-  silent.blackhole_current();
-  auto post = c.send(Request::post(url + "/echo", "once").timeout(10s));
+  SilentPath path;
+  Client c(path.options(500ms, 500ms));
+  ASSERT_TRUE(c.get(path.url("/")));
+  path.proxy.blackhole_current();
+  auto post = c.send(Request::post(path.url("/echo"), "once").timeout(10s));
   ASSERT_FALSE(post);
   EXPECT_EQ(post.error().code(), errc::health_check_failed) << post.error().message();
   EXPECT_EQ(post.error().reached(), progress::sent);
   EXPECT_EQ(post.error().attempts(), 1);
+  // The dead path swallowed it, and it was not resent on a new connection.
+  EXPECT_EQ(path.server->stats().requests_by_method["POST"], 0u);
 }
