@@ -137,10 +137,7 @@ class Run {
     } else if (Clock::now() - started_at_ >= duration_) {
       return false;
     }
-    {
-      std::lock_guard lock(mutex_);
-      ++in_flight_;
-    }
+    in_flight_.fetch_add(1, std::memory_order_relaxed);
     const auto t0 = Clock::now();
     client_.send_async(prototype_, [this, t0](Result<Response> r) { on_done(std::move(r), t0); });
     return true;
@@ -171,13 +168,11 @@ class Run {
       if (first_error_.empty()) first_error_ = r.error().message();
     }
     ++completed_;
-    if (!launch()) {
-      std::lock_guard lock(mutex_);
-      if (--in_flight_ == 0) done_cv_.notify_all();
-      return;
+    const bool relaunched = launch();
+    if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !relaunched) {
+      std::lock_guard lock(mutex_);  // pairs with the waiter's predicate check
+      done_cv_.notify_all();
     }
-    std::lock_guard lock(mutex_);
-    --in_flight_;
   }
 
   void progress() {
@@ -196,7 +191,7 @@ class Run {
   std::atomic<std::uint64_t> issued_{0}, completed_{0};
   std::mutex mutex_;
   std::condition_variable done_cv_;
-  std::uint64_t in_flight_ = 0;
+  std::atomic<std::uint64_t> in_flight_{0};  // the hot path takes no lock
   std::vector<std::unique_ptr<ThreadStats>> stats_;
   std::string first_error_;
   Clock::time_point started_at_, finished_at_;
