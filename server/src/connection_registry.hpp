@@ -30,6 +30,8 @@ class ConnectionHandle {
   virtual void drain() = 0;
   /// HTTP/2 only: send GOAWAY(last_stream_id, error_code); see Server::send_goaway.
   virtual void goaway(std::int32_t last_stream_id, std::uint32_t error_code) {}
+  /// HTTP/2 only: send SETTINGS_INITIAL_WINDOW_SIZE; see Server::change_initial_window_size.
+  virtual void change_initial_window_size(std::uint32_t size) {}
 };
 
 class ConnectionRegistry {

@@ -113,6 +113,13 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
 
   void drain() override { goaway(-1, NGHTTP2_NO_ERROR); }
 
+  void change_initial_window_size(std::uint32_t size) override {
+    if (state_ != State::open) return;
+    const nghttp2_settings_entry entry{NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, size};
+    if (nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, &entry, 1) != 0) return;
+    flush();
+  }
+
   void goaway(std::int32_t last_stream_id, std::uint32_t error_code) override {
     if (state_ != State::open && state_ != State::draining) return;
     if (last_stream_id < 0) last_stream_id = nghttp2_session_get_last_proc_stream_id(session_);

@@ -141,6 +141,11 @@ void Server::send_goaway(std::int32_t last_stream_id, std::uint32_t error_code) 
   });
 }
 
+void Server::change_initial_window_size(std::uint32_t size) {
+  ConnectionRegistry::post_each(impl_->ctx.registry.snapshot(),
+                                [size](ConnectionHandle& c) { c.change_initial_window_size(size); });
+}
+
 void Server::refuse_streams(bool on) { impl_->ctx.faults.refuse_streams(on); }
 
 void Server::reset_next_streams(int count, std::uint32_t error_code) {

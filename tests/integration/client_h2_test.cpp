@@ -183,3 +183,26 @@ TEST(ClientH2, AResponseHeaderBlockBeyondOurLimitIsAClearError) {
   auto next = c.get(s->url() + "/");  // the connection (or a new one) still works
   EXPECT_TRUE(next) << next.error().message();
 }
+
+TEST(ClientH2, APeerThatLowersInitialWindowSizeMidConnectionStillGetsTheWholeUpload) {
+  server::ServerOptions so;
+  so.initial_window_size = 1 << 20;
+  auto s = start_server(so);
+  Options o;
+  o.http_version = HttpVersion::http2_prior_knowledge;
+  Client c(o);
+  ASSERT_TRUE(c.get(s->url() + "/"));  // connection up, SETTINGS exchanged
+  const std::string big(8u << 20, 'u');
+  std::promise<Result<Response>> p;
+  c.send_async(Request::post(s->url() + "/echo", big), [&](Result<Response> r) { p.set_value(std::move(r)); });
+  std::this_thread::sleep_for(5ms);  // the upload is under way
+  s->change_initial_window_size(1024);  // shrink: open streams' windows may go negative
+  auto r = p.get_future().get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200);
+  EXPECT_NE(r->body().find(std::string(1000, 'u')), std::string::npos);
+  EXPECT_GE(r->body().size(), big.size());
+  auto after = c.send(Request::post(s->url() + "/echo", std::string(100000, 'v')));  // new stream, tiny window
+  ASSERT_TRUE(after) << after.error().message();
+  EXPECT_EQ(after->connection_id(), r->connection_id());
+}

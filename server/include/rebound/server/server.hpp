@@ -111,6 +111,10 @@ class Server {
   /// error code; the connection then stops taking streams above it and closes
   /// when the rest are done. Streams above it get no response.
   void send_goaway(std::int32_t last_stream_id = -1, std::uint32_t error_code = 0);
+  /// Send SETTINGS_INITIAL_WINDOW_SIZE = `size` on every open HTTP/2
+  /// connection mid-connection: the peer must shrink (or grow) the send
+  /// windows of its open streams by the difference (RFC 9113 6.9.2).
+  void change_initial_window_size(std::uint32_t size);
   /// While on, every new HTTP/2 stream is answered with RST_STREAM(REFUSED_STREAM)
   /// and HTTP/1.1 requests with a closed connection before any handler runs.
   void refuse_streams(bool on);
