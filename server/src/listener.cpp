@@ -23,10 +23,14 @@ std::uint16_t Listener::open(const std::string& host, std::uint16_t port) {
     throw std::runtime_error(std::string("server: ") + step + " " + endpoint.address().to_string() + ":" +
                              std::to_string(port) + ": " + ec.message());
   };
-  if (acceptor_.open(endpoint.protocol(), ec)) fail("open");
-  if (acceptor_.set_option(asio::socket_base::reuse_address(true), ec)) fail("SO_REUSEADDR");
-  if (acceptor_.bind(endpoint, ec)) fail("bind");
-  if (acceptor_.listen(asio::socket_base::max_listen_connections, ec)) fail("listen");
+  acceptor_.open(endpoint.protocol(), ec);
+  if (ec) fail("open");
+  acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (ec) fail("SO_REUSEADDR");
+  acceptor_.bind(endpoint, ec);
+  if (ec) fail("bind");
+  acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) fail("listen");
   return acceptor_.local_endpoint().port();
 }
 

@@ -123,6 +123,13 @@ class H2Connection final : public pool::Connection,
       return 0;
     }
     if (!st->response_started) return 0;  // fields of a 1xx response
+    if (!st->headers_complete && name == "content-length" && !st->ex->request().body_sink()) {
+      // Grow the body once instead of doubling through every DATA frame
+      // (that regrowth was a third of the instructions for 1 MiB bodies).
+      std::uint64_t length = 0;
+      std::from_chars(value.data(), value.data() + value.size(), length);
+      st->response.body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, options_.max_response_body)));
+    }
     if (st->headers_complete) st->response.trailers().add(std::string(name), std::string(value));
     else st->response.headers().add(std::string(name), std::string(value));
     return 0;

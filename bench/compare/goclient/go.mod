@@ -1,0 +1,3 @@
+module rebound.local/bench/goclient
+
+go 1.19
