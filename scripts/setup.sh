@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package rebound needs to build, test and benchmark.
+# Installs every Debian package rebound needs to build and test, plus any
+# package names given as arguments (bench/compare/setup.sh passes its peers).
 # Idempotent; run as root (or it uses sudo when available).
 set -euo pipefail
 
@@ -10,6 +11,7 @@ packages=(
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev
   nghttp2-server nghttp2-client h2o nginx-light curl
+  "$@"
 )
 
 as_root() {
