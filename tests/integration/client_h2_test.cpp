@@ -146,6 +146,11 @@ long resident_kib() {
 }  // namespace
 
 TEST(ClientH2, TenThousandRequestsOnOneConnectionDoNotGrowMemory) {
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine, so RSS grows by design there;
+  // LeakSanitizer covers leaks in that build, this test the optimised one.
+  GTEST_SKIP() << "RSS is not meaningful under AddressSanitizer (quarantine); measured in the default build";
+#endif
   auto s = start_server();
   Options o;
   o.http_version = HttpVersion::http2_prior_knowledge;
