@@ -10,9 +10,4 @@ namespace rebound::cli {
 /// Milliseconds, or nullopt when `text` is not a number followed by ms, s or m.
 std::optional<std::chrono::milliseconds> parse_duration(const std::string& text);
 
-/// A CLI11 validator/transformer for duration options.
-struct DurationOption {
-  std::chrono::milliseconds* target;
-};
-
 }  // namespace rebound::cli

@@ -124,8 +124,6 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     read_more();
   }
 
-  using tcp_socket = net::tcp::socket;
-
   void write_request() {
     const Request& r = current_->request();
     const Url& url = current_->url();
@@ -152,7 +150,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
   void on_written(boost::system::error_code ec, std::size_t bytes) {
     if (!current_) return;
-    if (ec) fail(ec, bytes == 0 ? progress::not_sent : progress::sent, "writing the request");
+    if (ec) {
+      fail(ec, bytes == 0 ? progress::not_sent : progress::sent, "writing the request");
+      return;
+    }
     request_written_ = true;
   }
 

@@ -15,7 +15,6 @@ OriginPool::OriginPool(ShardServices services, Url origin)
       redial_timer_(services_.executor), random_(std::random_device{}()) {
   // Plain http speaks a known protocol from the start; https learns it from ALPN.
   if (!origin_.tls()) {
-    protocol_known_ = true;
     protocol_ = options_.http_version == HttpVersion::http2_prior_knowledge ? Protocol::http2
                                                                             : Protocol::http1;
   }
@@ -112,14 +111,12 @@ void OriginPool::on_dialed(Error err, net::DialResult result) {
     ++consecutive_dial_failures_;
     if (services_.counters) ++services_.counters->dial_failures;
     emit(EventKind::dial_failed, 0, protocol_, err.code(), err.message());
-    last_dial_error_ = err;
     fail_waiting_after_dial_error(err);
     return;
   }
   consecutive_dial_failures_ = 0;
   redial_scheduled_ = false;
   redial_timer_.cancel();
-  protocol_known_ = true;
   protocol_ = result.protocol;
   const auto id = services_.next_connection_id();
   emit(EventKind::dial_done, id, result.protocol, {},

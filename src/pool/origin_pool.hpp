@@ -99,10 +99,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   std::vector<std::shared_ptr<Connection>> connections_;
   std::deque<std::shared_ptr<Exchange>> waiting_;
   std::shared_ptr<net::Dial> dial_;  // at most one dial in flight at a time
-  bool protocol_known_ = false;
   Protocol protocol_ = Protocol::http1;
   int consecutive_dial_failures_ = 0;
-  Error last_dial_error_;
   asio::steady_timer redial_timer_;
   bool redial_scheduled_ = false;
   std::minstd_rand random_;
