@@ -27,7 +27,7 @@ struct Client::Impl {
     if (options.io_threads == 0) options.io_threads = 1;
     if (options.max_conns_per_origin == 0) options.max_conns_per_origin = 1;
     if (options.max_attempts < 1) options.max_attempts = 1;
-    tls = net::make_client_tls_context(options);
+    tls = std::make_shared<net::TlsContext>(options);
     for (unsigned i = 0; i < options.io_threads; ++i)
       shards.push_back(std::make_unique<Shard>(options, tls, connection_ids));
   }
@@ -42,7 +42,7 @@ struct Client::Impl {
   }
 
   Options options;
-  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<net::TlsContext> tls;
   std::atomic<std::uint64_t> connection_ids{0};
   std::vector<std::unique_ptr<Shard>> shards;
   std::atomic<std::size_t> next{0};

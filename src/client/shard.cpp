@@ -9,7 +9,7 @@
 
 namespace rebound::client {
 
-Shard::Shard(const Options& options, std::shared_ptr<asio::ssl::context> tls,
+Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
              std::atomic<std::uint64_t>& connection_ids)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
       budget_(options.retry_budget_ratio, options.retry_budget_min_per_second) {

@@ -23,7 +23,7 @@ namespace rebound::client {
 
 class Shard {
  public:
-  Shard(const Options& options, std::shared_ptr<asio::ssl::context> tls,
+  Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
         std::atomic<std::uint64_t>& connection_ids);
   ~Shard();  ///< stop() if not already
 
@@ -46,7 +46,7 @@ class Shard {
   void emit(const Event& e);
 
   const Options& options_;
-  std::shared_ptr<asio::ssl::context> tls_;
+  std::shared_ptr<net::TlsContext> tls_;
   std::atomic<std::uint64_t>& connection_ids_;
   asio::io_context io_{1};
   asio::steady_timer reaper_;

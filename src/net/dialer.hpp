@@ -4,13 +4,13 @@
 #pragma once
 
 #include "net/stream.hpp"
+#include "net/tls_context.hpp"
 
 #include <rebound/error.hpp>
 #include <rebound/options.hpp>
 #include <rebound/response.hpp>
 #include <rebound/url.hpp>
 
-#include <boost/asio/ssl/context.hpp>
 
 #include <functional>
 #include <memory>
@@ -26,17 +26,13 @@ struct DialResult {
 /// Called once: a default (empty) Error on success.
 using DialHandler = std::function<void(Error, DialResult)>;
 
-/// Creates the TLS context for a client with these options. Throws
-/// rebound::Exception (tls_handshake_failed) when the CA file cannot be read.
-std::shared_ptr<asio::ssl::context> make_client_tls_context(const Options& options);
-
 /// Dials `url`'s origin on `executor`. The handler is called exactly once,
 /// on `executor`. `cancel` (if set) aborts the dial (operation_aborted).
 class Dial {
  public:
   static std::shared_ptr<Dial> start(asio::any_io_executor executor, const Url& url,
                                      const Options& options,
-                                     std::shared_ptr<asio::ssl::context> tls,
+                                     std::shared_ptr<TlsContext> tls,
                                      DialHandler handler);
   virtual ~Dial() = default;
   virtual void cancel() = 0;

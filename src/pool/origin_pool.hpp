@@ -37,7 +37,7 @@ namespace asio = boost::asio;
 struct ShardServices {
   asio::any_io_executor executor;
   const Options* options = nullptr;
-  std::shared_ptr<asio::ssl::context> tls;
+  std::shared_ptr<net::TlsContext> tls;
   retry::Budget* budget = nullptr;
   std::function<std::uint64_t()> next_connection_id;
   std::function<void(const Event&)> emit;  ///< may be empty
