@@ -1,5 +1,6 @@
 // HTTP/2 connection: nghttp2 fed from Asio. One read always pending; output
-// batched (every frame nghttp2 has ready, up to 64 KiB) into single writes;
+// batched (every frame nghttp2 has ready, up to 64 KiB, written after the
+// handlers already queued have added theirs) into single writes;
 // completions of attempts go to the pool as soon as nghttp2 reports them,
 // capacity changes after each batch of input so the pool never re-enters
 // nghttp2 from inside its callbacks.
@@ -79,7 +80,7 @@ class H2Connection final : public pool::Connection,
     st->ex->set_carrier(this);
     streams_.emplace(sid, std::move(st));
     update_capacity(false);
-    flush();
+    flush_soon();
   }
 
   void abandon(client::Exchange& ex) override {
@@ -87,7 +88,7 @@ class H2Connection final : public pool::Connection,
       if (st->ex.get() != &ex) continue;
       st->ex.reset();
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
-      flush();
+      flush_soon();
       return;
     }
   }
@@ -250,7 +251,7 @@ class H2Connection final : public pool::Connection,
     }
     if (state() == ConnState::closed) return;
     update_capacity(true);
-    flush();
+    flush_soon();
     if (state() != ConnState::closed) read_more();
   }
 
@@ -269,6 +270,19 @@ class H2Connection final : public pool::Connection,
     if (want != state()) transition(want);
     if (notify && has_room)
       if (auto* o = owner()) o->on_ready(*this);
+  }
+
+  // Writes once the handlers already queued have run: the requests their
+  // completions start (a closed loop resubmits from the callback) leave in
+  // the same write instead of one write each; on loopback that was 11x the
+  // writes of h2load and most of the kernel time.
+  void flush_soon() {
+    if (flush_posted_ || writing_ || state() == ConnState::closed) return;
+    flush_posted_ = true;
+    asio::post(stream_->get_executor(), [self = shared_from_this()] {
+      self->flush_posted_ = false;
+      self->flush();
+    });
   }
 
   void flush() {
@@ -369,6 +383,7 @@ class H2Connection final : public pool::Connection,
   std::array<std::uint8_t, read_chunk> read_buf_{};
   std::vector<std::uint8_t> out_;
   bool writing_ = false;
+  bool flush_posted_ = false;
   std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
   asio::steady_timer health_timer_;
   Clock::time_point last_read_;
