@@ -226,7 +226,9 @@ class H2o:
 # ---------------------------------------------------------------- clients
 # Each client gives argv lists for one run and a parser of what they printed.
 # Parsers return requests, succeeded, failed, seconds, latencies (ms) or the
-# percentiles the tool reported, and body bytes.
+# percentiles the tool reported, and body bytes. A client whose per-request
+# times cost it CPU to record sets `separate_latency_run`: its argvs and parse
+# then take latency_run=True for a second run that only supplies p50/p99.
 
 def split(n, parts):
     return [n // parts + (1 if i < n % parts else 0) for i in range(parts)]
@@ -263,14 +265,27 @@ class ReboundClient:
 
 
 class H2loadClient:
+    """h2load prints only aggregate latencies; per-request times need
+    --log-file, and writing that log costs h2load about 1 us of CPU per
+    request on small responses, which rebound, keeping its latencies in
+    memory, does not pay. So each cell runs twice: req/s, MB/s and CPU from
+    a run without the log, p50/p99 from a second run of the same cell with
+    it (see `measure`)."""
     name = "h2load"
+    separate_latency_run = True
 
     def supports(self, transport, case):
         return True, ""
 
-    def argvs(self, url, transport, n, c, m, workdir, tag):
-        return [["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-t", "1",
-                 "--log-file=" + os.path.join(workdir, tag + ".log"), url]]
+    @staticmethod
+    def log_path(workdir, tag):
+        return os.path.join(workdir, tag + ".log")
+
+    def argvs(self, url, transport, n, c, m, workdir, tag, latency_run=False):
+        argv = ["h2load", "-n", str(n), "-c", str(c), "-m", str(m), "-t", "1"]
+        if latency_run:
+            argv.append("--log-file=" + self.log_path(workdir, tag))
+        return [argv + [url]]
 
     @staticmethod
     def seconds(text):
@@ -279,19 +294,25 @@ class H2loadClient:
             raise ValueError("no 'finished in' line")
         return float(mt.group(1)) * {"us": 1e-6, "ms": 1e-3, "s": 1.0}[mt.group(2)]
 
-    def parse(self, procs, wall, workdir, tag, body_bytes):
+    def parse(self, procs, wall, workdir, tag, body_bytes, latency_run=False):
         text = procs[0].stdout()
         mr = re.search(r"requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed", text)
         if not mr:
             raise ValueError("no 'requests:' line in h2load output")
         lat, status = [], {}
-        with open(os.path.join(workdir, tag + ".log")) as f:
-            for line in f:
-                parts = line.split()
-                if len(parts) >= 3:
-                    status[parts[1]] = status.get(parts[1], 0) + 1
-                    lat.append(int(parts[2]) / 1000.0)
-        lat.sort()
+        if latency_run:
+            with open(self.log_path(workdir, tag)) as f:
+                for line in f:
+                    parts = line.split()
+                    if len(parts) >= 3:
+                        status[parts[1]] = status.get(parts[1], 0) + 1
+                        lat.append(int(parts[2]) / 1000.0)
+            lat.sort()
+        else:
+            # Without the log only classes of status are known.
+            ms = re.search(r"status codes: (\d+) 2xx, (\d+) 3xx, (\d+) 4xx, (\d+) 5xx", text)
+            if ms:
+                status = {f"{k}xx": int(v) for k, v in zip("2345", ms.groups()) if int(v)}
         return {"requests": int(mr.group(1)), "succeeded": int(mr.group(2)), "failed": int(mr.group(3)),
                 "seconds": self.seconds(text), "p50_ms": percentile(lat, 0.5), "p99_ms": percentile(lat, 0.99),
                 "status": status, "errors": {}}
@@ -480,13 +501,13 @@ def git_revision(root):
 
 # ---------------------------------------------------------------- run
 
-def measure(client, url, transport, case, n, workdir, tag, can_pin):
+def run_once(client, url, transport, case, n, workdir, tag, can_pin, **kw):
     _, path, body_bytes, c, m, _, _ = case
-    argvs = [pin(0, a, can_pin) for a in client.argvs(url, transport, n, c, m, workdir, tag)]
+    argvs = [pin(0, a, can_pin) for a in client.argvs(url, transport, n, c, m, workdir, tag, **kw)]
     procs, wall, cpu = run_procs(argvs, workdir, tag)
     rcs = [p.rc for p in procs]
     try:
-        r = client.parse(procs, wall, workdir, tag, body_bytes)
+        r = client.parse(procs, wall, workdir, tag, body_bytes, **kw)
     except (ValueError, KeyError, IndexError, OSError) as e:
         errs = " | ".join(p.stderr().strip()[-300:] for p in procs)
         return {"error": f"{type(e).__name__}: {e}; exit {rcs}; {errs}"}
@@ -509,6 +530,29 @@ def measure(client, url, transport, case, n, workdir, tag, can_pin):
     return r
 
 
+def measure(client, url, transport, case, n, workdir, tag, can_pin):
+    """One run of one cell. For a client with `separate_latency_run`, a second
+    run of the same cell records per-request times: its p50/p99 replace the
+    first run's (which has none); everything else stays the first run's, and
+    the second run's own figures are kept under "latency_run"."""
+    r = run_once(client, url, transport, case, n, workdir, tag, can_pin)
+    if "error" in r or not getattr(client, "separate_latency_run", False):
+        return r
+    lat = run_once(client, url, transport, case, n, workdir, tag + "-latency", can_pin, latency_run=True)
+    if "error" in lat:
+        r["latency_run"] = {"error": lat["error"]}
+        r["p50_ms"] = r["p99_ms"] = None
+        r["note"] = (r.get("note", "") + " latency run failed: " + lat["error"][:200]).strip()
+        return r
+    r["latency_run"] = {k: lat.get(k) for k in ["requests", "succeeded", "failed", "seconds", "req_per_s",
+                                                "cpu_seconds", "cpu_us_per_req", "p50_ms", "p99_ms", "status",
+                                                "exit_codes", "note"] if lat.get(k) is not None}
+    r["p50_ms"], r["p99_ms"] = lat["p50_ms"], lat["p99_ms"]
+    if lat.get("note"):
+        r["note"] = (r.get("note", "") + " latency run: " + lat["note"]).strip()
+    return r
+
+
 METRICS = ["req_per_s", "mb_per_s", "p50_ms", "p99_ms", "cpu_us_per_req"]
 
 
@@ -519,6 +563,10 @@ def summarise(runs):
     s = {k: median([r.get(k) for r in ok]) for k in METRICS}
     s["runs"] = len(ok)
     s["failed_requests"] = sum(r["failed"] for r in ok)
+    with_log = [r["latency_run"].get("cpu_us_per_req") for r in ok if "latency_run" in r]
+    if any(v is not None for v in with_log):
+        # CPU/req of the separate latency run (with its per-request log), for reference only.
+        s["latency_run_cpu_us_per_req"] = median(with_log)
     notes = [r["note"] for r in ok if r.get("note")]
     if notes:
         s["note"] = notes[0]
@@ -608,6 +656,40 @@ def write_outputs(doc, out_dir, stem, docs_path, root):
     return table
 
 
+def h2load_note(doc):
+    """The docs' bullet on how h2load was measured, with the CPU per request
+    its --log-file added in this run's small-body cells with streams in
+    flight (latency run minus throughput run; in the one-at-a-time cells
+    wake-ups dwarf it)."""
+    if "h2load" not in doc["clients"]:
+        return ""
+    cells = {name for name, _, body, _, m, _, _ in CASES if body == SMALL_BYTES and m > 1}
+    diffs = []
+    for key, row in doc["results"].items():
+        h = row.get("h2load", {})
+        if key.rsplit(" ", 1)[0] in cells and h.get("cpu_us_per_req") is not None and \
+                h.get("latency_run_cpu_us_per_req") is not None:
+            diffs.append(h["latency_run_cpu_us_per_req"] - h["cpu_us_per_req"])
+    if not any("latency_run_cpu_us_per_req" in row.get("h2load", {}) for row in doc["results"].values()):
+        # A JSON written before h2load got its separate latency run (--render-only).
+        return """- **h2load** ran once per cell with `--log-file`, so its req/s and CPU
+  µs/req include writing that per-request log, which rebound, keeping its
+  latencies in memory, does not pay: h2load's req/s reads low and its CPU
+  µs/req high.
+"""
+    cost = ""
+    if diffs:
+        cost = (f"\n  In this run the log added {median(diffs):.1f} µs of CPU per request (median;\n"
+                f"  {min(diffs):.1f} to {max(diffs):.1f}) in the {SMALL_BYTES} B cells with streams in flight.")
+    return f"""- **h2load runs each cell twice**: req/s, MB/s and CPU µs/req come from a
+  run without `--log-file`, p50/p99 from a second run of the same cell
+  (same requests, connections, streams and URL) with it. Writing that
+  per-request log costs h2load CPU on every request, which rebound, keeping
+  its latencies in memory, does not pay; measuring throughput and CPU with
+  the log on would make h2load look slower and costlier than it is.{cost}
+"""
+
+
 def performance_md(doc, table):
     m = doc["machine"]
     ciphers = "\n".join(f"| {c} | {doc['ciphers'].get(c) or 'unknown'} | {doc['versions'].get(c, '')} |"
@@ -660,13 +742,13 @@ rebound's figure over the peer's):
   none: its process wall time). **MB/s**: response body bytes (10^6) per
   second, the same definition for every client.
 - **p50/p99**: per-request latency from each tool's own per-request times
-  (rebound and Go: their JSON; h2load: its `--log-file`; curl:
-  `%{{time_total}}` per transfer). With 100 streams in flight these are
-  mostly queueing time.
+  (rebound and Go: their JSON, kept in memory; h2load: its `--log-file`,
+  see below; curl: `%{{time_total}}` per transfer). With 100 streams in
+  flight these are mostly queueing time.
 - **CPU µs/req**: user + system CPU of the client process(es) from the
   kernel's accounting (`wait4` rusage), including start-up, TLS handshakes
   and, for curl, printing one line per transfer; divided by requests.
-- **ratios**: rebound's figure divided by the peer's. For req/s above 1
+{h2load_note(doc)}- **ratios**: rebound's figure divided by the peer's. For req/s above 1
   means rebound is faster; for CPU/req below 1 means rebound is cheaper.
 - Go is TLS only: net/http speaks h2c only with golang.org/x/net, which
   this build does not fetch.
@@ -833,6 +915,8 @@ def main():
                         log(f"compare: {key:<18} {cl:<8} rep {rep + 1}/{reps}: " +
                             (r["error"] if "error" in r else
                              f"{r['req_per_s']:>10,.0f} req/s {r['cpu_us_per_req']:7.1f} CPU us/req"
+                             + (f" ({r['latency_run']['cpu_us_per_req']:.1f} in the latency run)"
+                                if r.get("latency_run", {}).get("cpu_us_per_req") is not None else "")
                              + (f"  [{r['note']}]" if r.get("note") else "")))
                 for cl in clients:
                     ok, why = all_clients[cl].supports(transport, case)
