@@ -5,6 +5,7 @@
 // response_started.
 #include "h1/h1_connection.hpp"
 
+#include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>

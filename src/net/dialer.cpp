@@ -3,7 +3,7 @@
 #include "net/dialer.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
 #include <netinet/in.h>
@@ -11,6 +11,7 @@
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 
 namespace rebound::net {
 namespace {
@@ -91,14 +92,13 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   }
 
   void start_tls() {
-    tls_ = std::make_unique<Stream::tls_stream>(std::move(socket_), tls_context_->for_handshake());
+    try {
+      tls_ = std::make_unique<TlsStream>(std::move(socket_), tls_context_->for_handshake().native_handle());
+    } catch (const Exception& e) {
+      fail(e.error().code(), e.error().message());
+      return;
+    }
     SSL* ssl = tls_->native_handle();
-    // Asio asks OpenSSL to free its record buffers whenever they drain; on a
-    // busy connection that is a malloc/free of ~17 KiB per TLS record, and
-    // the churn made glibc trim and re-fault the heap under large bodies
-    // (15x the page faults of h2c). An HTTP/2 connection is rarely idle, so
-    // keep the buffers.
-    SSL_clear_mode(ssl, SSL_MODE_RELEASE_BUFFERS);
     const std::string& name = options_.tls.sni.empty() ? url_.host() : options_.tls.sni;
     boost::system::error_code not_an_address;
     asio::ip::make_address(name, not_an_address);
@@ -109,13 +109,19 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
       case HttpVersion::http2_prior_knowledge: SSL_set_alpn_protos(ssl, alpn_h2, sizeof alpn_h2); break;
     }
     if (options_.tls.verify_peer) {
-      tls_->set_verify_mode(asio::ssl::verify_peer);
-      tls_->set_verify_callback(asio::ssl::host_name_verification(name));
+      // OpenSSL checks the name during chain verification (RFC 6125 rules,
+      // IP literals against IP SANs only).
+      SSL_set_verify(ssl, SSL_VERIFY_PEER, nullptr);
+      if (not_an_address) {
+        SSL_set_hostflags(ssl, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        SSL_set1_host(ssl, name.c_str());
+      } else {
+        X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name.c_str());
+      }
     } else {
-      tls_->set_verify_mode(asio::ssl::verify_none);
+      SSL_set_verify(ssl, SSL_VERIFY_NONE, nullptr);
     }
-    tls_->async_handshake(asio::ssl::stream_base::client,
-                          [self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
+    tls_->async_handshake([self = shared_from_this()](error_code ec) { self->on_handshake(ec); });
   }
 
   void on_handshake(error_code ec) {
@@ -169,7 +175,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     timer_.cancel();
     resolver_.cancel();
     socket_.close(ignored_);
-    if (tls_) tls_->next_layer().close(ignored_);
+    if (tls_) tls_->socket().close(ignored_);
     auto handler = std::move(handler_);
     handler(Error(ec, where() + ": " + detail, progress::not_sent), DialResult{});
   }
@@ -180,7 +186,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   DialHandler handler_;
   tcp::resolver resolver_;
   tcp::socket socket_;
-  std::unique_ptr<Stream::tls_stream> tls_;
+  std::unique_ptr<TlsStream> tls_;
   asio::steady_timer timer_;
   bool done_ = false;
   boost::system::error_code ignored_;

@@ -5,7 +5,8 @@
 
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/stream.hpp>
+
+#include "net/tls_stream.hpp"
 
 #include <memory>
 #include <string>
@@ -18,15 +19,13 @@ using tcp = asio::ip::tcp;
 class Stream {
  public:
   using executor_type = asio::any_io_executor;
-  using tls_stream = asio::ssl::stream<tcp::socket>;
-
   explicit Stream(tcp::socket socket) : tcp_(std::move(socket)) {}
-  explicit Stream(std::unique_ptr<tls_stream> tls)
+  explicit Stream(std::unique_ptr<TlsStream> tls)
       : tcp_(tls->get_executor()), tls_(std::move(tls)) {}
 
   executor_type get_executor() noexcept { return tcp_.get_executor(); }
   bool is_tls() const noexcept { return tls_ != nullptr; }
-  tcp::socket& socket() noexcept { return tls_ ? tls_->next_layer() : tcp_; }
+  tcp::socket& socket() noexcept { return tls_ ? tls_->socket() : tcp_; }
 
   template <class Buffers, class Handler>
   void async_read_some(const Buffers& buffers, Handler&& handler) {
@@ -49,7 +48,7 @@ class Stream {
 
  private:
   tcp::socket tcp_;  // unused (never opened) when tls_ is set
-  std::unique_ptr<tls_stream> tls_;
+  std::unique_ptr<TlsStream> tls_;
 };
 
 }  // namespace rebound::net
