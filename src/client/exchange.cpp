@@ -1,6 +1,8 @@
 // Exchange: deadline and exactly-once completion.
 #include "client/exchange.hpp"
 
+#include "client/deadline_queue.hpp"
+
 #include <atomic>
 
 namespace rebound::client {
@@ -12,22 +14,20 @@ Exchange::Exchange(asio::any_io_executor ex, Request request, Url url, Clock::ti
                    bool wait_for_ready, Completion completion)
     : request_(std::move(request)), url_(std::move(url)), deadline_(deadline),
       wait_for_ready_(wait_for_ready), completion_(std::move(completion)),
-      deadline_timer_(ex), header_timer_(ex), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
+      executor_(std::move(ex)), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
+
+Exchange::~Exchange() {
+  if (!done_) complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  if (deadline_link_.queue) deadline_link_.queue->remove(*this);
+}
 
 std::string Exchange::describe() const { return request_.method() + " " + url_.str(); }
 
-void Exchange::arm_deadline(std::function<void(Exchange&)> on_expired) {
-  deadline_timer_.expires_at(deadline_);
-  deadline_timer_.async_wait(
-      [self = shared_from_this(), on_expired = std::move(on_expired)](boost::system::error_code ec) {
-        if (!ec && !self->done_) on_expired(*self);
-      });
-}
-
 void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired) {
-  header_timer_.expires_after(after);
+  if (!header_timer_) header_timer_.emplace(executor_);
+  header_timer_->expires_after(after);
   const int attempt = attempts_;
-  header_timer_.async_wait([self = shared_from_this(), attempt, on_expired = std::move(on_expired)](
+  header_timer_->async_wait([self = shared_from_this(), attempt, on_expired = std::move(on_expired)](
                                boost::system::error_code ec) {
     if (!ec && !self->done_ && self->attempts_ == attempt) on_expired(*self);
   });
@@ -37,8 +37,8 @@ bool Exchange::complete(Result<Response> result) {
   if (done_) return false;
   done_ = true;
   carrier_ = nullptr;
-  deadline_timer_.cancel();
-  header_timer_.cancel();
+  if (deadline_link_.queue) deadline_link_.queue->remove(*this);
+  if (header_timer_) header_timer_->cancel();
   auto completion = std::move(completion_);
   completion(std::move(result));
   return true;

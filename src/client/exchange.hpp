@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 
 namespace rebound::client {
 
@@ -25,6 +26,7 @@ using Clock = std::chrono::steady_clock;
 using Completion = asio::any_completion_handler<void(Result<Response>)>;
 
 class Exchange;
+class DeadlineQueue;
 
 /// What an exchange's current attempt runs on, so a deadline or cancel can
 /// abort it there.
@@ -40,6 +42,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   Exchange(asio::any_io_executor ex, Request request, Url url, Clock::time_point deadline,
            bool wait_for_ready, Completion completion);
+  /// An exchange dropped before completing (a bug) still completes, with
+  /// errc::client_shut_down, so its caller is never left waiting.
+  ~Exchange();
+  Exchange(const Exchange&) = delete;
+  Exchange& operator=(const Exchange&) = delete;
 
   const Request& request() const noexcept { return request_; }
   const Url& url() const noexcept { return url_; }
@@ -51,9 +58,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// "GET https://host:port/path".
   std::string describe() const;
 
-  /// Starts the deadline timer; `on_expired` runs (once) when it fires.
-  void arm_deadline(std::function<void(Exchange&)> on_expired);
-
   /// Marks a new attempt on `carrier` (which may be null while queued).
   void begin_attempt(AttemptCarrier* carrier) { ++attempts_; carrier_ = carrier; }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
@@ -63,7 +67,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// it fires before mark_response_started() and before completion.
   void arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired);
   /// The current attempt's response header arrived (stops the header timer).
-  void mark_response_started() { header_timer_.cancel(); }
+  void mark_response_started() {
+    if (header_timer_) header_timer_->cancel();
+  }
 
   /// Completes with a response or error; false if already done.
   bool complete(Result<Response> result);
@@ -74,8 +80,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Clock::time_point deadline_;
   bool wait_for_ready_;
   Completion completion_;
-  asio::steady_timer deadline_timer_;
-  asio::steady_timer header_timer_;
+  asio::any_io_executor executor_;
+  std::optional<asio::steady_timer> header_timer_;  // only when a header timeout is set
+  friend class DeadlineQueue;
+  struct DeadlineLink {
+    DeadlineQueue* queue = nullptr;
+    Exchange* prev = nullptr;
+    Exchange* next = nullptr;
+  } deadline_link_;
   AttemptCarrier* carrier_ = nullptr;
   int attempts_ = 0;
   bool done_ = false;

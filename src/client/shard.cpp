@@ -12,6 +12,7 @@ namespace rebound::client {
 Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
              std::atomic<std::uint64_t>& connection_ids)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
+      deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
       budget_(options.retry_budget_ratio, options.retry_budget_min_per_second) {
   // The reaper's timer is always pending, which keeps run() going until
   // stop() cancels it and the pools' last handlers have run.
@@ -66,7 +67,7 @@ void Shard::start(std::shared_ptr<Exchange> ex) {
     ex->complete(Error(errc::client_shut_down, ex->describe()));
     return;
   }
-  ex->arm_deadline([this](Exchange& e) { abort(e, errc::deadline_exceeded); });
+  deadlines_.add(*ex);
   origin_pool(ex->url()).submit(std::move(ex));
 }
 
@@ -90,6 +91,7 @@ void Shard::stop() {
     }
     asio::post(io_, [this] {
       reaper_.cancel();
+      deadlines_.stop();
       for (auto& [_, p] : pools_) p->shutdown();
       pools_.clear();
     });

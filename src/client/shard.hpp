@@ -4,6 +4,7 @@
 #pragma once
 
 #include "client/counters.hpp"
+#include "client/deadline_queue.hpp"
 #include "client/exchange.hpp"
 #include "pool/origin_pool.hpp"
 #include "retry/retry.hpp"
@@ -50,6 +51,7 @@ class Shard {
   std::atomic<std::uint64_t>& connection_ids_;
   asio::io_context io_{1};
   asio::steady_timer reaper_;
+  DeadlineQueue deadlines_;
   retry::Budget budget_;
   std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
   AtomicCounters counters_;
