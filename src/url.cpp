@@ -30,17 +30,6 @@ std::string explain_syntax_error(std::string_view text) {
 
 }  // namespace
 
-std::string Url::authority() const {
-  std::string a = ipv6_ ? "[" + host_ + "]" : host_;
-  const std::uint16_t default_port = tls() ? 443 : 80;
-  if (port_ != default_port) a += ":" + std::to_string(port_);
-  return a;
-}
-
-std::string Url::origin() const {
-  return scheme_ + "://" + (ipv6_ ? "[" + host_ + "]" : host_) + ":" + std::to_string(port_);
-}
-
 Result<Url> parse_url(std::string_view text) {
   if (text.empty()) return bad_url(text, "empty URL");
   if (text.find("://") == std::string_view::npos)
@@ -93,6 +82,11 @@ Result<Url> parse_url(std::string_view text) {
   url.target_ = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());
   if (url.target_.front() != '/') return bad_url(text, "path must start with '/'");
   if (u.has_query()) url.target_ += "?" + std::string(u.encoded_query());
+
+  const std::string host = url.ipv6_ ? "[" + url.host_ + "]" : url.host_;
+  const std::string port = std::to_string(url.port_);
+  url.authority_ = url.port_ == (url.tls() ? 443 : 80) ? host : host + ":" + port;
+  url.origin_ = url.scheme_ + "://" + host + ":" + port;
   return url;
 }
 

@@ -31,9 +31,9 @@ class REBOUND_API Url {
   const std::string& target() const noexcept { return target_; }
   /// The Host header / :authority value: host[:port], IPv6 bracketed, the
   /// port left out when it is the scheme's default.
-  std::string authority() const;
+  const std::string& authority() const noexcept { return authority_; }
   /// "scheme://host:port" with the port always present: the pool's key.
-  std::string origin() const;
+  const std::string& origin() const noexcept { return origin_; }
   /// The URL written back in normal form.
   std::string str() const { return scheme_ + "://" + authority() + target_; }
 
@@ -44,6 +44,8 @@ class REBOUND_API Url {
   std::uint16_t port_ = 0;
   bool ipv6_ = false;
   std::string target_;
+  std::string authority_;  // derived at parse time: every request needs them
+  std::string origin_;
 };
 
 /// Parses an absolute http or https URL (RFC 3986). Userinfo is rejected

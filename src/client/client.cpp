@@ -35,6 +35,10 @@ struct Client::Impl {
   Shard& pick() {
     return *shards[next.fetch_add(1, std::memory_order_relaxed) % shards.size()];
   }
+  /// Validates `request` and runs it on `shard`; `completion` is invoked
+  /// exactly once. `slot` (may be unconnected) cancels it.
+  void launch(Shard& shard, Request request, client::Completion completion, asio::cancellation_slot slot);
+
   bool on_own_thread() const {
     for (const auto& s : shards)
       if (s->in_this_thread()) return true;
@@ -53,20 +57,19 @@ namespace {
 // Parsing a URL costs allocations and a few hundred nanoseconds; callers that
 // poll or load-test send the same URL again and again, so each thread keeps
 // the last one it parsed.
-Result<Url> parse_url_cached(const std::string& text) {
+Result<std::shared_ptr<const Url>> parse_url_cached(const std::string& text) {
   thread_local std::string last_text;
-  thread_local std::optional<Url> last_url;
-  if (last_url && text == last_text) return *last_url;
+  thread_local std::shared_ptr<const Url> last_url;
+  if (last_url && text == last_text) return last_url;
   auto url = parse_url(text);
-  if (url) {
-    last_text = text;
-    last_url = *url;
-  }
-  return url;
+  if (!url) return url.error();
+  last_text = text;
+  last_url = std::make_shared<const Url>(std::move(*url));
+  return last_url;
 }
 
 // Checks what can be checked before any I/O: the URL and the method token.
-Result<Url> validate(const Request& r) {
+Result<std::shared_ptr<const Url>> validate(const Request& r) {
   if (r.method().empty() ||
       r.method().find_first_of(" \t\r\n()<>@,;:\\\"/[]?={}") != std::string::npos)
     return Error(errc::invalid_request, "method \"" + r.method() + "\" is not a valid HTTP token");
@@ -111,9 +114,23 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
           });
         });
       });
+  impl_->launch(shard, std::move(request), std::move(completion), slot);
+}
 
-  const auto timeout = request.timeout().value_or(impl_->options.request_timeout);
-  const bool wait_for_ready = request.wait_for_ready().value_or(impl_->options.wait_for_ready);
+void Client::send_async(Request request, std::function<void(Result<Response>)> done) {
+  // The callback has no executor of its own: one post to the shard and no
+  // second type-erased wrapper around the std::function.
+  Shard& shard = impl_->pick();
+  client::Completion completion([done = std::move(done), shard_ex = shard.executor()](Result<Response> r) mutable {
+    asio::post(shard_ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
+  });
+  impl_->launch(shard, std::move(request), std::move(completion), {});
+}
+
+void Client::Impl::launch(Shard& shard, Request request, client::Completion completion,
+                          asio::cancellation_slot slot) {
+  const auto timeout = request.timeout().value_or(options.request_timeout);
+  const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   auto url = validate(request);
   if (!url) {
     auto err = url.error();
@@ -125,19 +142,17 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   auto cancel_state = request.cancellation();
   auto ex = std::make_shared<Exchange>(shard.executor(), std::move(request), std::move(*url),
                                        Clock::now() + timeout, wait_for_ready, std::move(completion));
-  std::weak_ptr<Exchange> weak = ex;
-  auto abort_on_shard = [weak, &shard] {
-    asio::dispatch(shard.executor(), [weak, &shard] {
-      if (auto e = weak.lock()) shard.abort(*e, errc::cancelled);
-    });
-  };
-  if (slot.is_connected()) slot.assign([abort_on_shard](asio::cancellation_type) { abort_on_shard(); });
-  if (cancel_state) cancel_state->on_cancel(abort_on_shard);
+  if (slot.is_connected() || cancel_state) {
+    std::weak_ptr<Exchange> weak = ex;
+    auto abort_on_shard = [weak, &shard] {
+      asio::dispatch(shard.executor(), [weak, &shard] {
+        if (auto e = weak.lock()) shard.abort(*e, errc::cancelled);
+      });
+    };
+    if (slot.is_connected()) slot.assign([abort_on_shard](asio::cancellation_type) { abort_on_shard(); });
+    if (cancel_state) cancel_state->on_cancel(abort_on_shard);
+  }
   asio::dispatch(shard.executor(), [ex = std::move(ex), &shard]() mutable { shard.start(std::move(ex)); });
-}
-
-void Client::send_async(Request request, std::function<void(Result<Response>)> done) {
-  async_send(std::move(request), [done = std::move(done)](Result<Response> r) { done(std::move(r)); });
 }
 
 Result<Response> Client::send(Request request) {

@@ -10,7 +10,7 @@ namespace {
 std::atomic<std::uint64_t> next_exchange_id{1};
 }
 
-Exchange::Exchange(asio::any_io_executor ex, Request request, Url url, Clock::time_point deadline,
+Exchange::Exchange(asio::any_io_executor ex, Request request, std::shared_ptr<const Url> url, Clock::time_point deadline,
                    bool wait_for_ready, Completion completion)
     : request_(std::move(request)), url_(std::move(url)), deadline_(deadline),
       wait_for_ready_(wait_for_ready), completion_(std::move(completion)),
@@ -21,7 +21,7 @@ Exchange::~Exchange() {
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
 }
 
-std::string Exchange::describe() const { return request_.method() + " " + url_.str(); }
+std::string Exchange::describe() const { return request_.method() + " " + url_->str(); }
 
 void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired) {
   if (!header_timer_) header_timer_.emplace(executor_);

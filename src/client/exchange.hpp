@@ -40,7 +40,7 @@ class AttemptCarrier {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(asio::any_io_executor ex, Request request, Url url, Clock::time_point deadline,
+  Exchange(asio::any_io_executor ex, Request request, std::shared_ptr<const Url> url, Clock::time_point deadline,
            bool wait_for_ready, Completion completion);
   /// An exchange dropped before completing (a bug) still completes, with
   /// errc::client_shut_down, so its caller is never left waiting.
@@ -49,7 +49,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Exchange& operator=(const Exchange&) = delete;
 
   const Request& request() const noexcept { return request_; }
-  const Url& url() const noexcept { return url_; }
+  const Url& url() const noexcept { return *url_; }
   Clock::time_point deadline() const noexcept { return deadline_; }
   bool wait_for_ready() const noexcept { return wait_for_ready_; }
   bool done() const noexcept { return done_; }
@@ -76,7 +76,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   Request request_;
-  Url url_;
+  std::shared_ptr<const Url> url_;  // shared with the caller thread's parse cache
   Clock::time_point deadline_;
   bool wait_for_ready_;
   Completion completion_;

@@ -131,8 +131,13 @@ class H2Connection final : public pool::Connection,
       std::from_chars(value.data(), value.data() + value.size(), length);
       st->response.body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, options_.max_response_body)));
     }
-    if (st->headers_complete) st->response.trailers().add(std::string(name), std::string(value));
-    else st->response.headers().add(std::string(name), std::string(value));
+    if (st->headers_complete) {
+      st->response.trailers().add(std::string(name), std::string(value));
+      return 0;
+    }
+    // One allocation for a typical response's fields instead of regrowing.
+    if (st->response.headers().empty()) st->response.headers().reserve(12);
+    st->response.headers().add(std::string(name), std::string(value));
     return 0;
   }
 

@@ -76,36 +76,35 @@ SessionPtr make_client_session(SessionEvents& events, const Options& options) {
 }
 
 HeaderBlock::HeaderBlock(const Request& request, const Url& url) {
-  storage_.reserve(8 + request.headers().size());  // never reallocates: nva_ points into it
-  nva_.reserve(4 + request.headers().size());
   add(":method", request.method());
   add(":scheme", url.scheme());
   const auto host = request.headers().get("host");
   add(":authority", host ? *host : url.authority());
   add(":path", url.target());
   bool has_user_agent = false;
+  lowered_names_.reserve(request.headers().size());
   for (const auto& [name, value] : request.headers()) {
-    std::string lower(name);
-    std::transform(lower.begin(), lower.end(), lower.begin(),
-                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    if (connection_specific(lower)) continue;
-    if (lower == "user-agent") has_user_agent = true;
-    storage_.push_back(std::move(lower));
-    const std::string& n = storage_.back();
-    nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(n.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), n.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE});
+    std::string_view n = name;
+    if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isupper(c); })) {
+      std::string& lower = lowered_names_.emplace_back(name);
+      std::transform(lower.begin(), lower.end(), lower.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+      n = lower;
+    }
+    if (connection_specific(n)) continue;
+    if (n == "user-agent") has_user_agent = true;
+    add(n, value);
   }
   if (!has_user_agent) add("user-agent", "rebound/0.1");
-  if (!request.body().empty() && !request.headers().contains("content-length"))
-    add("content-length", std::to_string(request.body().size()));
+  if (!request.body().empty() && !request.headers().contains("content-length")) {
+    content_length_ = std::to_string(request.body().size());
+    add("content-length", content_length_);
+  }
 }
 
 void HeaderBlock::add(std::string_view name, std::string_view value) {
-  storage_.emplace_back(value);
-  const std::string& v = storage_.back();
   nva_.push_back({reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                  reinterpret_cast<uint8_t*>(const_cast<char*>(v.data())), name.size(), v.size(),
+                  reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
                   NGHTTP2_NV_FLAG_NONE});
 }
 

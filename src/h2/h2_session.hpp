@@ -8,6 +8,8 @@
 #include <rebound/request.hpp>
 #include <rebound/url.hpp>
 
+#include <boost/container/small_vector.hpp>
+
 #include <nghttp2/nghttp2.h>
 
 #include <memory>
@@ -44,17 +46,23 @@ ssize_t read_body_trampoline(nghttp2_session* session, int32_t stream_id, uint8_
 SessionPtr make_client_session(SessionEvents& events, const Options& options);
 
 /// The request's header block: pseudo-headers first, names lower-cased,
-/// connection-specific fields dropped (RFC 9113 section 8.2.2).
+/// connection-specific fields dropped (RFC 9113 section 8.2.2). Points into
+/// `request` and `url` (nghttp2 copies the block when the request is
+/// submitted); owns only what it had to make: lower-cased names and the
+/// content-length. Up to 16 fields live inline, without allocation.
 class HeaderBlock {
  public:
   HeaderBlock(const Request& request, const Url& url);
+  HeaderBlock(const HeaderBlock&) = delete;
+  HeaderBlock& operator=(const HeaderBlock&) = delete;
   const nghttp2_nv* data() const noexcept { return nva_.data(); }
   std::size_t size() const noexcept { return nva_.size(); }
 
  private:
   void add(std::string_view name, std::string_view value);
-  std::vector<std::string> storage_;
-  std::vector<nghttp2_nv> nva_;
+  std::vector<std::string> lowered_names_;  // reserved up front: nva_ points into it
+  std::string content_length_;
+  boost::container::small_vector<nghttp2_nv, 16> nva_;
 };
 
 /// The rebound error and progress for a stream closed with `error_code`.
