@@ -103,28 +103,22 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto caller_ex = asio::prefer(asio::get_associated_executor(handler, shard.executor()),
                                 asio::execution::outstanding_work.tracked);
-  client::Completion completion(
-      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot,
-       shard_ex = shard.executor()](Result<Response> r) mutable {
-        asio::post(shard_ex, [handler = std::move(handler), caller_ex = std::move(caller_ex),
-                              r = std::move(r), slot]() mutable {
-          caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
-            if (slot.is_connected()) slot.clear();
-            std::move(handler)(std::move(r));
-          });
+  // (The exchange posts this to the shard first.)
+  client::Completion completion(std::in_place_index<1>,
+      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot](Result<Response> r) mutable {
+        caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
+          if (slot.is_connected()) slot.clear();
+          std::move(handler)(std::move(r));
         });
       });
   impl_->launch(shard, std::move(request), std::move(completion), slot);
 }
 
 void Client::send_async(Request request, std::function<void(Result<Response>)> done) {
-  // The callback has no executor of its own: one post to the shard and no
-  // second type-erased wrapper around the std::function.
+  // The callback has no executor of its own: it runs on the shard's thread,
+  // kept as the std::function it is.
   Shard& shard = impl_->pick();
-  client::Completion completion([done = std::move(done), shard_ex = shard.executor()](Result<Response> r) mutable {
-    asio::post(shard_ex, [done = std::move(done), r = std::move(r)]() mutable { done(std::move(r)); });
-  });
-  impl_->launch(shard, std::move(request), std::move(completion), {});
+  impl_->launch(shard, std::move(request), client::Completion(std::in_place_index<0>, std::move(done)), {});
 }
 
 void Client::Impl::launch(Shard& shard, Request request, client::Completion completion,
@@ -133,10 +127,7 @@ void Client::Impl::launch(Shard& shard, Request request, client::Completion comp
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   auto url = validate(request);
   if (!url) {
-    auto err = url.error();
-    asio::post(shard.executor(), [completion = std::move(completion), err]() mutable {
-      std::move(completion)(err);
-    });
+    client::post_completion(shard.executor(), std::move(completion), url.error());
     return;
   }
   auto cancel_state = request.cancellation();

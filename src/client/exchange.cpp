@@ -3,6 +3,8 @@
 
 #include "client/deadline_queue.hpp"
 
+#include <boost/asio/post.hpp>
+
 #include <atomic>
 
 namespace rebound::client {
@@ -33,14 +35,19 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
+void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result) {
+  asio::post(executor, [completion = std::move(completion), result = std::move(result)]() mutable {
+    std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+  });
+}
+
 bool Exchange::complete(Result<Response> result) {
   if (done_) return false;
   done_ = true;
   carrier_ = nullptr;
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
   if (header_timer_) header_timer_->cancel();
-  auto completion = std::move(completion_);
-  completion(std::move(result));
+  post_completion(executor_, std::move(completion_), std::move(result));
   return true;
 }
 

@@ -17,13 +17,21 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <variant>
 
 namespace rebound::client {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
-/// The caller's completion (move-only; invoked once, on the I/O thread).
-using Completion = asio::any_completion_handler<void(Result<Response>)>;
+/// The caller's completion, invoked once. A send_async callback is kept as
+/// the std::function it came in (no second type-erased wrapper); an Asio
+/// handler is erased once.
+using Completion = std::variant<std::function<void(Result<Response>)>,
+                                asio::any_completion_handler<void(Result<Response>)>>;
+
+/// Posts `completion(result)` to `executor`: a completion never runs inside
+/// rebound's own call stack.
+void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result);
 
 class Exchange;
 class DeadlineQueue;

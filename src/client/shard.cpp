@@ -37,7 +37,7 @@ void Shard::reap_later() {
 }
 
 pool::OriginPool& Shard::origin_pool(const Url& url) {
-  auto key = url.origin();
+  const std::string& key = url.origin();
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
   pool::ShardServices services;
@@ -49,7 +49,7 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
   if (options_.on_event) services.emit = [this](const Event& e) { emit(e); };
   services.counters = &counters_;
   auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
-  return *pools_.emplace(std::move(key), std::move(pool)).first->second;
+  return *pools_.emplace(key, std::move(pool)).first->second;
 }
 
 void Shard::emit(const Event& e) {

@@ -59,34 +59,34 @@ class H2Connection final : public pool::Connection,
   std::size_t active() const noexcept override { return streams_.size(); }
 
   void submit(std::shared_ptr<client::Exchange> ex) override {
-    auto st = std::make_unique<StreamState>();
-    st->ex = std::move(ex);
-    st->reused = used();
-    mark_used();
-    const HeaderBlock headers(st->ex->request(), st->ex->url());
+    const HeaderBlock headers(ex->request(), ex->url());
     nghttp2_data_provider body{};
     body.read_callback = read_body_trampoline;
-    const bool has_body = !st->ex->request().body().empty();
+    const bool has_body = !ex->request().body().empty();
+    // nghttp2 calls back only from mem_send/mem_recv, so the stream's state
+    // can be added once its id is known.
     const int32_t sid = nghttp2_submit_request(session_.get(), nullptr, headers.data(), headers.size(),
                                                has_body ? &body : nullptr, nullptr);
     if (sid < 0) {
-      auto ex_failed = std::move(st->ex);
       if (auto* o = owner())
-        o->on_attempt_done(ex_failed, Error(errc::protocol_error,
-                                            describe() + ": cannot open a stream: " + nghttp2_strerror(sid),
-                                            progress::not_sent));
+        o->on_attempt_done(ex, Error(errc::protocol_error,
+                                     describe() + ": cannot open a stream: " + nghttp2_strerror(sid),
+                                     progress::not_sent));
       return;
     }
-    st->ex->set_carrier(this);
-    streams_.emplace(sid, std::move(st));
+    ex->set_carrier(this);
+    StreamState& st = streams_[sid];
+    st.ex = std::move(ex);
+    st.reused = used();
+    mark_used();
     update_capacity(false);
     flush_soon();
   }
 
   void abandon(client::Exchange& ex) override {
     for (auto& [sid, st] : streams_) {
-      if (st->ex.get() != &ex) continue;
-      st->ex.reset();
+      if (st.ex.get() != &ex) continue;
+      st.ex.reset();
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
       flush_soon();
       return;
@@ -184,18 +184,18 @@ class H2Connection final : public pool::Connection,
   int on_stream_close(std::int32_t sid, std::uint32_t code) override {
     auto it = streams_.find(sid);
     if (it == streams_.end()) return 0;
-    auto st = std::move(it->second);
+    StreamState st = std::move(it->second);
     streams_.erase(it);
-    if (!st->ex) return 0;  // abandoned (deadline or cancel already completed it)
+    if (!st.ex) return 0;  // abandoned (deadline or cancel already completed it)
     auto* o = owner();
     if (!o) return 0;
-    if (code == NGHTTP2_NO_ERROR && st->response_started && !st->local_error) {
-      st->response.protocol(Protocol::http2).connection(id(), st->reused);
-      o->on_attempt_done(st->ex, std::move(st->response));
+    if (code == NGHTTP2_NO_ERROR && st.response_started && !st.local_error) {
+      st.response.protocol(Protocol::http2).connection(id(), st.reused);
+      o->on_attempt_done(st.ex, std::move(st.response));
       return 0;
     }
-    Error err = stream_error(*st, code);
-    o->on_attempt_done(st->ex, std::move(err));
+    Error err = stream_error(st, code);
+    o->on_attempt_done(st.ex, std::move(err));
     return 0;
   }
 
@@ -214,7 +214,7 @@ class H2Connection final : public pool::Connection,
  private:
   StreamState* find(std::int32_t sid) {
     auto it = streams_.find(sid);
-    return it == streams_.end() ? nullptr : it->second.get();
+    return it == streams_.end() ? nullptr : &it->second;
   }
 
   Error stream_error(const StreamState& st, std::uint32_t code) const {
@@ -364,20 +364,20 @@ class H2Connection final : public pool::Connection,
     streams_.clear();
     auto* o = owner();
     for (auto& [sid, st] : streams) {
-      if (!st->ex || !o) continue;
+      if (!st.ex || !o) continue;
       Error err = why;
-      if (st->local_error) {
-        err = Error(*st->local_error, why.where(), progress::response_started);
-      } else if (st->response_started) {
+      if (st.local_error) {
+        err = Error(*st.local_error, why.where(), progress::response_started);
+      } else if (st.response_started) {
         err = Error(errc::truncated_response, why.where(), progress::response_started);
-      } else if (st->headers_sent) {
+      } else if (st.headers_sent) {
         const bool silent = why.code() == errc::health_check_failed;
         err = Error(silent ? errc::health_check_failed : errc::connection_lost_after_send, why.where(),
                     progress::sent);
       } else {
         err.set_reached(progress::not_sent);
       }
-      o->on_attempt_done(st->ex, std::move(err));
+      o->on_attempt_done(st.ex, std::move(err));
     }
     if (o) o->on_closed(*this, why);
   }
@@ -389,7 +389,7 @@ class H2Connection final : public pool::Connection,
   std::vector<std::uint8_t> out_;
   bool writing_ = false;
   bool flush_posted_ = false;
-  std::unordered_map<std::int32_t, std::unique_ptr<StreamState>> streams_;
+  std::unordered_map<std::int32_t, StreamState> streams_;  // nodes are stable: find() pointers stay valid
   asio::steady_timer health_timer_;
   Clock::time_point last_read_;
   Clock::time_point ping_sent_at_;
