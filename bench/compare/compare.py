@@ -776,6 +776,16 @@ knowledge except curl, see above).
 |---|---|---|
 {ciphers}
 
+## Where the CPU goes
+
+For small responses h2load's cost per request is little more than
+nghttp2's own parsing and framing; rebound runs the same nghttp2 calls plus
+its client layers (request validation, deadlines, pooling, retry
+bookkeeping, response objects, completions posted to the caller).
+`bench/profile/instructions.sh [--tls]` counts instructions per request
+with callgrind for both clients on the same work and splits rebound's count
+by part; its output is the profile behind any CPU/req ratio above 1 here.
+
 ## Reproduce
 
     bench/compare/run.sh            # full: {CASES[0][5][0]:,} small requests per cell, 3 repetitions (5-10 min)
