@@ -131,7 +131,7 @@ void Client::Impl::launch(Shard& shard, Request request, client::Completion comp
     return;
   }
   auto cancel_state = request.cancellation();
-  auto ex = std::make_shared<Exchange>(shard.executor(), std::move(request), std::move(*url),
+  auto ex = std::make_shared<Exchange>(shard.executor(), shard.completions(), std::move(request), std::move(*url),
                                        Clock::now() + timeout, wait_for_ready, std::move(completion));
   if (slot.is_connected() || cancel_state) {
     std::weak_ptr<Exchange> weak = ex;

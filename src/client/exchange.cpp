@@ -1,6 +1,7 @@
 // Exchange: deadline and exactly-once completion.
 #include "client/exchange.hpp"
 
+#include "client/completion_queue.hpp"
 #include "client/deadline_queue.hpp"
 
 #include <boost/asio/post.hpp>
@@ -12,11 +13,12 @@ namespace {
 std::atomic<std::uint64_t> next_exchange_id{1};
 }
 
-Exchange::Exchange(asio::any_io_executor ex, Request request, std::shared_ptr<const Url> url, Clock::time_point deadline,
+Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request request,
+                   std::shared_ptr<const Url> url, Clock::time_point deadline,
                    bool wait_for_ready, Completion completion)
     : request_(std::move(request)), url_(std::move(url)), deadline_(deadline),
       wait_for_ready_(wait_for_ready), completion_(std::move(completion)),
-      executor_(std::move(ex)), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
+      executor_(std::move(ex)), completions_(completions), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 Exchange::~Exchange() {
   if (!done_) complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
@@ -47,7 +49,7 @@ bool Exchange::complete(Result<Response> result) {
   carrier_ = nullptr;
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
   if (header_timer_) header_timer_->cancel();
-  post_completion(executor_, std::move(completion_), std::move(result));
+  completions_.push(std::move(completion_), std::move(result));
   return true;
 }
 

@@ -29,12 +29,13 @@ using Clock = std::chrono::steady_clock;
 using Completion = std::variant<std::function<void(Result<Response>)>,
                                 asio::any_completion_handler<void(Result<Response>)>>;
 
-/// Posts `completion(result)` to `executor`: a completion never runs inside
-/// rebound's own call stack.
+/// Posts `completion(result)` to `executor` (from any thread): a completion
+/// never runs inside rebound's own call stack.
 void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result);
 
 class Exchange;
 class DeadlineQueue;
+class CompletionQueue;
 
 /// What an exchange's current attempt runs on, so a deadline or cancel can
 /// abort it there.
@@ -48,8 +49,10 @@ class AttemptCarrier {
 
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
-  Exchange(asio::any_io_executor ex, Request request, std::shared_ptr<const Url> url, Clock::time_point deadline,
-           bool wait_for_ready, Completion completion);
+  /// `completions` (the shard's) delivers the result; `ex` runs timers.
+  Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request request,
+           std::shared_ptr<const Url> url, Clock::time_point deadline, bool wait_for_ready,
+           Completion completion);
   /// An exchange dropped before completing (a bug) still completes, with
   /// errc::client_shut_down, so its caller is never left waiting.
   ~Exchange();
@@ -89,6 +92,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool wait_for_ready_;
   Completion completion_;
   asio::any_io_executor executor_;
+  CompletionQueue& completions_;
   std::optional<asio::steady_timer> header_timer_;  // only when a header timeout is set
   friend class DeadlineQueue;
   struct DeadlineLink {

@@ -3,6 +3,7 @@
 // path takes no locks; the Client spreads requests across shards.
 #pragma once
 
+#include "client/completion_queue.hpp"
 #include "client/counters.hpp"
 #include "client/deadline_queue.hpp"
 #include "client/exchange.hpp"
@@ -29,6 +30,8 @@ class Shard {
   ~Shard();  ///< stop() if not already
 
   asio::any_io_executor executor() { return io_.get_executor(); }
+  /// Where this shard's exchanges deliver their results (its thread only).
+  CompletionQueue& completions() { return completions_; }
   bool in_this_thread() const { return thread_.get_id() == std::this_thread::get_id(); }
 
   /// Runs `ex` (call on this shard's thread).
@@ -51,6 +54,7 @@ class Shard {
   std::atomic<std::uint64_t>& connection_ids_;
   asio::io_context io_{1};
   asio::steady_timer reaper_;
+  CompletionQueue completions_{io_.get_executor()};
   DeadlineQueue deadlines_;
   retry::Budget budget_;
   std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
