@@ -91,6 +91,7 @@ TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx) : socket_(std::move(socke
 TlsStream::Step TlsStream::attempt(Op op, asio::mutable_buffer buffer, std::size_t& transferred,
                                    error_code& ec) {
   SSL* ssl = ssl_.get();
+  if (op == Op::read) socket_drained_ = false;
   auto* data = static_cast<unsigned char*>(buffer.data());
   if (op != Op::handshake && buffer.size() == 0) return Step::done;
   int rv = 1;
@@ -112,6 +113,7 @@ TlsStream::Step TlsStream::attempt(Op op, asio::mutable_buffer buffer, std::size
     }
     const int reason = SSL_get_error(ssl, rv);
     if (reason == SSL_ERROR_WANT_READ || reason == SSL_ERROR_WANT_WRITE) {
+      if (op == Op::read && reason == SSL_ERROR_WANT_READ) socket_drained_ = !SSL_has_pending(ssl);
       if (transferred > 0) return Step::done;  // report progress; the next call waits
       return reason == SSL_ERROR_WANT_READ ? Step::want_read : Step::want_write;
     }

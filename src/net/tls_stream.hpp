@@ -93,7 +93,10 @@ class TlsStream {
   void run(asio::mutable_buffer buffer, Handler handler, bool initiating) {
     std::size_t transferred = 0;
     error_code ec;
-    const Step step = attempt(op, buffer, transferred, ec);
+    // The last read emptied the socket and OpenSSL: wait before trying, or
+    // the attempt is a recv() that returns EAGAIN (one per read cycle).
+    const bool known_empty = op == Op::read && initiating && socket_drained_;
+    const Step step = known_empty ? Step::want_read : attempt(op, buffer, transferred, ec);
     if (step == Step::done) {
       finish<op>(std::move(handler), ec, transferred, initiating);
       return;
@@ -120,6 +123,7 @@ class TlsStream {
 
   tcp::socket socket_;
   std::unique_ptr<SSL, SslDeleter> ssl_;
+  bool socket_drained_ = false;  // the last read stopped at EAGAIN with nothing buffered
 };
 
 }  // namespace rebound::net
