@@ -1,9 +1,18 @@
-// CompletionQueue: one posted handler per batch of completions.
+// CompletionQueue: one posted handler per slice of completions.
 #include "client/completion_queue.hpp"
 
 #include <boost/asio/post.hpp>
 
 namespace rebound::client {
+
+namespace {
+// Completions per handler. After each slice the writes of the requests its
+// callbacks started go out (their flush is queued behind the slice), so in a
+// closed loop the server works on the first slice while the rest run: 1x100
+// over TLS went from about 0.7x to 1.1-1.3x h2load's req/s at the same CPU.
+// Smaller slices cost more writes; larger ones overlap less.
+constexpr std::size_t batch_limit = 32;
+}  // namespace
 
 void CompletionQueue::push(Completion completion, Result<Response> result) {
   ready_.emplace_back(std::move(completion), std::move(result));
@@ -17,8 +26,22 @@ void CompletionQueue::run_batch() {
   // A callback may finish more requests (a cancel, a sync error): those go
   // to ready_ and a new batch, never into the vector being walked.
   std::swap(ready_, running_);
-  for (auto& [completion, result] : running_)
+  const std::size_t n = std::min(running_.size(), batch_limit);
+  for (std::size_t i = 0; i < n; ++i) {
+    auto& [completion, result] = running_[i];
     std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+  }
+  if (n < running_.size()) {
+    // The rest after the handlers already queued (the writes of the
+    // requests these callbacks started): the server works on those while
+    // we run the rest, instead of waiting for the whole batch.
+    ready_.insert(ready_.begin(), std::make_move_iterator(running_.begin() + n),
+                  std::make_move_iterator(running_.end()));
+    if (!posted_) {
+      posted_ = true;
+      asio::post(executor_, [this] { run_batch(); });
+    }
+  }
   running_.clear();
 }
 
