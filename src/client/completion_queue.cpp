@@ -8,9 +8,9 @@ namespace rebound::client {
 namespace {
 // Completions per handler. After each slice the writes of the requests its
 // callbacks started go out (their flush is queued behind the slice), so in a
-// closed loop the server works on the first slice while the rest run: 1x100
-// over TLS went from about 0.7x to 1.1-1.3x h2load's req/s at the same CPU.
-// Smaller slices cost more writes; larger ones overlap less.
+// closed loop the server works on the first slice while the rest run (an A/B
+// at 1x100 over TLS: 108-139k req/s unsliced, 158-235k in slices of 32, at
+// the same CPU). Smaller slices cost more writes; larger ones overlap less.
 constexpr std::size_t batch_limit = 32;
 }  // namespace
 
