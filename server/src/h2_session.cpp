@@ -78,7 +78,18 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
 
   void start(std::string_view already_read) {
     ctx_.stats.on_protocol_chosen(WireProtocol::http2);
-    if (nghttp2_session_server_new(&session_, callbacks(), this) != 0) return close_now();
+    // Window updates are ours (each DATA chunk is consumed as it arrives):
+    // nghttp2 1.52's automatic mode, on sending a WINDOW_UPDATE it queued
+    // before our lowered SETTINGS_INITIAL_WINDOW_SIZE was acknowledged,
+    // checks the data received meanwhile against the new, smaller window and
+    // resets the stream with FLOW_CONTROL_ERROR although the client sent it
+    // under the old one (seen under TSan in the window-shrink test).
+    nghttp2_option* opt = nullptr;
+    if (nghttp2_option_new(&opt) != 0) return close_now();
+    nghttp2_option_set_no_auto_window_update(opt, 1);
+    const int created = nghttp2_session_server_new2(&session_, callbacks(), this, opt);
+    nghttp2_option_del(opt);
+    if (created != 0) return close_now();
 
     const std::uint32_t window = std::min<std::uint32_t>(ctx_.options.initial_window_size, INT32_MAX);
     const nghttp2_settings_entry settings[] = {
@@ -379,6 +390,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
 
   static int on_data_chunk(nghttp2_session* session, uint8_t, int32_t stream_id, const uint8_t* data, size_t len,
                            void* user_data) {
+    nghttp2_session_consume(session, stream_id, len);  // see start(): window updates are manual
     H2Session& me = self(user_data);
     H2Stream* s = me.find(stream_id);
     if (!s || s->dispatched || s->abandoned) return 0;
