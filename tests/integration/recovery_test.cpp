@@ -92,12 +92,18 @@ TEST(Recovery, TheIncidentServerKilledAndRestartedFiveTimesNeverStrandsTheClient
   std::this_thread::sleep_for(300ms);
   const auto outcomes = poller.finish();
   ASSERT_GT(outcomes.size(), 30u);
+  // Requests started while the server is up: from its restart until 100 ms
+  // before the next kill (at up + 300 ms), so that a request started just
+  // before a kill is not counted (under ASan it reached the port a few ms
+  // after the next kill and was refused, correctly).
   int failures_after_restart = 0;
   for (const auto& up : back_up)
     for (const auto& out : outcomes)
-      if (out.start >= up && out.start < up + 300ms && !out.ok) {
+      if (out.start >= up && out.start < up + 200ms && !out.ok) {
         ++failures_after_restart;
-        ADD_FAILURE() << "request started after the server was back failed: " << out.error;
+        ADD_FAILURE() << "request started "
+                      << std::chrono::duration_cast<std::chrono::milliseconds>(out.start - up).count()
+                      << " ms after the server was back failed: " << out.error;
       }
   EXPECT_EQ(failures_after_restart, 0);
   EXPECT_TRUE(outcomes.back().ok);
