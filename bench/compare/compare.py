@@ -139,6 +139,15 @@ def run_procs(argvs, workdir, tag, env=None):
     return procs, wall, sum(p.cpu_s for p in procs)
 
 
+def parse_bench_json(proc):
+    """The result of a client that prints one JSON summary as its last line
+    (`rebound bench --json` and the Go client share the shape)."""
+    o = json.loads(proc.stdout().strip().splitlines()[-1])
+    return {"requests": o["requests"], "succeeded": o["succeeded"], "failed": o["failed"],
+            "seconds": o["seconds"], "p50_ms": o["latency_ms"]["p50"], "p99_ms": o["latency_ms"]["p99"],
+            "status": o.get("status", {}), "errors": o.get("errors", {})}
+
+
 # ---------------------------------------------------------------- server
 
 H2O_CONF = """\
@@ -250,10 +259,7 @@ class ReboundClient:
         return [argv]
 
     def parse(self, procs, wall, workdir, tag, body_bytes):
-        o = json.loads(procs[0].stdout().strip().splitlines()[-1])
-        return {"requests": o["requests"], "succeeded": o["succeeded"], "failed": o["failed"],
-                "seconds": o["seconds"], "p50_ms": o["latency_ms"]["p50"], "p99_ms": o["latency_ms"]["p99"],
-                "status": o.get("status", {}), "errors": o.get("errors", {})}
+        return parse_bench_json(procs[0])
 
     def version(self):
         return first_line([self.binary, "--version"])
@@ -401,10 +407,7 @@ class GoClient:
         return [[self.binary, "-n", str(n), "-c", str(c), "-m", str(m), url]]
 
     def parse(self, procs, wall, workdir, tag, body_bytes):
-        o = json.loads(procs[0].stdout().strip().splitlines()[-1])
-        return {"requests": o["requests"], "succeeded": o["succeeded"], "failed": o["failed"],
-                "seconds": o["seconds"], "p50_ms": o["latency_ms"]["p50"], "p99_ms": o["latency_ms"]["p99"],
-                "status": o.get("status", {}), "errors": o.get("errors", {})}
+        return parse_bench_json(procs[0])
 
     def version(self):
         return first_line(["go", "version"])
