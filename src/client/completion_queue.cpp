@@ -29,7 +29,7 @@ void CompletionQueue::run_batch() {
   const std::size_t n = std::min(running_.size(), batch_limit);
   for (std::size_t i = 0; i < n; ++i) {
     auto& [completion, result] = running_[i];
-    std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+    run_completion(completion, std::move(result));
   }
   if (n < running_.size()) {
     // The rest after the handlers already queued (the writes of the

@@ -22,6 +22,8 @@ Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Reque
 
 Exchange::~Exchange() {
   if (!done_) complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  // Still linked if it was added after completing (a cancel that ran before
+  // Shard::start): complete() cannot have unlinked it.
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
 }
 
@@ -37,9 +39,13 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
+void run_completion(Completion& completion, Result<Response> result) {
+  std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+}
+
 void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result) {
   asio::post(executor, [completion = std::move(completion), result = std::move(result)]() mutable {
-    std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+    run_completion(completion, std::move(result));
   });
 }
 

@@ -29,6 +29,9 @@ using Clock = std::chrono::steady_clock;
 using Completion = std::variant<std::function<void(Result<Response>)>,
                                 asio::any_completion_handler<void(Result<Response>)>>;
 
+/// Invokes whichever callable `completion` holds with `result`.
+void run_completion(Completion& completion, Result<Response> result);
+
 /// Posts `completion(result)` to `executor` (from any thread): a completion
 /// never runs inside rebound's own call stack.
 void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result);

@@ -132,8 +132,6 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
       if (options_.tls.verify_peer && verify != X509_V_OK) {
         fail(make_error_code(errc::certificate_verify_failed),
              X509_verify_cert_error_string(verify));
-      } else if (ERR_GET_REASON(ec.value()) == SSL_R_CERTIFICATE_VERIFY_FAILED) {
-        fail(make_error_code(errc::certificate_verify_failed), "host name mismatch");
       } else if (ec == asio::error::eof || ec == asio::error::connection_reset ||
                  ec == asio::ssl::error::stream_truncated) {
         fail(make_error_code(errc::tls_handshake_failed), "peer closed the connection during the handshake");
