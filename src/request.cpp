@@ -5,6 +5,8 @@
 #include <rebound/response.hpp>
 
 #include <algorithm>
+#include <map>
+#include <utility>
 #include <mutex>
 #include <vector>
 
@@ -47,23 +49,25 @@ std::string_view Headers::value_or(std::string_view name, std::string_view fallb
   return v ? *v : fallback;
 }
 
-struct Cancellation::State {
+struct CancellationState {
   std::mutex mutex;
   bool cancelled = false;
-  std::vector<std::function<void()>> listeners;
+  std::uint64_t next_id = 1;
+  std::map<std::uint64_t, std::function<void()>> listeners;
 };
 
-Cancellation::Cancellation() : state_(std::make_shared<State>()) {}
+Cancellation::Cancellation() : state_(std::make_shared<CancellationState>()) {}
 
 void Cancellation::cancel() {
-  std::vector<std::function<void()>> listeners;
-  {
-    std::lock_guard lock(state_->mutex);
-    if (state_->cancelled) return;
-    state_->cancelled = true;
-    listeners.swap(state_->listeners);
-  }
-  for (auto& f : listeners) f();  // outside the lock: listeners post to I/O threads
+  // Listeners run under the lock: a Registration that ends (its request
+  // completed, its Client gone) waits for a running listener, and none can
+  // start after it ended. Listeners only post to I/O threads.
+  std::lock_guard lock(state_->mutex);
+  if (state_->cancelled) return;
+  state_->cancelled = true;
+  auto listeners = std::move(state_->listeners);
+  state_->listeners.clear();
+  for (auto& [id, f] : listeners) f();
 }
 
 bool Cancellation::cancelled() const noexcept {
@@ -71,15 +75,42 @@ bool Cancellation::cancelled() const noexcept {
   return state_->cancelled;
 }
 
-void Cancellation::on_cancel(std::function<void()> f) const {
-  {
-    std::lock_guard lock(state_->mutex);
-    if (!state_->cancelled) {
-      state_->listeners.push_back(std::move(f));
-      return;
-    }
+std::size_t Cancellation::attached() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->listeners.size();
+}
+
+Cancellation::Registration Cancellation::on_cancel(std::function<void()> f) const {
+  std::lock_guard lock(state_->mutex);
+  if (state_->cancelled) {
+    f();
+    return {};
   }
-  f();
+  const std::uint64_t id = state_->next_id++;
+  state_->listeners.emplace(id, std::move(f));
+  return Registration(state_, id);
+}
+
+Cancellation::Registration::Registration(Registration&& o) noexcept
+    : state_(std::move(o.state_)), id_(std::exchange(o.id_, 0)) {}
+
+Cancellation::Registration& Cancellation::Registration::operator=(Registration&& o) noexcept {
+  if (this != &o) {
+    reset();
+    state_ = std::move(o.state_);
+    id_ = std::exchange(o.id_, 0);
+  }
+  return *this;
+}
+
+void Cancellation::Registration::reset() noexcept {
+  if (id_ == 0) return;
+  if (auto state = state_.lock()) {
+    std::lock_guard lock(state->mutex);
+    state->listeners.erase(id_);
+  }
+  state_.reset();
+  id_ = 0;
 }
 
 const char* to_string(Protocol p) noexcept { return p == Protocol::http2 ? "HTTP/2" : "HTTP/1.1"; }

@@ -13,12 +13,19 @@
 //
 // Thread safety: a Client may be shared by any number of threads; every
 // member is thread-safe. The Client runs its own I/O thread(s)
-// (Options::io_threads). Callbacks run on those threads unless the
-// completion token names another executor (co_await resumes on the
-// coroutine's executor). Do not call the blocking `send`/`get` from inside a
-// callback: it returns errc::invalid_request instead of deadlocking.
-// Destroying the Client fails outstanding requests with client_shut_down and
-// waits for its threads; do not destroy it from one of its own callbacks.
+// (Options::io_threads; each origin lives on one of them). Callbacks run on
+// those threads unless the completion token names another executor
+// (co_await resumes on the coroutine's executor). Callbacks and event hooks
+// may send and cancel requests, and call shutdown(). Do not call the
+// blocking `send`/`get` from inside a callback: it returns
+// errc::invalid_request instead of deadlocking.
+//
+// Lifecycle: shutdown() (or destroying the Client) completes every
+// outstanding request exactly once with errc::client_shut_down (or the
+// error it already had), closes every connection, and from then on every
+// new request fails at once with client_shut_down. The destructor waits
+// for the I/O threads; destroyed from one of its own callbacks, it returns
+// at once and a helper thread finishes the shutdown.
 #pragma once
 
 #include <rebound/error.hpp>
@@ -72,7 +79,10 @@ class REBOUND_API Client {
   /// A readable dump of every origin pool (for debugging and -v output).
   std::string dump_pools() const;
   /// Fails outstanding requests with client_shut_down and closes every
-  /// connection; later requests fail the same way. Idempotent.
+  /// connection; later requests fail the same way, at once (their
+  /// callbacks run on Asio's system executor, or the token's executor).
+  /// Idempotent; callable from any thread, callbacks included (then it
+  /// does not wait for the I/O thread it runs on).
   void shutdown();
 
  private:

@@ -1,9 +1,11 @@
 // Observability: what happened to requests and connections, as events a user
 // hook receives, and counters a user can snapshot.
 //
-// Thread safety: the hook is called on the Client's I/O threads (never while
-// an internal lock is held); it must be thread-safe when io_threads > 1 and
-// must not block. Counters are atomics read with Client::counters().
+// Thread safety: the hook is called on the Client's I/O threads, from a
+// handler of its own (never inside an engine operation, never while an
+// internal lock is held), in the order the events happened, so it may send
+// or cancel requests; it must be thread-safe when io_threads > 1 and must
+// not block. Counters are atomics read with Client::counters().
 #pragma once
 
 #include <rebound/error.hpp>
@@ -54,6 +56,9 @@ struct Counters {
   std::uint64_t dial_failures = 0;
   std::uint64_t connections_open = 0;
   std::uint64_t connections_closed = 0;
+  /// Second completions of one request, dropped: always 0 unless rebound
+  /// has a bug (checked builds abort instead). Tests assert it stays 0.
+  std::uint64_t completions_dropped = 0;
 };
 
 }  // namespace rebound

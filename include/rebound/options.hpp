@@ -31,11 +31,13 @@ struct TlsOptions {
 struct Options {
   // --- connections ---
   std::chrono::milliseconds connect_timeout = 10s;
-  /// Max connections per origin (both protocols). HTTP/2 connections are
-  /// shared up to the peer's MAX_CONCURRENT_STREAMS; beyond that, new ones
-  /// are dialed up to this limit; then requests wait in a bounded queue.
+  /// Max connections per origin for the whole Client (both protocols,
+  /// whatever io_threads is). HTTP/2 connections are shared up to the
+  /// peer's MAX_CONCURRENT_STREAMS; beyond that, new ones are dialed (one at
+  /// a time) up to this limit; an HTTP/1.1 origin dials up to this many in
+  /// parallel. Then requests wait in a bounded queue.
   std::uint32_t max_conns_per_origin = 8;
-  /// Requests that may wait for a connection per origin before queue_full.
+  /// Requests that may wait for a connection per origin (whole Client) before queue_full.
   std::uint32_t max_queued_per_origin = 10000;
   /// Idle pooled connections are closed after this long.
   std::chrono::milliseconds idle_timeout = 90s;
@@ -74,16 +76,22 @@ struct Options {
   bool wait_for_ready = false;
 
   // --- retries ---
+  /// Attempts per request, the first included. A failed dial counts as an
+  /// attempt for the requests that had no other way forward.
   int max_attempts = 4;
   std::chrono::milliseconds backoff_base = 50ms;
   std::chrono::milliseconds backoff_max = 2s;
-  /// Retries may not exceed this fraction of requests started recently...
+  /// Retries to an origin may not exceed this fraction of the requests
+  /// started to it recently (one redial after a failed dial is one retry)...
   double retry_budget_ratio = 0.2;
   /// ...plus this many per second (the floor that lets a quiet client retry).
   std::uint32_t retry_budget_min_per_second = 10;
 
   // --- threads and observability ---
-  /// I/O threads the Client runs (each with its own pool shard).
+  /// I/O threads the Client runs. Each origin is served by one of them
+  /// (new origins spread round-robin), so every per-origin limit above
+  /// holds for the whole Client; more threads help many-origin clients.
+  /// To load one origin from several threads, use one Client per thread.
   unsigned io_threads = 1;
   EventHook on_event;
 };

@@ -11,6 +11,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,21 +32,45 @@ enum class RetryPolicy {
 };
 
 /// A handle that cancels the requests it is attached to. Copies share state.
+/// One handle may be attached to any number of requests, one after another
+/// or at once; each attachment ends when its request completes, so reusing
+/// a handle costs nothing per request.
 class REBOUND_API Cancellation {
  public:
   Cancellation();
   /// Cancels every attached request still running (they fail with errc::cancelled).
   void cancel();
   bool cancelled() const noexcept;
-  /// Runs `f` once on cancel() (at once, if already cancelled). Used by the
-  /// Client to attach requests; `f` must be cheap and thread-safe.
-  void on_cancel(std::function<void()> f) const;
+  /// Requests (listeners) attached right now: each attachment ends when its
+  /// request completes. For diagnostics and tests.
+  std::size_t attached() const;
 
-  struct State;
-  const std::shared_ptr<State>& state() const noexcept { return state_; }
+  /// One listener attached by on_cancel; destroying (or reset()ting) it
+  /// detaches the listener. After reset() returns, the listener is not
+  /// running and never will. Move-only.
+  class REBOUND_API Registration {
+   public:
+    Registration() = default;
+    Registration(Registration&& o) noexcept;
+    Registration& operator=(Registration&& o) noexcept;
+    ~Registration() { reset(); }
+    void reset() noexcept;
+
+   private:
+    friend class Cancellation;
+    Registration(std::weak_ptr<struct CancellationState> state, std::uint64_t id) : state_(std::move(state)), id_(id) {}
+    std::weak_ptr<struct CancellationState> state_;
+    std::uint64_t id_ = 0;
+  };
+
+  /// Runs `f` once on cancel() (at once, on this thread, if already
+  /// cancelled) unless the returned Registration ends first. Used by the
+  /// Client to attach requests. `f` runs with the handle's lock held, so it
+  /// must be quick and must not call cancel() or on_cancel() on this handle.
+  [[nodiscard]] Registration on_cancel(std::function<void()> f) const;
 
  private:
-  std::shared_ptr<State> state_;
+  std::shared_ptr<struct CancellationState> state_;
 };
 
 class REBOUND_API Request {

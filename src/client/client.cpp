@@ -10,8 +10,11 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <future>
+#include <mutex>
+#include <unordered_map>
 #include <vector>
 
 namespace rebound {
@@ -31,12 +34,20 @@ struct Client::Impl {
       shards.push_back(std::make_unique<Shard>(options, tls, connection_ids));
   }
 
-  Shard& pick() {
-    return *shards[next.fetch_add(1, std::memory_order_relaxed) % shards.size()];
+  /// The shard that owns `origin`: each origin lives on one shard, so its
+  /// connection limit, queue, dial coalescing and retry budget are the
+  /// Client's, not multiplied by the thread count. New origins are spread
+  /// round-robin.
+  Shard& shard_for(const Url& url) {
+    if (shards.size() == 1) return *shards.front();
+    std::lock_guard lock(origins_mutex);
+    auto [it, added] = origin_shard.try_emplace(url.origin(), 0);
+    if (added) it->second = next_shard++ % shards.size();
+    return *shards[it->second];
   }
-  /// Validates `request` and runs it on `shard`; `completion` is invoked
-  /// exactly once. `slot` (may be unconnected) cancels it.
-  void launch(Shard& shard, Request request, client::Completion completion, asio::cancellation_slot slot);
+  /// Validates `request` and runs it; `completion` is invoked exactly once.
+  /// `slot` (may be unconnected) cancels it.
+  void launch(Request request, client::Completion completion, asio::cancellation_slot slot);
 
   bool on_own_thread() const {
     for (const auto& s : shards)
@@ -48,7 +59,9 @@ struct Client::Impl {
   std::shared_ptr<net::TlsContext> tls;
   std::atomic<std::uint64_t> connection_ids{0};
   std::vector<std::unique_ptr<Shard>> shards;
-  std::atomic<std::size_t> next{0};
+  std::mutex origins_mutex;
+  std::unordered_map<std::string, std::size_t> origin_shard;  // guarded by origins_mutex
+  std::size_t next_shard = 0;                                 // guarded by origins_mutex
 };
 
 namespace {
@@ -87,22 +100,32 @@ Result<std::shared_ptr<const Url>> validate(const Request& r) {
 
 Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
-Client::~Client() { shutdown(); }
+Client::~Client() {
+  shutdown();
+  if (impl_->on_own_thread()) {
+    // Destroyed from one of its own callbacks: this thread cannot join
+    // itself. A helper thread waits for every I/O thread to finish its
+    // shutdown (this one returns from the callback first), then frees them.
+    std::thread([impl = std::move(impl_)]() mutable {
+      for (auto& s : impl->shards) s->join();
+      impl.reset();
+    }).detach();
+  }
+  // Otherwise ~Impl's shards join their threads.
+}
 
 void Client::shutdown() {
   for (auto& s : impl_->shards) s->stop();
 }
 
 void Client::start(Request request, asio::any_completion_handler<void(Result<Response>)> handler) {
-  Shard& shard = impl_->pick();
-  // Deliver on the caller's executor (the shard's when it has none), always
-  // posted so a completion never runs inside rebound's own call stack, keeping
-  // that executor's work alive until then, and clear the cancellation slot
-  // there, where the caller may emit on it.
+  // Deliver on the caller's executor (asio's system executor when it has
+  // none), always posted so a completion never runs inside rebound's own
+  // call stack, keeping that executor's work alive until then, and clear the
+  // cancellation slot there, where the caller may emit on it.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto caller_ex = asio::prefer(asio::get_associated_executor(handler, shard.executor()),
+  auto caller_ex = asio::prefer(asio::get_associated_executor(handler, asio::system_executor()),
                                 asio::execution::outstanding_work.tracked);
-  // (The exchange posts this to the shard first.)
   client::Completion completion(std::in_place_index<1>,
       [handler = std::move(handler), caller_ex = std::move(caller_ex), slot](Result<Response> r) mutable {
         caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
@@ -110,39 +133,37 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
           std::move(handler)(std::move(r));
         });
       });
-  impl_->launch(shard, std::move(request), std::move(completion), slot);
+  impl_->launch(std::move(request), std::move(completion), slot);
 }
 
 void Client::send_async(Request request, std::function<void(Result<Response>)> done) {
   // The callback has no executor of its own: it runs on the shard's thread,
   // kept as the std::function it is.
-  Shard& shard = impl_->pick();
-  impl_->launch(shard, std::move(request), client::Completion(std::in_place_index<0>, std::move(done)), {});
+  impl_->launch(std::move(request), client::Completion(std::in_place_index<0>, std::move(done)), {});
 }
 
-void Client::Impl::launch(Shard& shard, Request request, client::Completion completion,
-                          asio::cancellation_slot slot) {
+void Client::Impl::launch(Request request, client::Completion completion, asio::cancellation_slot slot) {
   const auto timeout = request.timeout().value_or(options.request_timeout);
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   auto url = validate(request);
   if (!url) {
-    client::post_completion(shard.executor(), std::move(completion), url.error());
+    shards.front()->deliver(std::move(completion), url.error());
     return;
   }
-  auto cancel_state = request.cancellation();
+  Shard& shard = shard_for(**url);
+  auto cancellation = request.cancellation();
   auto ex = std::make_shared<Exchange>(shard.executor(), shard.completions(), std::move(request), std::move(*url),
                                        Clock::now() + timeout, wait_for_ready, std::move(completion));
-  if (slot.is_connected() || cancel_state) {
-    std::weak_ptr<Exchange> weak = ex;
-    auto abort_on_shard = [weak, &shard] {
-      asio::dispatch(shard.executor(), [weak, &shard] {
-        if (auto e = weak.lock()) shard.abort(*e, errc::cancelled);
-      });
-    };
+  if (slot.is_connected() || cancellation) {
+    // Cancels arrive from a handler of their own on the shard, never inside
+    // an engine operation; the registration ends when the exchange completes.
+    auto abort_on_shard = [weak = std::weak_ptr<Exchange>(ex), &shard] { shard.abort_soon(weak, errc::cancelled); };
     if (slot.is_connected()) slot.assign([abort_on_shard](asio::cancellation_type) { abort_on_shard(); });
-    if (cancel_state) cancel_state->on_cancel(abort_on_shard);
+    if (cancellation) ex->hold(cancellation->on_cancel(abort_on_shard));
   }
-  asio::dispatch(shard.executor(), [ex = std::move(ex), &shard]() mutable { shard.start(std::move(ex)); });
+  if (!shard.submit(ex)) {
+    ex->complete_off_shard(Error(errc::client_shut_down, ex->describe() + ": the client was shut down"));
+  }
 }
 
 Result<Response> Client::send(Request request) {

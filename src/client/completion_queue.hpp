@@ -13,6 +13,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include <atomic>
 #include <utility>
 #include <vector>
 
@@ -26,14 +27,33 @@ class CompletionQueue {
 
   /// Runs `completion(result)` soon, from a handler of its own.
   void push(Completion completion, Result<Response> result);
+  /// A second completion of one exchange was dropped (a bug; see Exchange::complete).
+  void count_dropped() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
+  /// Readable from any thread.
+  std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  /// True while this thread runs user code delivered by this queue (or by
+  /// run_user_code): a safe point, with no engine operation on the stack.
+  bool running_user_code() const noexcept;
+  /// Runs `f` (user code: an event hook) marked as such.
+  template <class F>
+  void run_user_code(F&& f) {
+    UserCodeScope scope(this);
+    f();
+  }
 
  private:
   void run_batch();
+  struct UserCodeScope {
+    explicit UserCodeScope(const CompletionQueue* q);
+    ~UserCodeScope();
+    const CompletionQueue* previous;
+  };
 
   asio::io_context::executor_type executor_;
   std::vector<std::pair<Completion, Result<Response>>> ready_;
   std::vector<std::pair<Completion, Result<Response>>> running_;  // kept for its capacity
   bool posted_ = false;
+  std::atomic<std::uint64_t> dropped_{0};
 };
 
 }  // namespace rebound::client

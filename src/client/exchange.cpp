@@ -3,8 +3,10 @@
 
 #include "client/completion_queue.hpp"
 #include "client/deadline_queue.hpp"
+#include "client/invariant.hpp"
 
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <atomic>
 
@@ -39,6 +41,13 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
+void Exchange::complete_off_shard(Result<Response> result) {
+  if (done_) return;
+  done_ = true;
+  cancel_registration_.reset();
+  post_completion(asio::system_executor(), std::move(completion_), std::move(result));
+}
+
 void run_completion(Completion& completion, Result<Response> result) {
   std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
 }
@@ -50,9 +59,16 @@ void post_completion(const asio::any_io_executor& executor, Completion completio
 }
 
 bool Exchange::complete(Result<Response> result) {
-  if (done_) return false;
+  if (done_) {
+    completions_.count_dropped();
+    REBOUND_INVARIANT_FAILED(describe() + " completed twice; dropped: " +
+                             (result ? std::to_string(result->status()) : result.error().message()));
+    return false;
+  }
   done_ = true;
   carrier_ = nullptr;
+  // No cancel() can reach this exchange any more (it waits for a running one).
+  cancel_registration_.reset();
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
   if (header_timer_) header_timer_->cancel();
   completions_.push(std::move(completion_), std::move(result));

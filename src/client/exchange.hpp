@@ -72,8 +72,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// "GET https://host:port/path".
   std::string describe() const;
 
-  /// Marks a new attempt on `carrier` (which may be null while queued).
+  /// Marks a new attempt on `carrier` (null: an attempt that never reached
+  /// a connection, such as a failed dial).
   void begin_attempt(AttemptCarrier* carrier) { ++attempts_; carrier_ = carrier; }
+  /// Set while it waits out the redial backoff after a failed dial.
+  void set_backing_off(bool on) noexcept { backing_off_ = on; }
+  bool backing_off() const noexcept { return backing_off_; }
+  /// Keeps the caller's cancellation attached until the exchange completes.
+  void hold(Cancellation::Registration r) { cancel_registration_ = std::move(r); }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
   AttemptCarrier* carrier() const noexcept { return carrier_; }
 
@@ -85,8 +91,14 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (header_timer_) header_timer_->cancel();
   }
 
-  /// Completes with a response or error; false if already done.
+  /// Completes with a response or error. Completing twice is a bug in
+  /// rebound: the second result is dropped, counted by the shard's
+  /// CompletionQueue, and aborts checked builds. Callers that may race a
+  /// deadline check done() first.
   bool complete(Result<Response> result);
+  /// Completes an exchange that never reached its shard (the shard had
+  /// stopped): the result goes through Asio's system executor. Any thread.
+  void complete_off_shard(Result<Response> result);
 
  private:
   Request request_;
@@ -104,8 +116,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     Exchange* next = nullptr;
   } deadline_link_;
   AttemptCarrier* carrier_ = nullptr;
+  Cancellation::Registration cancel_registration_;
   int attempts_ = 0;
   bool done_ = false;
+  bool backing_off_ = false;
   std::uint64_t id_;
 };
 

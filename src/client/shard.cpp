@@ -3,6 +3,7 @@
 
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/system_executor.hpp>
 
 #include <future>
 #include <sstream>
@@ -13,19 +14,23 @@ Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
              std::atomic<std::uint64_t>& connection_ids)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
       deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
-      budget_(options.retry_budget_ratio, options.retry_budget_min_per_second) {
+      connector_(pool::make_network_connector(io_.get_executor(), options_, tls_)),
+      clock_(pool::make_steady_clock(io_.get_executor())) {
   // The reaper's timer is always pending, which keeps run() going until
   // stop() cancels it and the pools' last handlers have run.
   reap_later();
   thread_ = std::thread([this] { io_.run(); });
 }
 
-Shard::~Shard() { stop(); }
+Shard::~Shard() {
+  stop();
+  join();
+}
 
 void Shard::reap_later() {
   reaper_.expires_after(std::chrono::seconds(1));
   reaper_.async_wait([this](boost::system::error_code ec) {
-    if (ec || stopped_) return;
+    if (ec || stopped_flag_) return;
     const auto now = Clock::now();
     for (auto it = pools_.begin(); it != pools_.end();) {
       // An empty pool is dropped so an origin used once costs nothing later.
@@ -40,11 +45,11 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
   const std::string& key = url.origin();
   auto it = pools_.find(key);
   if (it != pools_.end()) return *it->second;
-  pool::ShardServices services;
+  pool::PoolServices services;
   services.executor = io_.get_executor();
   services.options = &options_;
-  services.tls = tls_;
-  services.budget = &budget_;
+  services.connector = connector_.get();
+  services.clock = clock_.get();
   services.next_connection_id = [this] { return connection_ids_.fetch_add(1) + 1; };
   if (options_.on_event) services.emit = [this](const Event& e) { emit(e); };
   services.counters = &counters_;
@@ -53,17 +58,51 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
 }
 
 void Shard::emit(const Event& e) {
-  try {
-    options_.on_event(e);
-  } catch (...) {
-    // A throwing hook must not break the engine.
+  // Never inline: the pool is mid-operation, and a hook may send or cancel.
+  asio::post(io_, [this, e] {
+    completions_.run_user_code([&] {
+      try {
+        options_.on_event(e);
+      } catch (...) {
+        // A throwing hook must not break the engine.
+      }
+    });
+  });
+}
+
+bool Shard::submit(std::shared_ptr<Exchange>& ex) {
+  std::lock_guard lock(accepting_mutex_);
+  if (stopped_) return false;
+  if (in_this_thread() && completions_.running_user_code()) {
+    start(std::move(ex));  // a safe point: no engine operation on this stack
+  } else {
+    asio::post(io_, [this, ex = std::move(ex)]() mutable { start(std::move(ex)); });
   }
+  return true;
+}
+
+void Shard::abort_soon(std::weak_ptr<Exchange> ex, errc code) {
+  std::lock_guard lock(accepting_mutex_);
+  if (stopped_) return;  // the shutdown fails it
+  asio::post(io_, [this, ex = std::move(ex), code] {
+    if (auto e = ex.lock()) abort(*e, code);
+  });
+}
+
+void Shard::deliver(Completion completion, Result<Response> result) {
+  std::lock_guard lock(accepting_mutex_);
+  auto run = [completion = std::move(completion), result = std::move(result)]() mutable {
+    run_completion(completion, std::move(result));
+  };
+  if (stopped_) asio::post(asio::system_executor(), std::move(run));
+  else asio::post(io_, std::move(run));
 }
 
 void Shard::start(std::shared_ptr<Exchange> ex) {
   ++counters_.requests_started;
-  budget_.record_request(Clock::now());
-  if (stopped_) {
+  if (ex->done()) return;  // cancelled before it got here
+  if (stopped_flag_) {  // handed over just before stop(): its shutdown is queued behind us
+    ++counters_.requests_failed;
     ex->complete(Error(errc::client_shut_down, ex->describe()));
     return;
   }
@@ -82,31 +121,44 @@ void Shard::abort(Exchange& ex, errc code) {
 }
 
 void Shard::stop() {
-  if (stopped_.exchange(true)) return;
-  if (thread_.joinable()) {
-    if (in_this_thread()) {
-      // Destroyed from one of our own callbacks: cannot join ourselves.
-      thread_.detach();
-      return;
-    }
+  {
+    std::lock_guard lock(accepting_mutex_);
+    if (stopped_) return;
+    stopped_ = true;
+    stopped_flag_ = true;
+    // Queued behind every request handed over before: they are started
+    // (and failed) first. The io_context runs until the last completion,
+    // close and event handler has run, then the thread ends.
     asio::post(io_, [this] {
       reaper_.cancel();
       deadlines_.stop();
       for (auto& [_, p] : pools_) p->shutdown();
       pools_.clear();
     });
-    thread_.join();
   }
+  if (!in_this_thread()) join();
+}
+
+void Shard::join() {
+  if (thread_.joinable() && !in_this_thread()) thread_.join();
+}
+
+void Shard::add_counters(Counters& sum) const {
+  counters_.add_to(sum);
+  sum.completions_dropped += completions_.dropped();
 }
 
 std::string Shard::dump() {
-  if (stopped_) return "(stopped)";
   std::promise<std::string> p;
-  asio::dispatch(io_, [&] {
-    std::ostringstream os;
-    for (auto& [_, pool] : pools_) os << pool->dump() << "\n";
-    p.set_value(os.str());
-  });
+  {
+    std::lock_guard lock(accepting_mutex_);
+    if (stopped_) return "(stopped)\n";
+    asio::dispatch(io_, [&] {  // inline when called from a callback on this thread
+      std::ostringstream os;
+      for (auto& [_, pool] : pools_) os << pool->dump() << "\n";
+      p.set_value(os.str());
+    });
+  }
   return p.get_future().get();
 }
 

@@ -1,14 +1,21 @@
-// A shard: one I/O thread with its own io_context, origin pools, retry
-// budget and counters. Nothing in a shard is shared with another, so the hot
-// path takes no locks; the Client spreads requests across shards.
+// A shard: one I/O thread with its own io_context, the origin pools it
+// owns, and counters. An origin belongs to exactly one shard (the Client
+// assigns it), so per-origin limits hold for the whole Client and the hot
+// path takes no locks beyond one uncontended mutex at hand-over.
+//
+// Lifecycle: accepting -> stopped. Hand-over (submit/deliver) and stop()
+// share a mutex, so a request handed over before stop() is failed by the
+// shutdown and one handed over after it is refused - never lost in a queue
+// nobody runs.
 #pragma once
 
 #include "client/completion_queue.hpp"
 #include "client/counters.hpp"
 #include "client/deadline_queue.hpp"
 #include "client/exchange.hpp"
+#include "pool/connector.hpp"
 #include "pool/origin_pool.hpp"
-#include "retry/retry.hpp"
+#include "pool/pool_clock.hpp"
 
 #include <rebound/options.hpp>
 
@@ -27,24 +34,39 @@ class Shard {
  public:
   Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
         std::atomic<std::uint64_t>& connection_ids);
-  ~Shard();  ///< stop() if not already
+  /// stop()s and joins. Must not run on the shard's own thread.
+  ~Shard();
 
   asio::any_io_executor executor() { return io_.get_executor(); }
   /// Where this shard's exchanges deliver their results (its thread only).
   CompletionQueue& completions() { return completions_; }
   bool in_this_thread() const { return thread_.get_id() == std::this_thread::get_id(); }
 
-  /// Runs `ex` (call on this shard's thread).
-  void start(std::shared_ptr<Exchange> ex);
-  /// Ends `ex` with `code` (cancel / deadline); call on this shard's thread.
-  void abort(Exchange& ex, errc code);
+  /// Hands `ex` over from any thread. It starts at once when called from
+  /// this shard's user code (a completion callback or event hook: no engine
+  /// operation is on the stack), else from a handler of its own. False
+  /// when the shard has stopped (`ex` untouched).
+  bool submit(std::shared_ptr<Exchange>& ex);
+  /// Aborts `ex` with `code` from a handler of its own (any thread): a
+  /// cancel never re-enters the engine mid-operation.
+  void abort_soon(std::weak_ptr<Exchange> ex, errc code);
+  /// Runs `completion(result)` off every engine stack: on this shard's
+  /// thread, or on Asio's system executor once the shard has stopped.
+  void deliver(Completion completion, Result<Response> result);
 
-  /// Fails everything, closes every connection, joins the thread. Idempotent.
+  /// Stops accepting, then (on the shard's thread) fails every request
+  /// with client_shut_down and closes every connection. Callable from any
+  /// thread, the shard's own callbacks included; it waits for the thread
+  /// to finish unless called from it. Idempotent.
   void stop();
-  void add_counters(Counters& sum) const { counters_.add_to(sum); }
+  /// Waits for the thread to finish (not from the shard's own thread).
+  void join();
+  void add_counters(Counters& sum) const;
   std::string dump();
 
  private:
+  void start(std::shared_ptr<Exchange> ex);
+  void abort(Exchange& ex, errc code);
   void reap_later();
   pool::OriginPool& origin_pool(const Url& url);
   void emit(const Event& e);
@@ -56,11 +78,14 @@ class Shard {
   asio::steady_timer reaper_;
   CompletionQueue completions_{io_.get_executor()};
   DeadlineQueue deadlines_;
-  retry::Budget budget_;
+  std::unique_ptr<pool::Connector> connector_;
+  std::unique_ptr<pool::PoolClock> clock_;
   std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
   AtomicCounters counters_;
   std::thread thread_;
-  std::atomic<bool> stopped_{false};
+  std::mutex accepting_mutex_;
+  bool stopped_ = false;                    // guarded by accepting_mutex_
+  std::atomic<bool> stopped_flag_{false};  // the same, readable without the lock
 };
 
 }  // namespace rebound::client

@@ -5,12 +5,13 @@
 // response_started.
 #include "h1/h1_connection.hpp"
 
+#include "h1/growing_string_body.hpp"
+
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
-#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 
 namespace rebound::h1 {
@@ -61,7 +62,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       close_now(Error(errc::client_shut_down, "connection shut down"));
       return;
     }
-    transition(ConnState::draining);
+    if (state() != ConnState::draining) transition(ConnState::draining);
   }
 
   void close(const Error& why) override { close_now(why); }
@@ -143,14 +144,18 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (!r.body().empty() || r.method() == "POST" || r.method() == "PUT" || r.method() == "PATCH")
       request_.content_length(r.body().size());
     serializer_.emplace(request_);
+    writing_ = true;
     http::async_write(*stream_, *serializer_,
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                        self->writing_ = false;
                         self->on_written(ec, n);
                       });
   }
 
   void on_written(boost::system::error_code ec, std::size_t bytes) {
-    if (!current_) return;
+    // No request: it ended first (a response before the whole body was
+    // sent; the connection is closed then) or was abandoned.
+    if (!current_ || state() == ConnState::closed) return;
     if (ec) {
       fail(ec, bytes == 0 ? progress::not_sent : progress::sent, "writing the request");
       return;
@@ -188,18 +193,25 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     for (const auto& f : msg) response.headers().add(std::string(f.name_string()), std::string(f.value()));
     response.body() = std::move(msg.body());
     response.protocol(Protocol::http1).connection(id(), reused_);
-    const bool keep_alive = can_continue && msg.keep_alive() && buffer_.size() == 0;
+    // Reusable only once both directions are done. A server may answer
+    // before reading the whole body (a 401 or 413): the rest of the body is
+    // still being written, and no other request may share the stream with
+    // it, so the connection goes (the write is cancelled by the close).
+    const bool keep_alive = can_continue && msg.keep_alive() && buffer_.size() == 0 && !writing_;
     auto ex = std::move(current_);
     auto* o = owner();  // read first: closing detaches the connection from its owner
     parser_.reset();
-    serializer_.reset();
-    request_written_ = false;
     if (keep_alive && state() == ConnState::busy) {
+      serializer_.reset();
+      request_written_ = false;
       transition(ConnState::ready);
       mark_idle();
       read_more();
     } else {
-      close_now(Error(errc::connection_closed, describe() + ": closed after the response"));
+      // The serializer stays until the cancelled write's handler has run.
+      close_now(Error(errc::connection_closed,
+                      describe() + (writing_ ? ": answered before the request body was sent"
+                                             : ": closed after the response")));
     }
     if (!o) return;
     o->on_attempt_done(ex, std::move(response));
@@ -218,14 +230,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (state() == ConnState::closed) return;
     transition(ConnState::closed);
     stream_->close();
-    auto ex = std::move(current_);
-    auto* o = owner();
-    if (o && ex) {
-      Error err = why;
-      err.set_reached(request_written_ ? progress::sent : progress::not_sent);
-      o->on_attempt_done(ex, err);
-    }
-    if (o) o->on_closed(*this, why);
+    std::vector<pool::InFlight> attempts;
+    if (current_)
+      attempts.push_back({std::move(current_), request_written_, parser_ && parser_->is_header_done(), {}});
+    close_attempts(why, std::move(attempts));
   }
 
   std::unique_ptr<net::Stream> stream_;
@@ -233,9 +241,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
   std::shared_ptr<Exchange> current_;
   http::request<http::span_body<const char>> request_;
   std::optional<http::request_serializer<http::span_body<const char>>> serializer_;
-  std::optional<http::response_parser<http::string_body>> parser_;
+  std::optional<http::response_parser<growing_string_body>> parser_;
   beast::flat_buffer buffer_;
   bool request_written_ = false;
+  bool writing_ = false;  // an async_write is running: the stream is not free
   bool reused_ = false;
 };
 

@@ -26,6 +26,9 @@ using client::Clock;
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_batch = 64 * 1024;
+// What a content-length may reserve before the bytes arrive; beyond it the
+// body grows with what arrives.
+constexpr std::uint64_t max_body_reserve = 1u << 20;
 
 struct StreamState {
   std::shared_ptr<client::Exchange> ex;  // null once abandoned
@@ -68,10 +71,15 @@ class H2Connection final : public pool::Connection,
     const int32_t sid = nghttp2_submit_request(session_.get(), nullptr, headers.data(), headers.size(),
                                                has_body ? &body : nullptr, nullptr);
     if (sid < 0) {
+      // This connection cannot open streams any more (ids exhausted, the
+      // session ending): it leaves the usable set before the attempt goes
+      // back, so the retry lands on another connection, never this one.
+      stop_taking_streams();
       if (auto* o = owner())
-        o->on_attempt_done(ex, Error(errc::protocol_error,
+        o->on_attempt_done(ex, Error(errc::connection_closed,
                                      describe() + ": cannot open a stream: " + nghttp2_strerror(sid),
                                      progress::not_sent));
+      update_capacity(false);
       return;
     }
     ex->set_carrier(this);
@@ -79,6 +87,10 @@ class H2Connection final : public pool::Connection,
     st.ex = std::move(ex);
     st.reused = used();
     mark_used();
+    // The last stream id was just used: drain before a request can fail on
+    // it (Go does the same), so the pool dials a fresh connection.
+    if (nghttp2_session_get_next_stream_id(session_.get()) > static_cast<std::uint32_t>(max_stream_id))
+      stop_taking_streams();
     update_capacity(false);
     flush_soon();
   }
@@ -95,7 +107,7 @@ class H2Connection final : public pool::Connection,
 
   void shutdown() override {
     if (state() == ConnState::closed) return;
-    transition(ConnState::draining);
+    stop_taking_streams();
     nghttp2_session_terminate_session(session_.get(), NGHTTP2_NO_ERROR);
     flush();
   }
@@ -107,7 +119,9 @@ class H2Connection final : public pool::Connection,
 
   int on_header(const nghttp2_frame* frame, std::string_view name, std::string_view value) override {
     StreamState* st = find(frame->hd.stream_id);
-    if (!st) return 0;
+    // Abandoned (deadline, cancel): its RST_STREAM may still wait behind a
+    // busy write while the server answers. Nobody reads this response.
+    if (!st || !st->ex) return 0;
     st->header_bytes += name.size() + value.size() + 32;
     if (st->header_bytes > options_.max_header_list_size) {
       st->local_error = errc::response_too_large;
@@ -126,10 +140,13 @@ class H2Connection final : public pool::Connection,
     if (!st->response_started) return 0;  // fields of a 1xx response
     if (!st->headers_complete && name == "content-length" && !st->ex->request().body_sink()) {
       // Grow the body once instead of doubling through every DATA frame
-      // (that regrowth was a third of the instructions for 1 MiB bodies).
+      // (that regrowth was a third of the instructions for 1 MiB bodies),
+      // but only up to max_body_reserve: the header is the server's claim,
+      // not bytes that arrived, and many streams may make it at once.
       std::uint64_t length = 0;
       std::from_chars(value.data(), value.data() + value.size(), length);
-      st->response.body().reserve(static_cast<std::size_t>(std::min<std::uint64_t>(length, options_.max_response_body)));
+      st->response.body().reserve(static_cast<std::size_t>(
+          std::min<std::uint64_t>({length, options_.max_response_body, max_body_reserve})));
     }
     if (st->headers_complete) {
       st->response.trailers().add(std::string(name), std::string(value));
@@ -226,13 +243,18 @@ class H2Connection final : public pool::Connection,
   }
 
   void on_goaway(const nghttp2_goaway& g) {
+    // State first: whatever the event leads to never sees a usable connection.
+    // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
+    // they reach the pool as "refused", retried whatever their method.
+    stop_taking_streams();
     if (auto* o = owner())
       o->on_connection_event(*this, EventKind::goaway,
                              describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
                                  " " + h2_error_name(g.error_code));
-    // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
-    // they reach the pool as "refused", retried whatever their method.
-    transition(ConnState::draining);
+  }
+
+  void stop_taking_streams() {
+    if (state() == ConnState::ready || state() == ConnState::busy) transition(ConnState::draining);
   }
 
   void read_more() {
@@ -360,26 +382,12 @@ class H2Connection final : public pool::Connection,
     transition(ConnState::closed);
     health_timer_.cancel();
     stream_->close();
-    auto streams = std::move(streams_);
+    std::vector<pool::InFlight> attempts;
+    attempts.reserve(streams_.size());
+    for (auto& [sid, st] : streams_)
+      attempts.push_back({std::move(st.ex), st.headers_sent, st.response_started, st.local_error});
     streams_.clear();
-    auto* o = owner();
-    for (auto& [sid, st] : streams) {
-      if (!st.ex || !o) continue;
-      Error err = why;
-      if (st.local_error) {
-        err = Error(*st.local_error, why.where(), progress::response_started);
-      } else if (st.response_started) {
-        err = Error(errc::truncated_response, why.where(), progress::response_started);
-      } else if (st.headers_sent) {
-        const bool silent = why.code() == errc::health_check_failed;
-        err = Error(silent ? errc::health_check_failed : errc::connection_lost_after_send, why.where(),
-                    progress::sent);
-      } else {
-        err.set_reached(progress::not_sent);
-      }
-      o->on_attempt_done(st.ex, std::move(err));
-    }
-    if (o) o->on_closed(*this, why);
+    close_attempts(why, std::move(attempts));
   }
 
   std::unique_ptr<net::Stream> stream_;

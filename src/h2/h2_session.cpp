@@ -1,6 +1,8 @@
 // nghttp2 session creation, header blocks and error mapping.
 #include "h2/h2_session.hpp"
 
+#include <atomic>
+
 #include <algorithm>
 #include <cctype>
 
@@ -43,6 +45,12 @@ ssize_t read_body_trampoline(nghttp2_session*, int32_t stream_id, uint8_t* buf, 
   return events_of(ud).read_body(stream_id, buf, length, data_flags);
 }
 
+namespace {
+std::atomic<std::int32_t> first_stream_id{1};
+}  // namespace
+
+void testing::set_first_stream_id(std::int32_t id) noexcept { first_stream_id = id; }
+
 SessionPtr make_client_session(SessionEvents& events, const Options& options) {
   nghttp2_session_callbacks* cbs = nullptr;
   nghttp2_session_callbacks_new(&cbs);
@@ -72,6 +80,8 @@ SessionPtr make_client_session(SessionEvents& events, const Options& options) {
   nghttp2_submit_settings(raw, NGHTTP2_FLAG_NONE, settings, std::size(settings));
   nghttp2_session_set_local_window_size(raw, NGHTTP2_FLAG_NONE, 0,
                                         static_cast<int32_t>(options.h2_connection_window));
+  if (const std::int32_t first = first_stream_id; first != 1)
+    nghttp2_session_set_next_stream_id(raw, first);
   return session;
 }
 

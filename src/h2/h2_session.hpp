@@ -45,6 +45,15 @@ ssize_t read_body_trampoline(nghttp2_session* session, int32_t stream_id, uint8_
 /// A client session wired to `events`, with the local SETTINGS queued.
 SessionPtr make_client_session(SessionEvents& events, const Options& options);
 
+/// The largest stream id a client may open (RFC 9113 section 5.1.1: 2^31-1).
+inline constexpr std::int32_t max_stream_id = 0x7fffffff;
+
+namespace testing {
+/// The stream id that sessions created from now on start at (odd; 1 is
+/// normal), so tests reach stream-id exhaustion without 2^30 requests.
+void set_first_stream_id(std::int32_t id) noexcept;
+}  // namespace testing
+
 /// The request's header block: pseudo-headers first, names lower-cased,
 /// connection-specific fields dropped (RFC 9113 section 8.2.2). Points into
 /// `request` and `url` (nghttp2 copies the block when the request is

@@ -1,5 +1,7 @@
-// Connection state transitions and descriptions.
+// Connection state transitions, descriptions and the shared end of a close.
 #include "pool/connection.hpp"
+
+#include "client/invariant.hpp"
 
 #include <ostream>
 
@@ -15,22 +17,53 @@ const char* to_string(ConnState s) noexcept {
   return "unknown";
 }
 
-bool Connection::transition(ConnState to) {
-  bool allowed = false;
-  switch (state_) {
+bool transition_allowed(ConnState from, ConnState to) noexcept {
+  if (from == to) return false;
+  switch (from) {
     case ConnState::ready:
-    case ConnState::busy:
-      allowed = true;  // ready<->busy, either to draining or closed
-      break;
-    case ConnState::draining:
-      allowed = to == ConnState::closed;  // a draining connection never takes work again
-      break;
-    case ConnState::closed:
-      allowed = false;  // final
-      break;
+    case ConnState::busy: return true;  // ready<->busy, either to draining or closed
+    case ConnState::draining: return to == ConnState::closed;  // never takes work again
+    case ConnState::closed: return false;  // final
   }
-  if (allowed) state_ = to;
-  return allowed;
+  return false;
+}
+
+bool Connection::transition(ConnState to) {
+  if (!transition_allowed(state_, to)) {
+    REBOUND_INVARIANT_FAILED("illegal connection transition " + std::string(to_string(state_)) + " -> " +
+                             to_string(to) + " on " + describe());
+    return false;
+  }
+  state_ = to;
+  return true;
+}
+
+void Connection::close_attempts(const Error& why, std::vector<InFlight> attempts) {
+  auto* o = owner();
+  if (!o) return;
+  for (auto& a : attempts) {
+    if (!a.ex) continue;
+    Error err = why;
+    if (why.code() == errc::client_shut_down) {
+      err.set_reached(a.response_started ? progress::response_started
+                      : a.request_sent   ? progress::sent
+                                         : progress::not_sent);
+    } else if (a.local_error) {
+      err = Error(*a.local_error, why.where(), progress::response_started);
+    } else if (a.response_started) {
+      err = Error(errc::truncated_response, why.where(), progress::response_started);
+    } else if (a.request_sent) {
+      // A silent peer keeps its own name: the caller learns it was a health check.
+      const bool silent = why.code() == errc::health_check_failed;
+      err = Error(silent ? errc::health_check_failed : errc::connection_lost_after_send, why.where(),
+                  progress::sent);
+    } else {
+      err.set_reached(progress::not_sent);
+    }
+    o->on_attempt_done(a.ex, std::move(err));
+  }
+  // The attempts' handlers may have detached us (a pool shutting down).
+  if (auto* still = owner()) still->on_closed(*this, why);
 }
 
 std::string Connection::describe() const {

@@ -1,6 +1,8 @@
 // The protocol-neutral face of one pooled connection: its lifecycle state
-// (one enum, one transition function), and the owner it reports to. HTTP/1.1
-// and HTTP/2 connections implement it; the origin pool only sees this.
+// (one enum, one transition function that refuses illegal moves loudly),
+// the owner it reports to, and the one way a connection ends (hand every
+// attempt back with how far it got, then tell the owner). HTTP/1.1 and
+// HTTP/2 connections implement the rest; the origin pool only sees this.
 //
 //     ready <-> busy -> draining -> closed
 //       \_____________________________/ (any error)
@@ -18,6 +20,8 @@
 #include <cstdint>
 #include <iosfwd>
 #include <memory>
+#include <optional>
+#include <vector>
 
 namespace rebound::pool {
 
@@ -31,6 +35,9 @@ enum class ConnState : std::uint8_t {
   closed,    ///< gone; every attempt on it has been handed back. Final.
 };
 const char* to_string(ConnState s) noexcept;
+
+/// Whether the lifecycle allows `from` -> `to` (the table the tests pin).
+bool transition_allowed(ConnState from, ConnState to) noexcept;
 
 class Connection;
 
@@ -50,6 +57,15 @@ class ConnectionOwner {
 
  protected:
   ~ConnectionOwner() = default;
+};
+
+/// How far one attempt on a closing connection had got: what close_attempts
+/// needs to tell the retry part the truth.
+struct InFlight {
+  std::shared_ptr<Exchange> ex;  ///< null: abandoned, nothing to hand back
+  bool request_sent = false;     ///< our request (h2: its HEADERS) left
+  bool response_started = false; ///< the final response header arrived
+  std::optional<errc> local_error;  ///< a limit we hit on this attempt
 };
 
 class Connection : public client::AttemptCarrier {
@@ -81,12 +97,20 @@ class Connection : public client::AttemptCarrier {
   std::string describe() const;
 
  protected:
-  /// The one place the state changes. Illegal transitions are ignored
-  /// (closed is final; nothing returns to ready from draining).
+  /// The one place the state changes. An illegal move (closed is final,
+  /// draining never takes work again, no move to the same state) is a bug:
+  /// it aborts in checked builds (Debug, sanitizers) and is refused otherwise.
   bool transition(ConnState to);
   ConnectionOwner* owner() const noexcept { return owner_; }
   void mark_used() noexcept { used_ = true; }
-  void mark_idle() noexcept { idle_since_ = Clock::now(); }
+  void mark_idle(Clock::time_point now = Clock::now()) noexcept { idle_since_ = now; }
+
+  /// The last step of every close, whichever protocol: hands each attempt
+  /// back to the owner with the error that says how far it got (a limit we
+  /// hit; a truncated response; lost after sending; or never sent), then
+  /// reports the close. The caller has already moved to closed and released
+  /// its transport.
+  void close_attempts(const Error& why, std::vector<InFlight> attempts);
 
  private:
   ConnectionOwner* owner_;

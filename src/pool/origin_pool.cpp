@@ -1,8 +1,6 @@
 // One origin's pool: checkout, queueing, dialing, eviction and retries.
 #include "pool/origin_pool.hpp"
 
-#include "pool/connection_factory.hpp"
-
 #include <boost/asio/post.hpp>
 
 #include <algorithm>
@@ -10,13 +8,18 @@
 
 namespace rebound::pool {
 
-OriginPool::OriginPool(ShardServices services, Url origin)
-    : services_(std::move(services)), options_(*services_.options), origin_(std::move(origin)),
-      redial_timer_(services_.executor), random_(std::random_device{}()) {
+OriginPool::OriginPool(PoolServices services, Url origin)
+    : services_(std::move(services)), options_(*services_.options), clock_(*services_.clock),
+      origin_(std::move(origin)),
+      budget_(options_.retry_budget_ratio, options_.retry_budget_min_per_second),
+      random_(std::random_device{}()) {
   // Plain http speaks a known protocol from the start; https learns it from ALPN.
   if (!origin_.tls()) {
     protocol_ = options_.http_version == HttpVersion::http2_prior_knowledge ? Protocol::http2
                                                                             : Protocol::http1;
+    protocol_known_ = true;
+  } else if (options_.http_version == HttpVersion::http1_only) {
+    protocol_known_ = true;  // ALPN offers only http/1.1
   }
 }
 
@@ -32,6 +35,7 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
                                            " requests already wait for " + origin_.origin()));
     return;
   }
+  budget_.record_request(clock_.now());
   waiting_.push_back(std::move(ex));
   pump();
 }
@@ -53,8 +57,19 @@ void OriginPool::pump() {
   maybe_dial();
 }
 
+void OriginPool::pump_soon() {
+  // Deferred: the caller is inside a connection's or a dial's own callback.
+  if (pump_posted_) return;
+  pump_posted_ = true;
+  asio::post(services_.executor, while_alive([this] {
+    pump_posted_ = false;
+    pump();
+  }));
+}
+
 void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   ex->begin_attempt(&c);
+  ex->set_backing_off(false);
   if (observed()) {  // the hot path builds no strings nobody reads
     if (c.used()) emit(EventKind::connection_reused, c.id(), c.protocol(), {}, ex->describe());
     emit(EventKind::request_start, c.id(), c.protocol(), {},
@@ -74,73 +89,112 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   c.submit(std::move(ex));
 }
 
-bool OriginPool::dial_needed() const {
-  const auto live_waiters = std::count_if(waiting_.begin(), waiting_.end(),
-                                          [](const auto& e) { return !e->done(); });
-  if (live_waiters == 0 || shut_down_) return false;
+bool OriginPool::may_be_http2() const noexcept { return !protocol_known_ || protocol_ == Protocol::http2; }
+
+std::size_t OriginPool::dials_wanted() const {
+  if (shut_down_) return 0;
+  // While backing off after dial failures, the requests that failed with
+  // the dial (and those that asked to wait for readiness) wait for the
+  // redial; a request that arrived since gets a fresh dial at once.
+  const bool backing_off = static_cast<bool>(redial_);
+  const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
+    return !e->done() && !(backing_off && (e->wait_for_ready() || e->backing_off()));
+  }));
+  if (wanting == 0) return 0;
   // Draining connections are on their way out and do not hold a slot.
-  const auto slots_used =
-      std::count_if(connections_.begin(), connections_.end(),
-                    [](const auto& c) { return c->state() != ConnState::draining; }) +
-      (dial_ ? 1 : 0);
-  if (static_cast<std::uint32_t>(slots_used) >= options_.max_conns_per_origin) return false;
-  if (dial_) return false;  // one dial at a time: coalesces HTTP/2 and bounds dial storms
-  if (redial_scheduled_) {
-    // Backing off after dial failures holds back only requests that asked to
-    // wait for readiness; anyone else gets a fresh dial at once.
-    return std::any_of(waiting_.begin(), waiting_.end(),
-                       [](const auto& e) { return !e->done() && !e->wait_for_ready(); });
-  }
-  return true;
+  const auto live = static_cast<std::size_t>(std::count_if(
+      connections_.begin(), connections_.end(), [](const auto& c) { return c->state() != ConnState::draining; }));
+  const std::size_t slots_used = live + dials_.size();
+  if (slots_used >= options_.max_conns_per_origin) return 0;
+  const std::size_t free_slots = options_.max_conns_per_origin - slots_used;
+  // One HTTP/2 connection may serve them all: dial one at a time.
+  if (may_be_http2()) return dials_.empty() ? 1 : 0;
+  // HTTP/1.1: one connection per waiting request; each dial in flight will serve one.
+  return wanting > dials_.size() ? std::min(wanting - dials_.size(), free_slots) : 0;
 }
 
 void OriginPool::maybe_dial() {
-  if (!dial_needed()) return;
-  if (services_.counters) ++services_.counters->dials;
-  emit(EventKind::dial_start, 0, protocol_, {}, origin_.origin());
-  dial_ = net::Dial::start(services_.executor, origin_, options_, services_.tls,
-                           while_alive([this](Error err, net::DialResult result) {
-                             on_dialed(std::move(err), std::move(result));
-                           }));
+  for (std::size_t n = dials_wanted(); n > 0; --n) start_dial();
 }
 
-void OriginPool::on_dialed(Error err, net::DialResult result) {
-  dial_.reset();
+void OriginPool::start_dial() {
+  if (services_.counters) ++services_.counters->dials;
+  emit(EventKind::dial_start, 0, protocol_, {}, origin_.origin());
+  auto slot = std::make_shared<const net::Dial*>(nullptr);
+  auto dial = services_.connector->dial(origin_, while_alive([this, slot](Error err, net::DialResult result) {
+    on_dialed(*slot, std::move(err), std::move(result));
+  }));
+  *slot = dial.get();
+  dials_.push_back(std::move(dial));
+}
+
+void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult result) {
+  auto it = std::find_if(dials_.begin(), dials_.end(), [&](const auto& d) { return d.get() == which; });
+  if (it != dials_.end()) dials_.erase(it);
   if (shut_down_) return;
   if (err) {
     ++consecutive_dial_failures_;
     if (services_.counters) ++services_.counters->dial_failures;
     emit(EventKind::dial_failed, 0, protocol_, err.code(), err.message());
-    fail_waiting_after_dial_error(err);
+    after_dial_failure(err);
     return;
   }
   consecutive_dial_failures_ = 0;
-  redial_scheduled_ = false;
-  redial_timer_.cancel();
+  end_backoff();
   protocol_ = result.protocol;
+  protocol_known_ = true;
   const auto id = services_.next_connection_id();
   emit(EventKind::dial_done, id, result.protocol, {},
        origin_.origin() + " " + to_string(result.protocol) +
            (result.tls_cipher.empty() ? "" : " " + result.tls_cipher));
   if (services_.counters) ++services_.counters->connections_open;
-  connections_.push_back(make_connection(*this, id, result.protocol, std::move(result.stream), options_));
+  connections_.push_back(services_.connector->connect(*this, id, std::move(result)));
   pump();
 }
 
-void OriginPool::fail_waiting_after_dial_error(const Error& err) {
-  // Requests that did not ask to wait fail fast with the dial error; the
-  // others stay queued for a redial after backoff, within their deadlines.
+void OriginPool::after_dial_failure(const Error& err) {
+  // Requests still have a way forward while another dial runs or a live
+  // connection will free up: they keep waiting, charged nothing.
+  const bool other_way = !dials_.empty() || std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
+                           return c->state() == ConnState::ready || c->state() == ConnState::busy;
+                         });
+  if (other_way) {
+    pump();
+    return;
+  }
+  // Otherwise the dial was an attempt for each of them, never sent: the
+  // retry decision says whether they wait for a redial (one redial is one
+  // retry from the budget, whoever rides on it) or fail with the dial error.
+  bool budget_checked = false, budget_ok = false;
   std::deque<std::shared_ptr<Exchange>> keep;
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& ex : waiting) {
     if (ex->done()) continue;
-    if (ex->wait_for_ready()) {
+    if (ex->wait_for_ready()) {  // waits for readiness until its deadline, attempts uncounted
       keep.push_back(std::move(ex));
       continue;
     }
+    ex->begin_attempt(nullptr);
+    const retry::Verdict verdict = retry::decide({err.code(), progress::not_sent}, facts_of(*ex));
+    std::string why(verdict.reason);
+    if (verdict.action == retry::Action::retry_now) {
+      if (!budget_checked) {
+        budget_checked = true;
+        budget_ok = budget_.try_spend(clock_.now());
+        if (budget_ok && services_.counters) ++services_.counters->retries;
+      }
+      if (budget_ok) {
+        ex->set_backing_off(true);
+        emit(EventKind::retry, 0, protocol_, err.code(),
+             ex->describe() + ": dial failed; redialing after backoff (" + err.message() + ")");
+        keep.push_back(std::move(ex));
+        continue;
+      }
+      why = "retry budget exhausted";
+    }
     Error e = err;
-    e.set_where(ex->describe() + ": " + err.where()).set_attempts(std::max(ex->attempts(), 1));
+    e.set_where(ex->describe() + ": " + err.where() + " (" + why + ")").set_attempts(ex->attempts());
     finish(ex, std::move(e));
   }
   for (auto& ex : keep) waiting_.push_back(std::move(ex));
@@ -148,16 +202,19 @@ void OriginPool::fail_waiting_after_dial_error(const Error& err) {
 }
 
 void OriginPool::schedule_redial() {
-  if (redial_scheduled_) return;
-  redial_scheduled_ = true;
+  if (redial_) return;
   const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-  redial_timer_.expires_after(
-      retry::backoff_delay(consecutive_dial_failures_, options_.backoff_base, options_.backoff_max, r));
-  redial_timer_.async_wait(while_alive([this](boost::system::error_code ec) {
-    if (ec) return;
-    redial_scheduled_ = false;
-    pump();
-  }));
+  redial_ = clock_.call_after(
+      retry::backoff_delay(consecutive_dial_failures_, options_.backoff_base, options_.backoff_max, r),
+      while_alive([this] {
+        end_backoff();
+        pump();
+      }));
+}
+
+void OriginPool::end_backoff() {
+  redial_.reset();
+  for (auto& ex : waiting_) ex->set_backing_off(false);
 }
 
 void OriginPool::on_ready(Connection&) { pump(); }
@@ -175,8 +232,9 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
     ++services_.counters->connections_closed;
   }
   emit(EventKind::connection_closed, c.id(), c.protocol(), why.code(), why.message());
-  // Defer: the connection is still inside its own callback.
-  asio::post(services_.executor, while_alive([this, keep_alive] { pump(); }));
+  // The connection is still inside its own callback: it lives until that returns.
+  asio::post(services_.executor, [keep_alive = std::move(keep_alive)] {});
+  pump_soon();
 }
 
 void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
@@ -190,19 +248,23 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
   retry_or_complete(ex, std::move(result).error());
 }
 
+retry::RequestFacts OriginPool::facts_of(const Exchange& ex) const {
+  const Request& r = ex.request();
+  // Bodies are held in memory (Request::body), so every body can be sent again.
+  return retry::RequestFacts{r.method(), r.headers().contains("idempotency-key"), true,
+                             r.retry_policy(), ex.attempts(), options_.max_attempts};
+}
+
 void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err) {
-  const Request& r = ex->request();
-  const retry::RequestFacts facts{r.method(), r.headers().contains("idempotency-key"), true,
-                                  r.retry_policy(), ex->attempts(), options_.max_attempts};
-  const retry::Verdict verdict = retry::decide({err.code(), err.reached()}, facts);
+  const retry::Verdict verdict = retry::decide({err.code(), err.reached()}, facts_of(*ex));
   const bool within_budget =
-      verdict.action == retry::Action::retry_now && services_.budget->try_spend(Clock::now());
-  if (within_budget && !shut_down_) {
+      verdict.action == retry::Action::retry_now && !shut_down_ && budget_.try_spend(clock_.now());
+  if (within_budget) {
     if (services_.counters) ++services_.counters->retries;
     emit(EventKind::retry, 0, protocol_, err.code(),
          ex->describe() + ": " + std::string(verdict.reason) + " (after " + err.message() + ")");
     waiting_.push_front(ex);
-    asio::post(services_.executor, while_alive([this] { pump(); }));
+    pump_soon();
     return;
   }
   std::string why = verdict.action == retry::Action::retry_now ? "retry budget exhausted"
@@ -229,14 +291,17 @@ bool OriginPool::reap(Clock::time_point now) {
     if (c->state() == ConnState::ready && c->active() == 0 && now - c->idle_since() >= options_.idle_timeout)
       idle.push_back(c);
   for (const auto& c : idle) c->close(Error(errc::connection_closed, c->describe() + ": idle timeout"));
-  return connections_.empty() && waiting_.empty() && !dial_ && !redial_scheduled_;
+  const bool idle_queue = std::none_of(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); });
+  return connections_.empty() && idle_queue && dials_.empty() && !redial_;
 }
 
 void OriginPool::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
-  redial_timer_.cancel();
-  if (dial_) dial_->cancel();
+  redial_.reset();
+  auto dials = std::move(dials_);
+  dials_.clear();
+  for (auto& d : dials) d->cancel();
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& ex : waiting) finish(ex, Error(errc::client_shut_down, ex->describe()));
@@ -256,7 +321,7 @@ PoolCounts OriginPool::counts() const {
       case ConnState::closed: break;
     }
   }
-  n.dialing = dial_ ? 1 : 0;
+  n.dialing = dials_.size();
   n.waiting = static_cast<std::size_t>(
       std::count_if(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); }));
   return n;
@@ -277,7 +342,7 @@ void OriginPool::on_connection_event(Connection& c, EventKind kind, std::string 
 
 void OriginPool::emit(EventKind kind, std::uint64_t conn, Protocol p, error_code ec, std::string detail) {
   if (!services_.emit) return;
-  services_.emit(Event{kind, Clock::now(), origin_.origin(), conn, p, ec, std::move(detail)});
+  services_.emit(Event{kind, clock_.now(), origin_.origin(), conn, p, ec, std::move(detail)});
 }
 
 }  // namespace rebound::pool

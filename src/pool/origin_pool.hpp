@@ -1,27 +1,33 @@
-// The connections of one origin (scheme://host:port) on one shard: checkout,
-// the wait queue, dial coalescing, eviction of dead connections, idle
-// reaping and retries. This is the single owner of dialing and of the retry
-// decision's execution (ORIGIN.md: "one owner for dialing").
+// The connections of one origin (scheme://host:port) in one Client:
+// checkout, the wait queue, dialing, eviction of dead connections, idle
+// reaping, the origin's retry budget and the execution of retry decisions.
+// This is the single owner of dialing and of acting on the retry decision
+// (ORIGIN.md: "one owner for dialing").
 //
-// Invariants (tests pin each):
+// Invariants (tests/pool/origin_pool_test.cpp pins each):
 //  - a draining or closed connection is never handed a request;
 //  - whoever finds a connection unusable removes it in the same step
 //    (on_closed erases it before anything else runs);
-//  - at most one dial in flight while the origin's protocol may be HTTP/2;
+//  - while the origin may speak HTTP/2, at most one dial is in flight (it
+//    coalesces); a known-HTTP/1.1 origin dials one connection per waiting
+//    request, up to max_conns_per_origin, in parallel;
+//  - a dial failure fails only requests with no other way forward, and only
+//    when the retry decision (attempts, budget) says so; the others wait
+//    for a redial after backoff;
 //  - every exchange completes exactly once (Exchange::complete guards it).
 //
-// Runs on its shard's I/O thread only.
+// The network and time come in through Connector and PoolClock, so the
+// state machine is unit-tested with fakes. Runs on its shard's I/O thread.
 #pragma once
 
 #include "client/counters.hpp"
 #include "client/exchange.hpp"
-#include "net/dialer.hpp"
 #include "pool/connection.hpp"
+#include "pool/connector.hpp"
+#include "pool/pool_clock.hpp"
 #include "retry/retry.hpp"
 
 #include <rebound/options.hpp>
-
-#include <boost/asio/steady_timer.hpp>
 
 #include <deque>
 #include <functional>
@@ -34,14 +40,14 @@ namespace rebound::pool {
 namespace asio = boost::asio;
 
 /// What an origin pool needs from its shard.
-struct ShardServices {
-  asio::any_io_executor executor;
+struct PoolServices {
+  asio::any_io_executor executor;  ///< where deferred work is posted
   const Options* options = nullptr;
-  std::shared_ptr<net::TlsContext> tls;
-  retry::Budget* budget = nullptr;
+  Connector* connector = nullptr;
+  PoolClock* clock = nullptr;
   std::function<std::uint64_t()> next_connection_id;
-  std::function<void(const Event&)> emit;  ///< may be empty
-  client::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client
+  std::function<void(const Event&)> emit;      ///< may be empty; must not run user code inline
+  client::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client; may be null
 };
 
 /// Counts of connections per state, for tests and `dump`.
@@ -52,7 +58,7 @@ struct PoolCounts {
 
 class OriginPool final : public ConnectionOwner, public std::enable_shared_from_this<OriginPool> {
  public:
-  OriginPool(ShardServices services, Url origin);
+  OriginPool(PoolServices services, Url origin);
   ~OriginPool();
 
   /// Finds a connection for `ex` now, or queues it (dialing if needed).
@@ -65,6 +71,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
 
   PoolCounts counts() const;
   std::string dump() const;
+  /// The protocol the origin is known (or assumed) to speak.
+  Protocol protocol() const noexcept { return protocol_; }
 
   // ConnectionOwner
   void on_ready(Connection& c) override;
@@ -82,28 +90,36 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
     };
   }
   void pump();
+  void pump_soon();
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();
-  bool dial_needed() const;
-  void on_dialed(Error err, net::DialResult result);
-  void fail_waiting_after_dial_error(const Error& err);
+  std::size_t dials_wanted() const;
+  bool may_be_http2() const noexcept;
+  void start_dial();
+  void on_dialed(const net::Dial* which, Error err, net::DialResult result);
+  void after_dial_failure(const Error& err);
   void schedule_redial();
+  void end_backoff();
   void retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err);
+  retry::RequestFacts facts_of(const Exchange& ex) const;
   void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
   bool observed() const noexcept { return static_cast<bool>(services_.emit); }
   void emit(EventKind kind, std::uint64_t conn, Protocol p, error_code ec, std::string detail);
 
-  ShardServices services_;
+  PoolServices services_;
   const Options& options_;
+  PoolClock& clock_;
   Url origin_;
   std::vector<std::shared_ptr<Connection>> connections_;
   std::deque<std::shared_ptr<Exchange>> waiting_;
-  std::shared_ptr<net::Dial> dial_;  // at most one dial in flight at a time
+  std::vector<std::shared_ptr<net::Dial>> dials_;  // in flight
   Protocol protocol_ = Protocol::http1;
+  bool protocol_known_ = false;  // plain http, or learned from a TLS dial's ALPN
+  retry::Budget budget_;
   int consecutive_dial_failures_ = 0;
-  asio::steady_timer redial_timer_;
-  bool redial_scheduled_ = false;
+  ScheduledCall redial_;  // set while backing off after dial failures
   std::minstd_rand random_;
+  bool pump_posted_ = false;
   bool shut_down_ = false;
 };
 

@@ -32,10 +32,10 @@ Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
   if (f.code == errc::cancelled || f.code == errc::deadline_exceeded ||
       f.code == errc::client_shut_down)
     return {Action::fail, "request ended by its caller or deadline"};
-  // A wrong request or an oversized response fails the same way every time.
-  if (f.code == condition::request_error || f.code == errc::response_too_large ||
-      f.code == errc::certificate_verify_failed)
-    return {Action::fail, "a retry would fail the same way"};
+  // Only transient failures are worth another attempt; a wrong request, an
+  // oversized response, a bad certificate or a protocol violation fails
+  // the same way every time. is_retryable() is the one list of both.
+  if (!is_retryable(f.code)) return {Action::fail, "a retry would fail the same way"};
   switch (f.reached) {
     // Never left the client: safe for any method.
     case progress::not_sent: return {Action::retry_now, "not sent; retrying on a new connection"};

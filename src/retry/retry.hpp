@@ -66,7 +66,9 @@ class Budget {
 };
 
 /// The retry decision for one failed attempt. Does not consult the budget;
-/// the caller spends from it when the verdict is a retry.
+/// the caller spends from it when the verdict is a retry. A code that
+/// rebound::is_retryable() rejects is never retried, and one it accepts is
+/// retried when the table allows it (tests pin that they agree).
 Verdict decide(const AttemptFailure& failure, const RequestFacts& request);
 
 /// Delay before redial number `failures` (1-based) after consecutive dial

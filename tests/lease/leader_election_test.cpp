@@ -270,7 +270,7 @@ TEST(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadli
   b.start();
   ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
 
-  const auto killed = Clock::now();
+  const auto accepted_before = s->stats().connections_accepted;
   s->kill();
   std::this_thread::sleep_for(300ms);
   s->restart();
@@ -282,7 +282,9 @@ TEST(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadli
   EXPECT_EQ(rec.leaderships("a"), 1);
   EXPECT_EQ(rec.leaderships("b"), 0);
   EXPECT_EQ(rec.count(ElectionEventKind::lost), 0) << rec.timeline();
-  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 1) << rec.timeline();
+  // The outage was real: the candidates had to dial the restarted server
+  // (an attempt during it may have failed, or ridden it out on redials).
+  EXPECT_GT(s->stats().connections_accepted, accepted_before);
   EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, "a");
   EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
   EXPECT_EQ(rec.overlaps(), "");

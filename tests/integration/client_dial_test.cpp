@@ -1,0 +1,101 @@
+// Dial failures go through the retry rules: they fail only requests that
+// have no other way forward, count as attempts, respect max_attempts and
+// back off between redials; an HTTP/1.1 origin dials in parallel.
+#include "integration/completions.hpp"
+#include "integration/fixtures.hpp"
+
+#include <boost/asio/read_until.hpp>
+#include <boost/asio/streambuf.hpp>
+#include <boost/asio/write.hpp>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+namespace asio = boost::asio;
+
+TEST(ClientDial, ARefusedDialIsRetriedWithBackoffUpToMaxAttemptsForAnyMethod) {
+  const auto port = unused_port();
+  for (const char* method : {"GET", "POST"}) {
+    SCOPED_TRACE(method);
+    Options o;
+    o.max_attempts = 3;
+    o.backoff_base = 40ms;
+    Client c(o);
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c.send(Request(method, "http://127.0.0.1:" + std::to_string(port) + "/").timeout(10s));
+    const auto took = elapsed_since(t0);
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::connection_refused) << r.error().message();
+    EXPECT_EQ(r.error().attempts(), 3) << r.error().message();
+    EXPECT_EQ(c.counters().dials, 3u);
+    // Two redials after backoffs of at least 20 ms and 40 ms (full jitter keeps half).
+    EXPECT_GE(took, 60ms);
+    EXPECT_LT(took, 5s);
+  }
+}
+
+TEST(ClientDial, AFailedDialDoesNotFailRequestsABusyHealthyConnectionWillServe) {
+  // A server that accepts exactly one connection, then closes its listener:
+  // every later dial is refused, while the first connection stays healthy.
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::atomic<int> served{0};
+  std::thread server([&] {
+    asio::ip::tcp::socket sock(io);
+    acceptor.accept(sock);
+    acceptor.close();
+    asio::streambuf in;
+    boost::system::error_code ec;
+    while (!ec) {
+      asio::read_until(sock, in, "\r\n\r\n", ec);
+      if (ec) break;
+      in.consume(in.size());
+      std::this_thread::sleep_for(200ms);  // busy long enough for the second request to want a dial
+      asio::write(sock, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
+      ++served;
+    }
+  });
+  {
+    Options o;
+    o.max_conns_per_origin = 2;
+    Client c(o);
+    const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
+    Completions done(2);
+    c.send_async(Request::get(url), done.callback(0));
+    std::this_thread::sleep_for(50ms);  // the first is on the one connection
+    c.send_async(Request::post(url, "x"), done.callback(1));
+    ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
+    for (std::size_t i = 0; i < 2; ++i) EXPECT_TRUE(done.result(i)) << i << ": " << done.result(i).error().message();
+    EXPECT_GE(c.counters().dial_failures, 1u) << "the test's premise: the second dial was refused";
+    EXPECT_EQ(served.load(), 2);
+  }
+  server.join();
+}
+
+TEST(ClientDial, AnHttp1OriginDialsUpToMaxConnsInParallel) {
+  auto s = start_server();
+  std::mutex mutex;
+  int in_flight = 0, most = 0;
+  Options o;
+  o.max_conns_per_origin = 4;
+  o.on_event = [&](const Event& e) {
+    std::lock_guard lock(mutex);
+    if (e.kind == EventKind::dial_start) most = std::max(most, ++in_flight);
+    if (e.kind == EventKind::dial_done || e.kind == EventKind::dial_failed) --in_flight;
+  };
+  Client c(o);
+  Completions done(4);
+  for (std::size_t i = 0; i < 4; ++i) c.send_async(Request::get(s->url() + "/delay/200"), done.callback(i));
+  ASSERT_TRUE(done.wait(10s));
+  EXPECT_EQ(done.succeeded(), 4u);
+  EXPECT_EQ(c.counters().dials, 4u);
+  std::lock_guard lock(mutex);
+  EXPECT_EQ(most, 4) << "dials in flight at once";
+}

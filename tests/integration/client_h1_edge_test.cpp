@@ -1,0 +1,72 @@
+// HTTP/1.1 corners: a server that answers before it has read the request
+// body (a 401 or 413 with keep-alive, as Go and nginx do), and a
+// content-length claim far beyond what arrives.
+#include "integration/completions.hpp"
+#include "integration/fixtures.hpp"
+#include "support/raw_server.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+
+TEST(ClientH1Edge, AnAnswerBeforeTheBodyWasSentRetiresTheConnectionAndTheNextRequestsSucceed) {
+  std::atomic<int> answered_early{0};
+  RawServer server([&](RawConnection& conn, int index) {
+    for (;;) {
+      std::string head;
+      try {
+        head = conn.read_until("\r\n\r\n", 5s);
+      } catch (const std::exception&) {
+        return;  // the client closed the connection
+      }
+      if (head.rfind("POST", 0) == 0) {
+        // 401 at once, keep-alive; then read and drop the body, as a server
+        // keeping the connection must, and serve what follows it.
+        conn.write("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n");
+        ++answered_early;
+        const auto at = head.find("content-length: ") != std::string::npos ? head.find("content-length: ")
+                                                                            : head.find("Content-Length: ");
+        try {
+          conn.read_exactly(std::stoull(head.substr(at + 16)), 5s);
+        } catch (const std::exception&) {
+          return;  // the client gave up on the body and closed
+        }
+        continue;
+      }
+      conn.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+    }
+  });
+  Client c;
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    auto post = c.send(Request::post(server.url("/upload"), std::string(8u << 20, 'b')).timeout(5s));
+    ASSERT_TRUE(post) << post.error().message();
+    EXPECT_EQ(post->status(), 401);
+    for (int i = 0; i < 3; ++i) {
+      auto get = c.send(Request::get(server.url("/")).timeout(3s));
+      ASSERT_TRUE(get) << "GET " << i << " after the early answer: " << get.error().message();
+      EXPECT_EQ(get->body(), "ok");
+    }
+  }
+  EXPECT_EQ(answered_early.load(), 3);
+  EXPECT_EQ(c.counters().completions_dropped, 0u);
+}
+
+TEST(ClientH1Edge, AContentLengthClaimReservesNothingLikeItsSize) {
+  RawServer server([](RawConnection& conn, int) {
+    conn.read_until("\r\n\r\n");
+    conn.write("HTTP/1.1 200 OK\r\nContent-Length: 549755813888\r\n\r\n0123456789");
+    conn.close();
+  });
+  Options o;
+  o.max_response_body = 1ull << 40;
+  Client c(o);
+  auto r = c.get(server.url("/huge"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();
+  EXPECT_EQ(r.error().reached(), progress::response_started);
+}

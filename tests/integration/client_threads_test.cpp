@@ -1,0 +1,92 @@
+// Several I/O threads: an origin is served by one thread, so the limits
+// Options calls "per origin" (connections, queue, dial coalescing, retry
+// budget) hold for the whole Client whatever io_threads is.
+#include "integration/completions.hpp"
+#include "integration/fixtures.hpp"
+
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <set>
+#include <thread>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+
+class ClientThreads : public ::testing::TestWithParam<unsigned> {};
+
+TEST_P(ClientThreads, MaxConnsPerOriginHoldsForTheWholeClient) {
+  auto s = start_server();
+  Options o;
+  o.io_threads = GetParam();
+  o.max_conns_per_origin = 2;
+  Client c(o);
+  constexpr std::size_t n = 16;
+  Completions done(n);
+  for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/delay/50"), done.callback(i));
+  ASSERT_TRUE(done.wait(20s)) << c.dump_pools();
+  EXPECT_EQ(done.succeeded(), n);
+  EXPECT_EQ(s->stats().connections_accepted, 2u) << "HTTP/1.1 connections opened with io_threads " << GetParam();
+  EXPECT_EQ(c.counters().dials, 2u);
+}
+
+TEST_P(ClientThreads, HundredFirstRequestsToAnHttp2OriginCauseOneDial) {
+  auto s = start_server();
+  Options o;
+  o.io_threads = GetParam();
+  o.http_version = HttpVersion::http2_prior_knowledge;
+  Client c(o);
+  constexpr std::size_t n = 100;
+  Completions done(n);
+  for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/"), done.callback(i));
+  ASSERT_TRUE(done.wait(20s)) << c.dump_pools();
+  EXPECT_EQ(done.succeeded(), n);
+  EXPECT_EQ(c.counters().dials, 1u);
+  EXPECT_EQ(s->stats().connections_accepted, 1u);
+}
+
+TEST_P(ClientThreads, TheQueueLimitHoldsForTheWholeClient) {
+  auto s = start_server();
+  Options o;
+  o.io_threads = GetParam();
+  o.max_conns_per_origin = 1;
+  o.max_queued_per_origin = 4;
+  Client c(o);
+  constexpr std::size_t n = 12;
+  Completions done(n);
+  // One at a time from this thread, so they reach the pool in order.
+  for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/delay/300"), done.callback(i));
+  ASSERT_TRUE(done.wait(20s)) << c.dump_pools();
+  std::size_t queue_full = 0;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!done.result(i) && done.result(i).error().code() == errc::queue_full) ++queue_full;
+  // At most 4 wait (one more may be on the connection or its dial).
+  EXPECT_GE(queue_full, n - 5) << "requests accepted beyond the per-origin queue with io_threads " << GetParam();
+  EXPECT_LE(queue_full, n - 4);
+}
+
+TEST_P(ClientThreads, OriginsAreSpreadAcrossTheThreads) {
+  std::vector<std::unique_ptr<server::Server>> servers;
+  for (int i = 0; i < 4; ++i) servers.push_back(start_server());
+  Options o;
+  o.io_threads = GetParam();
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+  Client c(o);
+  Completions done(servers.size());
+  for (std::size_t i = 0; i < servers.size(); ++i)
+    c.send_async(Request::get(servers[i]->url() + "/"), [&, cb = done.callback(i)](Result<Response> r) {
+      {
+        std::lock_guard lock(mutex);
+        threads.insert(std::this_thread::get_id());
+      }
+      cb(std::move(r));
+    });
+  ASSERT_TRUE(done.wait(10s));
+  EXPECT_EQ(done.succeeded(), servers.size());
+  EXPECT_EQ(threads.size(), std::min<std::size_t>(GetParam(), servers.size()));
+}
+
+INSTANTIATE_TEST_SUITE_P(IoThreads, ClientThreads, ::testing::Values(1u, 2u, 4u),
+                         [](const auto& info) { return std::to_string(info.param) + "Threads"; });
