@@ -1,0 +1,185 @@
+// Fakes for the origin pool's seams: a clock the test advances by hand, a
+// connector whose dials the test completes, and connections whose requests
+// the test answers, refuses or loses - so every transition of the pool's
+// state machine can be driven without a socket or a sleep.
+#pragma once
+
+#include "pool/connector.hpp"
+#include "pool/pool_clock.hpp"
+
+#include <algorithm>
+#include <deque>
+#include <memory>
+#include <vector>
+
+namespace rebound::pool::fakes {
+
+class ManualClock final : public PoolClock {
+ public:
+  Clock::time_point now() const override { return now_; }
+  ScheduledCall call_after(Clock::duration delay, std::function<void()> f) override {
+    auto token = std::make_shared<int>(0);
+    calls_.push_back({now_ + delay, token, std::move(f)});
+    return token;
+  }
+  /// Moves time on and runs every call that fell due (and was not cancelled).
+  void advance(Clock::duration d) {
+    now_ += d;
+    for (bool ran = true; ran;) {
+      ran = false;
+      for (auto it = calls_.begin(); it != calls_.end(); ++it) {
+        if (it->due > now_) continue;
+        auto call = std::move(*it);
+        calls_.erase(it);
+        if (!call.token.expired()) call.f();
+        ran = true;
+        break;
+      }
+    }
+  }
+  /// Calls pending and not cancelled.
+  std::size_t pending() const {
+    return static_cast<std::size_t>(std::count_if(calls_.begin(), calls_.end(), [](const auto& c) { return !c.token.expired(); }));
+  }
+
+ private:
+  struct Call {
+    Clock::time_point due;
+    std::weak_ptr<void> token;
+    std::function<void()> f;
+  };
+  Clock::time_point now_ = Clock::time_point(std::chrono::hours(1));
+  std::vector<Call> calls_;
+};
+
+class FakeDial final : public net::Dial {
+ public:
+  explicit FakeDial(net::DialHandler done) : done_(std::move(done)) {}
+  void cancel() override { cancelled = true; }
+  bool finished() const { return finished_ || cancelled; }
+  void complete(Error err, net::DialResult result) {
+    finished_ = true;
+    auto done = std::move(done_);
+    done(std::move(err), std::move(result));
+  }
+  bool cancelled = false;
+
+ private:
+  net::DialHandler done_;
+  bool finished_ = false;
+};
+
+/// A connection whose requests the test resolves. Capacity 1 behaves like
+/// HTTP/1.1 (busy while one request runs), more like HTTP/2 streams.
+class FakeConnection final : public Connection {
+ public:
+  FakeConnection(ConnectionOwner& owner, std::uint64_t id, Protocol protocol, std::size_t capacity, const PoolClock& clock)
+      : Connection(owner, id, protocol), capacity_(capacity), clock_(clock) {
+    mark_idle(clock.now());
+  }
+
+  std::size_t active() const noexcept override { return running_.size(); }
+  void submit(std::shared_ptr<Exchange> ex) override {
+    ex->set_carrier(this);
+    running_.push_back(std::move(ex));
+    mark_used();
+    if (running_.size() >= capacity_) transition(ConnState::busy);
+  }
+  void abandon(Exchange& ex) override {
+    std::erase_if(running_, [&](const auto& e) { return e.get() == &ex; });
+    regain_capacity();
+  }
+  void shutdown() override { drain(); }
+  void close(const Error& why) override {
+    if (state() == ConnState::closed) return;
+    transition(ConnState::closed);
+    std::vector<InFlight> attempts;
+    for (auto& ex : running_) attempts.push_back({std::move(ex), true, false, {}});
+    running_.clear();
+    close_attempts(why, std::move(attempts));
+  }
+
+  // --- what the test makes the peer do ---
+  /// The oldest running request gets a response.
+  void respond(int status = 200) {
+    auto ex = take_front();
+    Response r;
+    r.status(status).protocol(protocol()).connection(id(), false);
+    if (auto* o = owner()) o->on_attempt_done(ex, std::move(r));
+    regain_capacity();
+  }
+  /// The oldest running request fails with `code`, having got `reached` far.
+  void fail_front(errc code, progress reached) {
+    auto ex = take_front();
+    if (auto* o = owner()) o->on_attempt_done(ex, Error(code, describe(), reached));
+    regain_capacity();
+  }
+  /// GOAWAY: no new requests; closes once the running ones are done.
+  void goaway() {
+    drain();
+    if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
+  }
+  const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
+
+ private:
+  std::shared_ptr<Exchange> take_front() {
+    auto ex = std::move(running_.front());
+    running_.pop_front();
+    return ex;
+  }
+  void drain() {
+    if (state() == ConnState::ready || state() == ConnState::busy) transition(ConnState::draining);
+    regain_capacity();
+  }
+  void regain_capacity() {
+    if (state() == ConnState::draining) {
+      if (running_.empty()) close(Error(errc::connection_closed, describe() + ": drained"));
+      return;
+    }
+    if (state() == ConnState::closed) return;
+    if (running_.empty()) mark_idle(clock_.now());
+    if (state() == ConnState::busy && running_.size() < capacity_) transition(ConnState::ready);
+    if (state() == ConnState::ready)
+      if (auto* o = owner()) o->on_ready(*this);
+  }
+
+  std::size_t capacity_;
+  const PoolClock& clock_;
+  std::deque<std::shared_ptr<Exchange>> running_;
+};
+
+class FakeConnector final : public Connector {
+ public:
+  explicit FakeConnector(const PoolClock& clock) : clock_(clock) {}
+  std::shared_ptr<net::Dial> dial(const Url&, net::DialHandler done) override {
+    dials.push_back(std::make_shared<FakeDial>(std::move(done)));
+    return dials.back();
+  }
+  std::shared_ptr<Connection> connect(ConnectionOwner& owner, std::uint64_t id, net::DialResult dialed) override {
+    const std::size_t capacity = dialed.protocol == Protocol::http2 ? h2_streams : 1;
+    connections.push_back(std::make_shared<FakeConnection>(owner, id, dialed.protocol, capacity, clock_));
+    return connections.back();
+  }
+
+  /// Dials started and neither completed nor cancelled.
+  std::size_t in_flight() const {
+    return static_cast<std::size_t>(std::count_if(dials.begin(), dials.end(), [](const auto& d) { return !d->finished(); }));
+  }
+  /// Completes the oldest dial in flight.
+  void succeed(Protocol p) { next()->complete({}, net::DialResult{nullptr, p, {}}); }
+  void fail(errc code) { next()->complete(Error(code, "fake dial", progress::not_sent), {}); }
+
+  std::size_t h2_streams = 100;
+  std::vector<std::shared_ptr<FakeDial>> dials;
+  std::vector<std::shared_ptr<FakeConnection>> connections;
+
+ private:
+  std::shared_ptr<FakeDial> next() {
+    for (auto& d : dials)
+      if (!d->finished()) return d;
+    throw std::logic_error("no dial in flight");
+  }
+  const PoolClock& clock_;
+};
+
+}  // namespace rebound::pool::fakes

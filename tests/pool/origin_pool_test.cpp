@@ -1,0 +1,445 @@
+// Specification of the origin pool's state machine, driven through fakes
+// (tests/pool/fakes.hpp): no sockets, no sleeps. Each test names the
+// DESIGN.md invariant or retry-table row it pins.
+#include "pool/origin_pool.hpp"
+#include "pool/fakes.hpp"
+
+#include "client/completion_queue.hpp"
+
+#include <boost/asio/io_context.hpp>
+#include <gtest/gtest.h>
+
+#include <map>
+#include <optional>
+
+using namespace rebound;
+using namespace rebound::pool;
+using namespace rebound::pool::fakes;
+using namespace std::chrono_literals;
+
+namespace {
+
+class PoolTest : public ::testing::Test {
+ protected:
+  void make_pool(const std::string& origin) {
+    services_.executor = io_.get_executor();
+    services_.options = &options;
+    services_.connector = &connector;
+    services_.clock = &clock;
+    services_.next_connection_id = [this] { return ++connection_ids_; };
+    services_.emit = [this](const Event& e) { events.push_back(e); };
+    pool = std::make_shared<OriginPool>(services_, *parse_url(origin));
+    url_ = std::make_shared<const Url>(*parse_url(origin + "/path"));
+  }
+
+  /// Submits a request; returns its index in results().
+  std::size_t send(std::string method = "GET", bool wait_for_ready = false) {
+    const std::size_t i = exchanges.size();
+    auto ex = std::make_shared<client::Exchange>(
+        io_.get_executor(), completions_, Request(std::move(method), url_->str()), url_,
+        client::Clock::now() + 1h, wait_for_ready,
+        client::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
+          ++completion_counts[i];
+          results[i].emplace(std::move(r));
+        }));
+    exchanges.push_back(ex);
+    pool->submit(std::move(ex));
+    settle();
+    return i;
+  }
+
+  /// Runs whatever the pool deferred (pumps, completions).
+  void settle() {
+    io_.poll();
+    io_.restart();
+  }
+  void advance(client::Clock::duration d) {
+    clock.advance(d);
+    settle();
+  }
+
+  bool completed(std::size_t i) { return results.count(i) > 0; }
+  const Result<Response>& result(std::size_t i) { return *results.at(i); }
+  FakeConnection& conn(std::size_t i) { return *connector.connections.at(i); }
+
+  Options options;
+  ManualClock clock;
+  FakeConnector connector{clock};
+  std::shared_ptr<OriginPool> pool;
+  std::vector<std::shared_ptr<client::Exchange>> exchanges;
+  std::map<std::size_t, std::optional<Result<Response>>> results;
+  std::map<std::size_t, int> completion_counts;
+  std::vector<Event> events;
+
+  void TearDown() override {
+    pool->shutdown();
+    settle();
+    for (const auto& [i, n] : completion_counts) EXPECT_EQ(n, 1) << "request " << i << " completed " << n << " times";
+    EXPECT_EQ(completions_.dropped(), 0u);
+  }
+
+ private:
+  boost::asio::io_context io_;
+  client::CompletionQueue completions_{io_.get_executor()};
+  PoolServices services_;
+  std::shared_ptr<const Url> url_;
+  std::uint64_t connection_ids_ = 0;
+};
+
+}  // namespace
+
+// --- the lifecycle table ----------------------------------------------------
+
+TEST(ConnectionLifecycle, OnlyTheDesignedTransitionsAreAllowed) {
+  using S = ConnState;
+  const S all[] = {S::ready, S::busy, S::draining, S::closed};
+  const std::map<std::pair<S, S>, bool> allowed = {
+      {{S::ready, S::busy}, true},      {{S::ready, S::draining}, true}, {{S::ready, S::closed}, true},
+      {{S::busy, S::ready}, true},      {{S::busy, S::draining}, true},  {{S::busy, S::closed}, true},
+      {{S::draining, S::closed}, true},
+  };
+  for (S from : all)
+    for (S to : all) {
+      const auto it = allowed.find({from, to});
+      EXPECT_EQ(transition_allowed(from, to), it != allowed.end())
+          << to_string(from) << " -> " << to_string(to);
+    }
+}
+
+// --- checkout and dialing ---------------------------------------------------
+
+TEST_F(PoolTest, AFirstRequestDialsAndRunsOnTheNewConnection) {
+  make_pool("http://origin.test:80");
+  const auto r = send();
+  EXPECT_EQ(pool->counts(), (PoolCounts{0, 0, 0, 1, 1}));
+  connector.succeed(Protocol::http1);
+  settle();
+  EXPECT_EQ(pool->counts(), (PoolCounts{0, 1, 0, 0, 0}));
+  conn(0).respond(200);
+  settle();
+  ASSERT_TRUE(completed(r));
+  ASSERT_TRUE(result(r));
+  EXPECT_EQ(result(r)->status(), 200);
+  EXPECT_EQ(result(r)->attempts(), 1);
+  EXPECT_EQ(pool->counts(), (PoolCounts{1, 0, 0, 0, 0}));
+}
+
+TEST_F(PoolTest, Invariant3_HundredFirstRequestsToAnOriginThatMaySpeakHttp2CauseOneDial) {
+  make_pool("https://origin.test:443");  // protocol unknown until ALPN
+  for (int i = 0; i < 100; ++i) send();
+  EXPECT_EQ(connector.dials.size(), 1u);
+  connector.succeed(Protocol::http2);
+  settle();
+  EXPECT_EQ(connector.dials.size(), 1u);
+  EXPECT_EQ(conn(0).running().size(), 100u);
+}
+
+TEST_F(PoolTest, Invariant3_AnHttp1OriginDialsOnePerWaitingRequestUpToTheLimitInParallel) {
+  options.max_conns_per_origin = 4;
+  make_pool("http://origin.test:80");
+  for (int i = 0; i < 6; ++i) send();
+  EXPECT_EQ(connector.in_flight(), 4u);
+  for (int i = 0; i < 4; ++i) connector.succeed(Protocol::http1);
+  settle();
+  EXPECT_EQ(pool->counts(), (PoolCounts{0, 4, 0, 0, 2}));
+  conn(0).respond();
+  settle();
+  EXPECT_EQ(conn(0).running().size(), 1u);  // a waiting one took the freed connection
+  EXPECT_EQ(connector.dials.size(), 4u);
+}
+
+TEST_F(PoolTest, AFullHttp2ConnectionIsBusyAndTheNextRequestDialsAnother) {
+  connector.h2_streams = 2;
+  make_pool("https://origin.test:443");
+  send();
+  connector.succeed(Protocol::http2);
+  settle();
+  send();
+  EXPECT_EQ(pool->counts(), (PoolCounts{0, 1, 0, 0, 0}));
+  send();
+  EXPECT_EQ(connector.in_flight(), 1u);
+  connector.succeed(Protocol::http2);
+  settle();
+  EXPECT_EQ(conn(1).running().size(), 1u);
+}
+
+TEST_F(PoolTest, TheQueueIsBoundedPerOrigin) {
+  options.max_queued_per_origin = 2;
+  make_pool("http://origin.test:80");
+  send();
+  send();
+  const auto third = send();
+  ASSERT_TRUE(completed(third));
+  EXPECT_EQ(result(third).error().code(), errc::queue_full);
+}
+
+// --- invariants 1 and 2 -----------------------------------------------------
+
+TEST_F(PoolTest, Invariant1_ADrainingConnectionIsNeverHandedARequest) {
+  make_pool("https://origin.test:443");
+  send();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).goaway();  // one stream still running: draining, not closed
+  EXPECT_EQ(pool->counts(), (PoolCounts{0, 0, 1, 0, 0}));
+  const auto next = send();
+  EXPECT_EQ(conn(0).running().size(), 1u);
+  EXPECT_EQ(connector.in_flight(), 1u) << "a new request needs a new connection";
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).respond();
+  settle();
+  ASSERT_TRUE(completed(next));
+  EXPECT_TRUE(result(next));
+  EXPECT_FALSE(completed(0)) << "the old stream runs on";
+  conn(0).respond();
+  settle();
+  ASSERT_TRUE(result(0));
+  EXPECT_EQ(result(0)->attempts(), 1);
+  EXPECT_EQ(pool->counts(), (PoolCounts{1, 0, 0, 0, 0}));  // the drained one left
+}
+
+TEST_F(PoolTest, Invariant2_AClosedConnectionLeavesThePoolInTheSameStep) {
+  make_pool("http://origin.test:80");
+  send();
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond();
+  settle();
+  ASSERT_EQ(pool->counts().ready, 1u);
+  conn(0).close(Error(errc::connection_closed, "peer closed"));
+  EXPECT_EQ(pool->counts().ready, 0u) << "still counted before any deferred work ran";
+  send();
+  EXPECT_EQ(connector.in_flight(), 1u);
+}
+
+// --- the retry table, as the pool carries it out ----------------------------
+
+TEST_F(PoolTest, RetryTable_ARefusedAttemptIsRetriedWhateverTheMethod) {
+  make_pool("https://origin.test:443");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  ASSERT_FALSE(completed(post));
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond(201);
+  settle();
+  ASSERT_TRUE(result(post));
+  EXPECT_EQ(result(post)->attempts(), 2);
+}
+
+TEST_F(PoolTest, RetryTable_Invariant5_LostAfterSendingRetriesAGetButNeverAPost) {
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).close(Error(errc::connection_closed, "reset by peer"));  // both were sent
+  settle();
+  ASSERT_TRUE(completed(post));
+  EXPECT_EQ(result(post).error().code(), errc::connection_lost_after_send);
+  EXPECT_EQ(result(post).error().reached(), progress::sent);
+  EXPECT_EQ(result(post).error().attempts(), 1);
+  EXPECT_FALSE(completed(get)) << "the GET waits for a new connection";
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).respond();
+  settle();
+  ASSERT_TRUE(result(get));
+  EXPECT_EQ(result(get)->attempts(), 2);
+}
+
+TEST_F(PoolTest, RetryTable_AResponseThatStartedIsNeverRetried) {
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).fail_front(errc::truncated_response, progress::response_started);
+  settle();
+  ASSERT_TRUE(completed(get));
+  EXPECT_EQ(result(get).error().code(), errc::truncated_response);
+  EXPECT_EQ(connector.dials.size(), 1u);
+}
+
+TEST_F(PoolTest, HealthFailureClosesTheConnectionAndRetriesOnlyWhatMayBeRepeated) {
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).close(Error(errc::health_check_failed, "no PING ACK"));
+  settle();
+  EXPECT_EQ(pool->counts().ready + pool->counts().busy, 0u);
+  ASSERT_TRUE(completed(post));
+  EXPECT_EQ(result(post).error().code(), errc::health_check_failed);
+  EXPECT_FALSE(completed(get));
+  EXPECT_EQ(connector.in_flight(), 1u);
+}
+
+// --- dial failures ----------------------------------------------------------
+
+TEST_F(PoolTest, ADialFailureWithNoOtherWayForwardRedialsAfterBackoffForAnyMethod) {
+  options.backoff_base = 100ms;
+  make_pool("http://origin.test:80");
+  const auto post = send("POST");
+  connector.fail(errc::connection_refused);
+  settle();
+  EXPECT_FALSE(completed(post));
+  EXPECT_EQ(connector.in_flight(), 0u) << "backing off";
+  advance(49ms);
+  EXPECT_EQ(connector.in_flight(), 0u) << "jitter keeps at least half the delay";
+  advance(51ms);
+  ASSERT_EQ(connector.in_flight(), 1u);
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond(201);
+  settle();
+  ASSERT_TRUE(result(post));
+  EXPECT_EQ(result(post)->attempts(), 2);
+}
+
+TEST_F(PoolTest, DialFailuresFailARequestOnceItsAttemptsAreSpent) {
+  options.max_attempts = 3;
+  make_pool("http://origin.test:80");
+  const auto get = send();
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(connector.in_flight(), 1u) << "dial " << i;
+    connector.fail(errc::connection_refused);
+    settle();
+    advance(options.backoff_max);
+  }
+  ASSERT_TRUE(completed(get));
+  EXPECT_EQ(result(get).error().code(), errc::connection_refused);
+  EXPECT_EQ(result(get).error().attempts(), 3);
+  EXPECT_EQ(connector.dials.size(), 3u);
+  EXPECT_EQ(clock.pending(), 0u) << "no redial left behind";
+}
+
+TEST_F(PoolTest, ADialFailureDoesNotTouchRequestsABusyConnectionWillServe) {
+  options.max_conns_per_origin = 2;
+  make_pool("http://origin.test:80");
+  send();
+  connector.succeed(Protocol::http1);
+  settle();
+  const auto second = send("POST");  // waits; a second connection is dialed
+  ASSERT_EQ(connector.in_flight(), 1u);
+  connector.fail(errc::connection_refused);
+  settle();
+  EXPECT_FALSE(completed(second));
+  EXPECT_EQ(exchanges[second]->attempts(), 0) << "not charged: a connection will serve it";
+  conn(0).respond();
+  settle();
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond();
+  settle();
+  ASSERT_TRUE(result(second));
+}
+
+TEST_F(PoolTest, WaitForReadyRequestsRideOutDialFailuresUncharged) {
+  make_pool("http://origin.test:80");
+  const auto patient = send("GET", true);
+  for (int i = 0; i < 6; ++i) {
+    ASSERT_EQ(connector.in_flight(), 1u);
+    connector.fail(errc::connection_refused);
+    settle();
+    advance(options.backoff_max);
+  }
+  EXPECT_FALSE(completed(patient));
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond();
+  settle();
+  ASSERT_TRUE(result(patient));
+  EXPECT_EQ(result(patient)->attempts(), 1);
+}
+
+TEST_F(PoolTest, ARequestArrivingDuringBackoffDialsAtOnceAndServesTheOthersToo) {
+  options.backoff_base = 1s;
+  make_pool("http://origin.test:80");
+  const auto first = send();
+  connector.fail(errc::connection_refused);
+  settle();
+  ASSERT_EQ(connector.in_flight(), 0u);
+  const auto fresh = send();
+  ASSERT_EQ(connector.in_flight(), 1u) << "no backoff left over holds a new request back";
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond();
+  settle();
+  EXPECT_TRUE(completed(first) != completed(fresh)) << "one served first";
+  conn(0).respond();
+  settle();
+  EXPECT_TRUE(result(first));
+  EXPECT_TRUE(result(fresh));
+  EXPECT_EQ(clock.pending(), 0u) << "the backoff ended with the successful dial";
+}
+
+TEST_F(PoolTest, ACertificateFailureIsNotRetried) {
+  make_pool("https://origin.test:443");
+  const auto get = send();
+  connector.fail(errc::certificate_verify_failed);
+  settle();
+  ASSERT_TRUE(completed(get));
+  EXPECT_EQ(result(get).error().code(), errc::certificate_verify_failed);
+  EXPECT_EQ(clock.pending(), 0u);
+}
+
+TEST_F(PoolTest, TheRetryBudgetCapsRedials) {
+  options.retry_budget_ratio = 0;
+  options.retry_budget_min_per_second = 0;
+  make_pool("http://origin.test:80");
+  const auto get = send();
+  connector.fail(errc::connection_refused);
+  settle();
+  ASSERT_TRUE(completed(get));
+  EXPECT_NE(result(get).error().message().find("retry budget exhausted"), std::string::npos)
+      << result(get).error().message();
+}
+
+// --- idle, shutdown ---------------------------------------------------------
+
+TEST_F(PoolTest, IdleConnectionsAreReapedAfterTheIdleTimeoutAndAnEmptyPoolSaysSo) {
+  options.idle_timeout = 30s;
+  make_pool("http://origin.test:80");
+  send();
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond();
+  settle();
+  clock.advance(29s);
+  EXPECT_FALSE(pool->reap(clock.now()));
+  EXPECT_EQ(pool->counts().ready, 1u);
+  clock.advance(2s);
+  EXPECT_TRUE(pool->reap(clock.now()));
+  EXPECT_EQ(pool->counts(), (PoolCounts{}));
+}
+
+TEST_F(PoolTest, ShutdownFailsWaitingRequestsCancelsDialsAndClosesConnections) {
+  options.max_conns_per_origin = 1;
+  make_pool("http://origin.test:80");
+  const auto running = send();
+  connector.succeed(Protocol::http1);
+  settle();
+  const auto queued = send();
+  pool->shutdown();
+  settle();
+  ASSERT_TRUE(completed(running));
+  ASSERT_TRUE(completed(queued));
+  EXPECT_EQ(result(queued).error().code(), errc::client_shut_down);
+  EXPECT_EQ(result(running).error().code(), errc::client_shut_down);
+  EXPECT_EQ(result(running).error().reached(), progress::sent);
+  EXPECT_EQ(pool->counts(), (PoolCounts{}));
+  const auto after = send();
+  ASSERT_TRUE(completed(after));
+  EXPECT_EQ(result(after).error().code(), errc::client_shut_down);
+}
+
+TEST_F(PoolTest, ShutdownCancelsADialInFlight) {
+  make_pool("http://origin.test:80");
+  send();
+  pool->shutdown();
+  settle();
+  EXPECT_TRUE(connector.dials.at(0)->cancelled);
+}
