@@ -46,8 +46,10 @@ struct ThreadStats {
 
 class Run {
  public:
-  Run(const BenchFlags& f, Request prototype, Options options)
-      : flags_(f), prototype_(std::move(prototype)), client_(std::move(options)) {
+  Run(const BenchFlags& f, Request prototype, const Options& options) : flags_(f), prototype_(std::move(prototype)) {
+    // One Client per thread, like h2load's workers: a Client serves an
+    // origin from one I/O thread (its per-origin limits hold client-wide).
+    for (unsigned i = 0; i < f.threads; ++i) clients_.push_back(std::make_unique<Client>(options));
     // Like h2load, count response bodies and drop them: a load generator
     // measures the transport, not the allocator holding a copy of every body.
     prototype_.on_body([this](std::string_view chunk) { local().bytes += chunk.size(); });
@@ -60,7 +62,7 @@ class Run {
     const std::uint64_t window = std::uint64_t(flags_.connections) * flags_.streams;
     started_at_ = Clock::now();
     for (std::uint64_t i = 0; i < window; ++i)
-      if (!launch()) break;
+      if (!launch(*clients_[i % clients_.size()])) break;
     const bool tty = !flags_.no_progress && ::isatty(STDERR_FILENO);
     std::unique_lock lock(mutex_);
     while (!done_cv_.wait_for(lock, std::chrono::milliseconds(200), [&] { return in_flight_ == 0 && stopped(); })) {
@@ -136,7 +138,7 @@ class Run {
   }
 
   // Claims one request slot; false when the run is over.
-  bool launch() {
+  bool launch(Client& client) {
     if (limit_ > 0) {
       if (issued_.fetch_add(1) >= limit_) return false;
     } else if (Clock::now() - started_at_ >= duration_) {
@@ -144,7 +146,7 @@ class Run {
     }
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     const auto t0 = Clock::now();
-    client_.send_async(prototype_, [this, t0](Result<Response> r) { on_done(std::move(r), t0); });
+    client.send_async(prototype_, [this, t0, &client](Result<Response> r) { on_done(std::move(r), t0, client); });
     return true;
   }
 
@@ -160,7 +162,7 @@ class Run {
     return *mine;
   }
 
-  void on_done(Result<Response> r, Clock::time_point t0) {
+  void on_done(Result<Response> r, Clock::time_point t0, Client& client) {
     ThreadStats& s = local();
     if (r) {
       s.latencies_us.push_back(static_cast<std::uint32_t>(
@@ -172,7 +174,7 @@ class Run {
       if (first_error_.empty()) first_error_ = r.error().message();
     }
     ++completed_;
-    const bool relaunched = launch();
+    const bool relaunched = launch(client);
     if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !relaunched) {
       std::lock_guard lock(mutex_);  // pairs with the waiter's predicate check
       done_cv_.notify_all();
@@ -189,7 +191,7 @@ class Run {
 
   const BenchFlags& flags_;
   Request prototype_;
-  Client client_;
+  std::vector<std::unique_ptr<Client>> clients_;
   std::chrono::milliseconds duration_{0};
   std::uint64_t limit_ = 0;
   std::atomic<std::uint64_t> issued_{0}, completed_{0};
@@ -208,8 +210,8 @@ int run(const BenchFlags& f) {
   if (f.connections == 0 || f.streams == 0 || f.threads == 0)
     throw CLI::ValidationError("-c/-m/-t", "must be at least 1");
   Options o = f.client.to_options();
-  o.io_threads = f.threads;
-  o.max_conns_per_origin = (f.connections + f.threads - 1) / f.threads;  // per I/O thread (each has its pool)
+  o.io_threads = 1;  // one Client per thread (see Run)
+  o.max_conns_per_origin = (f.connections + f.threads - 1) / f.threads;
   o.max_streams_per_connection = f.streams;
   o.max_queued_per_origin = 1u << 20;
   Request prototype(f.method, f.url);
@@ -219,7 +221,7 @@ int run(const BenchFlags& f) {
     std::cerr << "rebound bench: " << url.error().message() << "\n";
     return exit_code_for(url.error());
   }
-  Run run(f, std::move(prototype), std::move(o));
+  Run run(f, std::move(prototype), o);
   run.go();
   const int rc = run.report();
   if (!run.first_error().empty()) std::cerr << "first error: " << run.first_error() << "\n";
@@ -237,7 +239,7 @@ void add_bench(CLI::App& root) {
   app->add_option("-c,--clients", flags->connections, "Connections")->capture_default_str();
   app->add_option("-m,--max-concurrent-streams", flags->streams, "Requests in flight per connection")
       ->capture_default_str();
-  app->add_option("-t,--threads", flags->threads, "I/O threads")->capture_default_str();
+  app->add_option("-t,--threads", flags->threads, "I/O threads (one client each; -c is split across them)")->capture_default_str();
   app->add_option("-X,--method", flags->method, "Method")->capture_default_str();
   app->add_option("-H,--header", flags->headers, "Extra header \"Name: value\" (repeatable)");
   app->add_option("-d,--data", flags->data, "Request body");

@@ -71,13 +71,20 @@ void Shard::emit(const Event& e) {
 }
 
 bool Shard::submit(std::shared_ptr<Exchange>& ex) {
-  std::lock_guard lock(accepting_mutex_);
-  if (stopped_) return false;
-  if (in_this_thread() && completions_.running_user_code()) {
-    start(std::move(ex));  // a safe point: no engine operation on this stack
-  } else {
-    asio::post(io_, [this, ex = std::move(ex)]() mutable { start(std::move(ex)); });
+  const bool inline_start = in_this_thread() && completions_.running_user_code();
+  {
+    std::lock_guard lock(accepting_mutex_);
+    if (stopped_) return false;
+    if (!inline_start) {
+      asio::post(io_, [this, ex = std::move(ex)]() mutable { start(std::move(ex)); });
+      return true;
+    }
   }
+  // A safe point (user code, no engine operation on this stack), and on
+  // this thread a shutdown can only run after us. Outside the lock: start
+  // may complete the exchange, which ends its cancellation registration
+  // under that handle's lock, and cancel() takes the locks the other way.
+  start(std::move(ex));
   return true;
 }
 

@@ -33,31 +33,36 @@ std::string roomy_preface() {
 
 }  // namespace
 
-TEST(ClientH2Edge, AServerAnsweringAnAbandonedStreamWhileAnUploadHoldsTheWriterIsIgnored) {
-  // Stream 1 is a GET that times out; stream 3 a large upload the server
-  // never reads, so the client's write stays pending and the RST_STREAM for
-  // stream 1 cannot leave. Then the server answers stream 1, content-length
-  // and all: the client must ignore it (it once dereferenced the abandoned
-  // stream's request here).
+TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnored) {
+  // Stream 1 is a GET whose response header block starts (HEADERS with
+  // :status, no END_HEADERS) and then stalls past the GET's deadline;
+  // stream 3 is a large upload the server never reads, so the client's
+  // write stays pending and the RST_STREAM for stream 1 cannot leave. Then
+  // the block ends (CONTINUATION with content-length): nghttp2 must still
+  // decode it, and the client must ignore it - it once dereferenced the
+  // abandoned stream's request right there.
   RawServer server([](RawConnection& conn, int) {
     conn.write(roomy_preface());
     f::FrameReader frames(conn);
     frames.read_preface();
     frames.next_of_type(f::HEADERS);  // stream 1
     frames.next_of_type(f::HEADERS);  // stream 3; from here on nothing is read
-    std::this_thread::sleep_for(600ms);  // the GET's deadline (200 ms) passes
-    conn.write(f::headers(1, {{":status", "200"}, {"content-length", "100"}}, false) +
+    conn.write(f::frame(f::HEADERS, 0, 1, f::hpack({{":status", "200"}})));
+    std::this_thread::sleep_for(600ms);  // the GET's deadline (300 ms) passes
+    // A continuation fragment carries no table-size update (hpack() starts with one).
+    conn.write(f::frame(f::CONTINUATION, f::flag::END_HEADERS, 1, f::hpack({{"content-length", "100"}}).substr(1)) +
                f::data(1, std::string(100, 'x'), true));
     std::this_thread::sleep_for(1500ms);  // the upload's deadline passes too
   });
   Client c(h2c());
   Completions done(2);
-  c.send_async(Request::get(server.url("/slow")).timeout(200ms), done.callback(0));
+  c.send_async(Request::get(server.url("/slow")).timeout(300ms), done.callback(0));
   std::this_thread::sleep_for(20ms);  // stream 1 before stream 3
   c.send_async(Request::post(server.url("/upload"), std::string(48u << 20, 'u')).timeout(1500ms), done.callback(1));
   ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
   ASSERT_FALSE(done.result(0));
   EXPECT_EQ(done.result(0).error().code(), errc::deadline_exceeded) << done.result(0).error().message();
+  EXPECT_EQ(done.result(0).error().reached(), progress::sent);
   ASSERT_FALSE(done.result(1));
   EXPECT_EQ(done.result(1).error().code(), errc::deadline_exceeded) << done.result(1).error().message();
   EXPECT_EQ(done.duplicates(), 0u);

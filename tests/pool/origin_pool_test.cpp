@@ -443,3 +443,23 @@ TEST_F(PoolTest, ShutdownCancelsADialInFlight) {
   settle();
   EXPECT_TRUE(connector.dials.at(0)->cancelled);
 }
+
+TEST_F(PoolTest, Invariant4_ARequestEndedByItsDeadlineCompletesOnceWhateverItsAttemptDoesAfter) {
+  make_pool("https://origin.test:443");
+  const auto a = send();
+  const auto b = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  // Both deadlines pass (what Shard::abort does); only b's carrier hears of it.
+  for (auto i : {a, b}) exchanges[i]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
+  conn(0).abandon(*exchanges[b]);
+  conn(0).respond(200);  // a's late response
+  conn(0).close(Error(errc::connection_closed, "gone"));
+  settle();
+  ASSERT_TRUE(completed(a));
+  ASSERT_TRUE(completed(b));
+  EXPECT_EQ(result(a).error().code(), errc::deadline_exceeded);
+  EXPECT_EQ(result(b).error().code(), errc::deadline_exceeded);
+  EXPECT_EQ(connector.dials.size(), 1u) << "nothing was retried for a finished request";
+  // TearDown checks each completed exactly once and nothing was dropped.
+}

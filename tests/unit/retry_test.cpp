@@ -94,3 +94,25 @@ TEST(Backoff, GrowsExponentiallyWithJitterAndACap) {
   EXPECT_EQ(backoff_delay(30, 50ms, 2s, 1.0), 2000ms);
   EXPECT_GE(backoff_delay(30, 50ms, 2s, 0.0), 1000ms);
 }
+
+TEST(RetryTable, IsRetryableAndTheDecisionAgreeOnEveryCode) {
+  // An unsent GET with attempts left is retried exactly when the public
+  // predicate calls its code retryable: the two answers cannot drift apart.
+  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::retries_exhausted); ++v) {
+    const auto code = static_cast<errc>(v);
+    const bool retried = decide(failure(code, progress::not_sent), facts("GET")).action == Action::retry_now;
+    EXPECT_EQ(retried, is_retryable(make_error_code(code))) << to_string(code);
+  }
+}
+
+TEST(RetryTable, ADialFailureIsRetriedForAnyMethodButABadCertificateNever) {
+  for (auto code : {errc::connection_refused, errc::connect_timeout, errc::resolve_failed, errc::tls_handshake_failed})
+    for (auto m : {"GET", "POST"})
+      EXPECT_EQ(decide(failure(code, progress::not_sent), facts(m)).action, Action::retry_now) << to_string(code) << " " << m;
+  EXPECT_EQ(decide(failure(errc::certificate_verify_failed, progress::not_sent), facts("GET")).action, Action::fail);
+}
+
+TEST(RetryTable, AProtocolViolationOrAServerResetIsNotRetried) {
+  for (auto code : {errc::protocol_error, errc::stream_reset})
+    EXPECT_EQ(decide(failure(code, progress::sent), facts("GET")).action, Action::fail) << to_string(code);
+}
