@@ -91,20 +91,25 @@ TEST(Recovery, TheIncidentServerKilledAndRestartedFiveTimesNeverStrandsTheClient
   }
   std::this_thread::sleep_for(300ms);
   const auto outcomes = poller.finish();
-  ASSERT_GT(outcomes.size(), 30u);
+  // A request caught by a kill now rides it out on redials (up to ~350 ms of
+  // backoff) instead of failing at once, so the poller makes fewer requests.
+  ASSERT_GE(outcomes.size(), 10u);
   // Requests started while the server is up: from its restart until 100 ms
   // before the next kill (at up + 300 ms), so that a request started just
   // before a kill is not counted (under ASan it reached the port a few ms
   // after the next kill and was refused, correctly).
-  int failures_after_restart = 0;
+  int failures_after_restart = 0, started_after_restart = 0;
   for (const auto& up : back_up)
-    for (const auto& out : outcomes)
+    for (const auto& out : outcomes) {
+      if (out.start >= up && out.start < up + 200ms) ++started_after_restart;
       if (out.start >= up && out.start < up + 200ms && !out.ok) {
         ++failures_after_restart;
         ADD_FAILURE() << "request started "
                       << std::chrono::duration_cast<std::chrono::milliseconds>(out.start - up).count()
                       << " ms after the server was back failed: " << out.error;
       }
+    }
+  EXPECT_GE(started_after_restart, 3) << "too few requests started while the server was up to prove anything";
   EXPECT_EQ(failures_after_restart, 0);
   EXPECT_TRUE(outcomes.back().ok);
 }
