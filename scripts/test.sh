@@ -9,8 +9,8 @@ cd "$(dirname "$0")/.."
 scripts/setup.sh
 if [ "${1:-}" = tsan ]; then
   [ -f build/tsan/build.ninja ] || cmake --preset tsan > /dev/null
-  cmake --build build/tsan --target client_tests recovery_tests lease_tests proxy_tests rebound_cli -j2
-  ctest --test-dir build/tsan -R 'Client|Recovery|Election|Proxy' -j2 --output-on-failure --timeout 300
+  cmake --build build/tsan --target client_tests pool_tests recovery_tests lease_tests proxy_tests rebound_cli -j2
+  ctest --test-dir build/tsan -R 'Client|Pool|Recovery|Election|Proxy' -j2 --output-on-failure --timeout 300
   exit
 fi
 for preset in default asan; do
