@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <dirent.h>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -18,6 +19,15 @@ using namespace rebound::testing;
 using namespace std::chrono_literals;
 
 namespace {
+
+std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
+}
 
 Options speaking(bool h2) {
   Options o;
@@ -90,6 +100,7 @@ TEST(ClientLifecycle, ShutdownFromACompletionCallbackShutsEverythingDown) {
 
 TEST(ClientLifecycle, DestroyedFromItsOwnCallbackItStillCompletesEverythingOnce) {
   auto s = start_server();
+  const auto fds_before = open_fds();
   auto c = std::make_unique<Client>(speaking(true));
   Completions slow(1);
   c->send_async(Request::get(s->url() + "/delay/5000"), slow.callback(0));
@@ -102,6 +113,13 @@ TEST(ClientLifecycle, DestroyedFromItsOwnCallbackItStillCompletesEverythingOnce)
   ASSERT_TRUE(slow.wait(3s));
   EXPECT_EQ(slow.result(0).error().code(), errc::client_shut_down);
   EXPECT_EQ(slow.duplicates(), 0u);
+  // A helper thread finishes the teardown: the engine's sockets and event
+  // fds go. (Waiting also keeps the process from exiting under it, which
+  // TSan reports as OpenSSL's exit-time cleanup racing the helper.)
+  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  while (open_fds() > fds_before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(open_fds(), fds_before) << "the engine of a Client destroyed from its own callback was never freed";
+  std::this_thread::sleep_for(100ms);  // the last member (the TLS context) goes right after the fds
 }
 
 TEST(ClientLifecycle, OneCancellationReusedForManyRequestsHoldsNoListenerAfterEach) {
