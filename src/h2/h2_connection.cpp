@@ -26,9 +26,6 @@ using client::Clock;
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_batch = 64 * 1024;
-// What a content-length may reserve before the bytes arrive; beyond it the
-// body grows with what arrives.
-constexpr std::uint64_t max_body_reserve = 1u << 20;
 
 struct StreamState {
   std::shared_ptr<client::Exchange> ex;  // null once abandoned
@@ -146,7 +143,7 @@ class H2Connection final : public pool::Connection,
       std::uint64_t length = 0;
       std::from_chars(value.data(), value.data() + value.size(), length);
       st->response.body().reserve(static_cast<std::size_t>(
-          std::min<std::uint64_t>({length, options_.max_response_body, max_body_reserve})));
+          std::min<std::uint64_t>({length, options_.max_response_body, pool::max_body_reserve})));
     }
     if (st->headers_complete) {
       st->response.trailers().add(std::string(name), std::string(value));

@@ -28,6 +28,11 @@ namespace rebound::pool {
 using client::Clock;
 using client::Exchange;
 
+/// What a response's Content-Length may reserve before its bytes arrive
+/// (both protocols): the header is the server's claim, and many streams may
+/// make it at once; beyond this the body grows with what arrives.
+inline constexpr std::uint64_t max_body_reserve = 1u << 20;
+
 enum class ConnState : std::uint8_t {
   ready,     ///< alive and may take another request
   busy,      ///< alive, at capacity (h1: a request in flight; h2: max streams open)

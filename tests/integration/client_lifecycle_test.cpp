@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <dirent.h>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -19,15 +18,6 @@ using namespace rebound::testing;
 using namespace std::chrono_literals;
 
 namespace {
-
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
 Options speaking(bool h2) {
   Options o;

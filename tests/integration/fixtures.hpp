@@ -9,6 +9,7 @@
 #include <boost/asio/ip/tcp.hpp>
 
 #include <chrono>
+#include <dirent.h>
 #include <memory>
 
 namespace rebound::testing {
@@ -29,6 +30,16 @@ inline std::uint16_t unused_port() {
   boost::asio::io_context io;
   boost::asio::ip::tcp::acceptor a(io, {boost::asio::ip::make_address("127.0.0.1"), 0});
   return a.local_endpoint().port();
+}
+
+/// File descriptors this process has open (for fd-baseline checks).
+inline std::size_t open_fds() {
+  std::size_t n = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (::readdir(d)) ++n;
+    ::closedir(d);
+  }
+  return n;
 }
 
 inline auto elapsed_since(std::chrono::steady_clock::time_point t0) {

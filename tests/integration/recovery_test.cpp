@@ -10,7 +10,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <dirent.h>
 #include <future>
 #include <mutex>
 #include <semaphore>
@@ -63,15 +62,6 @@ class Poller {
   std::vector<Outcome> outcomes_;
   std::thread thread_;
 };
-
-std::size_t open_fds() {
-  std::size_t n = 0;
-  if (DIR* d = ::opendir("/proc/self/fd")) {
-    while (::readdir(d)) ++n;
-    ::closedir(d);
-  }
-  return n;
-}
 
 }  // namespace
 
