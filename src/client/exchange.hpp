@@ -78,6 +78,13 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// Set while it waits out the redial backoff after a failed dial.
   void set_backing_off(bool on) noexcept { backing_off_ = on; }
   bool backing_off() const noexcept { return backing_off_; }
+  /// Attempts the server refused unprocessed so far.
+  int refusals() const noexcept { return refusals_; }
+  void count_refusal() noexcept { ++refusals_; }
+  /// After repeated refusals it waits in the queue until `t` (its backoff).
+  void rest_until(Clock::time_point t) noexcept { rest_until_ = t; }
+  Clock::time_point resting_until() const noexcept { return rest_until_; }
+  bool resting(Clock::time_point now) const noexcept { return now < rest_until_; }
   /// Keeps the caller's cancellation attached until the exchange completes.
   void hold(Cancellation::Registration r) { cancel_registration_ = std::move(r); }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
@@ -118,6 +125,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   AttemptCarrier* carrier_ = nullptr;
   Cancellation::Registration cancel_registration_;
   int attempts_ = 0;
+  int refusals_ = 0;
+  Clock::time_point rest_until_{};
   bool done_ = false;
   bool backing_off_ = false;
   std::uint64_t id_;

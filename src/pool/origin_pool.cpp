@@ -41,17 +41,19 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
 }
 
 void OriginPool::pump() {
-  while (!waiting_.empty()) {
-    if (waiting_.front()->done()) {
-      waiting_.pop_front();
-      continue;
-    }
+  const auto now = clock_.now();
+  while (!waiting_.empty() && waiting_.front()->done()) waiting_.pop_front();
+  for (;;) {
+    // The first request not resting after a refusal, in arrival order.
+    auto next = std::find_if(waiting_.begin(), waiting_.end(),
+                             [&](const auto& e) { return !e->done() && !e->resting(now); });
+    if (next == waiting_.end()) break;
     auto it = std::find_if(connections_.begin(), connections_.end(),
                            [](const auto& c) { return c->can_take(); });
     if (it == connections_.end()) break;
     auto conn = *it;  // keep alive: submit may close it
-    auto ex = std::move(waiting_.front());
-    waiting_.pop_front();
+    auto ex = std::move(*next);
+    waiting_.erase(next);  // before dispatch, which may queue a retry
     dispatch(*conn, std::move(ex));
   }
   maybe_dial();
@@ -97,8 +99,10 @@ std::size_t OriginPool::dials_wanted() const {
   // the dial (and those that asked to wait for readiness) wait for the
   // redial; a request that arrived since gets a fresh dial at once.
   const bool backing_off = static_cast<bool>(redial_);
+  // A request resting after repeated refusals wants no dial until it wakes.
+  const auto now = clock_.now();
   const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
-    return !e->done() && !(backing_off && (e->wait_for_ready() || e->backing_off()));
+    return !e->done() && !e->resting(now) && !(backing_off && (e->wait_for_ready() || e->backing_off()));
   }));
   if (wanting == 0) return 0;
   // Draining connections are on their way out and do not hold a slot.
@@ -252,27 +256,59 @@ retry::RequestFacts OriginPool::facts_of(const Exchange& ex) const {
   const Request& r = ex.request();
   // Bodies are held in memory (Request::body), so every body can be sent again.
   return retry::RequestFacts{r.method(), r.headers().contains("idempotency-key"), true,
-                             r.retry_policy(), ex.attempts(), options_.max_attempts};
+                             r.retry_policy(), ex.attempts(), options_.max_attempts, ex.refusals()};
 }
 
 void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err) {
-  const retry::Verdict verdict = retry::decide({err.code(), err.reached()}, facts_of(*ex));
-  const bool within_budget =
-      verdict.action == retry::Action::retry_now && !shut_down_ && budget_.try_spend(clock_.now());
-  if (within_budget) {
+  retry::Verdict verdict = retry::decide({err.code(), err.reached()}, facts_of(*ex));
+  if (err.reached() == progress::refused) ex->count_refusal();
+  std::string why(verdict.reason);
+  Clock::duration rest{};
+  if (verdict.action == retry::Action::retry_after_backoff) {
+    const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+    rest = retry::backoff_delay(verdict.backoff_step, options_.backoff_base, options_.backoff_max, r);
+    if (clock_.now() + rest >= ex->deadline()) {  // say why now rather than time out later
+      verdict.action = retry::Action::fail;
+      why = "refused again; the next try would come after the request's deadline";
+    }
+  }
+  const bool retrying = verdict.action != retry::Action::fail;
+  if (retrying && !shut_down_ && budget_.try_spend(clock_.now())) {
     if (services_.counters) ++services_.counters->retries;
-    emit(EventKind::retry, 0, protocol_, err.code(),
-         ex->describe() + ": " + std::string(verdict.reason) + " (after " + err.message() + ")");
-    waiting_.push_front(ex);
-    pump_soon();
+    if (observed()) {
+      std::string when = rest.count() == 0 ? "" :
+          " in " + std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(rest).count()) + " ms";
+      emit(EventKind::retry, 0, protocol_, err.code(),
+           ex->describe() + ": " + why + when + " (after " + err.message() + ")");
+    }
+    if (rest.count() == 0) {
+      waiting_.push_front(ex);
+      pump_soon();
+    } else {
+      ex->rest_until(clock_.now() + rest);
+      waiting_.push_back(ex);
+      schedule_wake(ex->resting_until());
+    }
     return;
   }
-  std::string why = verdict.action == retry::Action::retry_now ? "retry budget exhausted"
-                                                               : std::string(verdict.reason);
+  if (retrying) why = "retry budget exhausted";
   err.set_where(err.where().empty() ? ex->describe() + " (" + why + ")"
                                     : ex->describe() + " on " + err.where() + " (" + why + ")")
       .set_attempts(ex->attempts());
   finish(ex, std::move(err));
+}
+
+void OriginPool::schedule_wake(Clock::time_point at) {
+  if (wake_ && wake_at_ <= at) return;
+  wake_at_ = at;
+  wake_ = clock_.call_after(at - clock_.now(), while_alive([this] {
+    wake_.reset();
+    // Whoever still rests sets the next wake-up; the rest are served now.
+    const auto now = clock_.now();
+    for (const auto& e : waiting_)
+      if (!e->done() && e->resting(now)) schedule_wake(e->resting_until());
+    pump();
+  }));
 }
 
 void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
@@ -292,13 +328,14 @@ bool OriginPool::reap(Clock::time_point now) {
       idle.push_back(c);
   for (const auto& c : idle) c->close(Error(errc::connection_closed, c->describe() + ": idle timeout"));
   const bool idle_queue = std::none_of(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); });
-  return connections_.empty() && idle_queue && dials_.empty() && !redial_;
+  return connections_.empty() && idle_queue && dials_.empty() && !redial_ && !wake_;
 }
 
 void OriginPool::shutdown() {
   if (shut_down_) return;
   shut_down_ = true;
   redial_.reset();
+  wake_.reset();
   auto dials = std::move(dials_);
   dials_.clear();
   for (auto& d : dials) d->cancel();

@@ -14,6 +14,8 @@
 //  - a dial failure fails only requests with no other way forward, and only
 //    when the retry decision (attempts, budget) says so; the others wait
 //    for a redial after backoff;
+//  - a request refused twice rests in the queue for a jittered backoff
+//    instead of being refused through all its attempts in a millisecond;
 //  - every exchange completes exactly once (Exchange::complete guards it).
 //
 // The network and time come in through Connector and PoolClock, so the
@@ -100,6 +102,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void after_dial_failure(const Error& err);
   void schedule_redial();
   void end_backoff();
+  /// Makes sure pump() runs at `at`, when a resting request wakes.
+  void schedule_wake(Clock::time_point at);
   void retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err);
   retry::RequestFacts facts_of(const Exchange& ex) const;
   void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
@@ -118,6 +122,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   retry::Budget budget_;
   int consecutive_dial_failures_ = 0;
   ScheduledCall redial_;  // set while backing off after dial failures
+  ScheduledCall wake_;    // set while a request rests after repeated refusals
+  Clock::time_point wake_at_{};
   std::minstd_rand random_;
   bool pump_posted_ = false;
   bool shut_down_ = false;

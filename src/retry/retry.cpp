@@ -40,7 +40,10 @@ Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
     // Never left the client: safe for any method.
     case progress::not_sent: return {Action::retry_now, "not sent; retrying on a new connection"};
     // The server proved it did not process it: safe for any method.
-    case progress::refused: return {Action::retry_now, "refused unprocessed by the server"};
+    case progress::refused:
+      if (r.refusals_before == 0) return {Action::retry_now, "refused unprocessed by the server"};
+      return {Action::retry_after_backoff, "refused again unprocessed; retrying after backoff",
+              r.refusals_before};
     // Possibly processed: only requests that are safe to repeat.
     case progress::sent:
       if (may_resend_after_ambiguous_failure(r))

@@ -30,17 +30,22 @@ struct RequestFacts {
   RetryPolicy policy = RetryPolicy::automatic;
   int attempts_made = 0;
   int max_attempts = 4;
+  /// Attempts of this request the server refused before the failing one.
+  int refusals_before = 0;
 };
 
 enum class Action : std::uint8_t {
-  retry_now,  ///< attempt again at once (on another connection)
-  fail,       ///< complete the request with the attempt's error
+  retry_now,            ///< attempt again at once (on another connection)
+  retry_after_backoff,  ///< attempt again after backoff_delay(backoff_step, ...)
+  fail,                 ///< complete the request with the attempt's error
 };
 
 struct Verdict {
   Action action;
   /// Why, in a few words: shown in events and errors.
   std::string_view reason;
+  /// For retry_after_backoff: the `failures` argument of backoff_delay().
+  int backoff_step = 0;
 };
 
 /// RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
@@ -65,7 +70,11 @@ class Budget {
   std::array<Bucket, window_seconds> buckets_{};
 };
 
-/// The retry decision for one failed attempt. Does not consult the budget;
+/// The retry decision for one failed attempt. A refusal is retried at once
+/// the first time (another connection may take it) and after jittered
+/// exponential backoff each time after that, so a server shedding load for
+/// a moment is not hammered through every attempt in a millisecond (gRPC's
+/// transparent retry does the same). Does not consult the budget;
 /// the caller spends from it when the verdict is a retry. A code that
 /// rebound::is_retryable() rejects is never retried, and one it accepts is
 /// retried when the table allows it (tests pin that they agree).

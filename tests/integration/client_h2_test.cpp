@@ -100,27 +100,55 @@ TEST(ClientH2, SixteenMebibytesEachWayAcrossFlowControlWindows) {
   EXPECT_GE(up->body().size(), big.size());
 }
 
-TEST(ClientH2, RefusedStreamsAreRetriedWhateverTheMethod) {
+TEST(ClientH2, ARefusedPostIsRetriedUntilTheServerTakesItAndRunsOnce) {
   auto s = start_server(tls_server());
-  Client c(trusting(*s));
+  Options o = trusting(*s);
+  o.backoff_base = 400ms;  // the second refusal rests 200-400 ms
+  o.max_attempts = 6;      // spare attempts, in case a loaded machine delays the lift past that
+  std::promise<void> first_retry;
+  std::atomic<int> refusals{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::retry && e.error == errc::refused_by_server && refusals++ == 0)
+      first_retry.set_value();
+  };
+  Client c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));  // connection up
+  s->reset_stats();
   s->refuse_streams(true);
-  std::thread release([&] {
-    std::this_thread::sleep_for(150ms);
+  // The server sheds load for a moment: 30 ms from the client's first retry.
+  std::thread lift([&, retried = first_retry.get_future()] {
+    if (retried.wait_for(10s) != std::future_status::ready) return;
+    std::this_thread::sleep_for(30ms);
     s->refuse_streams(false);
   });
-  Options unused;
-  auto r = c.send(Request::post(s->url() + "/echo", "once").timeout(5s));
-  release.join();
-  // Either the retries outlasted the refusal, or the attempts ran out with
-  // the refusal as the cause: never a silent duplicate.
-  if (r) {
-    EXPECT_GT(r->attempts(), 1);
-    EXPECT_EQ(s->stats().requests_by_method["POST"], 1u);
-  } else {
-    EXPECT_EQ(r.error().code(), errc::refused_by_server) << r.error().message();
-    EXPECT_EQ(s->stats().requests_by_method["POST"], 0u);
-  }
+  auto r = c.send(Request::post(s->url() + "/echo", "once").timeout(10s));
+  lift.join();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200);
+  // Refused, retried at once and refused again, rested, then taken.
+  EXPECT_GE(r->attempts(), 3);
+  EXPECT_EQ(refusals.load(), r->attempts() - 1);
+  EXPECT_EQ(s->stats().requests_by_method["POST"], 1u) << "ran exactly once";
+  EXPECT_EQ(c.counters().completions_dropped, 0u);
+}
+
+TEST(ClientH2, AServerThatKeepsRefusingIsRetriedWithBackoffNotInAMillisecond) {
+  auto s = start_server(tls_server());
+  Options o = trusting(*s);
+  o.backoff_base = 100ms;
+  Client c(o);
+  ASSERT_TRUE(c.get(s->url() + "/"));
+  s->reset_stats();
+  s->refuse_streams(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = c.send(Request::post(s->url() + "/echo", "never").timeout(20s));
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::refused_by_server) << r.error().message();
+  EXPECT_EQ(r.error().attempts(), o.max_attempts);
+  // Refusal 1 retries at once; refusals 2 and 3 rest at least base/2 and base.
+  EXPECT_GE(took, 150ms) << "the attempts were not spread out by backoff";
+  EXPECT_EQ(s->stats().requests_by_method["POST"], 0u);
 }
 
 TEST(ClientH2, GoawayDrainsTheConnectionAndTheNextRequestDialsAnew) {

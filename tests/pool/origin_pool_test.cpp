@@ -230,6 +230,81 @@ TEST_F(PoolTest, RetryTable_ARefusedAttemptIsRetriedWhateverTheMethod) {
   EXPECT_EQ(result(post)->attempts(), 2);
 }
 
+TEST_F(PoolTest, RetryTable_ARequestRefusedTwiceRestsForAJitteredBackoffBeforeItsNextAttempt) {
+  options.backoff_base = 100ms;
+  make_pool("https://origin.test:443");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  ASSERT_EQ(conn(0).running().size(), 1u) << "the first refusal is retried at once";
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  EXPECT_TRUE(conn(0).running().empty()) << "the second refusal rests instead of going straight back";
+  EXPECT_EQ(pool->counts().waiting, 1u);
+  EXPECT_EQ(connector.in_flight(), 0u) << "a resting request wants no dial";
+  advance(49ms);  // jitter keeps the first backoff within [base/2, base]
+  EXPECT_TRUE(conn(0).running().empty());
+  advance(51ms);
+  ASSERT_EQ(conn(0).running().size(), 1u) << "woken within the backoff";
+  conn(0).respond(201);
+  settle();
+  ASSERT_TRUE(completed(post));
+  ASSERT_TRUE(result(post)) << result(post).error().message();
+  EXPECT_EQ(result(post)->attempts(), 3);
+}
+
+TEST_F(PoolTest, RetryTable_ARefuserToTheEndFailsWithTheRefusalAfterMaxAttempts) {
+  options.backoff_base = 100ms;
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  connector.succeed(Protocol::http2);
+  settle();
+  for (int i = 0; i < options.max_attempts && !completed(get); ++i) {
+    ASSERT_EQ(conn(0).running().size(), 1u) << "attempt " << i + 1;
+    conn(0).fail_front(errc::refused_by_server, progress::refused);
+    advance(options.backoff_max);
+  }
+  ASSERT_TRUE(completed(get));
+  ASSERT_FALSE(result(get));
+  EXPECT_EQ(result(get).error().code(), errc::refused_by_server);
+  EXPECT_EQ(result(get).error().attempts(), options.max_attempts);
+}
+
+TEST_F(PoolTest, ARefusedRequestWhoseBackoffWouldPassItsDeadlineFailsAtOnceSayingSo) {
+  options.backoff_base = 2h;  // longer than the hour send() gives every request
+  options.backoff_max = 2h;
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  ASSERT_TRUE(completed(get)) << "no wait for a backoff that cannot end in time";
+  ASSERT_FALSE(result(get));
+  EXPECT_EQ(result(get).error().code(), errc::refused_by_server);
+  EXPECT_NE(result(get).error().message().find("deadline"), std::string::npos) << result(get).error().message();
+}
+
+TEST_F(PoolTest, ShutdownCompletesARequestRestingAfterRefusals) {
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);
+  settle();
+  ASSERT_FALSE(completed(get));
+  pool->shutdown();
+  settle();
+  ASSERT_TRUE(completed(get));
+  EXPECT_EQ(result(get).error().code(), errc::client_shut_down);
+}
+
 TEST_F(PoolTest, RetryTable_Invariant5_LostAfterSendingRetriesAGetButNeverAPost) {
   make_pool("https://origin.test:443");
   const auto get = send("GET");

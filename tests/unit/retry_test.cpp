@@ -26,6 +26,23 @@ TEST(RetryTable, ServerProvedNotProcessedIsRetriedForAnyMethod) {
     EXPECT_EQ(decide(failure(errc::refused_by_server, progress::refused), facts(m)).action, Action::retry_now) << m;
 }
 
+TEST(RetryTable, ARepeatedRefusalIsRetriedAfterGrowingBackoffNotAtOnce) {
+  auto again = [](int refusals_before) {
+    RequestFacts f = facts("POST", refusals_before + 1);
+    f.refusals_before = refusals_before;
+    return decide(failure(errc::refused_by_server, progress::refused), f);
+  };
+  EXPECT_EQ(again(0).action, Action::retry_now) << "the first refusal may find another connection at once";
+  EXPECT_EQ(again(1).action, Action::retry_after_backoff);
+  EXPECT_EQ(again(1).backoff_step, 1);
+  EXPECT_EQ(again(2).action, Action::retry_after_backoff);
+  EXPECT_EQ(again(2).backoff_step, 2);
+  // A lost connection after a refusal is not itself a refusal: at once.
+  RequestFacts f = facts("GET", 2);
+  f.refusals_before = 1;
+  EXPECT_EQ(decide(failure(errc::connection_closed, progress::not_sent), f).action, Action::retry_now);
+}
+
 TEST(RetryTable, SentWithoutResponseIsRetriedOnlyWhenIdempotent) {
   const auto lost = failure(errc::connection_lost_after_send, progress::sent);
   for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
