@@ -26,7 +26,7 @@ TEST(ClientDial, ARefusedDialIsRetriedWithBackoffUpToMaxAttemptsForAnyMethod) {
     Options o;
     o.max_attempts = 3;
     o.backoff_base = 40ms;
-    Client c(o);
+    CheckedClient c(o);
     const auto t0 = std::chrono::steady_clock::now();
     auto r = c.send(Request(method, "http://127.0.0.1:" + std::to_string(port) + "/").timeout(10s));
     const auto took = elapsed_since(t0);
@@ -65,7 +65,7 @@ TEST(ClientDial, AFailedDialDoesNotFailRequestsABusyHealthyConnectionWillServe) 
   {
     Options o;
     o.max_conns_per_origin = 2;
-    Client c(o);
+    CheckedClient c(o);
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     Completions done(2);
     c.send_async(Request::get(url), done.callback(0));
@@ -90,7 +90,7 @@ TEST(ClientDial, AnHttp1OriginDialsUpToMaxConnsInParallel) {
     if (e.kind == EventKind::dial_start) most = std::max(most, ++in_flight);
     if (e.kind == EventKind::dial_done || e.kind == EventKind::dial_failed) --in_flight;
   };
-  Client c(o);
+  CheckedClient c(o);
   Completions done(4);
   for (std::size_t i = 0; i < 4; ++i) c.send_async(Request::get(s->url() + "/delay/200"), done.callback(i));
   ASSERT_TRUE(done.wait(10s));

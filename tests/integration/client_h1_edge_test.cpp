@@ -40,7 +40,7 @@ TEST(ClientH1Edge, AnAnswerBeforeTheBodyWasSentRetiresTheConnectionAndTheNextReq
       conn.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
     }
   });
-  Client c;
+  CheckedClient c;
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE(round);
     auto post = c.send(Request::post(server.url("/upload"), std::string(8u << 20, 'b')).timeout(5s));
@@ -64,7 +64,7 @@ TEST(ClientH1Edge, AContentLengthClaimReservesNothingLikeItsSize) {
   });
   Options o;
   o.max_response_body = 1ull << 40;
-  Client c(o);
+  CheckedClient c(o);
   auto r = c.get(server.url("/huge"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();

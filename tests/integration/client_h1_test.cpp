@@ -14,7 +14,7 @@ using namespace std::chrono_literals;
 
 TEST(ClientH1, GetsEachBuiltInRouteOverTcp) {
   auto s = start_server();
-  Client c;
+  CheckedClient c;
   auto r = c.get(s->url() + "/bytes/100");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->status(), 200);
@@ -27,7 +27,7 @@ TEST(ClientH1, GetsEachBuiltInRouteOverTcp) {
 
 TEST(ClientH1, PostsABodyAndGetsItEchoed) {
   auto s = start_server();
-  Client c;
+  CheckedClient c;
   auto r = c.send(Request::post(s->url() + "/echo", "hello body", "text/plain").header("X-Test", "yes"));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_NE(r->body().find("hello body"), std::string::npos) << r->body();
@@ -39,7 +39,7 @@ TEST(ClientH1, ReusesTheKeepAliveConnection) {
   auto s = start_server();
   Options o;
   o.http_version = HttpVersion::http1_only;
-  Client c(o);
+  CheckedClient c(o);
   auto a = c.get(s->url() + "/");
   auto b = c.get(s->url() + "/");
   ASSERT_TRUE(a && b);
@@ -53,7 +53,7 @@ TEST(ClientH1, SelfSignedCertificateIsRejectedByDefault) {
   server::ServerOptions so;
   so.tls = true;
   auto s = start_server(so);
-  Client c;
+  CheckedClient c;
   auto r = c.get(s->url() + "/");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::certificate_verify_failed) << r.error().message();
@@ -65,13 +65,13 @@ TEST(ClientH1, TrustedCertificateWorksAndInsecureSkipsVerification) {
   so.tls = true;
   so.http2 = false;
   auto s = start_server(so);
-  Client trusted(trusting(*s));
+  CheckedClient trusted(trusting(*s));
   auto r = trusted.get(s->url() + "/bytes/10");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->body().size(), 10u);
   Options insecure;
   insecure.tls.verify_peer = false;
-  Client c(insecure);
+  CheckedClient c(insecure);
   EXPECT_TRUE(c.get(s->url() + "/"));
 }
 
@@ -81,14 +81,14 @@ TEST(ClientH1, HostNameMismatchIsRejected) {
   so.tls = true;
   so.host = "127.0.0.2";
   auto s = start_server(so);
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   auto r = c.get("https://127.0.0.2:" + std::to_string(s->port()) + "/");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::certificate_verify_failed) << r.error().message();
 }
 
 TEST(ClientH1, ConnectionRefusedIsReportedAfterItsRedialsWellWithinASecond) {
-  Client c;  // max_attempts 4: three redials after 25-50, 50-100 and 100-200 ms
+  CheckedClient c;  // max_attempts 4: three redials after 25-50, 50-100 and 100-200 ms
   const auto port = unused_port();
   const auto t0 = std::chrono::steady_clock::now();
   auto r = c.get("http://127.0.0.1:" + std::to_string(port) + "/");
@@ -103,7 +103,7 @@ TEST(ClientH1, ConnectionRefusedIsReportedAfterItsRedialsWellWithinASecond) {
 
 TEST(ClientH1, DeadlineIsRespectedOnASlowResponse) {
   auto s = start_server();
-  Client c;
+  CheckedClient c;
   const auto t0 = std::chrono::steady_clock::now();
   auto r = c.send(Request::get(s->url() + "/delay/3000").timeout(300ms));
   const auto took = elapsed_since(t0);
@@ -118,7 +118,7 @@ TEST(ClientH1, ServerClosingIdleKeepAliveDoesNotFailTheNextGet) {
   server::ServerOptions so;
   so.h1_idle_timeout = 100ms;
   auto s = start_server(so);
-  Client c;
+  CheckedClient c;
   auto a = c.get(s->url() + "/");
   ASSERT_TRUE(a) << a.error().message();
   std::this_thread::sleep_for(400ms);  // the server closes the idle connection
@@ -132,7 +132,7 @@ TEST(ClientH1, TwoHundredConcurrentRequestsFromEightThreadsCompleteExactlyOnce) 
   auto s = start_server();
   Options o;
   o.http_version = HttpVersion::http1_only;
-  Client c(o);
+  CheckedClient c(o);
   std::atomic<int> ok{0}, failed{0}, completions{0};
   std::vector<std::thread> threads;
   for (int t = 0; t < 8; ++t) {
@@ -145,7 +145,11 @@ TEST(ClientH1, TwoHundredConcurrentRequestsFromEightThreadsCompleteExactlyOnce) 
           p->set_value();  // a second completion would throw promise_already_satisfied
         });
       }
-      for (auto& d : done) d.get_future().wait();
+      for (auto& d : done)
+        if (d.get_future().wait_for(60s) != std::future_status::ready) {
+          ADD_FAILURE() << "a request never completed\n" << c.dump_pools();
+          std::abort();  // its callback would touch this frame later
+        }
     });
   }
   for (auto& t : threads) t.join();
@@ -157,7 +161,7 @@ TEST(ClientH1, TwoHundredConcurrentRequestsFromEightThreadsCompleteExactlyOnce) 
 }
 
 TEST(ClientH1, InvalidUrlFailsBeforeAnyIo) {
-  Client c;
+  CheckedClient c;
   auto r = c.get("http://host:99999/");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::invalid_url);
@@ -168,7 +172,7 @@ TEST(ClientH1, ResponseOnAConnectionTheServerClosesIsStillDelivered) {
   // Regression: closing the connection after the last response detached it
   // from the pool before the response was handed over, losing it.
   auto s = start_server();
-  Client c;
+  CheckedClient c;
   auto r = c.send(Request::get(s->url() + "/bytes/8").header("Connection", "close").timeout(2s));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->body().size(), 8u);
@@ -182,7 +186,7 @@ TEST(ClientH1, ResponseHeaderTimeoutRetriesAGetButNotAPost) {
   Options o;
   o.response_header_timeout = 150ms;
   o.max_attempts = 2;
-  Client c(o);
+  CheckedClient c(o);
   const auto t0 = std::chrono::steady_clock::now();
   auto get = c.send(Request::get(s->url() + "/delay/2000").timeout(5s));
   ASSERT_FALSE(get);
@@ -211,7 +215,7 @@ TEST(ClientH1, ConnectionClosedBeforeAnyResponseByteIsAFailureNotAnEmptyResponse
   });
   Options o;
   o.max_attempts = 2;
-  Client c(o);
+  CheckedClient c(o);
   auto get = c.send(Request::get("http://127.0.0.1:" + std::to_string(port) + "/").timeout(3s));
   auto post = c.send(Request::post("http://127.0.0.1:" + std::to_string(port) + "/", "x").timeout(3s));
   ASSERT_FALSE(get);

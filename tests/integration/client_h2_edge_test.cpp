@@ -54,7 +54,7 @@ TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnor
                f::data(1, std::string(100, 'x'), true));
     std::this_thread::sleep_for(1500ms);  // the upload's deadline passes too
   });
-  Client c(h2c());
+  CheckedClient c(h2c());
   Completions done(2);
   c.send_async(Request::get(server.url("/slow")).timeout(300ms), done.callback(0));
   std::this_thread::sleep_for(20ms);  // stream 1 before stream 3
@@ -77,7 +77,7 @@ TEST(ClientH2Edge, RequestsKeepSucceedingWhenAConnectionRunsOutOfStreamIds) {
   struct Restore {
     ~Restore() { h2::testing::set_first_stream_id(1); }
   } restore;
-  Client c(h2c());
+  CheckedClient c(h2c());
   constexpr std::size_t batch = 50, batches = 20;  // 1000 requests: 10 connections' worth of ids
   for (std::size_t b = 0; b < batches; ++b) {
     Completions done(batch);
@@ -107,7 +107,7 @@ TEST(ClientH2Edge, AContentLengthClaimReservesNothingLikeItsSize) {
   });
   Options o = h2c();
   o.max_response_body = 1ull << 40;
-  Client c(o);
+  CheckedClient c(o);
   auto r = c.get(server.url("/huge"));
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();

@@ -1,6 +1,7 @@
 // The client over HTTP/2 (TLS with ALPN, and h2c) against the embedded
 // server: protocol choice, multiplexing, MAX_CONCURRENT_STREAMS, dial
 // coalescing, large bodies, GOAWAY and refused streams.
+#include "integration/completions.hpp"
 #include "integration/fixtures.hpp"
 
 #include <gtest/gtest.h>
@@ -22,24 +23,26 @@ server::ServerOptions tls_server() {
   return so;
 }
 
-// Sends `n` requests at once and waits for all; returns how many succeeded.
-int concurrent_gets(Client& c, const std::string& url, int n, std::atomic<int>* completions = nullptr) {
-  std::vector<std::promise<bool>> done(static_cast<std::size_t>(n));
-  for (auto& p : done)
-    c.send_async(Request::get(url), [&p, completions](Result<Response> r) {
-      if (completions) ++*completions;
-      p.set_value(r && r->status() == 200);
+// Sends `n` requests at once and waits for all (failing the test with the
+// pools' dump if they do not all complete); returns how many succeeded.
+int concurrent_gets(Client& c, const std::string& url, int n) {
+  Completions done(static_cast<std::size_t>(n));
+  auto ok = std::make_shared<std::atomic<int>>(0);  // outlives a test that gave up waiting
+  for (std::size_t i = 0; i < done.size(); ++i)
+    c.send_async(Request::get(url), [ok, record = done.callback(i)](Result<Response> r) {
+      if (r && r->status() == 200) ++*ok;
+      record(std::move(r));
     });
-  int ok = 0;
-  for (auto& p : done) ok += p.get_future().get() ? 1 : 0;
-  return ok;
+  EXPECT_TRUE(done.wait(60s)) << done.completed() << " of " << n << " completed\n" << c.dump_pools();
+  EXPECT_EQ(done.duplicates(), 0u);
+  return ok->load();
 }
 
 }  // namespace
 
 TEST(ClientH2, AlpnSelectsHttp2OverTls) {
   auto s = start_server(tls_server());
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   auto r = c.get(s->url() + "/bytes/1000");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->protocol(), Protocol::http2);
@@ -50,7 +53,7 @@ TEST(ClientH2, ForcedHttp1OverTlsSpeaksHttp1) {
   auto s = start_server(tls_server());
   Options o = trusting(*s);
   o.http_version = HttpVersion::http1_only;
-  Client c(o);
+  CheckedClient c(o);
   auto r = c.get(s->url() + "/");
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->protocol(), Protocol::http1);
@@ -60,7 +63,7 @@ TEST(ClientH2, PriorKnowledgeSpeaksH2c) {
   auto s = start_server();
   Options o;
   o.http_version = HttpVersion::http2_prior_knowledge;
-  Client c(o);
+  CheckedClient c(o);
   auto r = c.send(Request::post(s->url() + "/echo", "h2c body"));
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->protocol(), Protocol::http2);
@@ -69,7 +72,7 @@ TEST(ClientH2, PriorKnowledgeSpeaksH2c) {
 
 TEST(ClientH2, HundredSimultaneousFirstRequestsCauseOneDial) {
   auto s = start_server(tls_server());
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   EXPECT_EQ(concurrent_gets(c, s->url() + "/bytes/64", 100), 100);
   EXPECT_EQ(s->stats().connections_accepted, 1u);
   EXPECT_EQ(c.counters().dials, 1u);
@@ -81,16 +84,14 @@ TEST(ClientH2, MaxConcurrentStreamsOneStillCompletesFiftyRequests) {
   auto s = start_server(so);
   Options o = trusting(*s);
   o.max_conns_per_origin = 1;
-  Client c(o);
-  std::atomic<int> completions{0};
-  EXPECT_EQ(concurrent_gets(c, s->url() + "/delay/5", 50, &completions), 50);
-  EXPECT_EQ(completions.load(), 50);
+  CheckedClient c(o);
+  EXPECT_EQ(concurrent_gets(c, s->url() + "/delay/5", 50), 50);
   EXPECT_EQ(s->stats().requests, 50u);
 }
 
 TEST(ClientH2, SixteenMebibytesEachWayAcrossFlowControlWindows) {
   auto s = start_server(tls_server());
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   auto down = c.get(s->url() + "/bytes/16777216");
   ASSERT_TRUE(down) << down.error().message();
   EXPECT_EQ(down->body().size(), 16777216u);
@@ -111,7 +112,7 @@ TEST(ClientH2, ARefusedPostIsRetriedUntilTheServerTakesItAndRunsOnce) {
     if (e.kind == EventKind::retry && e.error == errc::refused_by_server && refusals++ == 0)
       first_retry.set_value();
   };
-  Client c(o);
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));  // connection up
   s->reset_stats();
   s->refuse_streams(true);
@@ -136,7 +137,7 @@ TEST(ClientH2, AServerThatKeepsRefusingIsRetriedWithBackoffNotInAMillisecond) {
   auto s = start_server(tls_server());
   Options o = trusting(*s);
   o.backoff_base = 100ms;
-  Client c(o);
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));
   s->reset_stats();
   s->refuse_streams(true);
@@ -153,7 +154,7 @@ TEST(ClientH2, AServerThatKeepsRefusingIsRetriedWithBackoffNotInAMillisecond) {
 
 TEST(ClientH2, GoawayDrainsTheConnectionAndTheNextRequestDialsAnew) {
   auto s = start_server(tls_server());
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   auto a = c.get(s->url() + "/");
   ASSERT_TRUE(a);
   s->send_goaway();
@@ -183,7 +184,7 @@ TEST(ClientH2, TenThousandRequestsOnOneConnectionDoNotGrowMemory) {
   Options o;
   o.http_version = HttpVersion::http2_prior_knowledge;
   o.max_conns_per_origin = 1;
-  Client c(o);
+  CheckedClient c(o);
   const auto batch = [&](int n) {
     for (int done = 0; done < n; done += 100) ASSERT_EQ(concurrent_gets(c, s->url() + "/bytes/64", 100), 100);
   };
@@ -209,7 +210,7 @@ TEST(ClientH2, AResponseHeaderBlockBeyondOurLimitIsAClearError) {
   Options o;
   o.http_version = HttpVersion::http2_prior_knowledge;
   o.max_header_list_size = 4096;
-  Client c(o);
+  CheckedClient c(o);
   auto r = c.get(s->url() + "/big-header");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code(), errc::response_too_large) << r.error().message();
@@ -223,7 +224,7 @@ TEST(ClientH2, APeerThatLowersInitialWindowSizeMidConnectionStillGetsTheWholeUpl
   auto s = start_server(so);
   Options o;
   o.http_version = HttpVersion::http2_prior_knowledge;
-  Client c(o);
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));  // connection up, SETTINGS exchanged
   const std::string big(8u << 20, 'u');
   std::promise<Result<Response>> p;

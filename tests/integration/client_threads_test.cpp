@@ -21,7 +21,7 @@ TEST_P(ClientThreads, MaxConnsPerOriginHoldsForTheWholeClient) {
   Options o;
   o.io_threads = GetParam();
   o.max_conns_per_origin = 2;
-  Client c(o);
+  CheckedClient c(o);
   constexpr std::size_t n = 16;
   Completions done(n);
   for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/delay/50"), done.callback(i));
@@ -36,7 +36,7 @@ TEST_P(ClientThreads, HundredFirstRequestsToAnHttp2OriginCauseOneDial) {
   Options o;
   o.io_threads = GetParam();
   o.http_version = HttpVersion::http2_prior_knowledge;
-  Client c(o);
+  CheckedClient c(o);
   constexpr std::size_t n = 100;
   Completions done(n);
   for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/"), done.callback(i));
@@ -52,7 +52,7 @@ TEST_P(ClientThreads, TheQueueLimitHoldsForTheWholeClient) {
   o.io_threads = GetParam();
   o.max_conns_per_origin = 1;
   o.max_queued_per_origin = 4;
-  Client c(o);
+  CheckedClient c(o);
   constexpr std::size_t n = 12;
   Completions done(n);
   // One at a time from this thread, so they reach the pool in order.
@@ -73,7 +73,7 @@ TEST_P(ClientThreads, OriginsAreSpreadAcrossTheThreads) {
   o.io_threads = GetParam();
   std::mutex mutex;
   std::set<std::thread::id> threads;
-  Client c(o);
+  CheckedClient c(o);
   Completions done(servers.size());
   for (std::size_t i = 0; i < servers.size(); ++i)
     c.send_async(Request::get(servers[i]->url() + "/"), [&, cb = done.callback(i)](Result<Response> r) {

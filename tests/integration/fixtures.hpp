@@ -5,6 +5,8 @@
 #include <rebound/rebound.hpp>
 #include <rebound/server/server.hpp>
 
+#include "integration/checked_client.hpp"
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 

@@ -69,7 +69,7 @@ TEST(Recovery, TheIncidentServerKilledAndRestartedFiveTimesNeverStrandsTheClient
   ChildServer server({"--tls", "--port", "0"});
   Options o;
   o.tls.verify_peer = false;
-  Client c(o);
+  CheckedClient c(o);
   Poller poller(c, server.url() + "/", 50ms, 2s);
   std::vector<Clock::time_point> back_up;
   for (int i = 0; i < 5; ++i) {
@@ -108,7 +108,7 @@ TEST(Recovery, GracefulStopLetsInFlightRequestsFinishAndTheNextOnesSucceed) {
   server::ServerOptions so;
   so.tls = true;
   auto s = start_server(so);
-  Client c(trusting(*s));
+  CheckedClient c(trusting(*s));
   ASSERT_TRUE(c.get(s->url() + "/"));
   std::vector<std::future<Result<Response>>> in_flight;
   for (int i = 0; i < 10; ++i) {
@@ -133,7 +133,7 @@ TEST(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
   auto s = start_server(so);
   Options o = trusting(*s);
   o.wait_for_ready = true;
-  Client c(o);
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));
   s->kill();
   std::vector<std::future<Result<Response>>> during;
@@ -145,7 +145,7 @@ TEST(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
   std::this_thread::sleep_for(500ms);
   s->restart();
   for (auto& f : during) {
-    ASSERT_EQ(f.wait_for(5s), std::future_status::ready);
+    ASSERT_EQ(f.wait_for(20s), std::future_status::ready);
     auto r = f.get();
     EXPECT_TRUE(r) << r.error().message();
   }
@@ -153,7 +153,7 @@ TEST(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
 
 TEST(Recovery, WithoutWaitForReadyAnOutageFailsFastWithTheDialError) {
   auto s = start_server();
-  Client c;
+  CheckedClient c;
   ASSERT_TRUE(c.get(s->url() + "/"));
   s->kill();
   const auto t0 = Clock::now();
@@ -172,7 +172,7 @@ TEST(Recovery, GoawayBelowInFlightStreamsRetriesTheExcludedOnesWhateverTheirMeth
   auto s = start_server(so);
   Options o = trusting(*s);
   o.max_conns_per_origin = 1;
-  Client c(o);
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));  // stream 1
   std::vector<std::future<Result<Response>>> posts;
   for (int i = 0; i < 6; ++i) {  // streams 3, 5, ..., 13
@@ -199,7 +199,7 @@ TEST(Recovery, ResetAfterAPostWasWrittenIsNotResentButAGetIsRetried) {
     so.tls = true;
     so.http2 = h2;
     auto s = start_server(so);
-    Client c(trusting(*s));
+    CheckedClient c(trusting(*s));
     ASSERT_TRUE(c.get(s->url() + "/"));
     s->reset_stats();
     s->drop_next_requests(1);
@@ -228,7 +228,7 @@ TEST(Recovery, ThousandRequestsWhileTheServerRestartsEveryHalfSecond) {
     o.wait_for_ready = true;
     o.max_attempts = 10;
     o.retry_budget_min_per_second = 100;
-    Client c(o);
+    CheckedClient c(o);
     std::atomic<bool> stop{false};
     std::thread chaos([&] {
       const auto until = Clock::now() + 10s;
@@ -307,7 +307,7 @@ TEST(Recovery, SilentlyDeadConnectionIsFoundByPingAndRequestsSucceedWithinThreeS
     if (e.kind == EventKind::ping_sent) ++pings;
     if (e.kind == EventKind::connection_closed && e.error == errc::health_check_failed) ++health_closures;
   };
-  Client c(o);
+  CheckedClient c(o);
   auto first = c.get(path.url("/"));
   ASSERT_TRUE(first) << first.error().message();
   path.proxy.blackhole_current();  // the path dies without a FIN or RST
@@ -324,7 +324,7 @@ TEST(Recovery, SilentlyDeadConnectionIsFoundByPingAndRequestsSucceedWithinThreeS
 
 TEST(Recovery, SilentlyDeadConnectionFailsAPostWithoutResendingIt) {
   SilentPath path;
-  Client c(path.options(500ms, 500ms));
+  CheckedClient c(path.options(500ms, 500ms));
   ASSERT_TRUE(c.get(path.url("/")));
   path.proxy.blackhole_current();
   auto post = c.send(Request::post(path.url("/echo"), "once").timeout(10s));
