@@ -91,6 +91,9 @@ void add_serve(CLI::App& root) {
   app->add_option("--max-concurrent-streams", flags->options.max_concurrent_streams,
                   "HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS")->capture_default_str();
   app->add_option("--threads", flags->options.threads, "I/O threads")->capture_default_str();
+  app->add_option("--request-log", flags->options.request_log,
+                  "Append \"METHOD TARGET X-REQUEST-ID\" per request to this file before its handler runs "
+                  "(survives kill -9)");
   app->add_flag("--leases", flags->leases, "Serve the Kubernetes Lease API (coordination.k8s.io/v1) in memory");
   app->add_option("--leases-file", flags->leases_file,
                   "Serve the Lease API and keep leases in this JSON file across restarts (like etcd)");

@@ -172,7 +172,7 @@ class H1Session final : public ConnectionHandle, public std::enable_shared_from_
     request.protocol = "HTTP/1.1";
     request.connection_id = id_;
 
-    ctx_.stats.on_request(request.method, request.path);
+    ctx_.stats.on_request(request);
     ServerResponse response = ctx_.router.dispatch(request);
     if (ctx_.faults.claim_request_drop()) return abort();
 

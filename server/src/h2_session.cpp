@@ -266,7 +266,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     if (!has_host && !s.authority.empty()) request.headers.emplace(request.headers.begin(), "host", s.authority);
     s.head = request.method == "HEAD";
 
-    ctx_.stats.on_request(request.method, request.path);
+    ctx_.stats.on_request(request);
     ServerResponse response = ctx_.router.dispatch(request);
     request = ServerRequest{};  // the request body can be large: free it now
 

@@ -39,6 +39,7 @@ struct Server::Impl {
 
   void start_locked(std::uint16_t port) {
     if (running) return;
+    if (!ctx.options.request_log.empty()) ctx.stats.open_request_log(ctx.options.request_log);
     pool = std::make_unique<detail::IoPool>(ctx.options.threads);
     listener = std::make_shared<detail::Listener>(ctx, *pool);
     try {

@@ -18,8 +18,12 @@ class StatsCollector {
  public:
   void on_connection_accepted();
   void on_protocol_chosen(WireProtocol protocol);
-  /// Called once per request, just before its handler runs.
-  void on_request(std::string_view method, std::string_view path);
+  /// Called once per request, just before its handler runs; appends it to
+  /// the request log when one is open.
+  void on_request(const ServerRequest& request);
+  /// Opens (appending) the request log; throws std::system_error.
+  void open_request_log(const std::string& path);
+  ~StatsCollector();
 
   ServerStats snapshot() const;
   void reset();
@@ -31,6 +35,7 @@ class StatsCollector {
   // building a std::string per request.
   std::map<std::string, std::uint64_t, std::less<>> by_method_;
   std::map<std::string, std::uint64_t, std::less<>> by_path_;
+  int request_log_fd_ = -1;
 };
 
 }  // namespace rebound::server::detail

@@ -57,6 +57,7 @@ class H2Connection final : public pool::Connection,
   }
 
   std::size_t active() const noexcept override { return streams_.size(); }
+  bool limits_pending() const noexcept override { return !peer_settings_seen_; }
 
   void submit(std::shared_ptr<client::Exchange> ex) override {
     const HeaderBlock headers(ex->request(), ex->url());
@@ -161,6 +162,9 @@ class H2Connection final : public pool::Connection,
         if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
         break;
       case NGHTTP2_GOAWAY: on_goaway(frame->goaway); break;
+      case NGHTTP2_SETTINGS:
+        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) peer_settings_seen_ = true;  // capacity follows this read
+        break;
       case NGHTTP2_PING:
         if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && ping_outstanding_) {
           ping_outstanding_ = false;
@@ -289,6 +293,9 @@ class H2Connection final : public pool::Connection,
     if (state() == ConnState::closed) return;
     auto limit = nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
     if (options_.max_streams_per_connection > 0) limit = std::min(limit, options_.max_streams_per_connection);
+    // Until the server's SETTINGS says how many streams it allows, one
+    // request goes at once and the rest wait the fraction of a round trip.
+    if (!peer_settings_seen_) limit = std::min<std::uint32_t>(limit, 1);
     const bool has_room = streams_.size() < limit;
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
@@ -399,6 +406,7 @@ class H2Connection final : public pool::Connection,
   Clock::time_point last_read_;
   Clock::time_point ping_sent_at_;
   bool ping_outstanding_ = false;
+  bool peer_settings_seen_ = false;
 };
 
 }  // namespace

@@ -88,6 +88,12 @@ class Connection : public client::AttemptCarrier {
   Clock::time_point idle_since() const noexcept { return idle_since_; }
   /// Requests currently on the connection.
   virtual std::size_t active() const noexcept = 0;
+  /// True while a new connection still waits for the peer's limits (HTTP/2:
+  /// the server's first SETTINGS, which may allow fewer streams than the
+  /// 100 assumed before it). Meanwhile it takes one request, and the pool
+  /// dials nothing beside it: its real capacity is about to arrive, and
+  /// requests sent past an unknown limit come back refused.
+  virtual bool limits_pending() const noexcept { return false; }
 
   /// Starts `ex`'s attempt here. Precondition: can_take().
   virtual void submit(std::shared_ptr<Exchange> ex) = 0;

@@ -111,8 +111,15 @@ std::size_t OriginPool::dials_wanted() const {
   const std::size_t slots_used = live + dials_.size();
   if (slots_used >= options_.max_conns_per_origin) return 0;
   const std::size_t free_slots = options_.max_conns_per_origin - slots_used;
-  // One HTTP/2 connection may serve them all: dial one at a time.
-  if (may_be_http2()) return dials_.empty() ? 1 : 0;
+  // One HTTP/2 connection may serve them all: dial one at a time, and not
+  // while a new connection's stream limit is still to come.
+  if (may_be_http2()) {
+    const bool limits_coming = std::any_of(connections_.begin(), connections_.end(),
+                                           [](const auto& c) {
+                                             return c->state() != ConnState::draining && c->limits_pending();
+                                           });
+    return dials_.empty() && !limits_coming ? 1 : 0;
+  }
   // HTTP/1.1: one connection per waiting request; each dial in flight will serve one.
   return wanting > dials_.size() ? std::min(wanting - dials_.size(), free_slots) : 0;
 }

@@ -79,6 +79,7 @@ class FakeConnection final : public Connection {
   }
 
   std::size_t active() const noexcept override { return running_.size(); }
+  bool limits_pending() const noexcept override { return limits_pending_; }
   void submit(std::shared_ptr<Exchange> ex) override {
     ex->set_carrier(this);
     running_.push_back(std::move(ex));
@@ -120,6 +121,19 @@ class FakeConnection final : public Connection {
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
   }
   const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
+  /// Starts like a fresh HTTP/2 connection before the peer's SETTINGS:
+  /// one request at most until learn_limits().
+  void await_limits() {
+    limits_pending_ = true;
+    capacity_after_limits_ = capacity_;
+    capacity_ = 1;
+  }
+  /// The peer's limits arrived.
+  void learn_limits() {
+    limits_pending_ = false;
+    capacity_ = capacity_after_limits_;
+    regain_capacity();
+  }
 
  private:
   std::shared_ptr<Exchange> take_front() {
@@ -144,6 +158,8 @@ class FakeConnection final : public Connection {
   }
 
   std::size_t capacity_;
+  std::size_t capacity_after_limits_ = 0;
+  bool limits_pending_ = false;
   const PoolClock& clock_;
   std::deque<std::shared_ptr<Exchange>> running_;
 };
@@ -158,6 +174,7 @@ class FakeConnector final : public Connector {
   std::shared_ptr<Connection> connect(ConnectionOwner& owner, std::uint64_t id, net::DialResult dialed) override {
     const std::size_t capacity = dialed.protocol == Protocol::http2 ? h2_streams : 1;
     connections.push_back(std::make_shared<FakeConnection>(owner, id, dialed.protocol, capacity, clock_));
+    if (dialed.protocol == Protocol::http2 && h2_limits_pending) connections.back()->await_limits();
     return connections.back();
   }
 
@@ -170,6 +187,8 @@ class FakeConnector final : public Connector {
   void fail(errc code) { next()->complete(Error(code, "fake dial", progress::not_sent), {}); }
 
   std::size_t h2_streams = 100;
+  /// New HTTP/2 connections wait for learn_limits() (the peer's SETTINGS).
+  bool h2_limits_pending = false;
   std::vector<std::shared_ptr<FakeDial>> dials;
   std::vector<std::shared_ptr<FakeConnection>> connections;
 

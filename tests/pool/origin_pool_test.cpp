@@ -134,6 +134,38 @@ TEST_F(PoolTest, Invariant3_HundredFirstRequestsToAnOriginThatMaySpeakHttp2Cause
   EXPECT_EQ(conn(0).running().size(), 100u);
 }
 
+TEST_F(PoolTest, Invariant3_ANewHttp2ConnectionAwaitingItsPeersLimitsTakesOneRequestAndNoDialGoesBesideIt) {
+  options.max_conns_per_origin = 4;
+  connector.h2_streams = 10;
+  connector.h2_limits_pending = true;
+  make_pool("https://origin.test:443");
+  for (int i = 0; i < 100; ++i) send();
+  for (std::size_t n = 1; n <= 4; ++n) {
+    ASSERT_EQ(connector.dials.size(), n);
+    connector.succeed(Protocol::http2);
+    settle();
+    EXPECT_EQ(conn(n - 1).running().size(), 1u) << "only one request before the peer's limits";
+    EXPECT_EQ(connector.dials.size(), n) << "a dial beside a connection whose limits are about to arrive";
+    conn(n - 1).learn_limits();
+    settle();
+    EXPECT_EQ(conn(n - 1).running().size(), 10u);
+  }
+  EXPECT_EQ(connector.dials.size(), 4u);
+  EXPECT_EQ(pool->counts().waiting, 60u);
+}
+
+TEST_F(PoolTest, AConnectionDrainedBeforeItsPeersLimitsArrivedDoesNotHoldBackTheNextDial) {
+  connector.h2_limits_pending = true;
+  make_pool("https://origin.test:443");
+  send();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).goaway();  // GOAWAY as the server's first frame
+  settle();
+  send();
+  EXPECT_EQ(connector.in_flight(), 1u);
+}
+
 TEST_F(PoolTest, Invariant3_AnHttp1OriginDialsOnePerWaitingRequestUpToTheLimitInParallel) {
   options.max_conns_per_origin = 4;
   make_pool("http://origin.test:80");

@@ -32,6 +32,12 @@ struct ServerOptions {
   unsigned threads = 1;            ///< I/O threads
   /// Close idle HTTP/1.1 keep-alive connections after this long (0: never).
   std::chrono::milliseconds h1_idle_timeout{0};
+  /// When set, one line "METHOD TARGET REQUEST-ID" per request is appended
+  /// to this file just before its handler runs (REQUEST-ID: the
+  /// x-request-id header, or "-"), each line with one write(2) on an
+  /// O_APPEND descriptor: the record survives a SIGKILL of the server, so a
+  /// test can count what really ran. start() throws if it cannot be opened.
+  std::string request_log;
 };
 
 /// A request as a route handler sees it.
