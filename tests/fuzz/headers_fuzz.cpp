@@ -100,15 +100,9 @@ extern "C" int LLVMFuzzerTestOneInput(const unsigned char* data, std::size_t siz
           model.emplace_back(name, value);
         } else {
           h.set(name, value);
-          // set() replaces every field of the name with one, where the first was.
-          const auto first = std::find_if(model.begin(), model.end(), [&](const Field& f) { return same_name(f.first, name); });
-          if (first == model.end()) {
-            model.emplace_back(name, value);
-          } else {
-            const auto at = first - model.begin();
-            std::erase_if(model, [&](const Field& f) { return same_name(f.first, name); });
-            model.insert(model.begin() + at, Field(name, value));
-          }
+          // set() replaces every field of the name with one, appended last.
+          std::erase_if(model, [&](const Field& f) { return same_name(f.first, name); });
+          model.emplace_back(name, value);
         }
         break;
       }

@@ -117,8 +117,14 @@ std::optional<MicroTime> parse_time(std::string_view s) {
   const chr::year_month_day ymd{chr::year(*year), chr::month(unsigned(*month)), chr::day(unsigned(*day))};
   // 60 allows a leap second, which then reads as the next second's start.
   if (!ymd.ok() || *hour > 23 || *minute > 59 || *second > 60) return std::nullopt;
-  return MicroTime(chr::sys_days(ymd)) + chr::hours(*hour) + chr::minutes(*minute) + chr::seconds(*second) +
-         chr::microseconds(micros) - offset;
+  const MicroTime t = MicroTime(chr::sys_days(ymd)) + chr::hours(*hour) + chr::minutes(*minute) +
+                      chr::seconds(*second) + chr::microseconds(micros) - offset;
+  // An offset or a leap second can carry the instant out of years 0000-9999,
+  // which format_micro_time cannot write back in a form this accepts: a lease
+  // read with it could not be renewed (found by tests/fuzz/lease_fuzz).
+  if (t < MicroTime(chr::sys_days(chr::year(0) / 1 / 1)) || t >= MicroTime(chr::sys_days(chr::year(10000) / 1 / 1)))
+    return std::nullopt;
+  return t;
 }
 
 std::string leases_path(std::string_view ns) {
