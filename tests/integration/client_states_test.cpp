@@ -5,7 +5,9 @@
 // connection found closed before any byte of the request was written.
 #include "integration/child_server.hpp"
 #include "integration/completions.hpp"
+#include "integration/fault_test.hpp"
 #include "integration/fixtures.hpp"
+#include "integration/request_log.hpp"
 #include "support/raw_server.hpp"
 
 #include <rebound/proxy/fault_proxy.hpp>
@@ -13,9 +15,6 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <future>
 #include <thread>
 
@@ -43,23 +42,11 @@ bool eventually(F condition, std::chrono::milliseconds timeout = 20s) {
   return true;
 }
 
-/// Lines of a request log that name `target`.
-int logged(const std::string& log, const std::string& target) {
-  std::ifstream in(log);
-  int n = 0;
-  for (std::string line; std::getline(in, line);) n += line.find(" " + target + " ") != std::string::npos ? 1 : 0;
-  return n;
-}
-
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          (name + "-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand())))
-      .string();
-}
-
 }  // namespace
 
-TEST(ClientStates, Invariant1_ADrainingConnectionFinishesItsStreamWhileANewRequestGoesToANewConnection) {
+class ClientStates : public FaultTest {};
+
+TEST_F(ClientStates, Invariant1_ADrainingConnectionFinishesItsStreamWhileANewRequestGoesToANewConnection) {
   auto s = start_server(tls_server());
   Options o = trusting(*s);
   std::promise<void> goaway_seen;
@@ -91,7 +78,7 @@ TEST(ClientStates, Invariant1_ADrainingConnectionFinishesItsStreamWhileANewReque
   EXPECT_EQ(s->stats().requests_by_path["/delay/1500"], 1u);
 }
 
-TEST(ClientStates, RetryTable_AResponseCutMidBodyByTheNetworkIsTruncatedAfterOneAttempt) {
+TEST_F(ClientStates, RetryTable_AResponseCutMidBodyByTheNetworkIsTruncatedAfterOneAttempt) {
   for (const bool h2 : {false, true}) {
     SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
     const auto fds_before = open_fds();
@@ -112,13 +99,13 @@ TEST(ClientStates, RetryTable_AResponseCutMidBodyByTheNetworkIsTruncatedAfterOne
   }
 }
 
-TEST(ClientStates, RetryTable_AServerKilledMidBodyLeavesATruncatedResponseAfterOneAttempt) {
+TEST_F(ClientStates, RetryTable_AServerKilledMidBodyLeavesATruncatedResponseAfterOneAttempt) {
   for (const bool h2 : {false, true}) {
     SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
-    const auto log = temp_path("rebound-requests");
+    TempLog log("rebound-requests");
     const auto fds_before = open_fds();
     {
-      std::vector<std::string> args{"--tls", "--port", "0", "--request-log", log};
+      std::vector<std::string> args{"--tls", "--port", "0", "--request-log", log.path()};
       if (!h2) args.push_back("--http1.1");
       ChildServer server(args);
       Options o;
@@ -140,14 +127,13 @@ TEST(ClientStates, RetryTable_AServerKilledMidBodyLeavesATruncatedResponseAfterO
       EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();
       EXPECT_EQ(r.error().reached(), progress::response_started);
       EXPECT_EQ(r.error().attempts(), 1);
-      EXPECT_EQ(logged(log, "/bytes/200000000"), 1) << "the server ran it once";
+      EXPECT_EQ(runs_of_target(log.path(), "/bytes/200000000"), 1) << "the server ran it once";
     }
     EXPECT_TRUE(eventually([&] { return open_fds() <= fds_before; })) << open_fds() << " fds, " << fds_before << " before";
-    std::remove(log.c_str());
   }
 }
 
-TEST(ClientStates, Invariant3_FourDialSlotsOfTenStreamsServeAHundredRequestsWithExactlyFourDials) {
+TEST_F(ClientStates, Invariant3_FourDialSlotsOfTenStreamsServeAHundredRequestsWithExactlyFourDials) {
   auto so = tls_server();
   so.max_concurrent_streams = 10;
   auto s = start_server(so);
@@ -164,7 +150,7 @@ TEST(ClientStates, Invariant3_FourDialSlotsOfTenStreamsServeAHundredRequestsWith
   EXPECT_EQ(s->stats().requests, 100u);
 }
 
-TEST(ClientStates, RetryTable_APostWithAnIdempotencyKeyIsResentAfterItsConnectionWasDropped) {
+TEST_F(ClientStates, RetryTable_APostWithAnIdempotencyKeyIsResentAfterItsConnectionWasDropped) {
   for (const bool h2 : {false, true}) {
     SCOPED_TRACE(h2 ? "HTTP/2" : "HTTP/1.1");
     auto s = start_server(tls_server(h2));
@@ -179,7 +165,7 @@ TEST(ClientStates, RetryTable_APostWithAnIdempotencyKeyIsResentAfterItsConnectio
   }
 }
 
-TEST(ClientStates, RetryTable_APostWhoseDialFailedIsSentOnceTheServerListens) {
+TEST_F(ClientStates, RetryTable_APostWhoseDialFailedIsSentOnceTheServerListens) {
   const auto port = unused_port();
   server::ServerOptions so;
   so.port = port;
@@ -197,7 +183,7 @@ TEST(ClientStates, RetryTable_APostWhoseDialFailedIsSentOnceTheServerListens) {
   EXPECT_EQ(s.stats().requests_by_method["POST"], 1u);
 }
 
-TEST(ClientStates, RetryTable_AnHttp1ConnectionFoundClosedBeforeAnyRequestByteIsRetriedEvenForAPost) {
+TEST_F(ClientStates, RetryTable_AnHttp1ConnectionFoundClosedBeforeAnyRequestByteIsRetriedEvenForAPost) {
   std::promise<void> reset_now, reset_done;
   auto reset_now_f = reset_now.get_future().share();
   std::atomic<int> posts_seen{0};
