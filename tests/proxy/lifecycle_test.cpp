@@ -1,12 +1,26 @@
-// FaultProxy lifecycle: the header stands alone, start binds, stop closes.
-#include "rebound/proxy/fault_proxy.hpp"  // first: the header is self-contained
+// FaultProxy lifecycle: start binds, settings made before start apply once
+// it runs, stop closes and is final.
+#include "rebound/proxy/fault_proxy.hpp"  // first: this file compiling proves the header stands alone
+
+#include <future>
 
 #include "test_support.hpp"
 
 namespace rebound::proxy::test {
 namespace {
 
-TEST(FaultProxyHeader, IsSelfContained) { SUCCEED(); }
+// Runs `call` on its own thread and reports whether it returned within
+// `limit`. The thread owns what it uses (shared_ptr), so a call that hangs
+// fails the test instead of hanging it until ctest's timeout.
+bool returns_within(std::function<void()> call, std::chrono::milliseconds limit) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto returned = done->get_future();
+  std::thread([call = std::move(call), done] {
+    call();
+    done->set_value();
+  }).detach();
+  return returned.wait_for(limit) == std::future_status::ready;
+}
 
 TEST(FaultProxyLifecycle, PortIsZeroBeforeStartAndBoundAfter) {
   EchoServer echo;
@@ -52,21 +66,60 @@ TEST_F(ProxyTest, StopClosesClientConnectionsAndIsIdempotent) {
   ASSERT_EQ(c.round_trip("hello").data, "hello");
   proxy.stop();
   proxy.stop();
-  const ReadResult r = c.read_some(2000ms);
+  const ReadResult r = c.read_some(10000ms);
   EXPECT_FALSE(r.timed_out);
-  EXPECT_TRUE(r.reset_or_eof()) << r.error.message();
+  EXPECT_EQ(r.error, boost::asio::error::eof) << "stop() is a plain close, not a reset: " << r.error.message();
 }
 
-TEST_F(ProxyTest, ControlCallsBeforeStartAndAfterStopDoNotHang) {
-  FaultProxy idle(ProxyOptions{.target_port = echo.port()});
-  idle.set_mode(Mode::blackhole);
-  idle.set_delay(10ms);
-  idle.cut_after_bytes(10);
-  idle.reset_all();
-  proxy.stop();
+// Before start() there is no I/O thread: the calls only record settings,
+// and the proxy must start with them.
+TEST(FaultProxyLifecycle, SettingsMadeBeforeStartTakeEffectWhenItStarts) {
+  EchoServer echo;
+  FaultProxy proxy(ProxyOptions{.target_port = echo.port()});
+  proxy.set_mode(Mode::blackhole);
+  proxy.start();
+  Client c(proxy.port());
+  ASSERT_FALSE(c.write("held"));
+  EXPECT_TRUE(holds_for([&] { return echo.accepted() == 0; }, 300ms)) << "blackholed, yet the server saw a connection";
   proxy.set_mode(Mode::pass);
-  proxy.reset_all();
-  EXPECT_EQ(idle.stats().accepted, 0u);
+  EXPECT_EQ(c.read_exactly(4, 10000ms).data, "held");
+
+  FaultProxy cutting(ProxyOptions{.target_port = echo.port()});
+  cutting.cut_after_bytes(10);
+  cutting.start();
+  Client cut(cutting.port());
+  ASSERT_FALSE(cut.write(pattern(100)));
+  const ReadResult r = cut.read_exactly(100, 10000ms);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.error, boost::asio::error::connection_reset) << r.error.message();
+  EXPECT_LE(r.data.size(), 10u);
+}
+
+// After stop() the I/O thread is gone for good: a control call must return
+// (not wait for a thread that will never run it) and must not bring the
+// proxy back.
+TEST(FaultProxyLifecycle, ControlCallsAfterStopReturnAndTheProxyStaysStopped) {
+  EchoServer echo;
+  auto proxy = std::make_shared<FaultProxy>(ProxyOptions{.target_port = echo.port()});
+  proxy->start();
+  const std::uint16_t port = proxy->port();
+  proxy->stop();
+  EXPECT_TRUE(returns_within(
+      [proxy] {
+        proxy->set_mode(Mode::pass);
+        proxy->set_delay(10ms);
+        proxy->cut_after_bytes(10);
+        proxy->reset_all();
+        proxy->blackhole_current();
+      },
+      10000ms))
+      << "a control call after stop() did not return";
+  boost::asio::io_context io;
+  tcp::socket s(io);
+  boost::system::error_code ec;
+  s.connect(tcp::endpoint(boost::asio::ip::make_address("127.0.0.1"), port), ec);
+  EXPECT_EQ(ec, boost::asio::error::connection_refused) << "the stopped proxy still listens";
+  EXPECT_EQ(echo.accepted(), 0u);
 }
 
 }  // namespace

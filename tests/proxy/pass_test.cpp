@@ -37,7 +37,7 @@ TEST_F(ProxyTest, PassPassesTheClientsHalfCloseOnAndTheServersCloseBack) {
   ASSERT_EQ(c.round_trip("ping").data, "ping");
   c.shutdown_send();
   // The echo server closes when it sees our FIN; its FIN must come back.
-  const ReadResult r = c.read_some(2000ms);
+  const ReadResult r = c.read_some(10000ms);
   EXPECT_FALSE(r.timed_out);
   EXPECT_EQ(r.error, boost::asio::error::eof) << r.error.message();
   EXPECT_TRUE(wait_until([&] { return proxy.stats().open == 0; }));

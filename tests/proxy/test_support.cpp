@@ -1,6 +1,8 @@
 // Echo server, deadline-bounded client and polling helpers for the proxy tests.
 #include "test_support.hpp"
 
+#include "support/tcp_queues.hpp"
+
 #include <poll.h>
 
 #include <array>
@@ -143,6 +145,19 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
     std::this_thread::sleep_for(10ms);
   }
   return condition();
+}
+
+bool holds_for(const std::function<bool()>& condition, std::chrono::milliseconds window) {
+  const auto end = std::chrono::steady_clock::now() + window;
+  while (std::chrono::steady_clock::now() < end) {
+    if (!condition()) return false;
+    std::this_thread::sleep_for(2ms);
+  }
+  return condition();
+}
+
+bool proxy_has_read_all(std::uint16_t proxy_port, const Client& client) {
+  return rebound::testing::wait_until_read(proxy_port, client.local_port());
 }
 
 std::uint16_t unused_port() {
