@@ -47,17 +47,20 @@ TEST(ClientDial, AFailedDialDoesNotFailRequestsABusyHealthyConnectionWillServe) 
   asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
   const auto port = acceptor.local_endpoint().port();
   std::atomic<int> served{0};
+  std::atomic<bool> accepted{false}, second_dial_refused{false};
   std::thread server([&] {
     asio::ip::tcp::socket sock(io);
     acceptor.accept(sock);
     acceptor.close();
+    accepted = true;
     asio::streambuf in;
     boost::system::error_code ec;
     while (!ec) {
       asio::read_until(sock, in, "\r\n\r\n", ec);
       if (ec) break;
       in.consume(in.size());
-      std::this_thread::sleep_for(200ms);  // busy long enough for the second request to want a dial
+      // Busy until the second request's dial was refused.
+      if (served == 0) eventually([&] { return second_dial_refused.load(); }, 10s);
       asio::write(sock, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
       ++served;
     }
@@ -65,11 +68,14 @@ TEST(ClientDial, AFailedDialDoesNotFailRequestsABusyHealthyConnectionWillServe) 
   {
     Options o;
     o.max_conns_per_origin = 2;
+    o.on_event = [&](const Event& e) {
+      if (e.kind == EventKind::dial_failed) second_dial_refused = true;
+    };
     CheckedClient c(o);
     const std::string url = "http://127.0.0.1:" + std::to_string(port) + "/";
     Completions done(2);
     c.send_async(Request::get(url), done.callback(0));
-    std::this_thread::sleep_for(50ms);  // the first is on the one connection
+    EXPECT_TRUE(eventually([&] { return accepted.load(); }));  // the first is on the one connection
     c.send_async(Request::post(url, "x"), done.callback(1));
     ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
     for (std::size_t i = 0; i < 2; ++i) EXPECT_TRUE(done.result(i)) << i << ": " << done.result(i).error().message();

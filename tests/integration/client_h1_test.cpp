@@ -118,10 +118,16 @@ TEST(ClientH1, ServerClosingIdleKeepAliveDoesNotFailTheNextGet) {
   server::ServerOptions so;
   so.h1_idle_timeout = 100ms;
   auto s = start_server(so);
-  CheckedClient c;
+  Options o;
+  std::atomic<int> closed{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::connection_closed) ++closed;
+  };
+  CheckedClient c(o);
   auto a = c.get(s->url() + "/");
   ASSERT_TRUE(a) << a.error().message();
-  std::this_thread::sleep_for(400ms);  // the server closes the idle connection
+  // The server closes the idle connection, and the client notices by itself.
+  ASSERT_TRUE(eventually([&] { return closed.load() == 1; }));
   auto b = c.get(s->url() + "/");
   ASSERT_TRUE(b) << b.error().message();
   EXPECT_NE(a->connection_id(), b->connection_id());

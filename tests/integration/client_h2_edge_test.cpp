@@ -41,11 +41,13 @@ TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnor
   // the block ends (CONTINUATION with content-length): nghttp2 must still
   // decode it, and the client must ignore it - it once dereferenced the
   // abandoned stream's request right there.
-  RawServer server([](RawConnection& conn, int) {
+  std::atomic<bool> get_arrived{false};
+  RawServer server([&](RawConnection& conn, int) {
     conn.write(roomy_preface());
     f::FrameReader frames(conn);
     frames.read_preface();
     frames.next_of_type(f::HEADERS);  // stream 1
+    get_arrived = true;
     frames.next_of_type(f::HEADERS);  // stream 3; from here on nothing is read
     conn.write(f::frame(f::HEADERS, 0, 1, f::hpack({{":status", "200"}})));
     std::this_thread::sleep_for(600ms);  // the GET's deadline (300 ms) passes
@@ -57,7 +59,7 @@ TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnor
   CheckedClient c(h2c());
   Completions done(2);
   c.send_async(Request::get(server.url("/slow")).timeout(300ms), done.callback(0));
-  std::this_thread::sleep_for(20ms);  // stream 1 before stream 3
+  ASSERT_TRUE(eventually([&] { return get_arrived.load(); }));  // stream 1 before stream 3
   c.send_async(Request::post(server.url("/upload"), std::string(48u << 20, 'u')).timeout(1500ms), done.callback(1));
   ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
   ASSERT_FALSE(done.result(0));

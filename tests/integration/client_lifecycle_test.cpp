@@ -57,7 +57,8 @@ TEST(ClientLifecycle, DestroyingTheClientCompletesEveryRequestInFlightExactlyOnc
     constexpr std::size_t n = 40;
     Completions done(n);
     for (std::size_t i = 0; i < n; ++i) c->send_async(Request::get(s->url() + "/delay/5000"), done.callback(i));
-    std::this_thread::sleep_for(100ms);  // some on the wire, some queued
+    // Some on the wire (running on the server), some queued.
+    ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/5000"] >= 4; }));
     c.reset();
     ASSERT_TRUE(done.wait(20s)) << done.completed() << " of " << n << " completed";
     EXPECT_EQ(done.duplicates(), 0u);
@@ -106,7 +107,7 @@ TEST(ClientLifecycle, DestroyedFromItsOwnCallbackItStillCompletesEverythingOnce)
   // A helper thread finishes the teardown: the engine's sockets and event
   // fds go. (Waiting also keeps the process from exiting under it, which
   // TSan reports as OpenSSL's exit-time cleanup racing the helper.)
-  const auto deadline = std::chrono::steady_clock::now() + 3s;
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
   while (open_fds() > fds_before && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(open_fds(), fds_before) << "the engine of a Client destroyed from its own callback was never freed";
   std::this_thread::sleep_for(100ms);  // the last member (the TLS context) goes right after the fds
@@ -177,7 +178,7 @@ TEST(ClientLifecycle, EventHooksMaySendAndCancelRequestsAndAGoawayHookNeverGetsT
   ASSERT_TRUE(c.get(s->url() + "/"));
   Completions slow(1);
   c.send_async(Request::get(s->url() + "/delay/300"), slow.callback(0));
-  std::this_thread::sleep_for(100ms);
+  ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/300"] == 1; }));
   s->send_goaway();  // last-stream-id: the highest seen, so the slow one finishes
   auto f = shared.after_goaway.get_future();
   ASSERT_EQ(f.wait_for(20s), std::future_status::ready) << "the request sent from the GOAWAY hook never completed";

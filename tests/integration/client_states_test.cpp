@@ -31,17 +31,6 @@ server::ServerOptions tls_server(bool h2 = true) {
   return so;
 }
 
-/// Polls `condition` until it holds or `timeout` passes; whether it held.
-template <class F>
-bool eventually(F condition, std::chrono::milliseconds timeout = 20s) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 }  // namespace
 
 class ClientStates : public FaultTest {};

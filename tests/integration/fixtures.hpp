@@ -13,6 +13,7 @@
 #include <chrono>
 #include <dirent.h>
 #include <memory>
+#include <thread>
 
 namespace rebound::testing {
 
@@ -42,6 +43,18 @@ inline std::size_t open_fds() {
     ::closedir(d);
   }
   return n;
+}
+
+/// Polls `condition` until it holds or `timeout` passes; whether it held.
+/// For waiting on something observable instead of sleeping a guess.
+template <class F>
+bool eventually(F condition, std::chrono::milliseconds timeout = std::chrono::seconds(20)) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 inline auto elapsed_since(std::chrono::steady_clock::time_point t0) {
