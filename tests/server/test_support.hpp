@@ -12,7 +12,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
+#include <gtest/gtest.h>
 
+#include "integration/fixtures.hpp"  // open_fds()
 #include "rebound/server/server.hpp"
 
 namespace rebound::server::test {
@@ -63,7 +65,25 @@ class TempFile {
 };
 
 /// Polls `condition` every few ms until true or `limit` passes.
-bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = std::chrono::seconds(5));
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds limit = std::chrono::seconds(10));
+
+/// A fault test's fixture: once the test's servers, connections and tools
+/// are gone (the test body's locals are destroyed before TearDown; members
+/// are released by release()), the process must hold exactly the file
+/// descriptors it held before the test. A socket that kill(), stop() or a
+/// fault left open shows here.
+class FdBaselineTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    release();
+    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
+  }
+  /// Destroys what the fixture itself holds.
+  virtual void release() {}
+
+ private:
+  const std::size_t fds_before_ = rebound::testing::open_fds();
+};
 
 /// The /bytes/N pattern: byte i is 'a' + i % 26.
 std::string pattern(std::size_t n);
@@ -87,6 +107,8 @@ class RawConnection {
                                     const std::string& body = "", const std::string& extra_headers = "");
 
   boost::asio::ip::tcp::socket& socket() { return socket_; }
+  /// This end's port (with the server's, it names the connection in /proc/net/tcp).
+  std::uint16_t local_port() const { return socket_.local_endpoint().port(); }
 
  private:
   /// Runs the io_context until `done` or the deadline; cancels on timeout.
