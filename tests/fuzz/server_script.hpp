@@ -8,7 +8,8 @@
 // A seed is therefore one control byte followed by a capture. Between
 // flights the harness lets the connection settle and submits the next
 // request if the connection can take one (HTTP/1.1 keep-alive reuse); a
-// flight is written in chunks of the chosen size, settling after each.
+// flight is written in chunks of the chosen size (whole; 1 byte, for its
+// first 256 bytes; 7; 100), settling after each.
 #pragma once
 
 #include <cstddef>
