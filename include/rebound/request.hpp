@@ -101,6 +101,29 @@ class REBOUND_API Request {
   /// The body, kept in memory: replayable, so a retry can resend it.
   Request& body(std::string b) { body_ = std::move(b); return *this; }
 
+  /// Produces a streamed request body one chunk per call; an empty chunk
+  /// ends the body. Called on an I/O thread while the request is written
+  /// (keep it quick; it may send requests, which are posted, but must not
+  /// block on one).
+  using BodySource = std::function<std::string()>;
+  /// Streams the request body from `source` instead of holding it in
+  /// memory (an upload larger than memory, a generated body). With
+  /// `content_length` the body must produce exactly that many bytes (else
+  /// the request fails with errc::invalid_request); without it, HTTP/1.1
+  /// sends it chunked. Such a body cannot be sent twice: once the source
+  /// was read from, the request is never retried, whatever the retry table
+  /// would allow (the table's "replayable body" condition). Replaces body().
+  Request& body_source(BodySource source, std::optional<std::uint64_t> content_length = std::nullopt) {
+    body_.clear();
+    body_source_ = std::move(source);
+    body_source_length_ = content_length;
+    return *this;
+  }
+  const BodySource& body_source() const noexcept { return body_source_; }
+  const std::optional<std::uint64_t>& body_source_length() const noexcept { return body_source_length_; }
+  /// True when the request carries a body (in memory or streamed).
+  bool has_body() const noexcept { return !body_.empty() || static_cast<bool>(body_source_); }
+
   /// Time allowed for the whole request, all attempts included. Unset: the
   /// Client's Options::request_timeout.
   Request& timeout(std::chrono::milliseconds t) { timeout_ = t; return *this; }
@@ -136,6 +159,8 @@ class REBOUND_API Request {
   std::optional<bool> wait_for_ready_;
   std::optional<Cancellation> cancellation_;
   BodySink body_sink_;
+  BodySource body_source_;
+  std::optional<std::uint64_t> body_source_length_;
 };
 
 }  // namespace rebound

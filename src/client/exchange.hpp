@@ -78,6 +78,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// Set while it waits out the redial backoff after a failed dial.
   void set_backing_off(bool on) noexcept { backing_off_ = on; }
   bool backing_off() const noexcept { return backing_off_; }
+  /// The request's body source was read from: the body cannot be sent again.
+  void mark_body_read() noexcept { body_read_ = true; }
+  bool body_replayable() const noexcept { return !body_read_; }
   /// Attempts the server refused unprocessed so far.
   int refusals() const noexcept { return refusals_; }
   void count_refusal() noexcept { ++refusals_; }
@@ -126,6 +129,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Cancellation::Registration cancel_registration_;
   int attempts_ = 0;
   int refusals_ = 0;
+  bool body_read_ = false;
   Clock::time_point rest_until_{};
   bool done_ = false;
   bool backing_off_ = false;

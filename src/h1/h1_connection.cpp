@@ -9,6 +9,9 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
@@ -141,15 +144,68 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (!has_host) request_.set(http::field::host, url.authority());
     if (!r.headers().contains("user-agent")) request_.set(http::field::user_agent, "rebound/0.1");
     request_.body() = http::span_body<const char>::value_type(r.body().data(), r.body().size());
+    bytes_written_ = 0;
+    streamed_ = 0;
+    body_finished_ = false;
+    writing_ = true;
+    if (r.body_source()) {
+      // The header first; the body follows chunk by chunk as the source yields it.
+      if (r.body_source_length()) request_.content_length(*r.body_source_length());
+      else request_.chunked(true);
+      serializer_.emplace(request_);
+      http::async_write_header(*stream_, *serializer_,
+                               [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
+                                 self->on_body_part_written(ec, n);
+                               });
+      return;
+    }
     if (!r.body().empty() || r.method() == "POST" || r.method() == "PUT" || r.method() == "PATCH")
       request_.content_length(r.body().size());
     serializer_.emplace(request_);
-    writing_ = true;
     http::async_write(*stream_, *serializer_,
                       [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
                         self->writing_ = false;
                         self->on_written(ec, n);
                       });
+  }
+
+  // One part of a streamed request (the header, a chunk, the last chunk) is
+  // out: pull the next from the body source, or finish.
+  void on_body_part_written(boost::system::error_code ec, std::size_t n) {
+    bytes_written_ += n;
+    if (ec || !current_ || state() == ConnState::closed || body_finished_) {
+      writing_ = false;
+      body_finished_ = false;
+      on_written(ec, bytes_written_);
+      return;
+    }
+    const Request& r = current_->request();
+    current_->mark_body_read();
+    chunk_ = r.body_source()();
+    streamed_ += chunk_.size();
+    const auto declared = r.body_source_length();
+    if (declared && (streamed_ > *declared || (chunk_.empty() && streamed_ != *declared))) {
+      writing_ = false;
+      // The message on the wire is malformed now: the connection cannot be reused.
+      fail(make_error_code(errc::invalid_request), progress::sent,
+           "the streamed body produced " + std::to_string(streamed_) + " bytes, not the declared " +
+               std::to_string(*declared));
+      return;
+    }
+    auto next = [self = shared_from_this()](boost::system::error_code e, std::size_t m) {
+      self->on_body_part_written(e, m);
+    };
+    if (chunk_.empty()) {
+      body_finished_ = true;
+      if (declared) {
+        asio::post(stream_->get_executor(), [next] { next({}, 0); });
+        return;
+      }
+      asio::async_write(*stream_, http::make_chunk_last(), std::move(next));
+      return;
+    }
+    if (declared) asio::async_write(*stream_, asio::buffer(chunk_), std::move(next));
+    else asio::async_write(*stream_, http::make_chunk(asio::buffer(chunk_)), std::move(next));
   }
 
   void on_written(boost::system::error_code ec, std::size_t bytes) {
@@ -232,7 +288,10 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     stream_->close();
     std::vector<pool::InFlight> attempts;
     if (current_)
-      attempts.push_back({std::move(current_), request_written_, parser_ && parser_->is_header_done(), {}});
+      // A write still running may already have put bytes on the wire: count
+      // the request as sent then (never resent when not idempotent).
+      attempts.push_back({std::move(current_), request_written_ || bytes_written_ > 0 || writing_,
+                          parser_ && parser_->is_header_done(), {}});
     close_attempts(why, std::move(attempts));
   }
 
@@ -245,6 +304,12 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
   beast::flat_buffer buffer_;
   bool request_written_ = false;
   bool writing_ = false;  // an async_write is running: the stream is not free
+  // A streamed body (Request::body_source): the chunk being written, bytes
+  // so far, and whether the last part is out.
+  std::string chunk_;
+  std::size_t bytes_written_ = 0;
+  std::uint64_t streamed_ = 0;
+  bool body_finished_ = false;
   bool reused_ = false;
 };
 

@@ -31,6 +31,11 @@ struct StreamState {
   std::shared_ptr<client::Exchange> ex;  // null once abandoned
   Response response;
   std::size_t body_sent = 0;
+  // A streamed body (Request::body_source): the chunk being sent.
+  std::string chunk;
+  std::size_t chunk_sent = 0;
+  std::uint64_t streamed = 0;
+  bool source_done = false;
   std::size_t header_bytes = 0;
   bool reused = false;
   bool headers_sent = false;      // our HEADERS frame left
@@ -63,7 +68,7 @@ class H2Connection final : public pool::Connection,
     const HeaderBlock headers(ex->request(), ex->url());
     nghttp2_data_provider body{};
     body.read_callback = read_body_trampoline;
-    const bool has_body = !ex->request().body().empty();
+    const bool has_body = ex->request().has_body();
     // nghttp2 calls back only from mem_send/mem_recv, so the stream's state
     // can be added once its id is known.
     const int32_t sid = nghttp2_submit_request(session_.get(), nullptr, headers.data(), headers.size(),
@@ -221,6 +226,7 @@ class H2Connection final : public pool::Connection,
                     std::uint32_t* data_flags) override {
     StreamState* st = find(sid);
     if (!st || !st->ex) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    if (st->ex->request().body_source()) return read_streamed_body(*st, buf, length, data_flags);
     const std::string& body = st->ex->request().body();
     const std::size_t n = std::min(length, body.size() - st->body_sent);
     std::memcpy(buf, body.data() + st->body_sent, n);
@@ -230,6 +236,31 @@ class H2Connection final : public pool::Connection,
   }
 
  private:
+  // Pulls the next chunk from the request's body source when the last one
+  // is sent. A body that does not match its declared length fails the
+  // stream (RST INTERNAL_ERROR) with invalid_request: the peer would see a
+  // malformed message.
+  ssize_t read_streamed_body(StreamState& st, std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags) {
+    const Request& r = st.ex->request();
+    if (st.chunk_sent == st.chunk.size() && !st.source_done) {
+      st.ex->mark_body_read();
+      st.chunk = r.body_source()();
+      st.chunk_sent = 0;
+      st.streamed += st.chunk.size();
+      st.source_done = st.chunk.empty();
+      const auto declared = r.body_source_length();
+      if (declared && (st.streamed > *declared || (st.source_done && st.streamed != *declared))) {
+        st.local_error = errc::invalid_request;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+      }
+    }
+    const std::size_t n = std::min(length, st.chunk.size() - st.chunk_sent);
+    std::memcpy(buf, st.chunk.data() + st.chunk_sent, n);
+    st.chunk_sent += n;
+    if (st.source_done) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    return static_cast<ssize_t>(n);
+  }
+
   StreamState* find(std::int32_t sid) {
     auto it = streams_.find(sid);
     return it == streams_.end() ? nullptr : &it->second;
@@ -237,7 +268,10 @@ class H2Connection final : public pool::Connection,
 
   Error stream_error(const StreamState& st, std::uint32_t code) const {
     if (st.local_error)
-      return Error(*st.local_error, describe() + ": stream limit exceeded",
+      return Error(*st.local_error,
+                   describe() + (*st.local_error == errc::invalid_request
+                                     ? ": the streamed body's size differs from its declared content-length"
+                                     : ": stream limit exceeded"),
                    st.response_started ? progress::response_started : progress::sent);
     const StreamFailure f = classify_stream_close(code, st.response_started);
     return Error(f.code, describe() + ": stream closed with " + h2_error_name(code), f.reached);

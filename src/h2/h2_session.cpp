@@ -106,9 +106,11 @@ HeaderBlock::HeaderBlock(const Request& request, const Url& url) {
     add(n, value);
   }
   if (!has_user_agent) add("user-agent", "rebound/0.1");
-  if (!request.body().empty() && !request.headers().contains("content-length")) {
-    content_length_ = std::to_string(request.body().size());
-    add("content-length", content_length_);
+  if (!request.headers().contains("content-length")) {
+    if (!request.body().empty()) content_length_ = std::to_string(request.body().size());
+    else if (request.body_source() && request.body_source_length())
+      content_length_ = std::to_string(*request.body_source_length());
+    if (!content_length_.empty()) add("content-length", content_length_);
   }
 }
 

@@ -261,8 +261,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
 
 retry::RequestFacts OriginPool::facts_of(const Exchange& ex) const {
   const Request& r = ex.request();
-  // Bodies are held in memory (Request::body), so every body can be sent again.
-  return retry::RequestFacts{r.method(), r.headers().contains("idempotency-key"), true,
+  return retry::RequestFacts{r.method(), r.headers().contains("idempotency-key"), ex.body_replayable(),
                              r.retry_policy(), ex.attempts(), options_.max_attempts, ex.refusals()};
 }
 

@@ -12,7 +12,6 @@ bool is_idempotent_method(std::string_view m) noexcept {
 
 namespace {
 bool may_resend_after_ambiguous_failure(const RequestFacts& r) {
-  if (!r.body_replayable) return false;
   switch (r.policy) {
     case RetryPolicy::always: return true;
     case RetryPolicy::never: return false;
@@ -26,6 +25,8 @@ bool may_resend_after_ambiguous_failure(const RequestFacts& r) {
 Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
   // The caller forbade retries outright.
   if (r.policy == RetryPolicy::never) return {Action::fail, "retries disabled for this request"};
+  // A streamed body that was read from is gone: nothing can be resent.
+  if (!r.body_replayable) return {Action::fail, "the streamed body was read and cannot be sent again"};
   // Out of attempts, whatever happened.
   if (r.attempts_made >= r.max_attempts) return {Action::fail, "max attempts reached"};
   // Cancellation and the deadline are the caller's decisions, not failures to retry.

@@ -26,6 +26,7 @@ struct AttemptFailure {
 struct RequestFacts {
   std::string_view method;
   bool has_idempotency_key = false;
+  /// False once a streamed body (Request::body_source) was read from.
   bool body_replayable = true;
   RetryPolicy policy = RetryPolicy::automatic;
   int attempts_made = 0;

@@ -37,7 +37,7 @@ class PoolTest : public ::testing::Test {
     const std::size_t i = exchanges.size();
     auto ex = std::make_shared<client::Exchange>(
         io_.get_executor(), completions_, Request(std::move(method), url_->str()), url_,
-        client::Clock::now() + 1h, wait_for_ready,
+        clock.now() + 1h, wait_for_ready,  // the deadline on the pool's clock
         client::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
           ++completion_counts[i];
           results[i].emplace(std::move(r));

@@ -43,6 +43,16 @@ TEST(RetryTable, ARepeatedRefusalIsRetriedAfterGrowingBackoffNotAtOnce) {
   EXPECT_EQ(decide(failure(errc::connection_closed, progress::not_sent), f).action, Action::retry_now);
 }
 
+TEST(RetryTable, AStreamedBodyThatWasReadIsNeverResentWhateverHappened) {
+  RequestFacts f = facts("PUT", 1, RetryPolicy::always, true);
+  f.body_replayable = false;
+  for (const auto reached : {progress::not_sent, progress::refused, progress::sent}) {
+    const auto v = decide(failure(errc::connection_closed, reached), f);
+    EXPECT_EQ(v.action, Action::fail) << static_cast<int>(reached);
+    EXPECT_NE(std::string(v.reason).find("streamed body"), std::string::npos);
+  }
+}
+
 TEST(RetryTable, SentWithoutResponseIsRetriedOnlyWhenIdempotent) {
   const auto lost = failure(errc::connection_lost_after_send, progress::sent);
   for (auto m : {"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
