@@ -7,15 +7,18 @@
 
 #include "h1/growing_string_body.hpp"
 
-#include <boost/asio/ssl/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/error.hpp>
 #include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/chunk_encode.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/span_body.hpp>
 #include <boost/beast/http/write.hpp>
+
+#include <functional>
+#include <optional>
 
 namespace rebound::h1 {
 namespace {
@@ -42,13 +45,8 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     mark_used();
     current_ = std::move(ex);
     current_->set_carrier(this);
-    parser_.emplace();
-    parser_->eager(true);
-    // A streamed body is not held in memory, so its size is the caller's business.
-    if (current_->request().body_sink()) parser_->body_limit(boost::none);
-    else parser_->body_limit(options_.max_response_body);
-    parser_->header_limit(options_.max_header_list_size);
-    if (current_->request().method() == "HEAD") parser_->skip(true);
+    interim_responses_ = 0;
+    new_parser();
     write_request();
   }
 
@@ -83,6 +81,30 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
                              });
   }
 
+  // A parser for the next response of the current request (a final one
+  // follows each interim 1xx).
+  void new_parser() {
+    parser_.emplace();
+    parser_->eager(true);
+    // A streamed body is not held in memory, so its size is the caller's business.
+    if (current_->request().body_sink()) parser_->body_limit(boost::none);
+    else parser_->body_limit(options_.max_response_body);
+    parser_->header_limit(options_.max_header_list_size);
+    if (current_->request().method() == "HEAD") parser_->skip(true);
+    consumed_ = 0;
+    trailer_starts_at_.reset();
+    // Beast keeps a reference to the callback: it lives in a member.
+    on_chunk_header_ = [this](std::uint64_t size, beast::string_view, boost::system::error_code&) {
+      if (size == 0) trailer_starts_at_ = consumed_;  // the last chunk: trailer fields follow
+    };
+    parser_->on_chunk_header(on_chunk_header_);
+  }
+
+  // Everything but body bytes that one response may send: a status line,
+  // header section, chunk header or trailer section longer than this is a
+  // server feeding the client without end.
+  std::size_t element_limit() const noexcept { return options_.max_header_list_size + 16 * 1024; }
+
   void on_bytes(boost::system::error_code ec, std::size_t n) {
     if (state() == ConnState::closed) return;
     buffer_.commit(n);
@@ -107,16 +129,40 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       on_read_failed(ec);
       return;
     }
-    while (buffer_.size() > 0 && !parser_->is_done()) {
-      boost::system::error_code perr;
-      const std::size_t used = parser_->put(buffer_.data(), perr);
-      buffer_.consume(used);
-      if (perr == http::error::need_more) break;
-      if (perr) {
-        on_read_failed(perr);
+    for (;;) {
+      while (buffer_.size() > 0 && !parser_->is_done()) {
+        boost::system::error_code perr;
+        const std::size_t used = parser_->put(buffer_.data(), perr);
+        buffer_.consume(used);
+        consumed_ += used;
+        if (perr == http::error::need_more) break;
+        if (perr) {
+          on_read_failed(perr);
+          return;
+        }
+        if (used == 0) break;
+      }
+      if (!parser_->is_header_done()) break;
+      const unsigned status = parser_->get().result_int();
+      if (status < 100 || status > 599) {
+        fail(make_error_code(errc::protocol_error), progress::sent,
+             "status code " + std::to_string(status) + " is outside 100-599");
         return;
       }
-      if (used == 0) break;
+      if (status >= 200) break;
+      if (!parser_->is_done()) break;  // an interim response's header is still arriving
+      if (!on_interim_response(status)) return;
+    }
+    if (buffer_.size() > element_limit()) {
+      fail(make_error_code(errc::response_too_large),
+           parser_->is_header_done() ? progress::response_started : progress::sent,
+           "a status line, header or chunk header over " + std::to_string(element_limit()) + " bytes");
+      return;
+    }
+    if (trailer_starts_at_ && consumed_ - *trailer_starts_at_ > options_.max_header_list_size) {
+      fail(make_error_code(errc::response_too_large), progress::response_started,
+           "a trailer section over " + std::to_string(options_.max_header_list_size) + " bytes");
+      return;
     }
     if (parser_->is_header_done()) {
       current_->mark_response_started();
@@ -228,10 +274,34 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     body.clear();
   }
 
+  // An interim (1xx) response: skipped, and the final one parsed next. 101
+  // switches protocols, which this client never asks for; and a server
+  // sending interim responses without end is stalling, not informing.
+  bool on_interim_response(unsigned status) {
+    static constexpr int max_interim = 16;
+    if (status == 101) {
+      fail(make_error_code(errc::protocol_error), progress::sent,
+           "101 Switching Protocols, and no upgrade was asked for");
+      return false;
+    }
+    if (++interim_responses_ > max_interim) {
+      fail(make_error_code(errc::protocol_error), progress::sent,
+           "more than " + std::to_string(max_interim) + " interim (1xx) responses");
+      return false;
+    }
+    new_parser();
+    return true;
+  }
+
   void on_read_failed(boost::system::error_code ec) {
     const bool header_done = parser_->is_header_done();
     if (ec == http::error::body_limit || ec == http::error::header_limit) {
       fail(make_error_code(errc::response_too_large), progress::response_started, ec.message());
+    } else if (header_done && ec.category() == make_error_code(http::error::partial_message).category() &&
+               ec != http::error::partial_message) {
+      // Beast's own verdict on the bytes (a bad chunk, a malformed trailer):
+      // the server broke the framing, the connection did not just end.
+      fail(make_error_code(errc::protocol_error), progress::response_started, ec.message());
     } else if (header_done) {
       fail(make_error_code(errc::truncated_response), progress::response_started, ec.message());
     } else if (is_connection_failure(ec) || ec == http::error::partial_message) {
@@ -310,6 +380,12 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
   std::size_t bytes_written_ = 0;
   std::uint64_t streamed_ = 0;
   bool body_finished_ = false;
+  // Response parsing bounds: interim responses so far, bytes the parser took,
+  // where the trailer section began.
+  int interim_responses_ = 0;
+  std::size_t consumed_ = 0;
+  std::optional<std::size_t> trailer_starts_at_;
+  std::function<void(std::uint64_t, beast::string_view, boost::system::error_code&)> on_chunk_header_;
   bool reused_ = false;
 };
 
