@@ -33,6 +33,35 @@ boost::json::object& metadata_of(boost::json::object& lease) {
   return m.get_object();
 }
 
+using SystemTime = std::chrono::system_clock::time_point;
+
+boost::json::value time_json(const std::optional<SystemTime>& t) {
+  if (!t) return nullptr;
+  return boost::json::string(format_micro_time(std::chrono::time_point_cast<std::chrono::microseconds>(*t)));
+}
+
+// A time the file recorded (null: none); throws on anything else.
+std::optional<SystemTime> time_from_json(const boost::json::value* v, const std::string& file) {
+  if (!v || v->is_null()) return std::nullopt;
+  std::optional<MicroTime> t;
+  if (v->is_string()) t = parse_time(v->get_string());
+  if (!t) throw std::runtime_error("lease store " + file + ": bad time in records: " + boost::json::serialize(*v));
+  return SystemTime(*t);
+}
+
+std::string string_in(const boost::json::object& o, const char* key, const std::string& file) {
+  const auto* v = o.if_contains(key);
+  if (!v || !v->is_string()) throw std::runtime_error("lease store " + file + ": records lack \"" + key + "\"");
+  return std::string(v->get_string());
+}
+
+std::uint64_t number_in(const boost::json::object& o, const char* key, const std::string& file) {
+  const auto* v = o.if_contains(key);
+  if (!v || !(v->is_uint64() || (v->is_int64() && v->get_int64() >= 0)))
+    throw std::runtime_error("lease store " + file + ": records lack \"" + key + "\"");
+  return v->to_number<std::uint64_t>();
+}
+
 }  // namespace
 
 LeaseTable::LeaseTable(std::string persist_path) : persist_path_(std::move(persist_path)) {
@@ -72,14 +101,61 @@ void LeaseTable::load(const std::string& content) {
     entry.object["apiVersion"] = api_version;
     entry.object["kind"] = "Lease";
   }
+  // What the store had seen of each lease (absent from older files).
+  const auto* records = root.if_contains("records");
+  if (!records) return;
+  if (!records->is_array()) throw std::runtime_error("lease store " + persist_path_ + ": records is not an array");
+  for (const auto& v : records->get_array()) {
+    if (!v.is_object()) throw std::runtime_error("lease store " + persist_path_ + ": a record is not an object");
+    const auto& o = v.get_object();
+    Record record;
+    record.writes = number_in(o, "writes", persist_path_);
+    record.holder_last_write = time_from_json(o.if_contains("holderLastWrite"), persist_path_);
+    const auto* changes = o.if_contains("holderChanges");
+    if (!changes || !changes->is_array())
+      throw std::runtime_error("lease store " + persist_path_ + ": a record has no holderChanges array");
+    for (const auto& c : changes->get_array()) {
+      if (!c.is_object()) throw std::runtime_error("lease store " + persist_path_ + ": a holder change is not an object");
+      const auto& co = c.get_object();
+      HolderChange change;
+      change.previous_holder = string_in(co, "previousHolder", persist_path_);
+      change.holder = string_in(co, "holder", persist_path_);
+      const auto at = time_from_json(co.if_contains("at"), persist_path_);
+      if (!at) throw std::runtime_error("lease store " + persist_path_ + ": a holder change has no time");
+      change.at = *at;
+      change.previous_holder_last_write = time_from_json(co.if_contains("previousHolderLastWrite"), persist_path_);
+      change.previous_lease_duration_seconds =
+          static_cast<std::int32_t>(number_in(co, "previousLeaseDurationSeconds", persist_path_));
+      change.resource_version = string_in(co, "resourceVersion", persist_path_);
+      record.history.push_back(std::move(change));
+    }
+    records_[{string_in(o, "namespace", persist_path_), string_in(o, "name", persist_path_)}] = std::move(record);
+  }
 }
 
 std::string LeaseTable::serialize_locked() const {
   boost::json::array leases;
   for (const auto& [key, entry] : entries_) leases.push_back(entry.object);
+  boost::json::array records;
+  for (const auto& [key, record] : records_) {
+    boost::json::array changes;
+    for (const auto& c : record.history)
+      changes.push_back({{"previousHolder", c.previous_holder},
+                         {"holder", c.holder},
+                         {"at", time_json(c.at)},
+                         {"previousHolderLastWrite", time_json(c.previous_holder_last_write)},
+                         {"previousLeaseDurationSeconds", c.previous_lease_duration_seconds},
+                         {"resourceVersion", c.resource_version}});
+    records.push_back({{"namespace", key.first},
+                       {"name", key.second},
+                       {"writes", record.writes},
+                       {"holderLastWrite", time_json(record.holder_last_write)},
+                       {"holderChanges", std::move(changes)}});
+  }
   boost::json::object root;
   root["revision"] = revision_;
   root["leases"] = std::move(leases);
+  root["records"] = std::move(records);
   return boost::json::serialize(root);
 }
 
@@ -159,6 +235,8 @@ TableResult LeaseTable::commit_locked(const Key& key, std::optional<Entry> next,
   std::optional<Entry> previous;
   if (auto it = entries_.find(key); it != entries_.end()) previous = it->second;
   const std::uint64_t previous_revision = revision_;
+  std::optional<Record> previous_record;
+  if (auto it = records_.find(key); it != records_.end()) previous_record = it->second;
 
   ++revision_;
   const std::string version = std::to_string(revision_);
@@ -169,18 +247,8 @@ TableResult LeaseTable::commit_locked(const Key& key, std::optional<Entry> next,
     entries_.erase(key);
   }
 
-  if (!persist_path_.empty()) {
-    if (auto error = replace_file_atomically(persist_path_, serialize_locked()); !error.empty()) {
-      // Not acknowledged, so not applied: put everything back.
-      revision_ = previous_revision;
-      if (previous)
-        entries_[key] = *previous;
-      else
-        entries_.erase(key);
-      return {TableOutcome::storage_failed, {}, error};
-    }
-  }
-
+  // The record is persisted with the change, so a restarted server (even a
+  // new process) continues the history where the last one left it.
   auto& record = records_[key];
   ++record.writes;
   const std::string old_holder = previous ? previous->spec.holder_identity : "";
@@ -197,6 +265,22 @@ TableResult LeaseTable::commit_locked(const Key& key, std::optional<Entry> next,
   }
   // A write that leaves a holder in place is that holder's renewal.
   record.holder_last_write = new_holder.empty() ? std::nullopt : std::optional(now);
+
+  if (!persist_path_.empty()) {
+    if (auto error = replace_file_atomically(persist_path_, serialize_locked()); !error.empty()) {
+      // Not acknowledged, so not applied: put everything back.
+      revision_ = previous_revision;
+      if (previous)
+        entries_[key] = *previous;
+      else
+        entries_.erase(key);
+      if (previous_record)
+        records_[key] = *previous_record;
+      else
+        records_.erase(key);
+      return {TableOutcome::storage_failed, {}, error};
+    }
+  }
 
   return {success, next ? next->object : boost::json::object{}, {}};
 }

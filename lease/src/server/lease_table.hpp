@@ -71,9 +71,9 @@ class LeaseTable {
     std::optional<std::chrono::system_clock::time_point> holder_last_write;
   };
 
-  // Replaces (or, with nullopt, deletes) the entry under `key`, persists, and
-  // records the holder change. On a persistence failure restores the old
-  // entry and revision. Caller holds mutex_.
+  // Replaces (or, with nullopt, deletes) the entry under `key`, records the
+  // holder change, and persists both. On a persistence failure restores the
+  // old entry, record and revision. Caller holds mutex_.
   TableResult commit_locked(const Key& key, std::optional<Entry> next, TableOutcome success);
   std::string serialize_locked() const;
   void load(const std::string& content);

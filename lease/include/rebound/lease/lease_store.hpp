@@ -28,8 +28,9 @@
 // Persistence: with persist_path set, every change rewrites the whole file
 // atomically (temp file, fsync, rename) before it is acknowledged, and the
 // constructor loads it, so a restarted server - even a new process - keeps
-// its leases and resourceVersions. A failed write rolls the change back and
-// answers 500 InternalError.
+// its leases and resourceVersions, and what it has seen of each lease: the
+// holder history, the write count and the holder's last write. A failed
+// write rolls the change back and answers 500 InternalError.
 //
 // Thread safety: every member may be called from any thread (the server's
 // handlers run on several); one mutex serialises changes.
@@ -90,12 +91,14 @@ class LeaseStore {
   std::optional<Lease> get(const std::string& ns, const std::string& name) const;
   /// The JSON object as stored (what a GET returns), or nullopt.
   std::optional<boost::json::object> get_json(const std::string& ns, const std::string& name) const;
-  /// Every holder change of this lease since the store was constructed
-  /// (history is not persisted), oldest first; survives deletion.
+  /// Every holder change of this lease, oldest first; survives deletion. A
+  /// persisted store's history goes back to its file's first change (times
+  /// kept to the microsecond); a memory-only one starts with the store.
   std::vector<HolderChange> holder_history(const std::string& ns, const std::string& name) const;
   /// holder_history(ns, name).size().
   std::uint64_t holder_changes(const std::string& ns, const std::string& name) const;
-  /// Successful writes (create, update, delete) applied to this lease.
+  /// Successful writes (create, update, delete) applied to this lease (a
+  /// persisted store counts those of earlier processes too).
   std::uint64_t writes(const std::string& ns, const std::string& name) const;
   /// The current store-wide resourceVersion.
   std::uint64_t revision() const;
