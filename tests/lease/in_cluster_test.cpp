@@ -84,7 +84,7 @@ TEST_F(InCluster, AnInClusterConfigLeadsAgainstAServerRequiringItsToken) {
   rec.attach(cfg);
   LeaderElector e(cfg);
   e.start();
-  ASSERT_TRUE(wait_until([&] { return e.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return e.is_leader(); }, 10s)) << rec.timeline();
   const auto lease = store->get("team-a", "lock");
   ASSERT_TRUE(lease);
   EXPECT_EQ(lease->spec.holder_identity, "pod-1");

@@ -2,8 +2,13 @@
 // short timings (lease 1.5 s -> leaseDurationSeconds 2, renew deadline 1 s,
 // retry 200 ms): one holder at a time as seen by the server and by the
 // callbacks, takeover, conflicts between racing candidates, the renew
-// deadline when the server stays down, surviving a short outage, and release.
+// deadline when the server stays down, surviving a short outage, a create
+// whose answer is lost, and release. Waits are on what the candidates or
+// the server report, with generous deadlines; every test ends on the
+// file-descriptor baseline, and the fault tests count the server's POSTs.
 #include "lease/lease_fixtures.hpp"
+
+#include "integration/fixtures.hpp"  // open_fds()
 
 #include <boost/json/serialize.hpp>
 
@@ -50,6 +55,13 @@ void install_with_slow_first_gets(server::Server& s, std::shared_ptr<LeaseStore>
   });
 }
 
+// Every candidate but `leader` has found the lease held (by anyone).
+bool others_found_it_held(const Recorder& r, const std::vector<std::string>& ids, const std::string& leader) {
+  for (const auto& id : ids)
+    if (id != leader && r.count(ElectionEventKind::held_by_other, id) == 0) return false;
+  return true;
+}
+
 int events_after(const Recorder& r, ElectionEventKind kind, const std::string& id, Clock::time_point t) {
   int n = 0;
   for (const auto& e : r.events()) n += e.kind == kind && e.identity == id && e.time > t;
@@ -58,16 +70,29 @@ int events_after(const Recorder& r, ElectionEventKind kind, const std::string& i
 
 }  // namespace
 
-TEST(LeaderElection, ASingleCandidateCreatesTheLeaseAndRenewsIt) {
+// Once a test's electors, clients and server are gone (locals of the test
+// body, destroyed before TearDown), the process holds exactly the file
+// descriptors it held before.
+class LeaderElection : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
+  }
+
+ private:
+  const std::size_t fds_before_ = rebound::testing::open_fds();
+};
+
+TEST_F(LeaderElection, ASingleCandidateCreatesTheLeaseAndRenewsIt) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
   LeaderElector a(candidate(*s, "a", rec));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   const auto first = store->get(lock_ns, lock_name);
   ASSERT_TRUE(first);
-  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 3; }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 3; }, 10s)) << rec.timeline();
   const auto later = store->get(lock_ns, lock_name);
 
   EXPECT_EQ(later->spec.holder_identity, "a");
@@ -82,7 +107,7 @@ TEST(LeaderElection, ASingleCandidateCreatesTheLeaseAndRenewsIt) {
   EXPECT_EQ(s->stats().h1_connections, 0u);
 }
 
-TEST(LeaderElection, OnlyOneCandidateLeadsAtATimeAsSeenByTheServer) {
+TEST_F(LeaderElection, OnlyOneCandidateLeadsAtATimeAsSeenByTheServer) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
@@ -94,13 +119,22 @@ TEST(LeaderElection, OnlyOneCandidateLeadsAtATimeAsSeenByTheServer) {
   }
   for (auto& [id, e] : electors) e->start();
 
-  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != "!"; }, 3s))
+  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != "!"; }, 10s))
       << rec.timeline();
   const std::string first = rec.current_leader();
   electors[first]->stop();
-  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != first; }, 4s))
+  ASSERT_TRUE(wait_until([&] { auto l = rec.current_leader(); return !l.empty() && l != first; }, 10s))
       << rec.timeline();
-  std::this_thread::sleep_for(500ms);
+  // The third candidate has seen the new leader's lease (any takeover by it
+  // would follow) and the new leader has renewed it since.
+  const std::string second = rec.current_leader();
+  const auto took_over = Clock::now();
+  std::string third;
+  for (const auto& [id, e] : electors)
+    if (id != first && id != second) third = id;
+  ASSERT_TRUE(wait_until([&] { return observed(rec, third, second); }, 10s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, second, took_over) >= 1; }, 10s))
+      << rec.timeline();
   for (auto& [id, e] : electors) e->stop();
 
   EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
@@ -113,7 +147,7 @@ TEST(LeaderElection, OnlyOneCandidateLeadsAtATimeAsSeenByTheServer) {
   EXPECT_EQ(rec.count(ElectionEventKind::acquired), 2) << rec.timeline();
 }
 
-TEST(LeaderElection, ASecondCandidateTakesOverOnceTheStoppedLeadersLeaseExpires) {
+TEST_F(LeaderElection, ASecondCandidateTakesOverOnceTheStoppedLeadersLeaseExpires) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
@@ -122,20 +156,20 @@ TEST(LeaderElection, ASecondCandidateTakesOverOnceTheStoppedLeadersLeaseExpires)
   LeaderElector a(cfg_a);
   LeaderElector b(candidate(*s, "b", rec));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   const auto acquired_by_a = store->get(lock_ns, lock_name)->spec.acquire_time;
   b.start();
-  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 10s)) << rec.timeline();
 
   const auto stopped = Clock::now();
   a.stop();
-  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, record_lease + 2 * test_retry + 1500ms))
-      << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, record_lease + 10s)) << rec.timeline();
   const auto took = since(stopped);
-  // Not before a's last renewal (at most a retry period before the stop) had
-  // aged a whole leaseDurationSeconds, and soon after that.
+  // Not before a's last renewal (at most a jittered retry period, 440 ms,
+  // before the stop) had aged a whole leaseDurationSeconds: a safety bound,
+  // so it stays tight. And then within a few seconds (liveness, generous).
   EXPECT_GE(took, record_lease - test_retry - 300ms);
-  EXPECT_LE(took, record_lease + ms(440) + 1000ms);
+  EXPECT_LE(took, record_lease + 3s);
 
   const auto lease = store->get(lock_ns, lock_name);
   EXPECT_EQ(lease->spec.holder_identity, "b");
@@ -149,7 +183,7 @@ TEST(LeaderElection, ASecondCandidateTakesOverOnceTheStoppedLeadersLeaseExpires)
   EXPECT_TRUE(took_over) << rec.timeline();
 }
 
-TEST(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
+TEST_F(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
   auto s = start_tls_server();
   auto store = std::make_shared<LeaseStore>();
   install_with_slow_first_gets(*s, store, 3, 400ms);
@@ -158,9 +192,10 @@ TEST(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
   for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
   for (auto& e : electors) e->start();
 
-  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 3s)) << rec.timeline();
-  std::this_thread::sleep_for(600ms);  // everyone's next attempt finds the lease held
+  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();
   const std::string leader = rec.current_leader();
+  // Each loser's next attempt finds the lease held: by then its conflict is recorded.
+  ASSERT_TRUE(wait_until([&] { return others_found_it_held(rec, {"a", "b", "c"}, leader); }, 10s)) << rec.timeline();
 
   // All three read 404 and POSTed; the store let exactly one create happen.
   EXPECT_EQ(rec.count(ElectionEventKind::acquired), 1) << rec.timeline();
@@ -176,7 +211,7 @@ TEST(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
   EXPECT_EQ(rec.overlaps(), "");
 }
 
-TEST(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAndOneWins) {
+TEST_F(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAndOneWins) {
   auto s = start_tls_server();
   auto store = std::make_shared<LeaseStore>();
   // A released lease: free to take at once, so all three will write.
@@ -189,8 +224,9 @@ TEST(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAndOn
   for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
   for (auto& e : electors) e->start();
 
-  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 3s)) << rec.timeline();
-  std::this_thread::sleep_for(600ms);
+  ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();
+  const std::string leader = rec.current_leader();
+  ASSERT_TRUE(wait_until([&] { return others_found_it_held(rec, {"a", "b", "c"}, leader); }, 10s)) << rec.timeline();
 
   EXPECT_EQ(rec.count(ElectionEventKind::acquired), 1) << rec.timeline();
   EXPECT_EQ(rec.count(ElectionEventKind::conflict), 2) << rec.timeline();
@@ -203,22 +239,22 @@ TEST(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAndOn
   EXPECT_EQ(rec.overlaps(), "");
 }
 
-TEST(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
+TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
   LeaderElector a(candidate(*s, "a", rec));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
 
   const auto killed = Clock::now();
   s->kill();
-  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 10s)) << rec.timeline();
   const auto gave_up = since(killed);
-  // It kept trying for (most of) a renew deadline, and gave up within one
-  // retry period plus the deadline.
+  // It kept trying for (most of) a renew deadline rather than giving up at
+  // the first failure, and then did give up (generously: within seconds).
   EXPECT_GE(gave_up, 500ms) << rec.timeline();
-  EXPECT_LE(gave_up, test_retry + test_renew_deadline + 500ms) << rec.timeline();
+  EXPECT_LE(gave_up, test_retry + test_renew_deadline + 3s) << rec.timeline();
   EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 2) << rec.timeline();
   ASSERT_EQ(rec.count(ElectionEventKind::lost), 1) << rec.timeline();
   for (const auto& e : rec.events())
@@ -232,11 +268,12 @@ TEST(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadlin
 
   // Without rejoin_after_loss, run() ends (client-go's behaviour).
   s->restart();
-  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::stopped) == 1; }, 1s)) << rec.timeline();
+  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::stopped) == 1; }, 10s)) << rec.timeline();
   EXPECT_EQ(rec.count(ElectionEventKind::released), 0);
+  EXPECT_EQ(posts(*s), 1u) << "the lease was created once";
 }
 
-TEST(LeaderElection, ALeaderThatRejoinsReacquiresItsOwnLeaseWhenTheServerReturns) {
+TEST_F(LeaderElection, ALeaderThatRejoinsReacquiresItsOwnLeaseWhenTheServerReturns) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
@@ -244,12 +281,12 @@ TEST(LeaderElection, ALeaderThatRejoinsReacquiresItsOwnLeaseWhenTheServerReturns
   cfg.rejoin_after_loss = true;
   LeaderElector a(cfg);
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   s->kill();
-  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return !a.is_leader(); }, 10s)) << rec.timeline();
   s->restart();
   // The next request after the restart must work (the incident rebound exists for).
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
 
   EXPECT_EQ(rec.count(ElectionEventKind::acquired), 2);
   EXPECT_EQ(rec.leaderships("a"), 2);
@@ -257,25 +294,35 @@ TEST(LeaderElection, ALeaderThatRejoinsReacquiresItsOwnLeaseWhenTheServerReturns
   EXPECT_EQ(lease->spec.holder_identity, "a");
   EXPECT_EQ(lease->spec.lease_transitions, 0);  // never changed hands
   EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u);
+  EXPECT_EQ(posts(*s), 1u) << "re-acquiring an existing lease is an update, not a second create";
 }
 
-TEST(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadline) {
+TEST_F(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadline) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
-  LeaderElector a(candidate(*s, "a", rec));
+  auto cfg_a = candidate(*s, "a", rec);
+  auto failed_dials = std::make_shared<std::atomic<int>>(0);
+  cfg_a.client_options.on_event = [failed_dials](const Event& e) {
+    if (e.kind == EventKind::dial_failed) ++*failed_dials;
+  };
+  LeaderElector a(cfg_a);
   LeaderElector b(candidate(*s, "b", rec));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   b.start();
-  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 10s)) << rec.timeline();
 
+  // The outage lasts until the leader has tried to reach the dead server (a
+  // renewal comes every jittered retry period, at most 440 ms), well inside
+  // the 1 s renew deadline.
   const auto accepted_before = s->stats().connections_accepted;
   s->kill();
-  std::this_thread::sleep_for(300ms);
+  const bool leader_hit_the_outage = wait_until([&] { return *failed_dials > 0; }, 700ms);
   s->restart();
+  ASSERT_TRUE(leader_hit_the_outage) << "no dial failed while the server was down\n" << rec.timeline();
   const auto restarted = Clock::now();
-  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, "a", restarted) >= 3; }, 3s))
+  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, "a", restarted) >= 3; }, 10s))
       << rec.timeline();
 
   EXPECT_TRUE(a.is_leader());
@@ -288,25 +335,72 @@ TEST(LeaderElection, LeaderKeepsTheLeaseThroughAnOutageShorterThanTheRenewDeadli
   EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, "a");
   EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
   EXPECT_EQ(rec.overlaps(), "");
+  EXPECT_EQ(posts(*s), 1u) << "only a ever created the lease, once";
 }
 
-TEST(LeaderElection, ReleaseOnStopLetsAnotherCandidateTakeOverWellBeforeExpiry) {
+// The server applies a's create and then drops the connection before any
+// response byte: the POST may have been processed. The elector marks its
+// create RetryPolicy::always because a second create cannot apply (it meets
+// AlreadyExists), so the client resends it once at once; the store must
+// hold exactly the one create, and a - finding itself the holder - leads.
+TEST_F(LeaderElection, ACreateWhoseAnswerIsLostIsResentOnceAndCannotApplyTwice) {
+  auto s = start_tls_server();
+  auto store = std::make_shared<LeaseStore>();
+  auto dropped = std::make_shared<std::atomic<bool>>(false);
+  s->route(std::string(lease_api_prefix) + "*", [store, dropped, srv = s.get()](const server::ServerRequest& r) {
+    auto response = store->handle(r);
+    // Checked right after this handler returns: this very request is dropped.
+    if (r.method == "POST" && !dropped->exchange(true)) srv->drop_next_requests(1);
+    return response;
+  });
+  Recorder rec;
+  auto cfg = candidate(*s, "a", rec);
+  auto resent = std::make_shared<std::atomic<int>>(0);
+  cfg.client_options.on_event = [resent](const Event& e) {
+    if (e.kind == EventKind::retry) ++*resent;
+  };
+  LeaderElector a(cfg);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+
+  ASSERT_TRUE(dropped->load());
+  EXPECT_EQ(*resent, 1) << rec.timeline();
+  EXPECT_EQ(posts(*s), 2u) << "the create, and one resend of it\n" << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::conflict, "a"), 1) << "the resend met the applied create\n" << rec.timeline();
+  const auto history = store->holder_history(lock_ns, lock_name);
+  ASSERT_EQ(history.size(), 1u) << describe_history(*store);
+  EXPECT_EQ(history[0].holder, "a");
+  EXPECT_EQ(history[0].resource_version, "1") << "the first write was the create";
+  const auto lease = store->get(lock_ns, lock_name);
+  ASSERT_TRUE(lease);
+  EXPECT_EQ(lease->spec.holder_identity, "a");
+  EXPECT_EQ(lease->spec.lease_transitions, 0);
+}
+
+TEST_F(LeaderElection, ReleaseOnStopLetsAnotherCandidateTakeOverWellBeforeExpiry) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
-  LeaderElector a(candidate(*s, "a", rec));
-  LeaderElector b(candidate(*s, "b", rec));
+  // A 30 s lease: a takeover by expiry would take that long, one after the
+  // release takes a jittered retry period (at most 440 ms).
+  const auto long_lease = [&](std::string id) {
+    auto cfg = candidate(*s, std::move(id), rec);
+    cfg.lease_duration = 30s;
+    cfg.renew_deadline = 20s;
+    return cfg;
+  };
+  LeaderElector a(long_lease("a"));
+  LeaderElector b(long_lease("b"));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   b.start();
-  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 10s)) << rec.timeline();
 
   const auto stopping = Clock::now();
   a.stop();  // returns after the release
   EXPECT_EQ(rec.count(ElectionEventKind::released, "a"), 1) << rec.timeline();
-  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, 3s)) << rec.timeline();
-  // A jittered retry period, not the 2 s lease.
-  EXPECT_LT(since(stopping), record_lease - 500ms) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, 15s)) << rec.timeline();
+  EXPECT_LT(since(stopping), 15s) << rec.timeline();
 
   const auto history = store->holder_history(lock_ns, lock_name);
   ASSERT_EQ(history.size(), 3u) << describe_history(*store);
@@ -318,27 +412,33 @@ TEST(LeaderElection, ReleaseOnStopLetsAnotherCandidateTakeOverWellBeforeExpiry) 
   EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
 }
 
-TEST(LeaderElection, StoppingACandidateIsPromptAndCallsNoLeadershipCallbacks) {
+TEST_F(LeaderElection, StoppingACandidateIsPromptAndCallsNoLeadershipCallbacks) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   Recorder rec;
   LeaderElector a(candidate(*s, "a", rec));
-  LeaderElector b(candidate(*s, "b", rec));
+  // b waits 10-22 s (a jittered retry period) between attempts: a stop that
+  // waited for the next attempt instead of cutting the wait short would show.
+  auto cfg_b = candidate(*s, "b", rec);
+  cfg_b.retry_period = 10s;
+  cfg_b.renew_deadline = 15s;
+  cfg_b.lease_duration = 20s;
+  LeaderElector b(cfg_b);
   a.start();
-  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
   b.start();
-  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 2s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return observed(rec, "b", "a"); }, 10s)) << rec.timeline();
 
   const auto t = Clock::now();
   b.stop();
-  EXPECT_LT(since(t), 500ms);
+  EXPECT_LT(since(t), 5s);
   EXPECT_EQ(rec.leaderships("b"), 0);
   EXPECT_EQ(rec.count(ElectionEventKind::stopped, "b"), 1);
   EXPECT_EQ(rec.count(ElectionEventKind::released, "b"), 0);
   EXPECT_TRUE(a.is_leader());
 }
 
-TEST(LeaderElection, BearerTokenFromAFileIsSentAndAWrongOneIsRefused) {
+TEST_F(LeaderElection, BearerTokenFromAFileIsSentAndAWrongOneIsRefused) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s, {.persist_path = {}, .bearer_token = "s3cret"});
   const std::string token_file = "/tmp/rebound-lease-token-" + std::to_string(::getpid());
@@ -352,8 +452,8 @@ TEST(LeaderElection, BearerTokenFromAFileIsSentAndAWrongOneIsRefused) {
   LeaderElector b(cfg_b);
   a.start();
   b.start();
-  EXPECT_TRUE(wait_until([&] { return a.is_leader(); }, 3s)) << rec.timeline();
-  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::failed, "b") >= 2; }, 3s)) << rec.timeline();
+  EXPECT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  EXPECT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::failed, "b") >= 2; }, 10s)) << rec.timeline();
   std::remove(token_file.c_str());
   for (const auto& e : rec.events())
     if (e.kind == ElectionEventKind::failed && e.identity == "b") {
@@ -363,7 +463,7 @@ TEST(LeaderElection, BearerTokenFromAFileIsSentAndAWrongOneIsRefused) {
   EXPECT_EQ(rec.leaderships("b"), 0);
 }
 
-TEST(LeaderElection, FieldsTheElectorDoesNotManageSurviveItsWrites) {
+TEST_F(LeaderElection, FieldsTheElectorDoesNotManageSurviveItsWrites) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
   const auto created = put_directly(
@@ -374,7 +474,7 @@ TEST(LeaderElection, FieldsTheElectorDoesNotManageSurviveItsWrites) {
   Recorder rec;
   LeaderElector a(candidate(*s, "a", rec));
   a.start();
-  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 1; }, 3s)) << rec.timeline();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed) >= 1; }, 10s)) << rec.timeline();
   const auto json = store->get_json(lock_ns, lock_name);
   ASSERT_TRUE(json);
   EXPECT_EQ(json->at("metadata").at("labels").at("team"), "infra") << boost::json::serialize(*json);

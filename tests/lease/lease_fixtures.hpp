@@ -1,6 +1,7 @@
 // Shared helpers for the lease tests: a TLS (h2) server with the Lease API,
 // candidates configured with short timings, a recorder of leadership
-// intervals and election events, and a polling wait with a deadline.
+// intervals and election events, a polling wait with a deadline, and the
+// server's count of POSTs (the one non-idempotent request of an election).
 #pragma once
 
 #include <rebound/lease/leader_elector.hpp>
@@ -158,6 +159,14 @@ class Recorder {
   std::vector<ElectionEvent> events_;
   std::map<std::string, std::vector<std::string>> new_leaders_;
 };
+
+/// POSTs whose handler ran on `s`: an election creates a lease with the
+/// only non-idempotent request it sends, which must never run twice.
+inline std::uint64_t posts(const server::Server& s) {
+  const auto by_method = s.stats().requests_by_method;
+  const auto it = by_method.find("POST");
+  return it == by_method.end() ? 0 : it->second;
+}
 
 /// A candidate for `lock` on `s` with the short test timings.
 inline LeaderElectionConfig candidate(const server::Server& s, std::string identity, Recorder& recorder) {

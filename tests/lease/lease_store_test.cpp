@@ -1,7 +1,11 @@
 // The embedded Lease API over HTTP/2 + TLS: Kubernetes' object and Status
 // shapes, resourceVersion concurrency, validation, authentication, the
-// store's holder history, and persistence across a restart and a new store.
+// store's holder history, and persistence across a restart, a new store, and
+// a SIGKILLed `rebound serve --leases-file` process.
 #include "lease/lease_fixtures.hpp"
+
+#include "integration/child_server.hpp"
+#include "integration/fixtures.hpp"  // open_fds()
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -24,6 +28,17 @@ struct Answer {
   boost::json::value body;
   std::string protocol;
 };
+
+// A Lease object to create or write, as JSON text.
+std::string lease_body(const std::string& name, const std::string& holder, const std::string& rv = {}) {
+  Lease l;
+  l.metadata.name = name;
+  l.metadata.resource_version = rv;
+  l.spec.holder_identity = holder;
+  l.spec.lease_duration_seconds = 15;
+  l.spec.renew_time = now_micro();
+  return boost::json::serialize(to_json(l));
+}
 
 class LeaseApiTest : public ::testing::Test {
  protected:
@@ -50,16 +65,6 @@ class LeaseApiTest : public ::testing::Test {
     a.body = boost::json::parse(res->body(), ec);
     EXPECT_FALSE(ec) << "not JSON: " << res->body();
     return a;
-  }
-
-  static std::string lease_body(const std::string& name, const std::string& holder, const std::string& rv = {}) {
-    Lease l;
-    l.metadata.name = name;
-    l.metadata.resource_version = rv;
-    l.spec.holder_identity = holder;
-    l.spec.lease_duration_seconds = 15;
-    l.spec.renew_time = now_micro();
-    return boost::json::serialize(to_json(l));
   }
 
   static std::string rv_of(const Answer& a) {
@@ -266,13 +271,117 @@ struct TempDir {
 
 }  // namespace
 
-TEST_F(LeaseApiTest, LeasesSurviveAServerKillAndRestart) {
+// Server::kill() stands in for a crash: the store installed on the server
+// (in memory) is still there when it restarts.
+TEST_F(LeaseApiTest, LeasesSurviveAnInProcessKillAndRestart) {
   const auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   server_->kill();
   server_->restart();
   const auto a = call("GET", item);
   EXPECT_EQ(a.status, 200);
   EXPECT_EQ(rv_of(a), rv);
+}
+
+// A real crash: `rebound serve --leases-file` is SIGKILLed right after it
+// acknowledged a write, and a new process on the same port and file must
+// serve every acknowledged write (each one reached the file before its
+// answer) and nothing twice: the file's own count of writes and holder
+// changes is exactly what the client sent.
+TEST(LeaseStoreProcess, LeasesSurviveASigkilledServerProcessThroughItsLeasesFile) {
+  const std::size_t fds_before = rebound::testing::open_fds();
+  {
+    TempDir dir;
+    const std::string file = dir.path + "/leases.json";
+    const std::string cert = dir.path + "/cert.pem";
+    server::write_self_signed_certificate(cert, dir.path + "/key.pem");
+    rebound::testing::ChildServer child({"--tls", "--port", "0", "--cert", cert, "--key", dir.path + "/key.pem",
+                                         "--leases-file", file});
+    Options o;
+    o.tls.ca_file = cert;
+    Client client(o);
+    const auto send = [&](std::string method, const std::string& path, std::string body = {}) {
+      Request r(std::move(method), child.url() + path);
+      if (!body.empty()) r.body(std::move(body)).header("content-type", "application/json");
+      return client.send(std::move(r));
+    };
+    const std::string coll = leases_path("default");
+    const std::string item = lease_path("default", "lock");
+    const auto version = [](const Response& r) {
+      return std::string(boost::json::parse(r.body()).at("metadata").at("resourceVersion").as_string());
+    };
+
+    auto created = send("POST", coll, lease_body("lock", "a"));
+    ASSERT_TRUE(created) << created.error().message();
+    ASSERT_EQ(created->status(), 201) << created->body();
+    std::string rv = version(*created);
+    for (const char* holder : {"a", "b", "b", "a"}) {
+      auto updated = send("PUT", item, lease_body("lock", holder, rv));
+      ASSERT_TRUE(updated) << updated.error().message();
+      ASSERT_EQ(updated->status(), 200) << updated->body();
+      rv = version(*updated);
+    }
+    child.restart_same_port();  // SIGKILL right after the last answer, then a new process
+
+    auto got = send("GET", item);
+    ASSERT_TRUE(got) << got.error().message();
+    EXPECT_EQ(got->status(), 200);
+    EXPECT_EQ(version(*got), rv) << "an acknowledged write was lost";
+    EXPECT_EQ(boost::json::parse(got->body()).at("spec").at("holderIdentity"), "a");
+    auto stale = send("PUT", item, lease_body("lock", "c", "1"));
+    ASSERT_TRUE(stale) << stale.error().message();
+    EXPECT_EQ(stale->status(), 409) << "a version from before the crash is stale after it too";
+    child.kill();
+
+    // The file, read by a store of our own: one create and four updates
+    // applied once each, and the holder changes across both processes.
+    const LeaseStore store(LeaseStoreOptions{.persist_path = file, .bearer_token = {}});
+    EXPECT_EQ(store.writes("default", "lock"), 5u);
+    const auto history = store.holder_history("default", "lock");
+    ASSERT_EQ(history.size(), 3u) << describe_history(store);
+    EXPECT_EQ(history[0].holder, "a");
+    EXPECT_EQ(history[1].holder, "b");
+    EXPECT_EQ(history[2].holder, "a");
+  }
+  EXPECT_EQ(rebound::testing::open_fds(), fds_before) << "file descriptors left behind";
+}
+
+TEST_F(LeaseApiTest, TheHolderHistoryIsPersistedWithTheLeases) {
+  TempDir dir;
+  const std::string file = dir.path + "/leases.json";
+  start({.persist_path = file, .bearer_token = {}});
+  auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
+  rv = rv_of(call("PUT", item, lease_body("lock", "a", rv)));  // a renewal: a write, not a change
+  rv = rv_of(call("PUT", item, lease_body("lock", "b", rv)));
+  const auto before = store_->holder_history("default", "lock");
+  ASSERT_EQ(before.size(), 2u);
+  client_.reset();
+  store_.reset();
+  server_.reset();
+
+  start({.persist_path = file, .bearer_token = {}});
+  auto after = store_->holder_history("default", "lock");
+  ASSERT_EQ(after.size(), 2u) << describe_history(*store_);
+  for (std::size_t i = 0; i < after.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_EQ(after[i].previous_holder, before[i].previous_holder);
+    EXPECT_EQ(after[i].holder, before[i].holder);
+    EXPECT_EQ(after[i].resource_version, before[i].resource_version);
+    // Kept to the microsecond.
+    EXPECT_EQ(std::chrono::time_point_cast<std::chrono::microseconds>(after[i].at),
+              std::chrono::time_point_cast<std::chrono::microseconds>(before[i].at));
+    EXPECT_EQ(after[i].previous_holder_last_write.has_value(), before[i].previous_holder_last_write.has_value());
+    EXPECT_EQ(after[i].previous_lease_duration_seconds, before[i].previous_lease_duration_seconds);
+  }
+  EXPECT_EQ(store_->writes("default", "lock"), 3u);
+  // The history goes on where it stopped, the holder's last write included:
+  // c taking over from b is measured from b's write before the restart.
+  call("PUT", item, lease_body("lock", "c", rv));
+  after = store_->holder_history("default", "lock");
+  ASSERT_EQ(after.size(), 3u) << describe_history(*store_);
+  EXPECT_EQ(after[2].previous_holder, "b");
+  ASSERT_TRUE(after[2].previous_holder_last_write.has_value());
+  EXPECT_EQ(std::chrono::time_point_cast<std::chrono::microseconds>(*after[2].previous_holder_last_write),
+            std::chrono::time_point_cast<std::chrono::microseconds>(before[1].at));
 }
 
 TEST_F(LeaseApiTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
