@@ -42,6 +42,7 @@ struct StreamState {
   bool response_started = false;  // a final :status arrived
   bool headers_complete = false;  // the final response header block ended
   std::optional<errc> local_error;
+  std::string violation;  // what nghttp2 found the server doing wrong on this stream
 };
 
 class H2Connection final : public pool::Connection,
@@ -55,10 +56,12 @@ class H2Connection final : public pool::Connection,
 
   void start() {
     session_ = make_client_session(*this, options_);
-    last_read_ = Clock::now();
+    started_ = last_read_ = Clock::now();
     read_more();
     flush();
-    arm_health_check(options_.read_idle_timeout);
+    // The first check comes early enough to hold the server to its SETTINGS.
+    arm_health_check(options_.ping_timeout.count() > 0 ? std::min(options_.read_idle_timeout, options_.ping_timeout)
+                                                       : options_.read_idle_timeout);
   }
 
   std::size_t active() const noexcept override { return streams_.size(); }
@@ -126,6 +129,7 @@ class H2Connection final : public pool::Connection,
     // busy write while the server answers. Nobody reads this response.
     if (!st || !st->ex) return 0;
     st->header_bytes += name.size() + value.size() + 32;
+    used_bytes_ += name.size() + value.size();
     if (st->header_bytes > options_.max_header_list_size) {
       st->local_error = errc::response_too_large;
       return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
@@ -168,7 +172,8 @@ class H2Connection final : public pool::Connection,
         break;
       case NGHTTP2_GOAWAY: on_goaway(frame->goaway); break;
       case NGHTTP2_SETTINGS:
-        if (!(frame->hd.flags & NGHTTP2_FLAG_ACK)) peer_settings_seen_ = true;  // capacity follows this read
+        if (frame->hd.flags & NGHTTP2_FLAG_ACK) settings_acked_ = true;
+        else peer_settings_seen_ = true;  // capacity follows this read
         break;
       case NGHTTP2_PING:
         if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && ping_outstanding_) {
@@ -184,12 +189,77 @@ class H2Connection final : public pool::Connection,
   int on_frame_send(const nghttp2_frame* frame) override {
     if (frame->hd.type == NGHTTP2_HEADERS)
       if (StreamState* st = find(frame->hd.stream_id)) st->headers_sent = true;
+    // nghttp2 resets a stream, or ends the connection, when the server broke
+    // the protocol; our own resets (cancel, a limit we hit) say why elsewhere.
+    if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_CANCEL)
+      if (StreamState* st = find(frame->hd.stream_id); st && st->ex && !st->local_error && st->violation.empty())
+        st->violation = std::string("rebound reset the stream with ") + h2_error_name(frame->rst_stream.error_code);
+    if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR && violation_.empty())
+      violation_ = std::string("rebound ended the connection with ") + h2_error_name(frame->goaway.error_code);
     return 0;
+  }
+
+  int on_begin_frame(const nghttp2_frame_hd& hd) override {
+    // Frames that carry no response bytes cost work without progress; a
+    // server sending them by the thousand a second is attacking, not
+    // talking. (WINDOW_UPDATEs are left out: a long upload earns many.)
+    const bool idle = (hd.type == NGHTTP2_DATA && hd.length == 0 && !(hd.flags & NGHTTP2_FLAG_END_STREAM)) ||
+                      (hd.type == NGHTTP2_SETTINGS && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
+                      (hd.type == NGHTTP2_PING && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
+                      hd.type == NGHTTP2_RST_STREAM || hd.type == NGHTTP2_PRIORITY || hd.type == NGHTTP2_GOAWAY ||
+                      hd.type > NGHTTP2_CONTINUATION;
+    if (!idle) return 0;
+    const auto now = Clock::now();
+    if (now - flood_window_start_ >= std::chrono::seconds(1)) {
+      flood_window_start_ = now;
+      idle_frames_ = 0;
+    }
+    if (++idle_frames_ > max_idle_frames_per_second)
+      calm_down("over " + std::to_string(max_idle_frames_per_second) +
+                " frames a second without response data (SETTINGS, PING, RST_STREAM, PRIORITY, GOAWAY, "
+                "unknown or empty DATA)");
+    return 0;
+  }
+
+  // Bytes that reached no live stream (DATA nghttp2 drops for a stream we
+  // reset, frame overhead): nghttp2 discards them without a callback, so
+  // they are counted per read. More than a whole connection window of them
+  // in a second is a server that does not stop, not data still in flight.
+  void count_unused_bytes(std::size_t received) {
+    const std::size_t unused = received - std::min(received, used_bytes_);
+    used_bytes_ = 0;
+    const auto now = Clock::now();
+    if (now - unused_window_start_ >= std::chrono::seconds(1)) {
+      unused_window_start_ = now;
+      unused_bytes_ = 0;
+    }
+    unused_bytes_ += unused;
+    const std::size_t limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
+    if (unused_bytes_ > limit)
+      calm_down("over " + std::to_string(limit) + " bytes a second for no open stream");
+  }
+
+  // GOAWAY(ENHANCE_YOUR_CALM): the connection ends once it is written.
+  void calm_down(std::string why) {
+    if (!violation_.empty() && violation_.rfind("rebound ", 0) != 0) return;
+    violation_ = "a flood: " + std::move(why);
+    nghttp2_session_terminate_session(session_.get(), NGHTTP2_ENHANCE_YOUR_CALM);
+    stop_taking_streams();
+  }
+
+  void on_violation(std::int32_t sid, std::string_view what) override {
+    if (sid != 0)
+      if (StreamState* st = find(sid); st && st->ex && st->violation.empty()) {
+        st->violation = std::string(what);
+        return;
+      }
+    if (violation_.empty() || violation_.rfind("rebound ", 0) == 0) violation_ = std::string(what);
   }
 
   int on_data_chunk(std::int32_t sid, const std::uint8_t* data, std::size_t len) override {
     StreamState* st = find(sid);
     if (!st || !st->ex) return 0;
+    used_bytes_ += len;
     if (const auto& sink = st->ex->request().body_sink()) {
       sink(std::string_view(reinterpret_cast<const char*>(data), len));
       return 0;
@@ -267,6 +337,9 @@ class H2Connection final : public pool::Connection,
   }
 
   Error stream_error(const StreamState& st, std::uint32_t code) const {
+    if (!st.violation.empty())
+      return Error(errc::protocol_error, describe() + ": the server broke HTTP/2: " + st.violation + " (found by rebound)",
+                   st.response_started ? progress::response_started : progress::sent);
     if (st.local_error)
       return Error(*st.local_error,
                    describe() + (*st.local_error == errc::invalid_request
@@ -302,15 +375,17 @@ class H2Connection final : public pool::Connection,
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (state() == ConnState::closed) return;
     if (ec) {
-      close_now(Error(errc::connection_closed, describe() + ": " + ec.message()));
+      close_now(ending(errc::connection_closed, ec.message()));
       return;
     }
     last_read_ = Clock::now();
     const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
     if (rv < 0) {
-      close_now(Error(errc::protocol_error, describe() + ": " + nghttp2_strerror(static_cast<int>(rv))));
+      on_violation(0, nghttp2_strerror(static_cast<int>(rv)));
+      close_now(ending(errc::protocol_error, nghttp2_strerror(static_cast<int>(rv))));
       return;
     }
+    count_unused_bytes(n);
     if (state() == ConnState::closed) return;
     update_capacity(true);
     flush_soon();
@@ -365,7 +440,7 @@ class H2Connection final : public pool::Connection,
     }
     if (out_.empty()) {
       if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
-        close_now(Error(errc::connection_closed, describe() + ": session ended"));
+        close_now(ending(errc::connection_closed, "session ended"));
       return;
     }
     writing_ = true;
@@ -391,9 +466,36 @@ class H2Connection final : public pool::Connection,
     });
   }
 
+  // Why the connection ends: a protocol violation nghttp2 found outranks
+  // whatever the transport said afterwards (the server usually closes
+  // after our GOAWAY).
+  Error ending(errc otherwise, const std::string& what) const {
+    if (!violation_.empty())
+      return Error(errc::protocol_error, describe() + ": the server broke HTTP/2: " + violation_ + " (found by rebound)");
+    return Error(otherwise, describe() + ": " + what);
+  }
+
+  // The server's SETTINGS, and its ACK of ours, are due within ping_timeout
+  // of the connection: a peer that never sends them is not speaking HTTP/2.
+  bool settings_overdue(Clock::time_point now) {
+    if ((peer_settings_seen_ && settings_acked_) || options_.ping_timeout.count() <= 0) return false;
+    if (now - started_ < options_.ping_timeout) return false;
+    close_now(Error(errc::protocol_negotiation_failed,
+                    describe() + (peer_settings_seen_ ? ": the server did not acknowledge our SETTINGS within "
+                                                      : ": the server sent no SETTINGS within ") +
+                        std::to_string(options_.ping_timeout.count()) + " ms"));
+    return true;
+  }
+
   void on_health_timer() {
     if (state() == ConnState::closed) return;
     const auto now = Clock::now();
+    if (settings_overdue(now)) return;
+    if (!(peer_settings_seen_ && settings_acked_) && options_.ping_timeout.count() > 0) {
+      const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(started_ + options_.ping_timeout - now);
+      arm_health_check(std::max(due, std::chrono::milliseconds(1)));
+      return;
+    }
     if (ping_outstanding_) {
       if (now - ping_sent_at_ >= options_.ping_timeout && last_read_ < ping_sent_at_) {
         close_now(Error(errc::health_check_failed,
@@ -441,6 +543,18 @@ class H2Connection final : public pool::Connection,
   Clock::time_point ping_sent_at_;
   bool ping_outstanding_ = false;
   bool peer_settings_seen_ = false;
+  bool settings_acked_ = false;
+  Clock::time_point started_;
+  // The first protocol violation nghttp2 found on the connection, if any.
+  std::string violation_;
+  // Frames without response data in the current one-second window.
+  static constexpr int max_idle_frames_per_second = 1000;
+  Clock::time_point flood_window_start_;
+  int idle_frames_ = 0;
+  // Received bytes that reached a live stream (this read), and those that did not (this second).
+  std::size_t used_bytes_ = 0;
+  std::size_t unused_bytes_ = 0;
+  Clock::time_point unused_window_start_;
 };
 
 }  // namespace

@@ -31,6 +31,17 @@ int on_data_chunk(nghttp2_session*, uint8_t, int32_t stream_id, const uint8_t* d
 int on_stream_close(nghttp2_session*, int32_t stream_id, uint32_t error_code, void* ud) {
   return events_of(ud).on_stream_close(stream_id, error_code);
 }
+int on_begin_frame(nghttp2_session*, const nghttp2_frame_hd* hd, void* ud) { return events_of(ud).on_begin_frame(*hd); }
+int on_invalid_frame(nghttp2_session*, const nghttp2_frame* frame, int lib_error, void* ud) {
+  events_of(ud).on_violation(frame->hd.stream_id, nghttp2_strerror(lib_error));
+  return 0;
+}
+int on_error(nghttp2_session*, int, const char* msg, size_t len, void* ud) {
+  // Connection-level findings ("SETTINGS: ...", "DATA: stream 0"...); stream
+  // ones also reach on_invalid_frame with their stream id.
+  events_of(ud).on_violation(0, {msg, len});
+  return 0;
+}
 
 bool connection_specific(std::string_view lower_name) {
   return lower_name == "connection" || lower_name == "keep-alive" || lower_name == "proxy-connection" ||
@@ -60,6 +71,9 @@ SessionPtr make_client_session(SessionEvents& events, const Options& options) {
   nghttp2_session_callbacks_set_on_frame_send_callback(cbs, on_frame_send);
   nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, on_data_chunk);
   nghttp2_session_callbacks_set_on_stream_close_callback(cbs, on_stream_close);
+  nghttp2_session_callbacks_set_on_begin_frame_callback(cbs, on_begin_frame);
+  nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cbs, on_invalid_frame);
+  nghttp2_session_callbacks_set_error_callback2(cbs, on_error);
 
   nghttp2_option* opt = nullptr;
   nghttp2_option_new(&opt);

@@ -29,6 +29,11 @@ class SessionEvents {
   virtual int on_stream_close(std::int32_t stream_id, std::uint32_t error_code) = 0;
   virtual ssize_t read_body(std::int32_t stream_id, std::uint8_t* buf, std::size_t length,
                             std::uint32_t* data_flags) = 0;
+  /// A frame header arrived (every frame, those nghttp2 then ignores too).
+  virtual int on_begin_frame(const nghttp2_frame_hd& hd) = 0;
+  /// nghttp2 found the peer breaking the protocol: `stream_id` 0 for the
+  /// connection; `what` is nghttp2's own description.
+  virtual void on_violation(std::int32_t stream_id, std::string_view what) = 0;
  protected:
   ~SessionEvents() = default;
 };

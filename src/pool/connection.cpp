@@ -44,7 +44,11 @@ void Connection::close_attempts(const Error& why, std::vector<InFlight> attempts
   for (auto& a : attempts) {
     if (!a.ex) continue;
     Error err = why;
-    if (why.code() == errc::client_shut_down) {
+    // The connection's own verdict holds for every attempt on it: a shutdown,
+    // or a peer that broke the protocol (retrying elsewhere on the same
+    // origin would meet the same peer). How far each got still differs.
+    if (why.code() == errc::client_shut_down || why.code() == errc::protocol_error ||
+        why.code() == errc::protocol_negotiation_failed) {
       err.set_reached(a.response_started ? progress::response_started
                       : a.request_sent   ? progress::sent
                                          : progress::not_sent);

@@ -93,15 +93,24 @@ TEST(ClientDial, AnHttp1OriginDialsUpToMaxConnsInParallel) {
   o.max_conns_per_origin = 4;
   o.on_event = [&](const Event& e) {
     std::lock_guard lock(mutex);
+    if (e.origin != s->url()) return;
     if (e.kind == EventKind::dial_start) most = std::max(most, ++in_flight);
     if (e.kind == EventKind::dial_done || e.kind == EventKind::dial_failed) --in_flight;
   };
   CheckedClient c(o);
   Completions done(4);
-  for (std::size_t i = 0; i < 4; ++i) c.send_async(Request::get(s->url() + "/delay/200"), done.callback(i));
-  ASSERT_TRUE(done.wait(10s));
+  // Sent together from a completion callback (on the I/O thread, where they
+  // start at once), so no dial can finish before the last request is queued.
+  auto other = start_server();
+  Completions first(1);
+  c.send_async(Request::get(other->url() + "/"), [&, record = first.callback(0)](Result<Response> r) {
+    for (std::size_t i = 0; i < 4; ++i) c.send_async(Request::get(s->url() + "/delay/200"), done.callback(i));
+    record(std::move(r));
+  });
+  ASSERT_TRUE(first.wait(20s));
+  ASSERT_TRUE(done.wait(20s)) << c.dump_pools();
   EXPECT_EQ(done.succeeded(), 4u);
-  EXPECT_EQ(c.counters().dials, 4u);
+  EXPECT_EQ(c.counters().dials, 5u) << "one for the other origin, four for this one";
   std::lock_guard lock(mutex);
   EXPECT_EQ(most, 4) << "dials in flight at once";
 }

@@ -191,9 +191,17 @@ TEST_F(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
 
 TEST_F(Recovery, WithoutWaitForReadyAnOutageFailsFastWithTheDialError) {
   auto s = start_server();
-  CheckedClient c;
+  Options o;
+  std::atomic<int> closed{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::connection_closed) ++closed;
+  };
+  CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));
   s->kill();
+  // Once the client saw its connection reset (a POST racing that reset
+  // would be lost after sending, which is a different row of the table).
+  ASSERT_TRUE(eventually([&] { return closed.load() == 1; }));
   const auto t0 = Clock::now();
   auto r = c.send(Request::post(s->url() + "/echo", "during the outage"));
   ASSERT_FALSE(r);
