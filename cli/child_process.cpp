@@ -10,6 +10,11 @@
 namespace rebound::cli {
 
 ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
+  // Built before fork: the child of a threaded process should not allocate.
+  std::vector<char*> argv;
+  argv.push_back(program.data());
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = ::fork();
@@ -18,10 +23,10 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
     ::dup2(out[1], STDOUT_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);  // no fault commands from our terminal
-    std::vector<char*> argv;
-    argv.push_back(program.data());
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
+    // Asio opens sockets without close-on-exec: a child holding copies of
+    // the parent's connections would keep them open after the parent
+    // closes or resets them (no FIN, no RST reaches the peer).
+    ::close_range(STDERR_FILENO + 1, ~0U, 0);
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }

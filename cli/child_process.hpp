@@ -25,6 +25,8 @@ class ChildProcess {
   /// SIGTERM and wait for the exit (the server's graceful stop).
   void terminate();
   bool running() const { return pid_ > 0; }
+  /// The child's process id while it runs, else -1.
+  pid_t pid() const { return pid_; }
 
  private:
   void signal_and_reap(int sig);
