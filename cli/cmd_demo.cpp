@@ -4,7 +4,11 @@
 // restarted several times and stopped gracefully once while the leader
 // renews; finally the leader dies and the standby takes over. Exits 0 only
 // when the leader kept its lease through every outage, there was never more
-// than one holder, and the takeover was timely.
+// than one holder, and the takeover was timely. Between steps the demo
+// waits for what it needs to see (the standby has seen the lease held, the
+// leader has renewed on the restarted server), never a fixed time, except
+// the outages themselves. With --leases-file the server's own record (its
+// leases and holder history, see lease_store.hpp) is kept for inspection.
 #include "child_process.hpp"
 #include "common.hpp"
 #include "demo/timeline.hpp"
@@ -33,6 +37,7 @@ struct DemoFlags {
   std::string svg;
   int kills = 3;
   bool verbose = false;
+  std::string leases_file;  ///< empty: a file in the temporary directory
 };
 
 // Short timings so the story fits in well under a minute. Jitter is off so
@@ -44,12 +49,13 @@ constexpr auto outage = 1000ms;  // shorter than the renew deadline: the leader 
 
 class LeaseServer {
  public:
-  LeaseServer(std::string dir, Timeline& tl) : dir_(std::move(dir)), tl_(tl) {
+  LeaseServer(std::string dir, std::string leases_file, Timeline& tl)
+      : dir_(std::move(dir)), leases_file_(std::move(leases_file)), tl_(tl) {
     server::write_self_signed_certificate(dir_ + "/cert.pem", dir_ + "/key.pem");
   }
   void start(const std::string& port = "0") {
     child_.emplace("/proc/self/exe", std::vector<std::string>{"serve", "--tls", "--port", port, "--cert", dir_ + "/cert.pem", "--key",
-                                            dir_ + "/key.pem", "--leases-file", dir_ + "/leases.json"});
+                                            dir_ + "/key.pem", "--leases-file", leases_file_});
     url_ = child_->first_line();
     tl_.add("server", "up", url_ + " (pid of a new process)", Mark::up);
   }
@@ -69,6 +75,7 @@ class LeaseServer {
 
  private:
   std::string dir_;
+  std::string leases_file_;
   Timeline& tl_;
   std::optional<ChildProcess> child_;
   std::string url_;
@@ -81,7 +88,7 @@ struct Candidate {
   std::mutex mutex;
   std::condition_variable changed;
   bool leading = false;
-  int acquisitions = 0, losses = 0, renewals = 0, failures = 0;
+  int acquisitions = 0, losses = 0, renewals = 0, failures = 0, found_held = 0;
   std::vector<std::pair<double, double>> terms;  // [start, end) of each leadership term
   std::optional<double> last_renewal;
 
@@ -126,6 +133,8 @@ struct Candidate {
           }
           break;
         case K::held_by_other:
+          ++found_held;
+          break;
         case K::new_leader:
           break;
       }
@@ -140,6 +149,20 @@ struct Candidate {
   bool wait_leading(bool want, std::chrono::milliseconds limit) {
     std::unique_lock lock(mutex);
     return changed.wait_for(lock, limit, [&] { return leading == want; });
+  }
+  int renewals_so_far() {
+    std::lock_guard lock(mutex);
+    return renewals;
+  }
+  /// Until `n` more renewals than `since` have come (false: not within `limit`).
+  bool wait_renewals(int since, int n, std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, limit, [&] { return renewals >= since + n; });
+  }
+  /// Until this candidate has found the lease held by another.
+  bool wait_found_held(std::chrono::milliseconds limit) {
+    std::unique_lock lock(mutex);
+    return changed.wait_for(lock, limit, [&] { return found_held > 0; });
   }
 };
 
@@ -190,7 +213,7 @@ int run(const DemoFlags& f) {
               << "lease " << lease_duration.count() << " ms, renew deadline " << renew_deadline.count()
               << " ms, retry " << retry_period.count() << " ms, outages " << outage.count() << " ms\n\n";
 
-  LeaseServer server(dir, tl);
+  LeaseServer server(dir, f.leases_file.empty() ? dir + "/leases.json" : f.leases_file, tl);
   server.start();
   Candidate a{"candidate-a", f.verbose}, b{"candidate-b", f.verbose};
   auto cfg_a = candidate_config(server, a, tl, f.verbose);
@@ -198,28 +221,38 @@ int run(const DemoFlags& f) {
   lease::LeaderElector elector_a(cfg_a);
   lease::LeaderElector elector_b(candidate_config(server, b, tl, f.verbose));
 
+  // After a restart the leader shows it is back by renewing twice on the new
+  // server: the first renewal redials, the second runs on the new connection.
+  // A leader that lost its lease never renews again: then the wait ends at
+  // the renew deadline (and a little) and the verdict says so.
+  const auto leader_back = [&a](int renewals_before) {
+    a.wait_renewals(renewals_before, 2, renew_deadline + 2 * retry_period + 1s);
+  };
+
   elector_a.start();
   const bool a_led = a.wait_leading(true, 5s);
   elector_b.start();
-  std::this_thread::sleep_for(1500ms);
+  b.wait_found_held(5s);  // b is a standby now
 
   for (int i = 0; i < f.kills; ++i) {
     server.kill();
-    std::this_thread::sleep_for(outage);
+    std::this_thread::sleep_for(outage);  // the outage itself
+    const int renewals_before = a.renewals_so_far();
     server.restart();
-    std::this_thread::sleep_for(3s);
+    leader_back(renewals_before);
   }
   server.graceful_stop();
-  std::this_thread::sleep_for(outage / 2);
+  std::this_thread::sleep_for(outage / 2);  // the outage itself
+  const int renewals_before = a.renewals_so_far();
   server.restart();
-  std::this_thread::sleep_for(3s);
+  leader_back(renewals_before);
 
   const double a_stopped_at = tl.now();
   tl.add("candidate-a", "dies", "the leader stops without releasing the lease", Mark::info);
   elector_a.stop();
   const bool b_led = b.wait_leading(true, lease_duration + retry_period + 3s);
   const double takeover = b_led ? b.terms.front().first - a_stopped_at : -1;
-  std::this_thread::sleep_for(1s);
+  if (b_led) b.wait_renewals(b.renewals_so_far(), 1, renew_deadline);  // b holds it
   elector_b.stop();  // releases
   server.shutdown();
   tl.add("server", "down", "demo over", Mark::down);
@@ -275,11 +308,14 @@ int run(const DemoFlags& f) {
 void add_demo(CLI::App& root) {
   auto flags = std::make_shared<DemoFlags>();
   CLI::App* app = root.add_subcommand(
-      "demo", "Replay the incident: leader election while the API server is killed and restarted (about 30 s)");
+      "demo", "Replay the incident: leader election while the API server is killed and restarted (about 15 s)");
   app->add_flag("--json", flags->json, "Print the timeline and verdict as one JSON object");
   app->add_option("--svg", flags->svg, "Draw the timeline into this SVG file");
   app->add_option("--kills", flags->kills, "SIGKILL restarts of the server")->capture_default_str()->check(CLI::Range(1, 10));
   app->add_flag("-v,--verbose", flags->verbose, "Also show every renewal and dial failure");
+  app->add_option("--leases-file", flags->leases_file,
+                  "Keep the Lease server's store here and leave it after the demo: the leases and the holder "
+                  "history the server itself recorded (default: a temporary file, removed)");
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
 }
 
