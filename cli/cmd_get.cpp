@@ -1,5 +1,6 @@
-// `rebound get URL`: a curl-like single request. Prints the body to stdout;
-// -v narrates connections and the exchange on stderr.
+// `rebound get URL`: a curl-like single request. Streams the body to stdout
+// as it arrives (bounded by --max-filesize); -v narrates connections and
+// the exchange on stderr. Exit codes name the failure's class (--help).
 #include "common.hpp"
 
 #include <iostream>
@@ -16,6 +17,7 @@ struct GetFlags {
   bool verbose = false;
   bool include = false;
   bool fail = false;
+  std::uint64_t max_filesize = 0;  // 0: no cap beyond the library's default
   ClientFlags client;
 };
 
@@ -39,8 +41,34 @@ int run(const GetFlags& f) {
     if (!request.headers().contains("content-type"))
       request.header("content-type", "application/x-www-form-urlencoded");
   }
+  // The body goes to stdout as it arrives, unless -i must print the headers
+  // first (they come with the complete response): then it is held, bounded.
+  const bool stream = !f.include;
+  if (f.max_filesize > 0) options.max_response_body = f.max_filesize;
+  Cancellation cancel;
+  auto streamed = std::make_shared<std::uint64_t>(0);
+  auto over_limit = std::make_shared<bool>(false);
+  if (stream) {
+    const std::uint64_t cap = options.max_response_body;
+    request.cancellation(cancel).on_body([cancel, cap, streamed, over_limit](std::string_view chunk) mutable {
+      if (*over_limit) return;
+      if (*streamed + chunk.size() > cap) {  // an endless body ends here, not in memory
+        *over_limit = true;
+        cancel.cancel();
+        return;
+      }
+      *streamed += chunk.size();
+      std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+    });
+  }
   Client client(std::move(options));
   auto res = client.send(std::move(request));
+  std::cout.flush();
+  if (*over_limit) {
+    std::cerr << "rebound get: response body over " << (f.max_filesize ? f.max_filesize : Options{}.max_response_body)
+              << " bytes (--max-filesize); stopped after " << *streamed << "\n";
+    return exit_code_for(Error(errc::response_too_large));
+  }
   if (!res) {
     std::cerr << "rebound get: " << res.error().message() << "\n";
     return exit_code_for(res.error());
@@ -55,7 +83,7 @@ int run(const GetFlags& f) {
     for (const auto& [n, v] : res->headers()) std::cout << n << ": " << v << "\r\n";
     std::cout << "\r\n";
   }
-  std::cout.write(res->body().data(), static_cast<std::streamsize>(res->body().size()));
+  if (!stream) std::cout.write(res->body().data(), static_cast<std::streamsize>(res->body().size()));
   std::cout.flush();
   if (f.fail && res->status() >= 400) {
     std::cerr << "rebound get: the server answered " << res->status() << "\n";
@@ -76,6 +104,9 @@ void add_get(CLI::App& root) {
   app->add_flag("-v,--verbose", flags->verbose, "Narrate connections and the exchange on stderr");
   app->add_flag("-i,--include", flags->include, "Print the status line and headers before the body");
   app->add_flag("-f,--fail", flags->fail, "Exit 22 when the status is 400 or above");
+  app->add_option("--max-filesize", flags->max_filesize,
+                  "Stop and exit 63 when the response body exceeds this many bytes (default 1 GiB)");
+  app->footer(exit_codes_help());
   flags->client.add_to(*app);
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
 }

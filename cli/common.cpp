@@ -74,6 +74,7 @@ void serve_until_signalled(const std::function<void(const std::string& line)>& o
   while (!stop_requested) std::this_thread::sleep_for(std::chrono::milliseconds(50));
 }
 
+// curl's numbers where curl has the same class, so scripts port over.
 int exit_code_for(const Error& e) {
   const error_code& ec = e.code();
   if (ec == errc::invalid_url || ec == errc::invalid_request) return 3;
@@ -83,9 +84,24 @@ int exit_code_for(const Error& e) {
   if (is_timeout(ec)) return 28;
   if (ec == errc::certificate_verify_failed) return 60;
   if (ec == errc::tls_handshake_failed) return 35;
-  if (ec == errc::protocol_error || ec == errc::protocol_negotiation_failed || ec == errc::stream_reset) return 16;
+  if (ec == errc::protocol_error || ec == errc::protocol_negotiation_failed) return 8;
+  if (ec == errc::stream_reset || ec == errc::refused_by_server) return 16;
   if (ec == errc::response_too_large) return 63;
+  if (ec == errc::truncated_response) return 18;
+  if (ec == errc::connection_lost_after_send) return 52;
   return 56;
+}
+
+std::string exit_codes_help() {
+  return "Exit codes (as curl's where the class matches):\n"
+         "  0  response received (any status unless -f)   22 status >= 400 with -f\n"
+         "  1  unsupported scheme      3  malformed URL or request   6  host did not resolve\n"
+         "  7  connection refused      8  the server broke HTTP/1.1 or HTTP/2 (named on stderr)\n"
+         " 16  stream reset or refused by the server    18  connection lost mid-response\n"
+         " 28  a time limit passed (connect, deadline, header timeout, health check)\n"
+         " 35  TLS handshake failed   52  no response after the request was sent\n"
+         " 56  other connection failure   60  certificate did not verify\n"
+         " 63  response header or body over its limit (--max-filesize)";
 }
 
 }  // namespace rebound::cli

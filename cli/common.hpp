@@ -36,6 +36,8 @@ std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::
 /// curl-like exit code for a transport error (6 resolve, 7 connect, 28
 /// timeout, 35 TLS, 60 certificate, 3 URL, 1 scheme, 56 network, 16 HTTP/2).
 int exit_code_for(const Error& e);
+/// The exit-code table for --help footers.
+std::string exit_codes_help();
 /// Exit code for an HTTP error status with --fail.
 inline constexpr int exit_http_error = 22;
 
@@ -54,5 +56,6 @@ void add_watch(CLI::App& root);
 void add_bench(CLI::App& root);
 void add_demo(CLI::App& root);
 void add_proxy(CLI::App& root);
+void add_soak(CLI::App& root);
 
 }  // namespace rebound::cli
