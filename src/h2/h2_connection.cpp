@@ -106,6 +106,7 @@ class H2Connection final : public pool::Connection,
       if (st.ex.get() != &ex) continue;
       st.ex.reset();
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+      probe();
       flush_soon();
       return;
     }
@@ -169,7 +170,9 @@ class H2Connection final : public pool::Connection,
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
         if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
+        may_probe_ = true;
         break;
+      case NGHTTP2_DATA: may_probe_ = true; break;
       case NGHTTP2_GOAWAY: on_goaway(frame->goaway); break;
       case NGHTTP2_SETTINGS:
         if (frame->hd.flags & NGHTTP2_FLAG_ACK) settings_acked_ = true;
@@ -379,6 +382,7 @@ class H2Connection final : public pool::Connection,
       return;
     }
     last_read_ = Clock::now();
+    suspect_ = false;  // it speaks: alive (its streams may now be taken again)
     const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
     if (rv < 0) {
       on_violation(0, nghttp2_strerror(static_cast<int>(rv)));
@@ -405,7 +409,7 @@ class H2Connection final : public pool::Connection,
     // Until the server's SETTINGS says how many streams it allows, one
     // request goes at once and the rest wait the fraction of a round trip.
     if (!peer_settings_seen_) limit = std::min<std::uint32_t>(limit, 1);
-    const bool has_room = streams_.size() < limit;
+    const bool has_room = streams_.size() < limit && !suspect_;
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
     if (notify && has_room)
@@ -464,6 +468,26 @@ class H2Connection final : public pool::Connection,
     health_timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
       if (!ec) self->on_health_timer();
     });
+  }
+
+  // A stream was given up (its deadline, a header timeout, a cancel): the
+  // path may have died in silence, and TCP would not say so for minutes.
+  // The connection takes no new streams until it proves alive (any input);
+  // a PING asks for that proof, and no answer within ping_timeout closes
+  // it. gRPC servers answer more than a couple of PINGs without HEADERS or
+  // DATA in between with GOAWAY ENHANCE_YOUR_CALM, so at most one probe is
+  // outstanding and none is sent again until the server sent either.
+  void probe() {
+    if (state() == ConnState::closed || state() == ConnState::draining || options_.ping_timeout.count() <= 0) return;
+    suspect_ = true;
+    update_capacity(false);
+    if (ping_outstanding_ || !may_probe_) return;  // a PING already asks
+    may_probe_ = false;
+    nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
+    ping_outstanding_ = true;
+    ping_sent_at_ = Clock::now();
+    if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe() + ": probe after an abandoned stream");
+    arm_health_check(options_.ping_timeout);
   }
 
   // Why the connection ends: a protocol violation nghttp2 found outranks
@@ -544,6 +568,8 @@ class H2Connection final : public pool::Connection,
   bool ping_outstanding_ = false;
   bool peer_settings_seen_ = false;
   bool settings_acked_ = false;
+  bool suspect_ = false;    // gave up a stream; takes none until input arrives
+  bool may_probe_ = true;   // no probe PING since the server last sent HEADERS or DATA
   Clock::time_point started_;
   // The first protocol violation nghttp2 found on the connection, if any.
   std::string violation_;

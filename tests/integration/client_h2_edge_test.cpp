@@ -115,3 +115,35 @@ TEST(ClientH2Edge, AContentLengthClaimReservesNothingLikeItsSize) {
   EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();
   EXPECT_EQ(r.error().reached(), progress::response_started);
 }
+
+TEST(ClientH2Edge, AbandonedStreamsProbeWithAtMostOnePingUntilTheServerSendsHeadersOrData) {
+  // gRPC servers answer more than a couple of PINGs without HEADERS or DATA
+  // in between with GOAWAY ENHANCE_YOUR_CALM: two streams given up in a row
+  // on a server that answers nothing but PINGs send one probe, not two.
+  std::atomic<int> pings{0};
+  RawServer server([&](RawConnection& conn, int) {
+    conn.write(roomy_preface() + f::settings_ack());
+    f::FrameReader frames(conn);
+    frames.read_preface();
+    try {
+      for (;;) {
+        const f::Frame fr = frames.next(10s);
+        if (fr.type == f::PING && !(fr.flags & f::flag::ACK)) {
+          ++pings;
+          conn.write(f::frame(f::PING, f::flag::ACK, 0, fr.payload));
+        }
+      }
+    } catch (const std::exception&) {
+    }
+  });
+  CheckedClient c(h2c());
+  for (int i = 0; i < 2; ++i) {
+    auto r = c.send(Request::get(server.url("/")).timeout(300ms));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().message();
+  }
+  EXPECT_TRUE(eventually([&] { return pings.load() >= 1; }));
+  std::this_thread::sleep_for(200ms);  // a second PING, were it sent, would have arrived by now
+  EXPECT_EQ(pings.load(), 1);
+  EXPECT_EQ(server.connections_accepted(), 1) << "the connection proved alive and was used again";
+}

@@ -408,3 +408,32 @@ TEST_F(Recovery, SilentlyDeadConnectionFailsAPostWithoutResendingIt) {
   // The dead path swallowed it, and it was not resent on a new connection.
   EXPECT_EQ(path.server->stats().requests_by_method["POST"], 0u);
 }
+
+TEST_F(Recovery, AConnectionWhoseRequestTimedOutInSilenceTakesNoNewRequestsUntilItProvesAlive) {
+  // Default health timings (a PING after 30 s idle, 15 s to answer): without
+  // a probe, the next request would go to the dead connection and wait.
+  SilentPath path;
+  Options o = trusting(*path.server);
+  std::atomic<int> probes{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::ping_sent) ++probes;
+  };
+  CheckedClient c(o);
+  auto first = c.get(path.url("/"));
+  ASSERT_TRUE(first) << first.error().message();
+  path.proxy.blackhole_current();  // the path dies without a FIN or RST
+  auto lost = c.send(Request::get(path.url("/")).timeout(500ms));
+  ASSERT_FALSE(lost);
+  EXPECT_EQ(lost.error().code(), errc::deadline_exceeded) << lost.error().message();
+  const auto t0 = Clock::now();
+  auto next = c.send(Request::get(path.url("/")).timeout(5s));
+  ASSERT_TRUE(next) << "the next request went to the silent connection: " << next.error().message();
+  EXPECT_NE(next->connection_id(), first->connection_id());
+  EXPECT_LT(elapsed_since(t0), 3s);
+  EXPECT_EQ(probes.load(), 1) << "one PING probes the connection whose stream was abandoned";
+  // The other path still works, and the silent connection is closed once
+  // its PING goes unanswered (ping_timeout) rather than at the idle check.
+  auto again = c.get(path.url("/"));
+  ASSERT_TRUE(again) << again.error().message();
+  EXPECT_EQ(again->connection_id(), next->connection_id());
+}
