@@ -1,0 +1,274 @@
+// `rebound soak`: its schedule is a function of the seed and covers every
+// fault; its checks catch what they are named after; its retry attribution
+// reads real client events; and a seeded 60-second soak (CI's run) injects
+// every fault kind and violates no invariant but the ones a known, reported
+// defect breaks.
+#include "soak/checks.hpp"
+#include "soak/event_trace.hpp"
+#include "soak/schedule.hpp"
+#include "soak/workload.hpp"
+
+#include <rebound/rebound.hpp>
+#include <rebound/server/server.hpp>
+
+#include <boost/json.hpp>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <future>
+#include <map>
+#include <mutex>
+#include <sys/wait.h>
+
+namespace {
+
+using namespace rebound::cli::soak;
+using namespace std::chrono_literals;
+
+TEST(SoakSchedule, IsAFunctionOfTheSeed) {
+  const Schedule a = make_schedule(42, 60s), b = make_schedule(42, 60s), c = make_schedule(43, 60s);
+  ASSERT_EQ(a.actions.size(), b.actions.size());
+  for (std::size_t i = 0; i < a.actions.size(); ++i) EXPECT_EQ(describe(a.actions[i]), describe(b.actions[i]));
+  EXPECT_EQ(a.fingerprint(), b.fingerprint());
+  EXPECT_NE(a.fingerprint(), c.fingerprint());
+}
+
+TEST(SoakSchedule, SixtySecondsInjectEveryFaultKind) {
+  for (std::uint64_t seed : {1ull, 2ull, 12345ull, 0xdeadbeefull}) {
+    const Schedule s = make_schedule(seed, 60s);
+    for (int op = 0; op < fault_op_count; ++op)
+      EXPECT_GT(s.count(static_cast<Op>(op)), 0) << "seed " << seed << ": " << to_string(static_cast<Op>(op));
+  }
+}
+
+TEST(SoakSchedule, EveryLastingFaultIsRepairedBeforeTheEndAndTargetsWhatCanTakeIt) {
+  const auto length = 120s;
+  const Schedule s = make_schedule(7, length);
+  std::map<std::pair<ServerSlot, Op>, int> open;  // repairs owed
+  std::map<ServerSlot, bool> down;
+  std::chrono::milliseconds last{0};
+  for (const Action& a : s.actions) {
+    EXPECT_GE(a.at, last) << "sorted";
+    last = a.at;
+    EXPECT_LE(a.at, length) << describe(a);
+    if (auto repair = repair_of(a.op)) ++open[{a.target, *repair}];
+    else if (!is_fault(a.op)) --open[{a.target, a.op}];
+    const bool server_op = !targets_proxy(a.op) && is_fault(a.op);
+    if (server_op) {
+      EXPECT_FALSE(down[a.target]) << "a fault for a server that is down: " << describe(a);
+      const bool child_op = a.op == Op::child_kill9 || a.op == Op::child_term;
+      EXPECT_EQ(child_op, is_child(a.target)) << describe(a);
+    }
+    if (a.op == Op::child_kill9 || a.op == Op::child_term || a.op == Op::server_kill || a.op == Op::server_stop)
+      down[a.target] = true;
+    if (a.op == Op::repair_restart_child || a.op == Op::repair_restart_server) down[a.target] = false;
+  }
+  for (const auto& [key, n] : open) EXPECT_EQ(n, 0) << to_string(key.first) << " " << to_string(key.second);
+}
+
+// --- the checks ---
+
+struct Completed {
+  Spec spec;
+  Observed seen;
+  explicit Completed(Kind kind, std::uint64_t size = 1000) {
+    spec.id = 7;
+    spec.kind = kind;
+    spec.size = size;
+    spec.target = kind == Kind::get_bytes || kind == Kind::get_bytes_streamed
+                      ? "/bytes/" + std::to_string(size) + "?rid=7"
+                      : "/echo?rid=7";
+    if (sends_body(kind)) seen.upload = std::make_shared<const std::string>(upload_body(7, size));
+  }
+  std::optional<Finding> check(const rebound::Result<rebound::Response>& r, std::chrono::milliseconds elapsed = 100ms) {
+    return check_completion({spec, seen, ClientMode::h2_tls, elapsed, 10s, 2s, 4}, r);
+  }
+};
+
+rebound::Response ok(std::string body, int attempts = 1) {
+  rebound::Response r;
+  r.status(200).protocol(rebound::Protocol::http2).attempts(attempts);
+  r.body() = std::move(body);
+  return r;
+}
+
+std::string bytes_body(std::size_t n) {
+  std::string b(n, 0);
+  for (std::size_t i = 0; i < n; ++i) b[i] = pattern_byte(i);
+  return b;
+}
+
+TEST(SoakChecks, AWholeBodyPassesAndATruncatedOneIsNotASuccess) {
+  Completed c(Kind::get_bytes, 1000);
+  EXPECT_FALSE(c.check(ok(bytes_body(1000))));
+  const auto f = c.check(ok(bytes_body(999)));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->invariant, "success_is_whole");
+}
+
+TEST(SoakChecks, AnEchoMustCarryItsOwnRequestAndBody) {
+  Completed c(Kind::post_plain, 100);
+  const std::string head = "POST /echo?rid=7 HTTP/2\nx-request-id: 7\ncontent-type: application/octet-stream\n\n";
+  EXPECT_FALSE(c.check(ok(head + *c.seen.upload)));
+  EXPECT_EQ(c.check(ok(head + c.seen.upload->substr(1)))->invariant, "success_is_whole");
+  const std::string other = "POST /echo?rid=8 HTTP/2\nx-request-id: 8\n\n";
+  EXPECT_EQ(c.check(ok(other + *c.seen.upload))->invariant, "success_is_whole");
+}
+
+TEST(SoakChecks, AnErrorMustSayHowFarItGot) {
+  Completed c(Kind::get_bytes);
+  using rebound::errc;
+  using rebound::progress;
+  EXPECT_FALSE(c.check(rebound::Error(errc::truncated_response, "", progress::response_started, 1)));
+  EXPECT_EQ(c.check(rebound::Error(errc::truncated_response, "", progress::sent, 1))->invariant,
+            "error_matches_progress");
+  EXPECT_EQ(c.check(rebound::Error(errc::refused_by_server, "", progress::sent, 1))->invariant,
+            "error_matches_progress");
+  EXPECT_EQ(c.check(rebound::Error(errc::deadline_exceeded, "", progress::sent, 1), 2s)->invariant,
+            "error_matches_progress")
+      << "a deadline error 8 s early";
+  EXPECT_EQ(c.check(rebound::Error(errc::certificate_verify_failed, "", progress::not_sent, 1))->invariant,
+            "error_kind_expected");
+  Completed streamed(Kind::get_bytes_streamed);
+  streamed.seen.sink_bytes = 10;
+  EXPECT_EQ(streamed.check(rebound::Error(errc::deadline_exceeded, "", progress::sent, 1), 10s)->invariant,
+            "error_reports_response_started")
+      << "body bytes arrived, so the response had started";
+}
+
+TEST(SoakChecks, ASecondAttemptAfterTheResponseStartedIsCaught) {
+  Completed c(Kind::get_bytes_streamed, 100);
+  c.seen.sink_bytes = 150;  // the sink saw more than one body
+  EXPECT_EQ(c.check(ok(""))->invariant, "no_retry_after_response_started");
+  EXPECT_EQ(check_retry(Kind::get_bytes, rebound::progress::response_started)->invariant,
+            "no_retry_after_response_started");
+}
+
+TEST(SoakChecks, OnlyRequestsSafeToRepeatAreResentAfterTheyWereSent) {
+  using rebound::progress;
+  EXPECT_EQ(check_retry(Kind::post_plain, progress::sent)->invariant, "no_resend_after_sent");
+  EXPECT_FALSE(check_retry(Kind::post_plain, progress::refused));
+  EXPECT_FALSE(check_retry(Kind::post_keyed, progress::sent));
+  EXPECT_FALSE(check_retry(Kind::put_echo, progress::sent));
+  Completed c(Kind::put_streamed, 100);
+  c.seen.source_calls_after_end = 1;
+  EXPECT_EQ(c.check(rebound::Error(rebound::errc::stream_reset, "", progress::sent, 2))->invariant,
+            "no_resend_after_sent");
+}
+
+TEST(SoakChecks, ServerRunsAreCountedAgainstTheRecord) {
+  Entry post;
+  post.kind = Kind::post_plain;
+  post.state = Entry::State::failed;
+  post.attempts = 1;
+  post.reached = rebound::progress::sent;
+  post.runs = 1;
+  EXPECT_FALSE(check_runs(post, true));
+  post.runs = 2;
+  EXPECT_EQ(check_runs(post, false)->invariant, "ran_at_most_once");
+  Entry get = post;
+  get.kind = Kind::get_echo;
+  get.runs = 2;
+  EXPECT_EQ(check_runs(get, false)->invariant, "runs_within_attempts");
+  get.attempts = 2;
+  EXPECT_FALSE(check_runs(get, true));
+  Entry unsent = post;
+  unsent.runs = 1;
+  unsent.reached = rebound::progress::refused;
+  EXPECT_EQ(check_runs(unsent, true)->invariant, "unsent_never_ran");
+  Entry success = get;
+  success.state = Entry::State::succeeded;
+  success.runs = 0;
+  EXPECT_EQ(check_runs(success, true)->invariant, "success_was_run");
+  EXPECT_FALSE(check_runs(success, false)) << "its log line may still be on its way";
+}
+
+TEST(SoakChecks, ARedialStormIsCaughtAndBackedOffRedialsAreNot) {
+  EXPECT_FALSE(check_dial_rate(40, 1000ms));
+  EXPECT_EQ(check_dial_rate(5000, 1000ms)->invariant, "dials_back_off");
+}
+
+// --- retry attribution, on a real client's events ---
+
+TEST(SoakEventTrace, ParsesIdsAndProgressFromErrorMessages) {
+  const rebound::Error e(rebound::errc::connection_lost_after_send, "conn #3 (HTTP/2, busy, 1 active)",
+                         rebound::progress::sent);
+  const std::string detail = "GET http://127.0.0.1:1/echo?rid=1234: lost after sending; request is idempotent (after " +
+                             e.message() + ")";
+  EXPECT_EQ(EventTrace::request_id(detail), 1234u);
+  EXPECT_EQ(EventTrace::progress_named(detail), rebound::progress::sent);
+  EXPECT_FALSE(EventTrace::request_id("GET http://127.0.0.1:1/echo"));
+}
+
+TEST(SoakEventTrace, AttributesARealRetryToItsRequest) {
+  rebound::server::Server server;
+  server.start();
+  server.drop_next_requests(1);  // reset after the request was read: "sent", and a GET is retried
+  std::promise<std::pair<std::uint64_t, rebound::progress>> retried;
+  std::once_flag once;
+  EventTrace trace(std::chrono::steady_clock::now(), [&](std::uint64_t id, rebound::progress p, const std::string&) {
+    std::call_once(once, [&] { retried.set_value({id, p}); });
+  });
+  rebound::Options o;
+  o.on_event = trace.hook();
+  {
+    rebound::Client client(o);
+    auto r = client.send(rebound::Request::get(server.url() + "/echo?rid=77"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->attempts(), 2);
+    client.shutdown();  // every event delivered before the trace goes
+  }
+  auto got = retried.get_future();
+  ASSERT_EQ(got.wait_for(5s), std::future_status::ready) << "no retry event attributed";
+  const auto [id, failed_at] = got.get();
+  EXPECT_EQ(id, 77u);
+  EXPECT_EQ(failed_at, rebound::progress::sent);
+  EXPECT_FALSE(trace.about(77).empty());
+}
+
+// --- CI's soak ---
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+CliRun run_rebound(const std::string& args) {
+  const std::string cmd = std::string(REBOUND_CLI_PATH) + " " + args + " 2>/dev/null";
+  CliRun r;
+  FILE* p = ::popen(cmd.c_str(), "r");
+  std::array<char, 4096> buf;
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
+  const int status = ::pclose(p);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+// Known defects (see soak_known_defects_test.cpp): a redial storm that
+// every run of this length shows, and two that only some runs meet (they
+// need a timer and a response, or a deadline and a streaming body, to
+// coincide). When src/ fixes one, drop its flag.
+constexpr const char* known_defects =
+    "--expect-violation dials_back_off "
+    "--known-defect no_retry_after_response_started --known-defect error_reports_response_started";
+
+TEST(Soak, SixtySecondsOfEveryFaultBreakNoInvariant) {
+  const CliRun r = run_rebound(std::string("soak --seed 1 --duration 60s --clients 8 --json ") + known_defects);
+  const auto last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
+  boost::json::object summary;
+  ASSERT_NO_THROW(summary = boost::json::parse(last_line).as_object()) << r.out;
+  const auto& violations = summary.at("violations").as_object();
+  EXPECT_EQ(r.exit_code, 0) << boost::json::serialize(violations);
+  EXPECT_EQ(violations.at("unexpected").as_int64(), 0) << boost::json::serialize(violations);
+  EXPECT_FALSE(summary.contains("harness_error")) << summary.at("harness_error");
+  const auto& injected = summary.at("faults_injected").at("by_kind").as_object();
+  for (int op = 0; op < fault_op_count; ++op) {
+    const char* name = to_string(static_cast<Op>(op));
+    EXPECT_TRUE(injected.contains(name) && injected.at(name).as_int64() > 0) << name << " never injected";
+  }
+  EXPECT_GT(summary.at("requests").at("ok").as_int64(), 1000);
+}
+
+}  // namespace
