@@ -36,6 +36,7 @@ struct SoakFlags {
   unsigned clients = 8;
   unsigned depth = 3;
   std::string grace = "2s";
+  std::string progress = "10s";
   bool json = false;
   bool keep_going = false;
   bool print_schedule = false;
@@ -116,7 +117,7 @@ void run_soak(const SoakFlags& f, const Schedule& schedule, std::chrono::millise
   injector.start();
   watchdog.start();
   for (auto& w : workers) w->start();
-  const auto progress_every = std::getenv("SOAK_PROGRESS_1S") ? 1s : 10s;
+  const auto progress_every = std::max<std::chrono::milliseconds>(duration_or_throw("--progress", f.progress), 100ms);
   auto next_progress = t0 + progress_every;
   while (Clock::now() < t0 + length && !monitor.stop_requested() && !injector.harness_error()) {
     std::this_thread::sleep_for(100ms);
@@ -251,6 +252,7 @@ void add_soak(CLI::App& root) {
       ->capture_default_str();
   app->add_option("--in-flight", flags->depth, "Requests each client keeps in flight")->capture_default_str();
   add_duration(*app, "--grace", flags->grace, "How far past its deadline a request may complete");
+  add_duration(*app, "--progress", flags->progress, "How often to print a progress line (stderr with --json)");
   app->add_flag("--json", flags->json, "Print the summary as one JSON object (progress goes to stderr)");
   app->add_flag("--keep-going", flags->keep_going, "Keep running after the first violation (count them all)");
   app->add_flag("--print-schedule", flags->print_schedule, "List every scheduled fault and repair first");
