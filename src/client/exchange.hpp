@@ -44,8 +44,13 @@ class CompletionQueue;
 /// abort it there.
 class AttemptCarrier {
  public:
+  /// Why an attempt is given up.
+  enum class Abandon : std::uint8_t {
+    cancelled,  ///< the caller lost interest: says nothing about the connection
+    timed_out,  ///< the deadline or header timeout passed: the path may be dead
+  };
   /// Stop working on `ex`'s attempt; the carrier must not complete it.
-  virtual void abandon(Exchange& ex) = 0;
+  virtual void abandon(Exchange& ex, Abandon why) = 0;
  protected:
   ~AttemptCarrier() = default;
 };

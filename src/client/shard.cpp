@@ -124,7 +124,9 @@ void Shard::abort(Exchange& ex, errc code) {
   ++counters_.requests_failed;
   auto keep = ex.shared_from_this();
   ex.complete(Error(code, ex.describe(), reached, ex.attempts()));
-  if (carrier) carrier->abandon(ex);
+  if (carrier)
+    carrier->abandon(ex, code == errc::deadline_exceeded ? AttemptCarrier::Abandon::timed_out
+                                                          : AttemptCarrier::Abandon::cancelled);
 }
 
 void Shard::stop() {

@@ -50,7 +50,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     write_request();
   }
 
-  void abandon(Exchange& ex) override {
+  void abandon(Exchange& ex, Abandon) override {
     if (current_.get() != &ex) return;
     current_.reset();
     // Half a request/response on the wire cannot be resumed: the connection goes.

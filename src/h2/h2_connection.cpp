@@ -101,12 +101,12 @@ class H2Connection final : public pool::Connection,
     flush_soon();
   }
 
-  void abandon(client::Exchange& ex) override {
+  void abandon(client::Exchange& ex, Abandon why) override {
     for (auto& [sid, st] : streams_) {
       if (st.ex.get() != &ex) continue;
       st.ex.reset();
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
-      probe();
+      if (why == Abandon::timed_out) probe();
       flush_soon();
       return;
     }
@@ -470,7 +470,7 @@ class H2Connection final : public pool::Connection,
     });
   }
 
-  // A stream was given up (its deadline, a header timeout, a cancel): the
+  // A stream timed out (its deadline, a header timeout; not a cancel): the
   // path may have died in silence, and TCP would not say so for minutes.
   // The connection takes no new streams until it proves alive (any input);
   // a PING asks for that proof, and no answer within ping_timeout closes

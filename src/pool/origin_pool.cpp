@@ -80,7 +80,7 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   if (options_.response_header_timeout.count() > 0) {
     ex->arm_header_timeout(options_.response_header_timeout, while_alive([this](Exchange& e) {
       auto keep = e.shared_from_this();
-      if (auto* carrier = e.carrier()) carrier->abandon(e);
+      if (auto* carrier = e.carrier()) carrier->abandon(e, client::AttemptCarrier::Abandon::timed_out);
       e.set_carrier(nullptr);
       retry_or_complete(keep, Error(errc::response_header_timeout,
                                     "no response header within " +

@@ -48,7 +48,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
       auto* carrier = t.ex->carrier();
       t.abandoned = true;
       t.ex->complete(Error(errc::cancelled, "fuzz: abandoned", carrier ? progress::sent : progress::not_sent));
-      if (carrier) carrier->abandon(*t.ex);
+      if (carrier) carrier->abandon(*t.ex, rebound::client::AttemptCarrier::Abandon::timed_out);
       return;
     }
   }

@@ -136,11 +136,18 @@ TEST(ClientH2Edge, AbandonedStreamsProbeWithAtMostOnePingUntilTheServerSendsHead
     } catch (const std::exception&) {
     }
   });
-  CheckedClient c(h2c());
+  Options o = h2c();
+  std::atomic<int> acked{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::ping_acked) ++acked;
+  };
+  CheckedClient c(o);
   for (int i = 0; i < 2; ++i) {
     auto r = c.send(Request::get(server.url("/")).timeout(300ms));
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().message();
+    // The probe's answer makes the connection usable again for the next one.
+    if (i == 0) ASSERT_TRUE(eventually([&] { return acked.load() == 1; }));
   }
   EXPECT_TRUE(eventually([&] { return pings.load() >= 1; }));
   std::this_thread::sleep_for(200ms);  // a second PING, were it sent, would have arrived by now

@@ -86,7 +86,7 @@ class FakeConnection final : public Connection {
     mark_used();
     if (running_.size() >= capacity_) transition(ConnState::busy);
   }
-  void abandon(Exchange& ex) override {
+  void abandon(Exchange& ex, Abandon) override {
     std::erase_if(running_, [&](const auto& e) { return e.get() == &ex; });
     regain_capacity();
   }
