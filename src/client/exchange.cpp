@@ -37,7 +37,9 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   const int attempt = attempts_;
   header_timer_->async_wait([self = shared_from_this(), attempt, on_expired = std::move(on_expired)](
                                boost::system::error_code ec) {
-    if (!ec && !self->done_ && self->attempts_ == attempt) on_expired(*self);
+    // A cancel comes too late when the expiry was already queued behind the
+    // response's header: the attempt has started its response, leave it be.
+    if (!ec && !self->done_ && self->attempts_ == attempt && !self->response_started_) on_expired(*self);
   });
 }
 

@@ -79,7 +79,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
   /// Marks a new attempt on `carrier` (null: an attempt that never reached
   /// a connection, such as a failed dial).
-  void begin_attempt(AttemptCarrier* carrier) { ++attempts_; carrier_ = carrier; }
+  void begin_attempt(AttemptCarrier* carrier) {
+    ++attempts_;
+    carrier_ = carrier;
+    response_started_ = false;
+  }
   /// Set while it waits out the redial backoff after a failed dial.
   void set_backing_off(bool on) noexcept { backing_off_ = on; }
   bool backing_off() const noexcept { return backing_off_; }
@@ -103,8 +107,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired);
   /// The current attempt's response header arrived (stops the header timer).
   void mark_response_started() {
+    response_started_ = true;
     if (header_timer_) header_timer_->cancel();
   }
+  /// The current attempt's response header arrived: how far it got, for an
+  /// error that ends it from outside (deadline, cancel).
+  bool response_started() const noexcept { return response_started_; }
 
   /// Completes with a response or error. Completing twice is a bug in
   /// rebound: the second result is dropped, counted by the shard's
@@ -134,6 +142,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Cancellation::Registration cancel_registration_;
   int attempts_ = 0;
   int refusals_ = 0;
+  bool response_started_ = false;
   bool body_read_ = false;
   Clock::time_point rest_until_{};
   bool done_ = false;

@@ -120,7 +120,9 @@ void Shard::start(std::shared_ptr<Exchange> ex) {
 void Shard::abort(Exchange& ex, errc code) {
   if (ex.done()) return;
   AttemptCarrier* carrier = ex.carrier();
-  const progress reached = carrier ? progress::sent : progress::not_sent;
+  const progress reached = ex.response_started() ? progress::response_started
+                           : carrier               ? progress::sent
+                                                   : progress::not_sent;
   ++counters_.requests_failed;
   auto keep = ex.shared_from_this();
   ex.complete(Error(code, ex.describe(), reached, ex.attempts()));

@@ -170,6 +170,13 @@ void OriginPool::after_dial_failure(const Error& err) {
                            return c->state() == ConnState::ready || c->state() == ConnState::busy;
                          });
   if (other_way) {
+    // Uncharged, but no redial before the backoff either: a dial started at
+    // once for each failure (HTTP/1.1 dials in parallel) was a storm of
+    // thousands a second while any other dial or connection lived. New
+    // requests still dial at once.
+    for (auto& ex : waiting_)
+      if (!ex->done()) ex->set_backing_off(true);
+    schedule_redial();
     pump();
     return;
   }
