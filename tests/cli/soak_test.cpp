@@ -246,16 +246,11 @@ CliRun run_rebound(const std::string& args) {
   return r;
 }
 
-// Known defects (see soak_known_defects_test.cpp): a redial storm that
-// every run of this length shows, and two that only some runs meet (they
-// need a timer and a response, or a deadline and a streaming body, to
-// coincide). When src/ fixes one, drop its flag.
-constexpr const char* known_defects =
-    "--expect-violation dials_back_off "
-    "--known-defect no_retry_after_response_started --known-defect error_reports_response_started";
-
+// The three defects this soak found (a redial storm, a retry after the
+// response started, a deadline reporting no response) are fixed; their
+// reproductions are regression tests in tests/integration/soak_findings_test.cpp.
 TEST(Soak, SixtySecondsOfEveryFaultBreakNoInvariant) {
-  const CliRun r = run_rebound(std::string("soak --seed 1 --duration 60s --clients 8 --json ") + known_defects);
+  const CliRun r = run_rebound("soak --seed 1 --duration 60s --clients 8 --json");
   const auto last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
   boost::json::object summary;
   ASSERT_NO_THROW(summary = boost::json::parse(last_line).as_object()) << r.out;
