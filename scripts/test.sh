@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Builds and runs every test: the optimised build, then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
+# libFuzzer harness for a short bounded run (scripts/fuzz.sh; longer runs:
+# scripts/fuzz.sh 1200).
 # `scripts/test.sh tsan` instead runs the concurrency and fault tests under
 # ThreadSanitizer (kept out of CI for time: about 10 more minutes).
 # Installs missing Debian packages first (needs root or sudo).
@@ -19,3 +21,5 @@ for preset in default asan; do
   echo "== $preset: test"
   ctest --preset "$preset"
 done
+echo "== fuzz"
+scripts/fuzz.sh 15
