@@ -94,7 +94,7 @@ TEST_F(Recovery, TheIncidentServerKilledAndRestartedFiveTimesNeverStrandsTheClie
   Options o;
   o.tls.verify_peer = false;
   CheckedClient c(o);
-  Poller poller(c, server.url() + "/", 50ms, 2s);
+  Poller poller(c, server.url() + "/", 20ms, 2s);  // often enough to sample every short window below
   // Each POST is answered 200 ms after it ran, so a kill catches some of
   // them processed but unanswered: exactly the ones that must not be resent.
   Poller posts(c, server.url() + "/delay/200", 100ms, 2s, /*post=*/true);

@@ -6,6 +6,7 @@
 // (or, against the HTTP/2-only nghttpd, a prompt failure).
 // A server that is missing or will not start makes its tests skip with the
 // reason; a server that cannot do a case (nghttpd has no 204) skips that case.
+#include "support/peer_skip.hpp"
 #include "interop/peers.hpp"
 
 #include <rebound/rebound.hpp>
@@ -73,7 +74,7 @@ class Interop : public ::testing::TestWithParam<Param> {
  protected:
   void SetUp() override {
     auto started = start_peer(GetParam().kind, GetParam().transport);
-    if (!started.peer) GTEST_SKIP() << started.skip_reason;
+    if (!started.peer) REBOUND_SKIP_FOR_PEER(started.skip_reason);
     peer_ = std::move(started.peer);
   }
 

@@ -4,6 +4,7 @@
 // own count of handlers run (POSTs by name: they must never run twice). A
 // real SIGKILL of a `rebound serve` process pins what kill() stands in for.
 // Every test ends on the file-descriptor baseline (FdBaselineTest).
+#include "support/peer_skip.hpp"
 #include <gtest/gtest.h>
 
 #include <future>
@@ -36,7 +37,7 @@ class NghttpTest : public FdBaselineTest {
  protected:
   void release() override { server_.reset(); }
   void SetUp() override {
-    if (!have_tool("nghttp")) GTEST_SKIP() << "nghttp is not installed";
+    if (!have_tool("nghttp")) REBOUND_SKIP_FOR_PEER("nghttp is not installed");
   }
   void start(bool tls = false) {
     ServerOptions options;

@@ -1,6 +1,7 @@
 // HTTP/2 specifics: the SETTINGS the server advertises, multiplexing, and
 // 16 MiB bodies both ways over h2c and TLS, with the default 64 KiB window
 // (so flow control must keep both directions moving) and a large one.
+#include "support/peer_skip.hpp"
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -32,7 +33,7 @@ std::string noise(std::size_t n) {
 }
 
 TEST(H2Settings, AdvertisesMaxConcurrentStreamsAndInitialWindow) {
-  if (!have_tool("nghttp")) GTEST_SKIP() << "nghttp is not installed";
+  if (!have_tool("nghttp")) REBOUND_SKIP_FOR_PEER("nghttp is not installed");
   ServerOptions options;
   options.max_concurrent_streams = 7;
   options.initial_window_size = 1 << 20;
@@ -48,7 +49,7 @@ TEST(H2Settings, AdvertisesMaxConcurrentStreamsAndInitialWindow) {
 }
 
 TEST(H2Multiplexing, ConcurrentStreamsOnOneConnection) {
-  if (!have_tool("nghttp")) GTEST_SKIP() << "nghttp is not installed";
+  if (!have_tool("nghttp")) REBOUND_SKIP_FOR_PEER("nghttp is not installed");
   Server server;
   server.start();
   // Each answer is held for a minute, so three handlers that ran all hold a
@@ -69,7 +70,7 @@ TEST(H2Multiplexing, ConcurrentStreamsOnOneConnection) {
 }
 
 TEST(H2Disabled, TlsNegotiatesHttp11AndPrefaceIsNotServed) {
-  if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+  if (!have_tool("curl")) REBOUND_SKIP_FOR_PEER("curl is not installed");
   ServerOptions options;
   options.http2 = false;
   options.tls = true;
@@ -91,7 +92,7 @@ TEST(H2Disabled, TlsNegotiatesHttp11AndPrefaceIsNotServed) {
 class H2LargeBodyTest : public ::testing::TestWithParam<std::tuple<Transport, std::uint32_t>> {
  protected:
   void SetUp() override {
-    if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+    if (!have_tool("curl")) REBOUND_SKIP_FOR_PEER("curl is not installed");
     ServerOptions options;
     options.tls = uses_tls(transport());
     options.initial_window_size = std::get<1>(GetParam());

@@ -3,6 +3,7 @@
 // (in-flight requests finish, idle connections close, HTTP/2 gets GOAWAY)
 // and bounded by its grace period. Every test ends on the file-descriptor
 // baseline (FdBaselineTest).
+#include "support/peer_skip.hpp"
 #include <gtest/gtest.h>
 
 #include <future>
@@ -71,7 +72,7 @@ TEST_F(Restart, WhileRunningAndRepeatedly) {
 }
 
 TEST_F(Restart, TlsKeepsItsCertificate) {
-  if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+  if (!have_tool("curl")) REBOUND_SKIP_FOR_PEER("curl is not installed");
   ServerOptions options;
   options.tls = true;
   Server server(options);
@@ -134,7 +135,7 @@ TEST_F(Stop, InflightHttp1RequestFinishesThenConnectionCloses) {
 }
 
 TEST_F(Stop, Http2GetsGoawayAndInflightStreamFinishes) {
-  if (!have_tool("nghttp")) GTEST_SKIP() << "nghttp is not installed";
+  if (!have_tool("nghttp")) REBOUND_SKIP_FOR_PEER("nghttp is not installed");
   Server server;
   server.start();
   auto run = std::async(std::launch::async, [&] { return nghttp(server, "/delay/500"); });

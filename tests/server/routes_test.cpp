@@ -1,6 +1,7 @@
 // Every built-in route and user routes, over each transport (HTTP/1.1 over
 // TCP and TLS, HTTP/2 over TLS via ALPN, h2c prior knowledge), with curl as
 // the client. TLS is verified against the server's self-signed certificate.
+#include "support/peer_skip.hpp"
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -16,7 +17,7 @@ namespace {
 class RoutesTest : public ::testing::TestWithParam<Transport> {
  protected:
   void SetUp() override {
-    if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+    if (!have_tool("curl")) REBOUND_SKIP_FOR_PEER("curl is not installed");
     ServerOptions options;
     options.tls = uses_tls(GetParam());
     server_ = std::make_unique<Server>(options);
@@ -127,7 +128,7 @@ INSTANTIATE_TEST_SUITE_P(AllTransports, RoutesTest,
                          [](const auto& info) { return std::string(name(info.param)); });
 
 TEST(ServerCertificate, SelfSignedCertificateHasTheLoopbackNames) {
-  if (!have_tool("openssl")) GTEST_SKIP() << "openssl CLI is not installed";
+  if (!have_tool("openssl")) REBOUND_SKIP_FOR_PEER("openssl CLI is not installed");
   ServerOptions options;
   options.tls = true;
   Server server(options);

@@ -1,5 +1,6 @@
 // ServerStats: what reached the server, per method and path, per protocol;
 // refused requests are not counted; reset_stats() starts over.
+#include "support/peer_skip.hpp"
 #include <gtest/gtest.h>
 
 #include "test_support.hpp"
@@ -29,7 +30,7 @@ TEST(Stats, CountsRequestsByMethodAndPath) {
 }
 
 TEST(Stats, CountsHttp2ConnectionsAndRequests) {
-  if (!have_tool("curl")) GTEST_SKIP() << "curl is not installed";
+  if (!have_tool("curl")) REBOUND_SKIP_FOR_PEER("curl is not installed");
   Server server;
   server.start();
   const CurlResult r = curl(server, Transport::h2c, "/echo", "--data-binary x");
