@@ -6,6 +6,7 @@
 // at the end. This file owns the flags and the order of the phases; the
 // parts live in cli/soak/.
 #include "common.hpp"
+#include "soak/deadman.hpp"
 #include "soak/injector.hpp"
 #include "soak/ledger.hpp"
 #include "soak/monitor.hpp"
@@ -137,6 +138,7 @@ void run_soak(const SoakFlags& f, const Schedule& schedule, std::chrono::millise
   }
 
   // Wind down: no new requests, every fault repaired, the rest complete.
+  const Deadman deadman(std::chrono::seconds(180), monitor);
   for (auto& w : workers) w->stop_issuing();
   injector.stop();
   const std::chrono::milliseconds longest = client_options(rig).request_timeout;

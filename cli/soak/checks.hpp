@@ -30,6 +30,7 @@ inline constexpr const char* invariant_names[] = {
     "error_matches_progress",     // code and progress agree; a deadline error is not early
     "error_reports_response_started",  // body bytes arrived: the error must say the response started
     "attempts_within_limit",      // never more than Options::max_attempts
+    "one_attempt_at_a_time",      // a request's attempts never overlap
     "no_retry_after_response_started",
     "no_resend_after_sent",       // POST without key / streamed body: never another attempt once sent
     "ran_at_most_once",           // server logs: non-idempotent requests ran at most once

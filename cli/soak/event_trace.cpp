@@ -6,8 +6,8 @@
 
 namespace rebound::cli::soak {
 
-EventTrace::EventTrace(std::chrono::steady_clock::time_point t0, OnRetry on_retry)
-    : t0_(t0), on_retry_(std::move(on_retry)) {}
+EventTrace::EventTrace(std::chrono::steady_clock::time_point t0, OnRetry on_retry, OnOverlap on_overlap)
+    : t0_(t0), on_retry_(std::move(on_retry)), on_overlap_(std::move(on_overlap)) {}
 
 EventHook EventTrace::hook() {
   return [this](const Event& e) { on_event(e); };
@@ -21,10 +21,20 @@ void EventTrace::on_event(const Event& e) {
   if (e.connection) line += " conn#" + std::to_string(e.connection);
   if (e.error) line += " [" + error_kind(e.error) + "]";
   line += " " + e.detail;
-  if (e.kind == EventKind::retry && on_retry_) {
-    const auto id = request_id(e.detail);
-    const auto failed_at = progress_named(e.detail);
-    if (id && failed_at) on_retry_(*id, *failed_at, line);
+  const auto id = request_id(e.detail);
+  bool overlap = false;
+  if (id) {
+    std::lock_guard lock(mutex_);
+    switch (e.kind) {
+      case EventKind::request_start: overlap = !attempt_running_.insert(*id).second; break;
+      case EventKind::retry:
+      case EventKind::request_done: attempt_running_.erase(*id); break;
+      default: break;
+    }
+  }
+  if (overlap && on_overlap_) on_overlap_(*id, line);
+  if (e.kind == EventKind::retry && on_retry_ && id) {
+    if (const auto failed_at = progress_named(e.detail)) on_retry_(*id, *failed_at, line);
   }
   std::lock_guard lock(mutex_);
   ring_.push_back(std::move(line));

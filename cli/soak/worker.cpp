@@ -4,6 +4,8 @@
 #include "soak/checks.hpp"
 
 #include <cstdio>
+#include <future>
+#include <thread>
 
 namespace rebound::cli::soak {
 
@@ -31,17 +33,10 @@ Worker::Worker(WorkerSetup setup, Shared shared)
     : setup_(std::move(setup)),
       shared_(shared),
       rng_(setup_.seed),
-      trace_(shared.t0, [this](std::uint64_t id, progress failed_at, const std::string& line) {
-        const auto e = shared_.ledger.entry(id);
-        if (!e) return;
-        if (auto f = check_retry(e->kind, failed_at)) {
-          shared_.monitor.report(*f, "request #" + std::to_string(id) + " (" + to_string(e->kind) + ")", [&] {
-            auto flight = shared_.ledger.flight(id);
-            return (flight ? context(*flight, "still running", false) : std::string()) + "the retry event: " + line +
-                   "\n";
-          });
-        }
-      }) {
+      trace_(
+          shared.t0,
+          [this](std::uint64_t id, progress failed_at, const std::string& line) { on_retry_event(id, failed_at, line); },
+          [this](std::uint64_t id, const std::string& line) { on_overlapping_attempt(id, line); }) {
   Options o = options_for(setup_.mode, setup_.options);
   o.on_event = trace_.hook();
   client_ = std::make_unique<Client>(o);
@@ -54,6 +49,27 @@ Worker::~Worker() {
   closing_ = true;
   if (client_) client_->shutdown();
   client_.reset();
+}
+
+void Worker::on_retry_event(std::uint64_t id, progress failed_at, const std::string& line) {
+  const auto e = shared_.ledger.entry(id);
+  if (!e) return;
+  if (auto f = check_retry(e->kind, failed_at))
+    shared_.monitor.report(*f, "request #" + std::to_string(id) + " (" + to_string(e->kind) + ")", [&] {
+      auto flight = shared_.ledger.flight(id);
+      return (flight ? context(*flight, "still running", false) : std::string()) + "the retry event: " + line + "\n";
+    });
+}
+
+void Worker::on_overlapping_attempt(std::uint64_t id, const std::string& line) {
+  const auto e = shared_.ledger.entry(id);
+  const std::string kind = e ? std::string(" (") + to_string(e->kind) + ")" : "";
+  shared_.monitor.report({"one_attempt_at_a_time", "an attempt started while the one before it had not ended"},
+                         "request #" + std::to_string(id) + kind, [&] {
+                           auto flight = shared_.ledger.flight(id);
+                           return (flight ? context(*flight, "still running", false) : std::string()) +
+                                  "the second start: " + line + "\n";
+                         });
 }
 
 void Worker::start() {
@@ -137,7 +153,7 @@ std::string Worker::context(const Flight& flight, const std::string& outcome, bo
   c += events_about(flight.spec.id);
   c += "the client's last events:\n";
   for (const auto& line : trace_.recent(12)) c += "  " + line + "\n";
-  if (with_pools) c += "pools:\n" + client_->dump_pools();
+  if (with_pools) c += "pools:\n" + pools();
   return c;
 }
 
@@ -148,7 +164,18 @@ std::string Worker::recent_context() {
   for (const auto& line : shared_.injector.between(now - std::chrono::seconds(3), now)) c += "  " + line + "\n";
   c += "the client's last events:\n";
   for (const auto& line : trace_.recent(12)) c += "  " + line + "\n";
-  return c + "pools:\n" + client_->dump_pools();
+  return c + "pools:\n" + pools();
+}
+
+std::string Worker::pools() {
+  // dump_pools() waits for the client's I/O thread, which may be the very
+  // thing that is stuck: ask from a thread of its own and wait a while.
+  auto answer = std::make_shared<std::promise<std::string>>();
+  auto dumped = answer->get_future();
+  std::thread([answer, client = client_.get()] { answer->set_value(client->dump_pools()); }).detach();
+  if (dumped.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+    return "(no answer from the client's I/O thread within 2 s: is it stuck?)\n";
+  return dumped.get();
 }
 
 std::string Worker::events_about(std::uint64_t id) const {

@@ -64,7 +64,12 @@ class Worker {
 
  private:
   void launch(std::optional<Spec> fixed = std::nullopt, bool probe = false);
+  /// The trace's findings: a retry the request may not have, two attempts at once.
+  void on_retry_event(std::uint64_t id, progress failed_at, const std::string& line);
+  void on_overlapping_attempt(std::uint64_t id, const std::string& line);
   void on_done(const std::shared_ptr<Flight>& flight, bool probe, Result<Response> result);
+  /// The client's pools, or a note when its I/O thread does not answer.
+  std::string pools();
   std::string url_of(ServerSlot s) const { return s == setup_.servers[0] ? setup_.urls[0] : setup_.urls[1]; }
 
   WorkerSetup setup_;

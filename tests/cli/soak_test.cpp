@@ -201,6 +201,30 @@ TEST(SoakEventTrace, ParsesIdsAndProgressFromErrorMessages) {
   EXPECT_FALSE(EventTrace::request_id("GET http://127.0.0.1:1/echo"));
 }
 
+TEST(SoakEventTrace, TwoStartsWithoutARetryBetweenAreTwoAttemptsAtOnce) {
+  std::vector<std::uint64_t> overlapping;
+  EventTrace trace(std::chrono::steady_clock::now(), {}, [&](std::uint64_t id, const std::string&) {
+    overlapping.push_back(id);
+  });
+  auto hook = trace.hook();
+  auto event = [&](rebound::EventKind kind, std::uint64_t id) {
+    rebound::Event e;
+    e.kind = kind;
+    e.detail = "GET http://127.0.0.1:1/echo?rid=" + std::to_string(id);
+    hook(e);
+  };
+  using K = rebound::EventKind;
+  event(K::request_start, 1);
+  event(K::retry, 1);
+  event(K::retry, 1);  // a dial failure and a redial: still one attempt at a time
+  event(K::request_start, 1);
+  event(K::request_start, 2);
+  event(K::request_done, 1);
+  EXPECT_TRUE(overlapping.empty());
+  event(K::request_start, 2);
+  EXPECT_EQ(overlapping, std::vector<std::uint64_t>{2});
+}
+
 TEST(SoakEventTrace, AttributesARealRetryToItsRequest) {
   rebound::server::Server server;
   server.start();
@@ -246,11 +270,16 @@ CliRun run_rebound(const std::string& args) {
   return r;
 }
 
-// The three defects this soak found (a redial storm, a retry after the
-// response started, a deadline reporting no response) are fixed; their
+// The first three defects this soak found (a redial storm, a retry after
+// the response started, a deadline reporting no response) are fixed; their
 // reproductions are regression tests in tests/integration/soak_findings_test.cpp.
+// One is not yet (soak_known_defects_test.cpp): a stale header timer queues
+// a waiting request twice, which only some runs meet. When src/ fixes it,
+// drop its flags.
+constexpr const char* known_defects = "--known-defect one_attempt_at_a_time --known-defect attempts_within_limit";
+
 TEST(Soak, SixtySecondsOfEveryFaultBreakNoInvariant) {
-  const CliRun r = run_rebound("soak --seed 1 --duration 60s --clients 8 --json");
+  const CliRun r = run_rebound(std::string("soak --seed 1 --duration 60s --clients 8 --json ") + known_defects);
   const auto last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
   boost::json::object summary;
   ASSERT_NO_THROW(summary = boost::json::parse(last_line).as_object()) << r.out;
