@@ -39,7 +39,12 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
                                boost::system::error_code ec) {
     // A cancel comes too late when the expiry was already queued behind the
     // response's header: the attempt has started its response, leave it be.
-    if (!ec && !self->done_ && self->attempts_ == attempt && !self->response_started_) on_expired(*self);
+    // Only for the attempt it was armed for, while that attempt still runs
+    // on a connection: once it failed and the request waits in the queue
+    // (resting after a refusal, or for a connection), an expiry would queue
+    // it a second time.
+    if (!ec && !self->done_ && self->attempts_ == attempt && !self->response_started_ && self->carrier_)
+      on_expired(*self);
   });
 }
 

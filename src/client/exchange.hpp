@@ -100,6 +100,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// Keeps the caller's cancellation attached until the exchange completes.
   void hold(Cancellation::Registration r) { cancel_registration_ = std::move(r); }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
+  /// The current attempt ended (its carrier handed it back): no timer of
+  /// that attempt may act on the request any more.
+  void end_attempt() {
+    carrier_ = nullptr;
+    if (header_timer_) header_timer_->cancel();
+  }
   AttemptCarrier* carrier() const noexcept { return carrier_; }
 
   /// Starts the per-attempt response-header timer; `on_expired` runs when

@@ -257,7 +257,7 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
 
 void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;  // its deadline or cancellation already completed it
-  ex->set_carrier(nullptr);
+  ex->end_attempt();
   if (result) {
     result->attempts(ex->attempts());
     finish(ex, std::move(result));

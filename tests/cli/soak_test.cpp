@@ -273,13 +273,10 @@ CliRun run_rebound(const std::string& args) {
 // The first three defects this soak found (a redial storm, a retry after
 // the response started, a deadline reporting no response) are fixed; their
 // reproductions are regression tests in tests/integration/soak_findings_test.cpp.
-// One is not yet (soak_known_defects_test.cpp): a stale header timer queues
-// a waiting request twice, which only some runs meet. When src/ fixes it,
-// drop its flags.
-constexpr const char* known_defects = "--known-defect one_attempt_at_a_time --known-defect attempts_within_limit";
-
+// The fourth (a stale header timer queued a waiting request twice) is fixed
+// too: tests/integration/soak_findings_test.cpp.
 TEST(Soak, SixtySecondsOfEveryFaultBreakNoInvariant) {
-  const CliRun r = run_rebound(std::string("soak --seed 1 --duration 60s --clients 8 --json ") + known_defects);
+  const CliRun r = run_rebound("soak --seed 1 --duration 60s --clients 8 --json");
   const auto last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
   boost::json::object summary;
   ASSERT_NO_THROW(summary = boost::json::parse(last_line).as_object()) << r.out;

@@ -107,3 +107,36 @@ TEST_F(SoakFindings, ADeadlineDuringTheBodySaysTheResponseHadStarted) {
   ASSERT_GT(got->load(), 0u) << "the body never started: the reproduction did not set up";
   EXPECT_EQ(r.error().reached(), progress::response_started) << r.error().message();
 }
+
+// The response-header timer of a failed attempt was not stopped: while the
+// request rested after a second refusal, the stale expiry queued it a second
+// time - a GET refused twice then ran twice at once on the server, and a
+// POST failed with response_header_timeout though it was only refused.
+TEST_F(SoakFindings, AFailedAttemptsHeaderTimerNeverActsWhileTheRequestWaits) {
+  for (const bool post : {false, true}) {
+    SCOPED_TRACE(post ? "POST" : "GET");
+    auto s = start_server();  // h2c
+    s->refuse_streams(true);
+    Options o;
+    o.http_version = HttpVersion::http2_prior_knowledge;
+    o.response_header_timeout = 50ms;
+    o.backoff_base = 400ms;  // refused a second time, the request rests 200-400 ms
+    std::atomic<int> starts{0};
+    o.on_event = [&](const Event& e) {
+      if (e.kind == EventKind::request_start) ++starts;
+    };
+    CheckedClient c(o);
+    std::thread refuse_off([&] {
+      std::this_thread::sleep_for(120ms);  // after a stale expiry would fire, before the rest ends
+      s->refuse_streams(false);
+    });
+    auto r = c.send(post ? Request::post(s->url() + "/echo", "x") : Request::get(s->url() + "/status/200"));
+    refuse_off.join();
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->attempts(), 3) << "refused, refused, then served";
+    EXPECT_TRUE(eventually([&] { return starts.load() == 3; }, 2s));
+    std::this_thread::sleep_for(300ms);  // a second copy, were there one, would have run by now
+    EXPECT_EQ(s->stats().requests, 1u) << "the request ran more than once";
+    EXPECT_EQ(starts.load(), 3) << "attempts overlapped";
+  }
+}
