@@ -13,7 +13,10 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
+#include <mutex>
+#include <optional>
 #include <fstream>
 #include <unistd.h>
 
@@ -164,20 +167,49 @@ TEST_F(LeaseApiTest, UpdateOfMissingLeaseIs404) {
   expect_status(call("PUT", item, lease_body("lock", "a")), 404, "NotFound");
 }
 
-TEST_F(LeaseApiTest, ConcurrentUpdatesFromOneVersionHaveExactlyOneWinner) {
+// Updates based on one version race in the store from two server threads
+// at once. Each of eight clients has its own connection, so the server's
+// two I/O threads share them; the first PUT's handler holds its thread until
+// a PUT arrives on the other thread (at most 10 s), so two handlers are
+// provably inside at the same time before either reaches the store.
+TEST_F(LeaseApiTest, UpdatesFromOneVersionRacingOnTwoServerThreadsHaveExactlyOneWinner) {
   const auto rv = rv_of(call("POST", coll, lease_body("lock", "seed")));
+  struct Rendezvous {
+    std::mutex m;
+    std::condition_variable cv;
+    std::optional<std::thread::id> first;
+    bool met = false;
+  };
+  auto rendezvous = std::make_shared<Rendezvous>();
+  server_->route(std::string(lease_api_prefix) + "*", [store = store_, rendezvous](const server::ServerRequest& r) {
+    if (r.method == "PUT") {
+      std::unique_lock lock(rendezvous->m);
+      if (!rendezvous->met) {
+        if (!rendezvous->first) {
+          rendezvous->first = std::this_thread::get_id();
+          rendezvous->cv.wait_for(lock, 10s, [&] { return rendezvous->met; });
+        } else if (*rendezvous->first != std::this_thread::get_id()) {
+          rendezvous->met = true;
+          rendezvous->cv.notify_all();
+        }
+      }
+    }
+    return store->handle(r);
+  });
   constexpr int n = 8;
   std::atomic<int> ok{0}, conflict{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < n; ++i)
     threads.emplace_back([&, i] {
+      Client own(trusting(*server_));
       Request r("PUT", server_->url() + item);
       r.body(lease_body("lock", "c" + std::to_string(i), rv)).header("content-type", "application/json");
-      auto res = client_->send(std::move(r));
+      auto res = own.send(std::move(r));
       if (res && res->status() == 200) ++ok;
       if (res && res->status() == 409) ++conflict;
     });
   for (auto& t : threads) t.join();
+  EXPECT_TRUE(rendezvous->met) << "no two PUTs were handled at the same time";
   EXPECT_EQ(ok, 1);
   EXPECT_EQ(conflict, n - 1);
   EXPECT_EQ(store_->holder_changes("default", "lock"), 2u);  // '' -> seed -> the winner
