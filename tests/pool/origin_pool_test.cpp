@@ -20,6 +20,12 @@ using namespace std::chrono_literals;
 namespace {
 
 class PoolTest : public ::testing::Test {
+ private:
+  // First, so they outlive the exchanges below: an exchange never completed
+  // (what TearDown reports) completes from its destructor through them.
+  boost::asio::io_context io_;
+  client::CompletionQueue completions_{io_.get_executor()};
+
  protected:
   void make_pool(const std::string& origin) {
     services_.executor = io_.get_executor();
@@ -81,8 +87,6 @@ class PoolTest : public ::testing::Test {
   }
 
  private:
-  boost::asio::io_context io_;
-  client::CompletionQueue completions_{io_.get_executor()};
   PoolServices services_;
   std::shared_ptr<const Url> url_;
   std::uint64_t connection_ids_ = 0;
@@ -571,4 +575,74 @@ TEST_F(PoolTest, Invariant4_ARequestEndedByItsDeadlineCompletesOnceWhateverItsAt
   EXPECT_EQ(result(b).error().code(), errc::deadline_exceeded);
   EXPECT_EQ(connector.dials.size(), 1u) << "nothing was retried for a finished request";
   // TearDown checks each completed exactly once and nothing was dropped.
+}
+
+TEST_F(PoolTest, Invariant2_AClosedConnectionGivesUpItsSlotInTheSameStep) {
+  options.max_conns_per_origin = 1;
+  make_pool("http://origin.test:80");
+  send();
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(0).respond();
+  settle();
+  conn(0).close(Error(errc::connection_closed, "peer closed"));
+  // Before any deferred work runs, the pool holds nothing: an empty pool says so.
+  EXPECT_TRUE(pool->reap(clock.now())) << "the closed connection is still in the pool\n" << pool->dump();
+  const auto next = send();
+  ASSERT_EQ(connector.in_flight(), 1u) << "the closed connection still holds the origin's only slot\n" << pool->dump();
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(1).respond();
+  settle();
+  ASSERT_TRUE(completed(next));
+  EXPECT_TRUE(result(next));
+}
+
+TEST_F(PoolTest, Invariant4_ARequestEndedByItsDeadlineWhileQueuedIsNotCompletedAgainByShutdown) {
+  make_pool("http://origin.test:80");
+  const auto queued = send();  // waits for its dial
+  // Its deadline passes while it waits (what Shard::abort does: no carrier to tell).
+  exchanges[queued]->complete(Error(errc::deadline_exceeded, "deadline", progress::not_sent));
+  pool->shutdown();
+  settle();
+  ASSERT_TRUE(completed(queued));
+  EXPECT_EQ(result(queued).error().code(), errc::deadline_exceeded);
+  // TearDown checks it completed exactly once and no second completion was dropped.
+}
+
+TEST_F(PoolTest, RetryTable_ARequestWhoseStreamedBodyWasReadIsNeverResentWhateverTheRow) {
+  make_pool("https://origin.test:443");
+  const auto refused = send("GET");
+  const auto lost = send("PUT");
+  connector.succeed(Protocol::http2);
+  settle();
+  // What a connection does when it pulls from Request::body_source.
+  exchanges[refused]->mark_body_read();
+  exchanges[lost]->mark_body_read();
+  conn(0).fail_front(errc::refused_by_server, progress::refused);  // a row that retries any method
+  conn(0).close(Error(errc::connection_closed, "reset by peer"));  // a PUT is idempotent
+  settle();
+  for (const auto i : {refused, lost}) {
+    ASSERT_TRUE(completed(i)) << "request " << i << " waits to be resent";
+    ASSERT_FALSE(result(i));
+    EXPECT_EQ(result(i).error().attempts(), 1);
+    EXPECT_NE(result(i).error().message().find("streamed body"), std::string::npos) << result(i).error().message();
+  }
+  EXPECT_EQ(connector.dials.size(), 1u);
+}
+
+TEST_F(PoolTest, Invariant4_AFinishedRequestWhoseAttemptFailsAfterwardsIsNotRetried) {
+  make_pool("https://origin.test:443");
+  const auto get = send("GET");
+  connector.succeed(Protocol::http2);
+  settle();
+  // Its deadline passes; the carrier is not told (a race Shard::abort can lose).
+  exchanges[get]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
+  conn(0).close(Error(errc::connection_closed, "reset by peer"));  // a GET lost after sending is retryable
+  settle();
+  ASSERT_TRUE(completed(get));
+  EXPECT_EQ(result(get).error().code(), errc::deadline_exceeded);
+  EXPECT_EQ(std::count_if(events.begin(), events.end(), [](const Event& e) { return e.kind == EventKind::retry; }), 0)
+      << "a finished request was retried";
+  EXPECT_EQ(connector.dials.size(), 1u);
 }

@@ -143,3 +143,17 @@ TEST(RetryTable, AProtocolViolationOrAServerResetIsNotRetried) {
   for (auto code : {errc::protocol_error, errc::stream_reset})
     EXPECT_EQ(decide(failure(code, progress::sent), facts("GET")).action, Action::fail) << to_string(code);
 }
+
+TEST(RetryTable, ResponseStartedIsNeverRetriedEvenWithARetryableCode) {
+  // The row itself says no, not only is_retryable(truncated_response): a
+  // started response lost to a reset, a dead connection or a silent peer
+  // is never resent, whatever the method or policy.
+  for (auto code : {errc::connection_closed, errc::connection_lost_after_send, errc::health_check_failed,
+                    errc::response_header_timeout})
+    for (auto policy : {RetryPolicy::automatic, RetryPolicy::always}) {
+      ASSERT_TRUE(is_retryable(make_error_code(code))) << to_string(code);
+      const auto v = decide(failure(code, progress::response_started), facts("GET", 1, policy));
+      EXPECT_EQ(v.action, Action::fail) << to_string(code);
+      EXPECT_NE(std::string(v.reason).find("response had started"), std::string::npos) << v.reason;
+    }
+}
