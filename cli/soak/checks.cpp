@@ -168,16 +168,16 @@ std::optional<Finding> check_retry(Kind kind, progress failed_at) {
   return std::nullopt;
 }
 
-std::optional<Finding> check_dial_rate(std::uint64_t failures, std::chrono::milliseconds window) {
-  // A client keeps a few requests in flight; each may fail a dial up to
-  // max_attempts times, with backoff in between, and up to
-  // max_conns_per_origin HTTP/1.1 dials run at once: tens per second at
-  // most. A redial loop without backoff makes thousands.
-  constexpr std::uint64_t max_per_second = 200;
-  const auto allowed = max_per_second * static_cast<std::uint64_t>(window.count()) / 1000;
+std::optional<Finding> check_dial_rate(std::uint64_t failures, std::uint64_t started, std::chrono::milliseconds window) {
+  // Per request: up to max_attempts failed dials, a few more when HTTP/1.1
+  // dials run in parallel; plus a floor for requests started before the
+  // window. A redial loop without backoff makes thousands per request.
+  constexpr std::uint64_t per_request = 10, floor_per_second = 100;
+  const auto allowed = per_request * started + floor_per_second * static_cast<std::uint64_t>(window.count()) / 1000;
   if (failures <= allowed) return std::nullopt;
-  return finding("dials_back_off", std::to_string(failures) + " failed dials in " + ms(window) + " (bound " +
-                                       std::to_string(max_per_second) + "/s): redialing without backoff");
+  return finding("dials_back_off", std::to_string(failures) + " failed dials in " + ms(window) + " for " +
+                                       std::to_string(started) + " requests started (bound " +
+                                       std::to_string(allowed) + "): redialing without backoff");
 }
 
 std::optional<Finding> check_runs(const Entry& e, bool final) {

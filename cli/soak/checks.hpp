@@ -63,11 +63,12 @@ std::optional<Finding> check_completion(const CompletionFacts& facts, const Resu
 /// attempt that got as far as `failed_at`.
 std::optional<Finding> check_retry(Kind kind, progress failed_at);
 
-/// Checks a client's failed dials over the last `window`: repeated
-/// failures must back off (exponential, from Options::backoff_base), so
-/// a few requests cannot cause more than a handful per second, however
-/// long the outage.
-std::optional<Finding> check_dial_rate(std::uint64_t failures, std::chrono::milliseconds window);
+/// Checks a client's failed dials over the last `window` against the
+/// requests it started in it: repeated failures must back off, so each
+/// request costs a few dials (max_attempts, and HTTP/1.1's parallel dials),
+/// however long the outage. A closed loop of requests that fail fast may
+/// dial hundreds of times a second - that is the load, not a storm.
+std::optional<Finding> check_dial_rate(std::uint64_t failures, std::uint64_t started, std::chrono::milliseconds window);
 
 /// Checks a request's server-side runs against its record. `final`: every
 /// server has stopped, so no run can still come (a request held in a

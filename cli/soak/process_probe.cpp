@@ -47,6 +47,18 @@ std::uint64_t rss_bytes() {
   return resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
 }
 
+std::uint64_t rss_anon_bytes() {
+  std::ifstream in("/proc/self/status");
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("RssAnon:", 0) != 0) continue;
+    std::istringstream fields(line.substr(8));
+    std::uint64_t kib = 0;
+    fields >> kib;
+    return kib * 1024;
+  }
+  return 0;
+}
+
 std::uint64_t heap_in_use() {
   if (under_asan()) return 0;
   const struct mallinfo2 mi = ::mallinfo2();
@@ -54,6 +66,11 @@ std::uint64_t heap_in_use() {
 }
 
 void trim_heap() { ::malloc_trim(0); }
+
+void pin_allocator_thresholds() {
+  ::mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
+}
 
 std::chrono::microseconds process_cpu() {
   timespec ts{};

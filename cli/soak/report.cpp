@@ -49,7 +49,8 @@ void print_text(std::ostream& out, const Summary& s) {
       << "\n";
   const Resources& r = s.resources;
   out << "fds: " << r.fds_before << " before, " << r.fds_peak << " peak, " << r.fds_after << " after\n";
-  out << "rss: " << mib(r.rss_before) << " before, " << mib(r.rss_peak) << " peak, " << mib(r.rss_after) << " after";
+  out << "rss: " << mib(r.rss_before) << " before, " << mib(r.rss_peak) << " peak, " << mib(r.rss_after)
+      << " after (anonymous " << mib(r.rss_anon_before) << " before, " << mib(r.rss_anon_after) << " after)";
   if (r.heap_before || r.heap_after) out << "; heap in use " << mib(r.heap_before) << " before, " << mib(r.heap_after) << " after";
   out << "\nidle cpu: " << r.idle_cpu_us / 1000 << " ms in " << r.idle_window_us / 1000 << " ms (children "
       << r.idle_children_cpu_us / 1000 << " ms; busiest thread " << r.busiest_idle_thread << ")\n";
@@ -104,6 +105,7 @@ void print_json(std::ostream& out, const Summary& s) {
   o["resources"] = {{"fds_before", r.fds_before},   {"fds_peak", r.fds_peak},
                     {"fds_after", r.fds_after},     {"rss_before", r.rss_before},
                     {"rss_peak", r.rss_peak},       {"rss_after", r.rss_after},
+                    {"rss_anon_before", r.rss_anon_before}, {"rss_anon_after", r.rss_anon_after},
                     {"heap_before", r.heap_before}, {"heap_after", r.heap_after},
                     {"idle_cpu_us", r.idle_cpu_us}, {"idle_children_cpu_us", r.idle_children_cpu_us},
                     {"idle_window_us", r.idle_window_us}, {"busiest_idle_thread", r.busiest_idle_thread}};

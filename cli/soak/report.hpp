@@ -18,6 +18,7 @@ namespace rebound::cli::soak {
 struct Resources {
   std::size_t fds_before = 0, fds_after = 0, fds_peak = 0;
   std::uint64_t rss_before = 0, rss_after = 0, rss_peak = 0;
+  std::uint64_t rss_anon_before = 0, rss_anon_after = 0;  ///< the anonymous part (heap, stacks)
   std::uint64_t heap_before = 0, heap_after = 0;  ///< 0 under ASan
   std::int64_t idle_cpu_us = 0;                   ///< this process, over idle_window
   std::int64_t idle_children_cpu_us = 0;          ///< the child servers, together

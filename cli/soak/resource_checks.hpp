@@ -15,9 +15,11 @@ namespace rebound::cli::soak {
 struct Baseline {
   std::size_t fds = 0;
   std::uint64_t rss = 0;
+  std::uint64_t rss_anon = 0;
   std::uint64_t heap = 0;
 };
-/// Trims the heap first, so before and after compare like with like.
+/// Pins the allocator's thresholds and trims the heap first, so before and
+/// after compare like with like.
 Baseline take_baseline();
 
 /// Measures CPU over one idle second (clients, servers and proxies alive,

@@ -51,11 +51,12 @@ void Watchdog::sweep() {
         shared_.monitor.report({"completions_dropped_zero", std::to_string(c.completions_dropped) + " completions dropped"},
                                who);
       auto& samples = dial_samples_.at(static_cast<std::size_t>(w->index()));
-      samples.emplace_back(now, c.dial_failures);
-      while (samples.size() > 2 && now - samples[1].first >= std::chrono::seconds(1)) samples.pop_front();
-      const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(now - samples.front().first);
+      samples.push_back({now, c.dial_failures, c.requests_started});
+      while (samples.size() > 2 && now - samples[1].at >= std::chrono::seconds(1)) samples.pop_front();
+      const auto window = std::chrono::duration_cast<std::chrono::milliseconds>(now - samples.front().at);
       if (window < std::chrono::milliseconds(500)) continue;
-      if (auto f = check_dial_rate(c.dial_failures - samples.front().second, window))
+      if (auto f = check_dial_rate(c.dial_failures - samples.front().failures, c.requests_started - samples.front().started,
+                                   window))
         if (storm_reported_.insert(w->index()).second)
           shared_.monitor.report(*f, who, [&] { return w->recent_context(); });
     }

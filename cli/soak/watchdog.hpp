@@ -53,8 +53,12 @@ class Watchdog {
   std::set<std::uint64_t> runs_reported_;
   std::set<int> dropped_reported_;
   std::set<int> storm_reported_;
-  // Per client: (time, failed dials so far) over the last second or so.
-  std::vector<std::deque<std::pair<Clock::time_point, std::uint64_t>>> dial_samples_;
+  // Per client, over the last second or so: failed dials and requests started so far.
+  struct DialSample {
+    Clock::time_point at;
+    std::uint64_t failures = 0, started = 0;
+  };
+  std::vector<std::deque<DialSample>> dial_samples_;
   std::atomic<std::uint64_t> peak_rss_{0};
   std::atomic<std::size_t> peak_fds_{0};
   std::atomic<std::uint64_t> log_lines_{0}, unknown_log_lines_{0};

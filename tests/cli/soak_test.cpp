@@ -185,8 +185,9 @@ TEST(SoakChecks, ServerRunsAreCountedAgainstTheRecord) {
 }
 
 TEST(SoakChecks, ARedialStormIsCaughtAndBackedOffRedialsAreNot) {
-  EXPECT_FALSE(check_dial_rate(40, 1000ms));
-  EXPECT_EQ(check_dial_rate(5000, 1000ms)->invariant, "dials_back_off");
+  EXPECT_FALSE(check_dial_rate(40, 3, 1000ms));
+  EXPECT_FALSE(check_dial_rate(700, 200, 1000ms)) << "requests failing fast in a closed loop: the load, not a storm";
+  EXPECT_EQ(check_dial_rate(5000, 2, 1000ms)->invariant, "dials_back_off");
 }
 
 // --- retry attribution, on a real client's events ---
