@@ -64,7 +64,9 @@ TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnor
   ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
   ASSERT_FALSE(done.result(0));
   EXPECT_EQ(done.result(0).error().code(), errc::deadline_exceeded) << done.result(0).error().message();
-  EXPECT_EQ(done.result(0).error().reached(), progress::sent);
+  // nghttp2 decodes a header block fragment by fragment: the :status of the
+  // first fragment arrived before the deadline, so the response had started.
+  EXPECT_EQ(done.result(0).error().reached(), progress::response_started);
   ASSERT_FALSE(done.result(1));
   EXPECT_EQ(done.result(1).error().code(), errc::deadline_exceeded) << done.result(1).error().message();
   EXPECT_EQ(done.duplicates(), 0u);
