@@ -324,35 +324,37 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     // still being written, and no other request may share the stream with
     // it, so the connection goes (the write is cancelled by the close).
     const bool keep_alive = can_continue && msg.keep_alive() && buffer_.size() == 0 && !writing_;
-    auto ex = std::move(current_);
-    auto* o = owner();  // read first: closing detaches the connection from its owner
     parser_.reset();
-    if (keep_alive && state() == ConnState::busy) {
-      serializer_.reset();
-      request_written_ = false;
-      transition(ConnState::ready);
-      mark_idle();
-      read_more();
-    } else {
-      // The serializer stays until the cancelled write's handler has run.
+    if (!keep_alive || state() != ConnState::busy) {
+      // The response goes back with the close, before it is reported. The
+      // serializer stays until the cancelled write's handler has run.
       close_now(Error(errc::connection_closed,
                       describe() + (writing_ ? ": answered before the request body was sent"
-                                             : ": closed after the response")));
+                                             : ": closed after the response")),
+                Result<Response>(std::move(response)));
+      return;
     }
+    auto ex = std::move(current_);
+    serializer_.reset();
+    request_written_ = false;
+    transition(ConnState::ready);
+    mark_idle();
+    read_more();
+    auto* o = owner();
     if (!o) return;
     o->on_attempt_done(ex, std::move(response));
     if (state() == ConnState::ready) o->on_ready(*this);
   }
 
   void fail(boost::system::error_code ec, progress reached, std::string what) {
-    auto ex = std::move(current_);
-    auto* o = owner();  // read first: closing detaches the connection from its owner
     Error err(ec, describe() + ": " + what, reached);
-    close_now(err);
-    if (o && ex) o->on_attempt_done(ex, err);
+    close_now(err, Result<Response>(err));
   }
 
-  void close_now(const Error& why) {
+  // Closes the connection: its request, if any, is handed back with
+  // `outcome` when the caller already knows it, or with what the close
+  // means for a request that got this far; then the close is reported.
+  void close_now(const Error& why, std::optional<Result<Response>> outcome = std::nullopt) {
     if (state() == ConnState::closed) return;
     transition(ConnState::closed);
     stream_->close();
@@ -361,7 +363,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       // A write still running may already have put bytes on the wire: count
       // the request as sent then (never resent when not idempotent).
       attempts.push_back({std::move(current_), request_written_ || bytes_written_ > 0 || writing_,
-                          parser_ && parser_->is_header_done(), {}});
+                          parser_ && parser_->is_header_done(), {}, std::move(outcome)});
     close_attempts(why, std::move(attempts));
   }
 

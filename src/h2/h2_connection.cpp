@@ -549,7 +549,7 @@ class H2Connection final : public pool::Connection,
     std::vector<pool::InFlight> attempts;
     attempts.reserve(streams_.size());
     for (auto& [sid, st] : streams_)
-      attempts.push_back({std::move(st.ex), st.headers_sent, st.response_started, st.local_error});
+      attempts.push_back({std::move(st.ex), st.headers_sent, st.response_started, st.local_error, {}});
     streams_.clear();
     close_attempts(why, std::move(attempts));
   }

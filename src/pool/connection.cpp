@@ -43,6 +43,10 @@ void Connection::close_attempts(const Error& why, std::vector<InFlight> attempts
   if (!o) return;
   for (auto& a : attempts) {
     if (!a.ex) continue;
+    if (a.outcome) {
+      o->on_attempt_done(a.ex, std::move(*a.outcome));
+      continue;
+    }
     Error err = why;
     // The connection's own verdict holds for every attempt on it: a shutdown,
     // or a peer that broke the protocol (retrying elsewhere on the same

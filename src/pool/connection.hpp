@@ -47,7 +47,12 @@ bool transition_allowed(ConnState from, ConnState to) noexcept;
 class Connection;
 
 /// Who a connection reports to: the origin pool. Calls happen on the I/O
-/// thread, never re-entrantly from inside Connection::submit.
+/// thread. One may come from inside Connection::submit: a connection that
+/// can no longer open a stream (HTTP/2 ids exhausted, the session ending)
+/// hands the attempt back at once, not sent, after it stopped taking work -
+/// the pool takes a request off its queue before submitting it, so that
+/// retry lands on another connection. Every other call comes from the
+/// connection's own I/O completions.
 class ConnectionOwner {
  public:
   /// The connection can take more requests (it became ready).
@@ -71,6 +76,9 @@ struct InFlight {
   bool request_sent = false;     ///< our request (h2: its HEADERS) left
   bool response_started = false; ///< the final response header arrived
   std::optional<errc> local_error;  ///< a limit we hit on this attempt
+  /// Already decided (a response that came with the close, or an error the
+  /// connection named itself): handed back as it is.
+  std::optional<Result<Response>> outcome;
 };
 
 class Connection : public client::AttemptCarrier {
@@ -117,9 +125,10 @@ class Connection : public client::AttemptCarrier {
   void mark_idle(Clock::time_point now = Clock::now()) noexcept { idle_since_ = now; }
 
   /// The last step of every close, whichever protocol: hands each attempt
-  /// back to the owner with the error that says how far it got (a limit we
-  /// hit; a truncated response; lost after sending; or never sent), then
-  /// reports the close. The caller has already moved to closed and released
+  /// back to the owner with its outcome or the error that says how far it
+  /// got (a limit we hit; a truncated response; lost after sending; or never
+  /// sent), then reports the close - always in that order: a closed
+  /// connection never reports again. The caller has already moved to closed and released
   /// its transport.
   void close_attempts(const Error& why, std::vector<InFlight> attempts);
 

@@ -55,9 +55,9 @@ TEST(ClientApi, AwaitableOperatorCancelsTheRequest) {
 
 TEST(ClientApi, CancellationHandleCancelsARunningRequest) {
   auto s = start_server();
+  std::promise<Result<Response>> p;
   CheckedClient c;
   Cancellation cancel;
-  std::promise<Result<Response>> p;
   c.send_async(Request::get(s->url() + "/delay/5000").cancellation(cancel),
                [&](Result<Response> r) { p.set_value(std::move(r)); });
   ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/5000"] == 1; })) << "never reached the server";
@@ -85,8 +85,8 @@ TEST(ClientApi, ShutdownFailsOutstandingRequestsExactlyOnce) {
 
 TEST(ClientApi, BlockingCallFromACallbackIsRefusedNotDeadlocked) {
   auto s = start_server();
-  Client c;  // not CheckedClient: its blocking get is the real one under test
   std::promise<Result<Response>> p;
+  Client c;  // not CheckedClient: its blocking get is the real one under test
   c.send_async(Request::get(s->url() + "/"), [&](Result<Response>) { p.set_value(c.get(s->url() + "/")); });
   auto f = p.get_future();
   ASSERT_EQ(f.wait_for(20s), std::future_status::ready);

@@ -149,7 +149,9 @@ TEST(ClientH2Edge, AbandonedStreamsProbeWithAtMostOnePingUntilTheServerSendsHead
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().message();
     // The probe's answer makes the connection usable again for the next one.
-    if (i == 0) ASSERT_TRUE(eventually([&] { return acked.load() == 1; }));
+    if (i == 0) {
+      ASSERT_TRUE(eventually([&] { return acked.load() == 1; }));
+    }
   }
   EXPECT_TRUE(eventually([&] { return pings.load() >= 1; }));
   std::this_thread::sleep_for(200ms);  // a second PING, were it sent, would have arrived by now

@@ -229,10 +229,10 @@ TEST(ClientH2, APeerThatLowersInitialWindowSizeMidConnectionStillGetsTheWholeUpl
   o.on_event = [&](const Event& e) {
     if (e.kind == EventKind::request_start && e.detail.rfind("POST", 0) == 0) upload_started = true;
   };
+  std::promise<Result<Response>> p;
   CheckedClient c(o);
   ASSERT_TRUE(c.get(s->url() + "/"));  // connection up, SETTINGS exchanged
   const std::string big(8u << 20, 'u');
-  std::promise<Result<Response>> p;
   c.send_async(Request::post(s->url() + "/echo", big), [&](Result<Response> r) { p.set_value(std::move(r)); });
   ASSERT_TRUE(eventually([&] { return upload_started.load(); }));  // the upload is under way
   s->change_initial_window_size(1024);  // shrink: open streams' windows may go negative

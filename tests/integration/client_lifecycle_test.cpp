@@ -170,13 +170,22 @@ TEST(ClientLifecycle, EventHooksMaySendAndCancelRequestsAndAGoawayHookNeverGetsT
                                 [&shared](Result<Response> r) { shared.after_goaway.set_value(std::move(r)); });
     }
   };
+  Completions slow(1);  // declared before the client: it outlives every callback
   CheckedClient c(o);
+  // The hooks stop reaching for the client before it is destroyed, even
+  // when an ASSERT below leaves the test early.
+  struct Detach {
+    Shared& shared;
+    ~Detach() {
+      std::lock_guard lock(shared.mutex);
+      shared.client = nullptr;
+    }
+  } detach{shared};
   {
     std::lock_guard lock(shared.mutex);
     shared.client = &c;
   }
   ASSERT_TRUE(c.get(s->url() + "/"));
-  Completions slow(1);
   c.send_async(Request::get(s->url() + "/delay/300"), slow.callback(0));
   ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/300"] == 1; }));
   s->send_goaway();  // last-stream-id: the highest seen, so the slow one finishes
@@ -188,10 +197,6 @@ TEST(ClientLifecycle, EventHooksMaySendAndCancelRequestsAndAGoawayHookNeverGetsT
   EXPECT_NE(r->connection_id(), shared.goaway_connection);
   ASSERT_TRUE(slow.wait(20s));
   EXPECT_TRUE(slow.result(0)) << slow.result(0).error().message();
-  {
-    std::lock_guard lock(shared.mutex);
-    shared.client = nullptr;
-  }
   EXPECT_EQ(c.counters().completions_dropped, 0u);
 }
 

@@ -43,11 +43,11 @@ TEST_F(ClientStates, Invariant1_ADrainingConnectionFinishesItsStreamWhileANewReq
   o.on_event = [&](const Event& e) {
     if (e.kind == EventKind::goaway && !once.exchange(true)) goaway_seen.set_value();
   };
+  std::promise<Result<Response>> slow;
   CheckedClient c(o);
   auto first = c.get(s->url() + "/");
   ASSERT_TRUE(first) << first.error().message();
 
-  std::promise<Result<Response>> slow;
   c.send_async(Request::get(s->url() + "/delay/1500"), [&](Result<Response> r) { slow.set_value(std::move(r)); });
   auto slow_result = slow.get_future();
   ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/1500"] == 1; }));
@@ -99,13 +99,13 @@ TEST_F(ClientStates, RetryTable_AServerKilledMidBodyLeavesATruncatedResponseAfte
       ChildServer server(args);
       Options o;
       o.tls.verify_peer = false;
-      CheckedClient c(o);
       std::promise<void> body_started;
       std::atomic<bool> once{false};
+      std::promise<Result<Response>> done;
+      CheckedClient c(o);
       auto request = Request::get(server.url() + "/bytes/200000000").timeout(30s).on_body([&](std::string_view) {
         if (!once.exchange(true)) body_started.set_value();
       });
-      std::promise<Result<Response>> done;
       c.send_async(std::move(request), [&](Result<Response> r) { done.set_value(std::move(r)); });
       ASSERT_EQ(body_started.get_future().wait_for(20s), std::future_status::ready);
       server.kill();  // SIGKILL, mid-body
@@ -191,8 +191,8 @@ TEST_F(ClientStates, RetryTable_AnHttp1ConnectionFoundClosedBeforeAnyRequestByte
     conn.write("HTTP/1.1 201 Created\r\nContent-Length: 0\r\n\r\n");
     conn.read_some(2s);
   });
-  CheckedClient c;
   std::promise<Result<Response>> post;
+  CheckedClient c;
   // From the GET's completion callback (the I/O thread, which then cannot
   // notice the RST first), the POST goes straight onto the reset connection.
   c.send_async(Request::get(server.url("/")), [&](Result<Response> r) {
@@ -213,4 +213,41 @@ TEST_F(ClientStates, RetryTable_AnHttp1ConnectionFoundClosedBeforeAnyRequestByte
   EXPECT_EQ(posts_seen.load(), 1);
   EXPECT_EQ(server.connections_accepted(), 2);
   EXPECT_TRUE(server.errors().empty());
+}
+
+TEST_F(ClientStates, AClosingConnectionHandsBackItsLastRequestBeforeItReportsTheClose) {
+  // The order the pool relies on: a closed connection never reports again,
+  // so every attempt on it is handed back first - a response that came
+  // with "Connection: close", and a body cut by the close.
+  struct Case {
+    const char* name;
+    const char* answer;
+    bool succeeds;
+  };
+  for (const Case& k : {Case{"answered, then closed", "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok", true},
+                        Case{"cut mid-body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly ten b", false}}) {
+    SCOPED_TRACE(k.name);
+    RawServer server([&](RawConnection& conn, int) {
+      conn.read_until("\r\n\r\n");
+      conn.write(k.answer);
+      conn.close();
+    });
+    std::mutex mutex;
+    std::vector<std::string> order;
+    Options o;
+    o.on_event = [&](const Event& e) {
+      if (e.kind != EventKind::request_done && e.kind != EventKind::connection_closed) return;
+      std::lock_guard lock(mutex);
+      order.push_back(to_string(e.kind));
+    };
+    CheckedClient c(o);
+    auto r = c.get(server.url("/"));
+    EXPECT_EQ(static_cast<bool>(r), k.succeeds) << (r ? "" : r.error().message());
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard lock(mutex);
+      return order.size() == 2;
+    }));
+    std::lock_guard lock(mutex);
+    EXPECT_EQ(order, (std::vector<std::string>{"request_done", "connection_closed"}));
+  }
 }

@@ -70,12 +70,12 @@ TEST_F(SoakFindings, AHeaderTimeoutQueuedBehindTheResponseNeverRetriesIt) {
     });
     Options o = trusting(*s);
     o.response_header_timeout = 100ms;
+    std::promise<Result<Response>> done;
     CheckedClient c(o);
     ASSERT_TRUE(c.get(s->url() + "/"));
     auto got = std::make_shared<std::atomic<std::size_t>>(0);
     auto request = Request::get(s->url() + "/slow");
     request.on_body([got](std::string_view chunk) { *got += chunk.size(); });
-    std::promise<Result<Response>> done;
     c.send_async(std::move(request), [&](Result<Response> r) { done.set_value(std::move(r)); });
     // Holds the I/O thread across the response (50 ms) and the timeout (100 ms).
     c.send_async(Request::get(s->url() + "/"), [](Result<Response>) { std::this_thread::sleep_for(300ms); });

@@ -95,7 +95,7 @@ class FakeConnection final : public Connection {
     if (state() == ConnState::closed) return;
     transition(ConnState::closed);
     std::vector<InFlight> attempts;
-    for (auto& ex : running_) attempts.push_back({std::move(ex), true, false, {}});
+    for (auto& ex : running_) attempts.push_back({std::move(ex), true, false, {}, {}});
     running_.clear();
     close_attempts(why, std::move(attempts));
   }
