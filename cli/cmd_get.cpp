@@ -65,8 +65,11 @@ int run(const GetFlags& f) {
   auto res = client.send(std::move(request));
   std::cout.flush();
   if (*over_limit) {
-    std::cerr << "rebound get: response body over " << (f.max_filesize ? f.max_filesize : Options{}.max_response_body)
-              << " bytes (--max-filesize); stopped after " << *streamed << "\n";
+    // Named as the library names the class (exit 63), so stderr says the
+    // same thing whichever side noticed the limit first.
+    std::cerr << "rebound get: response too large: body over "
+              << (f.max_filesize ? f.max_filesize : Options{}.max_response_body)
+              << " bytes (--max-filesize); stopped after " << *streamed << " bytes\n";
     return exit_code_for(Error(errc::response_too_large));
   }
   if (!res) {

@@ -4,138 +4,19 @@
 // way, and keeps working for the next request on another connection.
 #include "integration/fault_test.hpp"
 #include "integration/fixtures.hpp"
+#include "support/hostile_h1_servers.hpp"
 #include "support/raw_server.hpp"
 
 #include <gtest/gtest.h>
 
 #include <malloc.h>
 
-#include <functional>
-#include <optional>
-#include <thread>
-
 using namespace rebound;
 using namespace rebound::testing;
 using namespace std::chrono_literals;
-using namespace std::string_literals;
+using rebound::testing::hostile_h1::HostileCase;
 
 namespace {
-
-/// What the hostile server does after it read the request head; it may
-/// write forever: a failed write (the client left) ends it.
-using Behaviour = std::function<void(RawConnection&)>;
-
-struct HostileCase {
-  const char* name;
-  Behaviour behaviour;
-  /// The error the request must end with (nullopt: a response is fine).
-  std::optional<errc> expected;
-  /// Expected status when the request must succeed.
-  int status = 0;
-};
-
-/// Writes `unit` until the client goes away (or a generous cap).
-void forever(RawConnection& conn, const std::string& unit) {
-  for (int i = 0; i < 10'000'000; ++i)
-    if (!conn.write(unit)) return;
-}
-
-const std::string ok_head = "HTTP/1.1 200 OK\r\n";
-
-std::vector<HostileCase> cases() {
-  return {
-      {"GarbageStatusLine", [](RawConnection& c) { c.write("HTTP/1.1 abc Nope\r\nContent-Length: 0\r\n\r\n"); },
-       errc::protocol_error},
-      {"StatusOutOfRange", [](RawConnection& c) { c.write("HTTP/1.1 999 Odd\r\nContent-Length: 0\r\n\r\n"); },
-       errc::protocol_error},
-      {"StatusBelowHundred", [](RawConnection& c) { c.write("HTTP/1.1 042 Odd\r\nContent-Length: 0\r\n\r\n"); },
-       errc::protocol_error},
-      {"NotHttpAtAll", [](RawConnection& c) { c.write("SSH-2.0-OpenSSH_9.2\r\n"); }, errc::protocol_error},
-      {"HeaderLineFarOverTheLimit",
-       [](RawConnection& c) {
-         c.write(ok_head + "X-Big: ");
-         forever(c, std::string(64 * 1024, 'a'));
-       },
-       errc::response_too_large},
-      {"HeaderCountFarOverTheLimit",
-       [](RawConnection& c) {
-         c.write(ok_head);
-         forever(c, "X-A: b\r\n");
-       },
-       errc::response_too_large},
-      {"NegativeContentLength", [](RawConnection& c) { c.write(ok_head + "Content-Length: -1\r\n\r\n"); },
-       errc::protocol_error},
-      {"NonNumericContentLength", [](RawConnection& c) { c.write(ok_head + "Content-Length: ten\r\n\r\n"); },
-       errc::protocol_error},
-      {"ConflictingContentLengths",
-       [](RawConnection& c) { c.write(ok_head + "Content-Length: 2\r\nContent-Length: 3\r\n\r\nabc"); },
-       errc::protocol_error},
-      {"ContentLengthListThatDisagrees",
-       [](RawConnection& c) { c.write(ok_head + "Content-Length: 2, 3\r\n\r\nabc"); }, errc::protocol_error},
-      {"ContentLengthWithTransferEncoding",
-       [](RawConnection& c) {
-         c.write(ok_head + "Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\n");
-       },
-       errc::protocol_error},
-      {"InvalidChunkSize",
-       [](RawConnection& c) { c.write(ok_head + "Transfer-Encoding: chunked\r\n\r\nzz\r\nok\r\n0\r\n\r\n"); },
-       errc::protocol_error},
-      {"ChunkSizeBeyondSixtyFourBits",
-       [](RawConnection& c) {
-         c.write(ok_head + "Transfer-Encoding: chunked\r\n\r\nfffffffffffffffffffff\r\nok\r\n0\r\n\r\n");
-       },
-       errc::protocol_error},
-      {"EndlessChunkedBody",
-       [](RawConnection& c) {
-         c.write(ok_head + "Transfer-Encoding: chunked\r\n\r\n");
-         forever(c, "4000\r\n" + std::string(0x4000, 'x') + "\r\n");
-       },
-       errc::response_too_large},
-      {"EndlessChunkExtension",
-       [](RawConnection& c) {
-         c.write(ok_head + "Transfer-Encoding: chunked\r\n\r\n2;ext=");
-         forever(c, std::string(64 * 1024, 'e'));
-       },
-       errc::response_too_large},
-      {"EndlessTrailerSection",
-       [](RawConnection& c) {
-         c.write(ok_head + "Transfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n");
-         forever(c, "X-Trailer: t\r\n");
-       },
-       errc::response_too_large},
-      {"EndlessInterimResponses", [](RawConnection& c) { forever(c, "HTTP/1.1 100 Continue\r\n\r\n"); },
-       errc::protocol_error},
-      {"EarlyHintsThenTheResponse",
-       [](RawConnection& c) {
-         c.write("HTTP/1.1 103 Early Hints\r\nLink: </s.css>; rel=preload\r\n\r\n" + ok_head +
-                 "Content-Length: 2\r\n\r\nok");
-       },
-       std::nullopt, 200},
-      {"UnsolicitedSwitchingProtocols",
-       [](RawConnection& c) { c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n"); },
-       errc::protocol_error},
-      {"BareLineFeeds", [](RawConnection& c) { c.write("HTTP/1.1 200 OK\nContent-Length: 2\n\nok"); },
-       errc::protocol_error},
-      {"NulInAHeaderValue",
-       [](RawConnection& c) { c.write(ok_head + "X-A: a\0b\r\nContent-Length: 0\r\n\r\n"s); },
-       errc::protocol_error},
-      {"ObsoleteLineFolding",
-       // RFC 9112 5.2: a user agent replaces each obs-fold with spaces.
-       [](RawConnection& c) { c.write(ok_head + "X-A: a\r\n folded\r\nContent-Length: 2\r\n\r\nok"); },
-       std::nullopt, 200},
-      {"TrickleOneByteASecond",
-       [](RawConnection& c) {
-         for (char ch : ok_head + "Content-Length: 2\r\n\r\nok") {
-           if (!c.write(std::string(1, ch))) return;
-           std::this_thread::sleep_for(1s);
-         }
-       },
-       errc::deadline_exceeded},
-      {"AcceptsAndNeverAnswers", [](RawConnection& c) { c.read_some(30s); }, errc::deadline_exceeded},
-  };
-}
-
-void PrintTo(const HostileCase& c, std::ostream* os) { *os << c.name; }
 
 long long heap_in_use() { return static_cast<long long>(::mallinfo2().uordblks); }
 
@@ -145,14 +26,7 @@ class HostileH1 : public FaultTest, public ::testing::WithParamInterface<Hostile
 
 TEST_P(HostileH1, OneNamedErrorWithinTheDeadlineBoundedMemoryAndTheClientKeepsWorking) {
   const HostileCase& hostile = GetParam();
-  RawServer server([&](RawConnection& conn, int) {
-    try {
-      conn.read_until("\r\n\r\n");
-    } catch (const std::exception&) {
-      return;
-    }
-    hostile.behaviour(conn);
-  });
+  RawServer server(hostile_h1::script_for(hostile));
   auto healthy = start_server();
   Options o;
   o.max_response_body = 1u << 20;
@@ -184,5 +58,5 @@ TEST_P(HostileH1, OneNamedErrorWithinTheDeadlineBoundedMemoryAndTheClientKeepsWo
   EXPECT_EQ(server.connections_accepted(), 1) << "the hostile server was dialed again";
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, HostileH1, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Servers, HostileH1, ::testing::ValuesIn(hostile_h1::cases()),
                          [](const auto& info) { return std::string(info.param.name); });

@@ -5,51 +5,17 @@
 // for another name: ClientH1.HostNameMismatchIsRejected.)
 #include "integration/fault_test.hpp"
 #include "integration/fixtures.hpp"
+#include "support/hostile_tls_servers.hpp"
 #include "support/raw_server.hpp"
 
 #include <gtest/gtest.h>
 
-#include <functional>
-
 using namespace rebound;
 using namespace rebound::testing;
 using namespace std::chrono_literals;
+using rebound::testing::hostile_tls::HostileTls;
 
 namespace {
-
-struct HostileTls {
-  const char* name;
-  std::function<void(RawConnection&)> script;
-  errc expected;
-};
-
-void PrintTo(const HostileTls& c, std::ostream* os) { *os << c.name; }
-
-void linger(RawConnection& conn) {
-  try {
-    conn.read_until("a delimiter the client never sends", 30s);
-  } catch (const std::exception&) {
-  }
-}
-
-std::vector<HostileTls> cases() {
-  return {
-      {"PlaintextHttpOnATlsPort",
-       [](RawConnection& c) {
-         c.read_some();
-         c.write("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-       },
-       errc::tls_handshake_failed},
-      {"AnAlertInsteadOfAServerHello",
-       [](RawConnection& c) {
-         c.read_some();
-         c.write(std::string("\x15\x03\x03\x00\x02\x02\x28", 7));  // fatal handshake_failure
-         linger(c);
-       },
-       errc::tls_handshake_failed},
-      {"AHandshakeThatStalls", [](RawConnection& c) { linger(c); }, errc::connect_timeout},
-  };
-}
 
 class HostileTlsServer : public FaultTest, public ::testing::WithParamInterface<HostileTls> {};
 
@@ -57,7 +23,7 @@ class HostileTlsServer : public FaultTest, public ::testing::WithParamInterface<
 
 TEST_P(HostileTlsServer, OneNamedErrorWithinTheDeadlineAndTheClientKeepsWorking) {
   const HostileTls& hostile = GetParam();
-  RawServer server([&](RawConnection& conn, int) { hostile.script(conn); });
+  RawServer server(hostile_tls::script_for(hostile));
   auto healthy = start_server();
   Options o;
   o.connect_timeout = 1s;  // TCP and TLS together
@@ -75,5 +41,5 @@ TEST_P(HostileTlsServer, OneNamedErrorWithinTheDeadlineAndTheClientKeepsWorking)
   EXPECT_TRUE(next) << "the client stopped working: " << next.error().message();
 }
 
-INSTANTIATE_TEST_SUITE_P(Servers, HostileTlsServer, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Servers, HostileTlsServer, ::testing::ValuesIn(hostile_tls::cases()),
                          [](const auto& info) { return std::string(info.param.name); });
