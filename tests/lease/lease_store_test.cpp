@@ -1,8 +1,9 @@
 // The embedded Lease API over HTTP/2 + TLS: Kubernetes' object and Status
-// shapes, resourceVersion concurrency, validation, authentication, the
-// store's holder history, and persistence across a restart, a new store, and
-// a SIGKILLed `rebound serve --leases-file` process.
-#include "lease/lease_fixtures.hpp"
+// shapes, resourceVersion concurrency, validation, authentication and the
+// store's holder history, for a store in memory and one in a file; and
+// persistence across a restart, a new store, and a SIGKILLed
+// `rebound serve --leases-file` process.
+#include "lease/lease_api_fixture.hpp"
 
 #include "integration/child_server.hpp"
 #include "integration/fixtures.hpp"  // open_fds()
@@ -15,85 +16,17 @@
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <optional>
-#include <fstream>
-#include <unistd.h>
 
 using namespace rebound;
 using namespace rebound::lease;
 using namespace rebound::lease::testing;
 
-namespace {
+INSTANTIATE_TEST_SUITE_P(Backings, LeaseApiTest, ::testing::Values(Backing::memory, Backing::file), backing_name);
 
-struct Answer {
-  int status = 0;
-  boost::json::value body;
-  std::string protocol;
-};
-
-// A Lease object to create or write, as JSON text.
-std::string lease_body(const std::string& name, const std::string& holder, const std::string& rv = {}) {
-  Lease l;
-  l.metadata.name = name;
-  l.metadata.resource_version = rv;
-  l.spec.holder_identity = holder;
-  l.spec.lease_duration_seconds = 15;
-  l.spec.renew_time = now_micro();
-  return boost::json::serialize(to_json(l));
-}
-
-class LeaseApiTest : public ::testing::Test {
- protected:
-  void SetUp() override { start({}); }
-
-  void start(LeaseStoreOptions options) {
-    server_ = start_tls_server();
-    store_ = install_lease_api(*server_, std::move(options));
-    client_ = std::make_unique<Client>(trusting(*server_));
-  }
-
-  Answer call(std::string method, const std::string& path, std::string body = {},
-              std::string token = {}) {
-    Request r(std::move(method), server_->url() + path);
-    if (!body.empty()) r.body(std::move(body)).header("content-type", "application/json");
-    if (!token.empty()) r.header("authorization", "Bearer " + token);
-    auto res = client_->send(std::move(r));
-    EXPECT_TRUE(res) << res.error().message();
-    if (!res) return {};
-    Answer a;
-    a.status = res->status();
-    a.protocol = to_string(res->protocol());
-    boost::system::error_code ec;
-    a.body = boost::json::parse(res->body(), ec);
-    EXPECT_FALSE(ec) << "not JSON: " << res->body();
-    return a;
-  }
-
-  static std::string rv_of(const Answer& a) {
-    return std::string(a.body.at("metadata").at("resourceVersion").as_string());
-  }
-
-  static void expect_status(const Answer& a, int code, const char* reason) {
-    EXPECT_EQ(a.status, code);
-    ASSERT_TRUE(a.body.is_object());
-    EXPECT_EQ(a.body.at("kind"), "Status");
-    EXPECT_EQ(a.body.at("apiVersion"), "v1");
-    EXPECT_EQ(a.body.at("status"), "Failure");
-    EXPECT_EQ(a.body.at("reason"), reason);
-    EXPECT_EQ(a.body.at("code"), code);
-  }
-
-  const std::string coll = leases_path("default");
-  const std::string item = lease_path("default", "lock");
-  std::unique_ptr<server::Server> server_;
-  std::shared_ptr<LeaseStore> store_;
-  std::unique_ptr<Client> client_;
-};
-
-}  // namespace
-
-TEST_F(LeaseApiTest, CreateAnswers201WithServerManagedMetadataOverHttp2) {
+TEST_P(LeaseApiTest, CreateAnswers201WithServerManagedMetadataOverHttp2) {
   const auto a = call("POST", coll, lease_body("lock", "a"));
   EXPECT_EQ(a.status, 201);
   EXPECT_EQ(a.protocol, "HTTP/2");
@@ -112,27 +45,27 @@ TEST_F(LeaseApiTest, CreateAnswers201WithServerManagedMetadataOverHttp2) {
   EXPECT_EQ(renew.size(), std::string("2026-11-27T10:00:00.000000Z").size()) << renew;
 }
 
-TEST_F(LeaseApiTest, GetReturnsTheStoredObject) {
+TEST_P(LeaseApiTest, GetReturnsTheStoredObject) {
   const auto created = call("POST", coll, lease_body("lock", "a"));
   const auto got = call("GET", item);
   EXPECT_EQ(got.status, 200);
   EXPECT_EQ(got.body, created.body);
 }
 
-TEST_F(LeaseApiTest, GetOfMissingLeaseIs404NotFoundStatus) {
+TEST_P(LeaseApiTest, GetOfMissingLeaseIs404NotFoundStatus) {
   const auto a = call("GET", lease_path("default", "nope"));
   expect_status(a, 404, "NotFound");
   EXPECT_EQ(a.body.at("details").at("name"), "nope");
   EXPECT_EQ(a.body.at("details").at("kind"), "leases");
 }
 
-TEST_F(LeaseApiTest, CreateOfExistingLeaseIs409AlreadyExists) {
+TEST_P(LeaseApiTest, CreateOfExistingLeaseIs409AlreadyExists) {
   call("POST", coll, lease_body("lock", "a"));
   expect_status(call("POST", coll, lease_body("lock", "b")), 409, "AlreadyExists");
   EXPECT_EQ(store_->get("default", "lock")->spec.holder_identity, "a");
 }
 
-TEST_F(LeaseApiTest, UpdateWithCurrentVersionSucceedsAndMovesTheVersion) {
+TEST_P(LeaseApiTest, UpdateWithCurrentVersionSucceedsAndMovesTheVersion) {
   const auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   const auto a = call("PUT", item, lease_body("lock", "b", rv));
   EXPECT_EQ(a.status, 200);
@@ -140,7 +73,7 @@ TEST_F(LeaseApiTest, UpdateWithCurrentVersionSucceedsAndMovesTheVersion) {
   EXPECT_EQ(store_->get("default", "lock")->spec.holder_identity, "b");
 }
 
-TEST_F(LeaseApiTest, UpdateWithStaleVersionIs409ConflictAndChangesNothing) {
+TEST_P(LeaseApiTest, UpdateWithStaleVersionIs409ConflictAndChangesNothing) {
   const auto rv1 = rv_of(call("POST", coll, lease_body("lock", "a")));
   const auto rv2 = rv_of(call("PUT", item, lease_body("lock", "a", rv1)));
   const auto a = call("PUT", item, lease_body("lock", "b", rv1));
@@ -151,20 +84,11 @@ TEST_F(LeaseApiTest, UpdateWithStaleVersionIs409ConflictAndChangesNothing) {
   EXPECT_EQ(now->metadata.resource_version, rv2);
 }
 
-TEST_F(LeaseApiTest, UpdateWithoutVersionIsUnconditional) {
-  call("POST", coll, lease_body("lock", "a"));
-  EXPECT_EQ(call("PUT", item, lease_body("lock", "b")).status, 200);
-}
-
-TEST_F(LeaseApiTest, UpdateThatChangesNothingKeepsTheVersion) {
+TEST_P(LeaseApiTest, UpdateThatChangesNothingKeepsTheVersion) {
   const auto created = call("POST", coll, lease_body("lock", "a"));
   const auto again = call("PUT", item, boost::json::serialize(created.body));
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(rv_of(again), rv_of(created));
-}
-
-TEST_F(LeaseApiTest, UpdateOfMissingLeaseIs404) {
-  expect_status(call("PUT", item, lease_body("lock", "a")), 404, "NotFound");
 }
 
 // Updates based on one version race in the store from two server threads
@@ -172,7 +96,7 @@ TEST_F(LeaseApiTest, UpdateOfMissingLeaseIs404) {
 // two I/O threads share them; the first PUT's handler holds its thread until
 // a PUT arrives on the other thread (at most 10 s), so two handlers are
 // provably inside at the same time before either reaches the store.
-TEST_F(LeaseApiTest, UpdatesFromOneVersionRacingOnTwoServerThreadsHaveExactlyOneWinner) {
+TEST_P(LeaseApiTest, UpdatesFromOneVersionRacingOnTwoServerThreadsHaveExactlyOneWinner) {
   const auto rv = rv_of(call("POST", coll, lease_body("lock", "seed")));
   struct Rendezvous {
     std::mutex m;
@@ -215,7 +139,7 @@ TEST_F(LeaseApiTest, UpdatesFromOneVersionRacingOnTwoServerThreadsHaveExactlyOne
   EXPECT_EQ(store_->holder_changes("default", "lock"), 2u);  // '' -> seed -> the winner
 }
 
-TEST_F(LeaseApiTest, MalformedOrContradictoryBodiesAre400) {
+TEST_P(LeaseApiTest, MalformedOrContradictoryBodiesAre400) {
   expect_status(call("POST", coll, "{not json"), 400, "BadRequest");
   call("POST", coll, lease_body("lock", "a"));
   expect_status(call("PUT", item, lease_body("other", "a")), 400, "BadRequest");
@@ -226,13 +150,13 @@ TEST_F(LeaseApiTest, MalformedOrContradictoryBodiesAre400) {
                 "BadRequest");
 }
 
-TEST_F(LeaseApiTest, InvalidObjectsAre422) {
+TEST_P(LeaseApiTest, InvalidObjectsAre422) {
   expect_status(call("POST", coll, R"({"spec":{}})"), 422, "Invalid");
   expect_status(call("POST", coll, R"({"metadata":{"name":"Not_Valid"}})"), 422, "Invalid");
   expect_status(call("POST", coll, R"({"metadata":{"name":"x"},"spec":{"leaseDurationSeconds":0}})"), 422, "Invalid");
 }
 
-TEST_F(LeaseApiTest, DeleteRemovesAndSecondDeleteIs404) {
+TEST_P(LeaseApiTest, DeleteRemovesAndSecondDeleteIs404) {
   call("POST", coll, lease_body("lock", "a"));
   const auto a = call("DELETE", item);
   EXPECT_EQ(a.status, 200);
@@ -241,7 +165,7 @@ TEST_F(LeaseApiTest, DeleteRemovesAndSecondDeleteIs404) {
   expect_status(call("DELETE", item), 404, "NotFound");
 }
 
-TEST_F(LeaseApiTest, ListShowsOnlyTheNamespacesLeases) {
+TEST_P(LeaseApiTest, ListShowsOnlyTheNamespacesLeases) {
   call("POST", coll, lease_body("b", "x"));
   call("POST", coll, lease_body("a", "x"));
   call("POST", leases_path("other"), lease_body("c", "x"));
@@ -254,21 +178,23 @@ TEST_F(LeaseApiTest, ListShowsOnlyTheNamespacesLeases) {
   EXPECT_EQ(items[1].at("metadata").at("name"), "b");
 }
 
-TEST_F(LeaseApiTest, UnknownPathsAre404AndOtherMethods405) {
+TEST_P(LeaseApiTest, UnknownPathsAre404AndOtherMethods405) {
   expect_status(call("GET", "/apis/coordination.k8s.io/v1/namespaces/default/pods"), 404, "NotFound");
   expect_status(call("GET", item + "/extra"), 404, "NotFound");
   expect_status(call("PATCH", item, "{}"), 405, "MethodNotAllowed");
   expect_status(call("PUT", coll, "{}"), 405, "MethodNotAllowed");
 }
 
-TEST_F(LeaseApiTest, BearerTokenIsRequiredWhenConfigured) {
-  start({.persist_path = {}, .bearer_token = "s3cret"});
+TEST_P(LeaseApiTest, BearerTokenIsRequiredWhenConfigured) {
+  auto options = store_options();
+  options.bearer_token = "s3cret";
+  start(options);
   expect_status(call("GET", coll), 401, "Unauthorized");
   expect_status(call("GET", coll, {}, "wrong"), 401, "Unauthorized");
   EXPECT_EQ(call("GET", coll, {}, "s3cret").status, 200);
 }
 
-TEST_F(LeaseApiTest, StoreCountsHolderChangesWithTheirTimes) {
+TEST_P(LeaseApiTest, StoreCountsHolderChangesWithTheirTimes) {
   const auto before = std::chrono::system_clock::now();
   auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   rv = rv_of(call("PUT", item, lease_body("lock", "a", rv)));  // renewal: no change
@@ -290,22 +216,9 @@ TEST_F(LeaseApiTest, StoreCountsHolderChangesWithTheirTimes) {
   EXPECT_EQ(store_->writes("default", "lock"), 4u);
 }
 
-namespace {
-
-struct TempDir {
-  TempDir() {
-    char tmpl[] = "/tmp/rebound-lease-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string path;
-};
-
-}  // namespace
-
 // Server::kill() stands in for a crash: the store installed on the server
 // (in memory) is still there when it restarts.
-TEST_F(LeaseApiTest, LeasesSurviveAnInProcessKillAndRestart) {
+TEST_P(LeaseApiTest, LeasesSurviveAnInProcessKillAndRestart) {
   const auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   server_->kill();
   server_->restart();
@@ -377,20 +290,15 @@ TEST(LeaseStoreProcess, LeasesSurviveASigkilledServerProcessThroughItsLeasesFile
   EXPECT_EQ(rebound::testing::open_fds(), fds_before) << "file descriptors left behind";
 }
 
-TEST_F(LeaseApiTest, TheHolderHistoryIsPersistedWithTheLeases) {
-  TempDir dir;
-  const std::string file = dir.path + "/leases.json";
-  start({.persist_path = file, .bearer_token = {}});
+TEST_F(LeaseFileTest, TheHolderHistoryIsPersistedWithTheLeases) {
   auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   rv = rv_of(call("PUT", item, lease_body("lock", "a", rv)));  // a renewal: a write, not a change
   rv = rv_of(call("PUT", item, lease_body("lock", "b", rv)));
   const auto before = store_->holder_history("default", "lock");
   ASSERT_EQ(before.size(), 2u);
-  client_.reset();
-  store_.reset();
-  server_.reset();
+  stop();
 
-  start({.persist_path = file, .bearer_token = {}});
+  restart();
   auto after = store_->holder_history("default", "lock");
   ASSERT_EQ(after.size(), 2u) << describe_history(*store_);
   for (std::size_t i = 0; i < after.size(); ++i) {
@@ -416,22 +324,17 @@ TEST_F(LeaseApiTest, TheHolderHistoryIsPersistedWithTheLeases) {
             std::chrono::time_point_cast<std::chrono::microseconds>(before[1].at));
 }
 
-TEST_F(LeaseApiTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
-  TempDir dir;
-  const std::string file = dir.path + "/leases.json";
-  start({.persist_path = file, .bearer_token = {}});
+TEST_F(LeaseFileTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
   auto rv = rv_of(call("POST", coll, lease_body("lock", "a")));
   rv = rv_of(call("PUT", item, lease_body("lock", "b", rv)));
   const auto before = call("GET", item);
   // Nothing of the first server or store survives but the file.
-  client_.reset();
-  store_.reset();
-  server_.reset();
+  stop();
   ASSERT_TRUE(std::filesystem::exists(file));
   for (const auto& entry : std::filesystem::directory_iterator(dir.path))
     EXPECT_EQ(entry.path().filename(), "leases.json") << "temp file left behind";
 
-  start({.persist_path = file, .bearer_token = {}});
+  restart();
   const auto after = call("GET", item);
   EXPECT_EQ(after.status, 200);
   EXPECT_EQ(after.body, before.body);
@@ -442,14 +345,13 @@ TEST_F(LeaseApiTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
   EXPECT_GT(std::stoull(rv_of(next)), std::stoull(rv));
 }
 
-TEST_F(LeaseApiTest, ACorruptPersistFileIsRefused) {
-  TempDir dir;
-  const std::string file = dir.path + "/leases.json";
+TEST_F(LeaseFileTest, ACorruptPersistFileIsRefused) {
+  stop();
   std::ofstream(file) << "{\"revision\": 3, \"leases\": [ {\"metadata\": ";
-  EXPECT_THROW(LeaseStore store(LeaseStoreOptions{.persist_path = file, .bearer_token = {}}), std::runtime_error);
+  EXPECT_THROW(LeaseStore store(store_options()), std::runtime_error);
 }
 
-TEST_F(LeaseApiTest, AWriteThatCannotBePersistedIsRolledBackWith500) {
+TEST_F(LeaseFileTest, AWriteThatCannotBePersistedIsRolledBackWith500) {
   start({.persist_path = "/nonexistent-dir-for-rebound-tests/leases.json", .bearer_token = {}});
   expect_status(call("POST", coll, lease_body("lock", "a")), 500, "InternalError");
   expect_status(call("GET", item), 404, "NotFound");
@@ -457,12 +359,11 @@ TEST_F(LeaseApiTest, AWriteThatCannotBePersistedIsRolledBackWith500) {
   EXPECT_EQ(store_->holder_changes("default", "lock"), 0u);
 }
 
-TEST_F(LeaseApiTest, AHandWrittenPersistFileGetsServerManagedFieldsAndCanBeUpdated) {
-  TempDir dir;
-  const std::string file = dir.path + "/leases.json";
+TEST_F(LeaseFileTest, AHandWrittenPersistFileGetsServerManagedFieldsAndCanBeUpdated) {
+  stop();
   std::ofstream(file) << R"({"leases": [{"metadata": {"name": "lock", "namespace": "default"},
                                          "spec": {"holderIdentity": "a"}}]})";
-  start({.persist_path = file, .bearer_token = {}});
+  restart();
   const auto got = call("GET", item);
   ASSERT_EQ(got.status, 200);
   EXPECT_EQ(got.body.at("kind"), "Lease");

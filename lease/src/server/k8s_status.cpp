@@ -3,6 +3,7 @@
 
 #include <rebound/lease/lease.hpp>
 
+#include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -34,6 +35,19 @@ server::ServerResponse status_failure(int status, std::string_view reason, std::
   o["reason"] = reason;
   o["code"] = status;
   return json_response(status, o);
+}
+
+server::ServerResponse status_invalid(std::string_view name, std::string_view field, std::string_view value,
+                                      std::string_view detail) {
+  const std::string what = "Invalid value: " + std::string(value) + ": " + std::string(detail);
+  auto o = status_object("Failure", name);
+  o["message"] = "leases." + std::string(api_group) + " \"" + std::string(name) + "\" is invalid: " +
+                 std::string(field) + ": " + what;
+  o["reason"] = "Invalid";
+  o["code"] = 422;
+  o["details"].as_object()["causes"] =
+      boost::json::array{boost::json::object{{"reason", "FieldValueInvalid"}, {"message", what}, {"field", field}}};
+  return json_response(422, o);
 }
 
 server::ServerResponse status_success(std::string_view name) {

@@ -15,6 +15,11 @@ namespace rebound::lease::detail {
 /// `message`, code = `status`; details name the lease when `name` is set.
 server::ServerResponse status_failure(int status, std::string_view reason, std::string message,
                                       std::string_view name = {});
+/// 422 Invalid for one field, as the API server words it:
+/// `leases.coordination.k8s.io "NAME" is invalid: FIELD: Invalid value: VALUE: DETAIL`,
+/// with details.causes naming the field (FieldValueInvalid).
+server::ServerResponse status_invalid(std::string_view name, std::string_view field, std::string_view value,
+                                      std::string_view detail);
 /// A success Status (what DELETE answers).
 server::ServerResponse status_success(std::string_view name);
 

@@ -69,6 +69,7 @@ struct ValidBody {
   LeaseSpec spec;
   std::string name;
   std::string resource_version;
+  std::string uid;
 };
 
 // What the API server checks before touching storage. `url_name` is empty
@@ -116,6 +117,7 @@ std::variant<ValidBody, ServerResponse> validate_body(const ServerRequest& reque
                           body.name);
   body.spec = lease->spec;
   body.resource_version = lease->metadata.resource_version;
+  body.uid = lease->metadata.uid;
   body.object = std::move(object);
   return body;
 }
@@ -160,7 +162,9 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
       case detail::TableOutcome::storage_failed: return storage_failure(r, body.name);
       case detail::TableOutcome::ok:
       case detail::TableOutcome::not_found:
-      case detail::TableOutcome::conflict: break;
+      case detail::TableOutcome::conflict:
+      case detail::TableOutcome::uid_mismatch:
+      case detail::TableOutcome::version_required: break;
     }
     return status_failure(500, "InternalError", "unexpected store outcome", body.name);
   }
@@ -177,6 +181,8 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
       case detail::TableOutcome::storage_failed: return storage_failure(r, name);
       case detail::TableOutcome::created:
       case detail::TableOutcome::conflict:
+      case detail::TableOutcome::uid_mismatch:
+      case detail::TableOutcome::version_required:
       case detail::TableOutcome::already_exists: break;
     }
     return status_failure(500, "InternalError", "unexpected store outcome", name);
@@ -185,18 +191,24 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
     auto valid = validate_body(request, ns, name);
     if (auto* error = std::get_if<ServerResponse>(&valid)) return std::move(*error);
     auto& body = std::get<ValidBody>(valid);
-    const auto r = table_->update(ns, name, std::move(body.object), body.spec, body.resource_version);
+    const auto r = table_->put(ns, name, std::move(body.object), body.spec, body.resource_version, body.uid);
     switch (r.outcome) {
       case detail::TableOutcome::ok: return json_ok(200, r.object);
-      case detail::TableOutcome::not_found: return not_found(name);
+      case detail::TableOutcome::created: return json_ok(201, r.object);
+      case detail::TableOutcome::version_required:
+        // kube-apiserver's words: the missing version reads as 0.
+        return detail::status_invalid(name, "metadata.resourceVersion", "0x0", "must be specified for an update");
       case detail::TableOutcome::conflict:
         return status_failure(409, "Conflict",
                               "Operation cannot be fulfilled on " + quoted(name) +
                                   ": the object has been modified; please apply your changes to the latest "
                                   "version and try again",
                               name);
+      case detail::TableOutcome::uid_mismatch:
+        return status_failure(409, "Conflict", "Operation cannot be fulfilled on " + quoted(name) + ": " + r.message,
+                              name);
       case detail::TableOutcome::storage_failed: return storage_failure(r, name);
-      case detail::TableOutcome::created:
+      case detail::TableOutcome::not_found:
       case detail::TableOutcome::already_exists: break;
     }
     return status_failure(500, "InternalError", "unexpected store outcome", name);

@@ -179,11 +179,11 @@ boost::json::object LeaseTable::list(const std::string& ns) const {
   return out;
 }
 
-TableResult LeaseTable::create(const std::string& ns, const std::string& name, boost::json::object lease,
-                               const LeaseSpec& spec) {
-  std::lock_guard lock(mutex_);
-  const Key key{ns, name};
-  if (entries_.contains(key)) return {TableOutcome::already_exists, {}, {}};
+namespace {
+
+// Sets what the server manages in a new object: kind, name, namespace, uid,
+// creationTimestamp; the resourceVersion is set when the change commits.
+void prepare_new(boost::json::object& lease, const std::string& ns, const std::string& name) {
   lease["apiVersion"] = api_version;
   lease["kind"] = "Lease";
   auto& meta = metadata_of(lease);
@@ -191,22 +191,49 @@ TableResult LeaseTable::create(const std::string& ns, const std::string& name, b
   meta["namespace"] = ns;
   meta["uid"] = make_uid();
   meta["creationTimestamp"] = format_time(now_micro());
-  // Set by commit_locked once the new revision is known.
   meta.erase("resourceVersion");
+}
+
+std::string uid_precondition_failed(const std::string& wanted, std::string_view stored) {
+  return "Precondition failed: UID in precondition: " + wanted + ", UID in object meta: " + std::string(stored);
+}
+
+}  // namespace
+
+TableResult LeaseTable::create(const std::string& ns, const std::string& name, boost::json::object lease,
+                               const LeaseSpec& spec) {
+  std::lock_guard lock(mutex_);
+  const Key key{ns, name};
+  if (entries_.contains(key)) return {TableOutcome::already_exists, {}, {}};
+  prepare_new(lease, ns, name);
   return commit_locked(key, Entry{std::move(lease), spec}, TableOutcome::created);
 }
 
-TableResult LeaseTable::update(const std::string& ns, const std::string& name, boost::json::object lease,
-                               const LeaseSpec& spec, const std::string& expected_version) {
+TableResult LeaseTable::put(const std::string& ns, const std::string& name, boost::json::object lease,
+                            const LeaseSpec& spec, const std::string& expected_version, const std::string& uid) {
   std::lock_guard lock(mutex_);
   const Key key{ns, name};
   const auto it = entries_.find(key);
-  if (it == entries_.end()) return {TableOutcome::not_found, {}, {}};
+  // Like kube-apiserver's storage, the uid precondition comes first; a
+  // missing lease has no uid, so a write naming one cannot create it.
+  if (!uid.empty()) {
+    const std::string_view stored =
+        it == entries_.end() ? std::string_view{} : std::string_view(it->second.object.at("metadata").at("uid").as_string());
+    if (uid != stored) return {TableOutcome::uid_mismatch, {}, uid_precondition_failed(uid, stored)};
+  }
+  if (it == entries_.end()) {
+    // Leases allow create-on-update; with nothing stored there is no version
+    // to check the body's against, so kube-apiserver does not.
+    prepare_new(lease, ns, name);
+    return commit_locked(key, Entry{std::move(lease), spec}, TableOutcome::created);
+  }
   const auto& current_meta = it->second.object.at("metadata").get_object();
   const auto& current_version = current_meta.at("resourceVersion").get_string();
   // The optimistic-concurrency check that makes leader election safe: a
-  // writer that read an older version loses.
-  if (!expected_version.empty() && expected_version != current_version) return {TableOutcome::conflict, {}, {}};
+  // writer that read an older version loses, and one that names no version
+  // at all is not let through either (leases allow no unconditional update).
+  if (expected_version.empty()) return {TableOutcome::version_required, {}, {}};
+  if (expected_version != current_version) return {TableOutcome::conflict, {}, {}};
 
   lease["apiVersion"] = api_version;
   lease["kind"] = "Lease";

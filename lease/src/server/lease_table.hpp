@@ -21,11 +21,13 @@
 namespace rebound::lease::detail {
 
 enum class TableOutcome {
-  ok,              ///< read or changed; `object` is the stored object
-  created,         ///< created; `object` is the stored object
-  not_found,       ///< no such lease
-  conflict,        ///< the expected resourceVersion is not the current one
-  already_exists,  ///< create of a lease that exists
+  ok,                ///< read or changed; `object` is the stored object
+  created,           ///< created; `object` is the stored object
+  not_found,         ///< no such lease
+  conflict,          ///< the expected resourceVersion is not the current one
+  uid_mismatch,      ///< the write names another object's uid; `message` says which
+  version_required,  ///< an update of a stored lease that names no resourceVersion
+  already_exists,    ///< create of a lease that exists
   storage_failed,  ///< the change could not be persisted and was rolled back; `message` says why
 };
 
@@ -48,9 +50,14 @@ class LeaseTable {
   /// sets the server-managed metadata.
   TableResult create(const std::string& ns, const std::string& name, boost::json::object lease,
                      const LeaseSpec& spec);
-  /// `expected_version` empty: unconditional.
-  TableResult update(const std::string& ns, const std::string& name, boost::json::object lease,
-                     const LeaseSpec& spec, const std::string& expected_version);
+  /// A PUT, as kube-apiserver updates a Lease: a `uid` (when not empty) is
+  /// a precondition checked first (uid_mismatch, a missing lease included);
+  /// a missing lease is created (create-on-update, whatever
+  /// `expected_version` says); a stored one is updated only when
+  /// `expected_version` names its current version (empty: version_required;
+  /// another: conflict).
+  TableResult put(const std::string& ns, const std::string& name, boost::json::object lease, const LeaseSpec& spec,
+                  const std::string& expected_version, const std::string& uid);
   TableResult remove(const std::string& ns, const std::string& name);
 
   std::optional<boost::json::object> find(const std::string& ns, const std::string& name) const;

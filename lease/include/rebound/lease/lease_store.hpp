@@ -15,10 +15,24 @@
 //   GET    .../leases            200 LeaseList
 //   POST   .../leases            201 Lease; 409 AlreadyExists; 422 Invalid (no/bad name, bad spec)
 //   GET    .../leases/{name}     200 Lease; 404 NotFound
-//   PUT    .../leases/{name}     200 Lease; 409 Conflict when metadata.resourceVersion is set and
-//                                not the current one (empty: unconditional, as leases allow);
-//                                404 NotFound when missing (no create-on-update); a write that
-//                                changes nothing keeps the resourceVersion
+//   PUT    .../leases/{name}     as kube-apiserver updates a Lease (its generic registry's Update
+//                                with the lease strategy: AllowCreateOnUpdate true,
+//                                AllowUnconditionalUpdate false), checked in this order:
+//                                - metadata.uid, when set, is a precondition: 409 Conflict
+//                                  ("Precondition failed: UID in precondition ...") unless it is
+//                                  the stored lease's uid - so the uid cannot be changed, and a
+//                                  write naming a uid never creates;
+//                                - a missing lease is created: 201 Lease (create-on-update), with
+//                                  or without a resourceVersion in the body - kube-apiserver
+//                                  checks the version only against a stored object;
+//                                - an existing lease needs metadata.resourceVersion: none is
+//                                  422 Invalid ("metadata.resourceVersion: ... must be specified
+//                                  for an update"), another than the current one 409 Conflict;
+//                                - then 200 Lease; a write that changes nothing keeps the
+//                                  resourceVersion.
+//                                A leader's renewal writes back the object it read, uid and
+//                                version included: it never overwrites a write it did not see,
+//                                and never brings back a deleted lease.
 //   DELETE .../leases/{name}     200 Status Success; 404 NotFound
 //   malformed JSON or a name/namespace that contradicts the URL: 400 BadRequest;
 //   other methods: 405 MethodNotAllowed; other paths under the prefix: 404 NotFound;
