@@ -6,6 +6,7 @@
 
 #include "server/k8s_status.hpp"
 #include "server/lease_table.hpp"
+#include "server/write_times.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -86,6 +87,10 @@ std::variant<ValidBody, ServerResponse> validate_body(const ServerRequest& reque
   if (const auto* v = object.if_contains("apiVersion");
       v && !(v->is_string() && v->get_string() == api_version))
     return status_failure(400, "BadRequest", "apiVersion must be coordination.k8s.io/v1");
+  // kube-apiserver fails the decoding of a MicroTime that is not
+  // RFC3339Micro; the rest of the store sees only the UTC form it stores.
+  if (auto why = detail::normalise_write_times(object); !why.empty())
+    return status_failure(400, "BadRequest", "Lease in version \"v1\" cannot be handled as a Lease: " + why);
   std::string why;
   auto lease = lease_from_json(object, &why);
   if (!lease) return status_failure(400, "BadRequest", "cannot decode the Lease: " + why);
