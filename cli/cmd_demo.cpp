@@ -171,6 +171,7 @@ lease::LeaderElectionConfig candidate_config(const LeaseServer& server, Candidat
   cfg.base_url = server.url();
   cfg.name = "demo-controller";
   cfg.identity = c.name;
+  cfg.unique_identity = false;  // two names unique by construction, shown in the timeline
   cfg.lease_duration = lease_duration;
   cfg.renew_deadline = renew_deadline;
   cfg.retry_period = retry_period;

@@ -57,5 +57,6 @@ void add_bench(CLI::App& root);
 void add_demo(CLI::App& root);
 void add_proxy(CLI::App& root);
 void add_soak(CLI::App& root);
+void add_elect(CLI::App& root);
 
 }  // namespace rebound::cli

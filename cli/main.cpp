@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   rebound::cli::add_demo(app);
   rebound::cli::add_proxy(app);
   rebound::cli::add_soak(app);
+  rebound::cli::add_elect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::RuntimeError& e) {

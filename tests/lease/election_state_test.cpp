@@ -71,7 +71,34 @@ TEST(ElectionDecision, ARenewalRestartsTheWait) {
 }
 
 TEST(ElectionDecision, OwnLeaseIsAlwaysRenewable) {
-  EXPECT_EQ(decide(seen(held_by("a", 15, wall), t0), "a", t0, 15s), Verdict::write);
+  // Ours: the answer to our write, or a record carrying the spec we sent
+  // (the write's answer was lost).
+  const auto lease = held_by("a", 15, wall);
+  Observation answered = seen(lease, t0);
+  answered.note_written();
+  EXPECT_EQ(decide(answered, "a", t0, 15s), Verdict::write);
+  Observation unanswered;
+  unanswered.note_sent(lease.spec);
+  unanswered.observe(to_json(lease), lease, t0);
+  EXPECT_EQ(decide(unanswered, "a", t0, 15s), Verdict::write);
+}
+
+TEST(ElectionDecision, ALeaseNamingUsThatThisProcessNeverWroteIsAnothersUntilItExpires) {
+  // Two processes started with one identity: the record the other wrote
+  // is not ours to renew, whatever its holder says.
+  const auto o = seen(held_by("a", 15, wall), t0);
+  EXPECT_FALSE(ours(o, "a"));
+  EXPECT_EQ(decide(o, "a", t0 + 14s, 15s), Verdict::held_by_other);
+  EXPECT_EQ(decide(o, "a", t0 + 15s, 15s), Verdict::write);
+  // Once we wrote it, a later write by the other (a new resourceVersion and
+  // spec) is theirs again.
+  Observation mine = o;
+  mine.note_written();
+  EXPECT_TRUE(ours(mine, "a"));
+  auto theirs = held_by("a", 15, wall + 2s);
+  theirs.metadata.resource_version = "2";
+  mine.observe(to_json(theirs), theirs, t0 + 2s);
+  EXPECT_FALSE(ours(mine, "a"));
 }
 
 TEST(ElectionDecision, ReleasedLeaseIsFreeAtOnce) {
@@ -86,7 +113,7 @@ TEST(ElectionDecision, RecordDurationWinsAndFallbackCoversItsAbsence) {
 }
 
 TEST(ElectionSpec, CreateStartsAtZeroTransitions) {
-  const auto s = next_spec(nullptr, "a", wall, 15);
+  const auto s = next_spec(nullptr, false, "a", wall, 15);
   EXPECT_EQ(s.holder_identity, "a");
   EXPECT_EQ(s.lease_duration_seconds, 15);
   EXPECT_EQ(s.acquire_time, wall);
@@ -96,7 +123,7 @@ TEST(ElectionSpec, CreateStartsAtZeroTransitions) {
 
 TEST(ElectionSpec, RenewalKeepsAcquireTimeAndTransitions) {
   const auto current = held_by("a", 15, wall, 4).spec;
-  const auto s = next_spec(&current, "a", wall + 2s, 15);
+  const auto s = next_spec(&current, true, "a", wall + 2s, 15);
   EXPECT_EQ(s.acquire_time, wall);
   EXPECT_EQ(s.renew_time, wall + 2s);
   EXPECT_EQ(s.lease_transitions, 4);
@@ -104,7 +131,7 @@ TEST(ElectionSpec, RenewalKeepsAcquireTimeAndTransitions) {
 
 TEST(ElectionSpec, TakeoverSetsAcquireTimeAndCountsATransition) {
   const auto current = held_by("a", 15, wall, 4).spec;
-  const auto s = next_spec(&current, "b", wall + 20s, 15);
+  const auto s = next_spec(&current, false, "b", wall + 20s, 15);
   EXPECT_EQ(s.holder_identity, "b");
   EXPECT_EQ(s.acquire_time, wall + 20s);
   EXPECT_EQ(s.lease_transitions, 5);
@@ -132,12 +159,41 @@ TEST(ElectionTiming, JitterStaysWithinItsFactor) {
   EXPECT_EQ(jittered(200ms, 0.0, 0.7), 200ms);
 }
 
-TEST(ElectionTiming, RenewDeadlineIsCappedByLeaseAfterLastSentRenewal) {
+TEST(ElectionTiming, RenewDeadlineIsCappedByTheLeadershipTheLastWriteBought) {
   // A normal round: renew_deadline after its start.
-  EXPECT_EQ(renew_round_deadline(t0, 10s, t0 - 2s, 15s), t0 + 10s);
-  // The last renewal was sent long ago (a slow answer): the lease others
-  // wait out started no earlier than that send, so leadership ends by then.
-  EXPECT_EQ(renew_round_deadline(t0, 10s, t0 - 9s, 15s), t0 + 6s);
+  EXPECT_EQ(renew_round_deadline(t0, 10s, t0 + 12s), t0 + 10s);
+  // The last renewal was sent long ago (a slow answer): leadership ends at
+  // its bound, not a renew deadline later.
+  EXPECT_EQ(renew_round_deadline(t0, 10s, t0 + 6s), t0 + 6s);
+}
+
+TEST(ElectionTiming, LeadershipLastsTheLeaseLessTheMarginFromTheWritesSend) {
+  LeaderElectionConfig c;
+  c.lease_duration = 15s;
+  c.renew_deadline = 10s;
+  // Unset: the leader gives up at the renew deadline; the rest is its margin.
+  EXPECT_EQ(safety_margin(c), 5s);
+  EXPECT_EQ(leadership_span(15s, safety_margin(c)), 10s);
+  c.safety_margin = 2s;
+  EXPECT_EQ(leadership_span(15s, safety_margin(c)), 13s);
+}
+
+TEST(ElectionTiming, AnAttemptGetsAtMostARetryPeriodOfTheRound) {
+  EXPECT_EQ(attempt_deadline(t0, 2s, t0 + 10s), t0 + 2s);
+  EXPECT_EQ(attempt_deadline(t0, 2s, t0 + 1s), t0 + 1s);
+}
+
+TEST(ElectionClient, HealthTimingsAreLoweredBelowTheRenewDeadlineNeverRaised) {
+  LeaderElectionConfig c;
+  c.renew_deadline = 10s;
+  c.retry_period = 2s;
+  const auto o = election_client_options(c);
+  EXPECT_EQ(o.ping_timeout, 2s);
+  EXPECT_EQ(o.connect_timeout, 2s);
+  EXPECT_EQ(o.read_idle_timeout, 5s);
+  EXPECT_EQ(o.tcp_user_timeout, 5s);
+  c.client_options.ping_timeout = 500ms;
+  EXPECT_EQ(election_client_options(c).ping_timeout, 500ms);
 }
 
 TEST(ElectionConfig, RejectsTimingsClientGoRejects) {
@@ -152,6 +208,11 @@ TEST(ElectionConfig, RejectsTimingsClientGoRejects) {
   c.retry_period = 9s;
   EXPECT_NE(c.validate(), "");  // renew_deadline <= 1.2 * retry_period
   c.retry_period = 2s;
+  c.safety_margin = 15s;
+  EXPECT_NE(c.validate(), "");  // no leadership left
+  c.safety_margin = -1ms;
+  EXPECT_NE(c.validate(), "");
+  c.safety_margin.reset();
   c.identity.clear();
   EXPECT_NE(c.validate(), "");
   EXPECT_THROW(LeaderElector{c}, std::invalid_argument);

@@ -189,7 +189,12 @@ TEST_F(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
   install_with_slow_first_gets(*s, store, 3, 400ms);
   Recorder rec;
   std::vector<std::unique_ptr<LeaderElector>> electors;
-  for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
+  for (std::string id : {"a", "b", "c"}) {
+    auto cfg = candidate(*s, id, rec);
+    // An attempt gets at most a retry period: room for the slowed GET and the write.
+    cfg.retry_period = 600ms;
+    electors.push_back(std::make_unique<LeaderElector>(cfg));
+  }
   for (auto& e : electors) e->start();
 
   ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();
@@ -221,7 +226,12 @@ TEST_F(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAnd
   install_with_slow_first_gets(*s, store, 3, 400ms);
   Recorder rec;
   std::vector<std::unique_ptr<LeaderElector>> electors;
-  for (std::string id : {"a", "b", "c"}) electors.push_back(std::make_unique<LeaderElector>(candidate(*s, id, rec)));
+  for (std::string id : {"a", "b", "c"}) {
+    auto cfg = candidate(*s, id, rec);
+    // An attempt gets at most a retry period: room for the slowed GET and the write.
+    cfg.retry_period = 600ms;
+    electors.push_back(std::make_unique<LeaderElector>(cfg));
+  }
   for (auto& e : electors) e->start();
 
   ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();

@@ -4,6 +4,8 @@
 
 #include "client/election_state.hpp"
 
+#include <algorithm>
+
 #include <cstdlib>
 #include <ctime>
 #include <fstream>
@@ -26,10 +28,28 @@ std::string LeaderElectionConfig::validate() const {
   // client-go's two rules: a leader must give up before others may take
   // over, and a renewal round must have room for more than one attempt.
   if (lease_duration <= renew_deadline) return "lease_duration must be greater than renew_deadline";
+  if (safety_margin && (*safety_margin < milliseconds::zero() || *safety_margin >= lease_duration))
+    return "safety_margin must be at least 0 and less than lease_duration";
   if (static_cast<double>(renew_deadline.count()) <= jitter_factor * static_cast<double>(retry_period.count()))
     return "renew_deadline must be greater than jitter_factor * retry_period";
   return {};
 }
+
+namespace detail {
+
+rebound::Options election_client_options(const LeaderElectionConfig& cfg) {
+  rebound::Options o = cfg.client_options;
+  // Only ever lowered: a connection that went silent must be found and
+  // dropped well inside the renew deadline, not after the library's
+  // defaults (30 s idle + 15 s PING, 30 s TCP user timeout).
+  o.ping_timeout = std::min(o.ping_timeout, cfg.retry_period);
+  o.connect_timeout = std::min(o.connect_timeout, cfg.retry_period);
+  o.read_idle_timeout = std::min(o.read_idle_timeout, cfg.renew_deadline / 2);
+  o.tcp_user_timeout = std::min(o.tcp_user_timeout, cfg.renew_deadline / 2);
+  return o;
+}
+
+}  // namespace detail
 
 namespace {
 
@@ -94,6 +114,9 @@ std::string to_string(const ElectionEvent& e) {
   if (!e.error_kind.empty()) out += " " + e.error_kind + ":";
   if (!e.message.empty()) out += " " + e.message;
   if (e.took.count() > 0) out += " (" + std::to_string(e.took.count()) + " ms)";
+  if (e.valid_until != std::chrono::steady_clock::time_point{})
+    out += " valid for " +
+           std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(e.valid_until - e.time).count()) + " ms";
   return out;
 }
 

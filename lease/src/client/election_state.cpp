@@ -22,23 +22,28 @@ SteadyTime expiry(const Observation& o, std::chrono::milliseconds fallback) {
   return o.observed_at() + duration;
 }
 
+bool ours(const Observation& o, std::string_view identity) {
+  return !o.empty() && o.holder() == identity && o.written_by_us();
+}
+
 Verdict decide(const Observation& o, std::string_view identity, SteadyTime now, std::chrono::milliseconds fallback) {
   // Nobody holds it (never held, or released): anyone may take it at once.
   if (o.holder().empty()) return Verdict::write;
-  // Ours: renew.
-  if (o.holder() == identity) return Verdict::write;
-  // Someone else's, changed recently by our clock: still theirs.
+  // Ours (we wrote it): renew.
+  if (ours(o, identity)) return Verdict::write;
+  // Someone else's - or our name written by another process - changed
+  // recently by our clock: still theirs.
   if (now < expiry(o, fallback)) return Verdict::held_by_other;
   return Verdict::write;
 }
 
-LeaseSpec next_spec(const LeaseSpec* current, std::string_view identity, MicroTime now,
+LeaseSpec next_spec(const LeaseSpec* current, bool renewing, std::string_view identity, MicroTime now,
                     std::int32_t duration_seconds) {
   LeaseSpec next;
   next.holder_identity = std::string(identity);
   next.lease_duration_seconds = duration_seconds;
   next.renew_time = now;
-  if (current && current->holder_identity == identity) {
+  if (current && renewing) {
     next.acquire_time = current->acquire_time ? current->acquire_time : std::optional(now);
     next.lease_transitions = current->lease_transitions;
   } else {
@@ -67,9 +72,22 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds period, double fact
   return period + std::chrono::milliseconds(static_cast<long long>(std::llround(extra)));
 }
 
+std::chrono::milliseconds leadership_span(std::chrono::milliseconds lease_duration,
+                                          std::chrono::milliseconds margin) {
+  return std::max(std::chrono::milliseconds::zero(), lease_duration - margin);
+}
+
+std::chrono::milliseconds safety_margin(const LeaderElectionConfig& cfg) {
+  return cfg.safety_margin.value_or(cfg.lease_duration - cfg.renew_deadline);
+}
+
 SteadyTime renew_round_deadline(SteadyTime round_start, std::chrono::milliseconds renew_deadline,
-                                SteadyTime last_success_sent, std::chrono::milliseconds lease_duration) {
-  return std::min(round_start + renew_deadline, last_success_sent + lease_duration);
+                                SteadyTime valid_until) {
+  return std::min(round_start + renew_deadline, valid_until);
+}
+
+SteadyTime attempt_deadline(SteadyTime now, std::chrono::milliseconds retry_period, SteadyTime round_deadline) {
+  return std::min(now + retry_period, round_deadline);
 }
 
 }  // namespace rebound::lease::detail

@@ -5,12 +5,14 @@
 // without sleeping.
 #pragma once
 
+#include <rebound/lease/leader_elector.hpp>
 #include <rebound/lease/lease.hpp>
 
 #include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -27,6 +29,20 @@ class Observation {
   void observe(boost::json::object object, const Lease& lease, SteadyTime now);
   /// Forgets the record (the lease was deleted).
   void clear() { *this = Observation{}; }
+  /// We are about to write `spec`: a record carrying it later is ours even
+  /// if the write's answer was lost.
+  void note_sent(const LeaseSpec& spec) { sent_spec_ = spec; }
+  /// The record just observed is the answer to our own successful write.
+  void note_written() { written_version_ = resource_version_; }
+  /// Whether this process wrote the record as last observed: its
+  /// resourceVersion is our last write's, or it carries the spec we last
+  /// sent. A record naming our identity that we did not write belongs to
+  /// another process started with the same identity.
+  bool written_by_us() const noexcept {
+    if (empty_) return false;
+    if (!written_version_.empty() && resource_version_ == written_version_) return true;
+    return sent_spec_ && spec_ == *sent_spec_;
+  }
 
   bool empty() const noexcept { return empty_; }
   const boost::json::object& object() const noexcept { return object_; }
@@ -41,6 +57,8 @@ class Observation {
   LeaseSpec spec_;
   std::string resource_version_;
   SteadyTime observed_at_{};
+  std::optional<LeaseSpec> sent_spec_;  // the spec of our latest write, answered or not
+  std::string written_version_;         // the resourceVersion our latest successful write produced
 };
 
 enum class Verdict {
@@ -52,13 +70,21 @@ enum class Verdict {
 /// the record's leaseDurationSeconds (`fallback` when the record has none).
 SteadyTime expiry(const Observation& o, std::chrono::milliseconds fallback);
 
-/// May `identity` write the observed lease at `now`?
+/// Whether the observed lease is ours to renew: it names `identity` and
+/// this process wrote it (Observation::written_by_us).
+bool ours(const Observation& o, std::string_view identity);
+
+/// May `identity` write the observed lease at `now`? Free, ours, or
+/// another's that expired by our clock. A record naming our identity that
+/// this process never wrote is another's (two processes given one identity
+/// must not both lead).
 Verdict decide(const Observation& o, std::string_view identity, SteadyTime now, std::chrono::milliseconds fallback);
 
 /// The spec to write. `current` is null for a create. Renewing our own lease
-/// keeps acquireTime and leaseTransitions; taking one over (from anyone, or
-/// from nobody after a release) sets acquireTime and adds a transition.
-LeaseSpec next_spec(const LeaseSpec* current, std::string_view identity, MicroTime now,
+/// (`renewing`) keeps acquireTime and leaseTransitions; taking one over
+/// (from anyone, or from nobody after a release) sets acquireTime and adds
+/// a transition.
+LeaseSpec next_spec(const LeaseSpec* current, bool renewing, std::string_view identity, MicroTime now,
                     std::int32_t duration_seconds);
 /// The release: no holder, leaseDurationSeconds 1, transitions kept (client-go's).
 LeaseSpec released_spec(const LeaseSpec& current, MicroTime now);
@@ -70,11 +96,34 @@ std::int32_t whole_seconds_up(std::chrono::milliseconds d);
 /// `unit` is uniform in [0, 1).
 std::chrono::milliseconds jittered(std::chrono::milliseconds period, double factor, double unit);
 
+/// How long leadership lasts after a successful write was *sent*: the
+/// lease duration less the safety margin. The server applied the write no
+/// earlier than it was sent, so no other candidate can have started waiting
+/// out the lease before then, and none takes over before lease_duration has
+/// passed; the margin is the time the leader has to stop its work first.
+std::chrono::milliseconds leadership_span(std::chrono::milliseconds lease_duration,
+                                          std::chrono::milliseconds margin);
+
+/// The margin a config asks for: its safety_margin, or lease_duration -
+/// renew_deadline when unset (client-go's leader gives up at the renew
+/// deadline; the rest of the lease is its margin).
+std::chrono::milliseconds safety_margin(const LeaderElectionConfig& cfg);
+
 /// The end of a renewal round that starts at `round_start`: renew_deadline
-/// later, but never past lease_duration after the last successful renewal
-/// was sent (the server applied it no earlier, so no candidate can have
-/// started waiting out the lease before then).
+/// later, but never past `valid_until` (the leadership the last successful
+/// write bought).
 SteadyTime renew_round_deadline(SteadyTime round_start, std::chrono::milliseconds renew_deadline,
-                                SteadyTime last_success_sent, std::chrono::milliseconds lease_duration);
+                                SteadyTime valid_until);
+
+/// A single attempt's deadline within a round: at most one retry period, so
+/// a request stuck on a silent connection leaves time for another attempt
+/// (on a fresh connection) before the round ends.
+SteadyTime attempt_deadline(SteadyTime now, std::chrono::milliseconds retry_period, SteadyTime round_deadline);
+
+/// The elector's client options: the caller's, with health-check timings
+/// lowered below the renew deadline (ping_timeout and connect_timeout at
+/// most retry_period, read_idle_timeout and tcp_user_timeout at most half
+/// the renew deadline). Never raised.
+rebound::Options election_client_options(const LeaderElectionConfig& cfg);
 
 }  // namespace rebound::lease::detail

@@ -1,13 +1,16 @@
 // LeaderElector: the election loop. One explicit phase machine
 // (acquiring -> leading -> releasing -> stopped) driven on the run thread;
 // every decision comes from election_state.hpp, every request goes through
-// LeaseApi, and leadership callbacks fire only from set_leading().
+// LeaseApi, leadership starts and ends only in start_leading() and
+// end_leading(), and every callback runs on the CallbackQueue's thread.
 #include "rebound/lease/leader_elector.hpp"
 
+#include "client/callback_queue.hpp"
 #include "client/election_state.hpp"
 #include "client/lease_api.hpp"
 
 #include <atomic>
+#include <cstdio>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -53,28 +56,40 @@ struct Attempt {
   milliseconds took{0};
 };
 
+// The config with its identity made unique to this elector (unless asked not to).
+LeaderElectionConfig with_unique_identity(LeaderElectionConfig c) {
+  if (!c.unique_identity) return c;
+  std::random_device entropy;
+  char suffix[10];
+  std::snprintf(suffix, sizeof suffix, "_%08x", static_cast<unsigned>(entropy()));
+  c.identity += suffix;
+  return c;
+}
+
 }  // namespace
 
 struct LeaderElector::Impl {
   explicit Impl(LeaderElectionConfig c)
-      : cfg(std::move(c)),
-        api(cfg.client_options, cfg.base_url, cfg.namespace_, cfg.name,
+      : cfg(with_unique_identity(std::move(c))),
+        api(detail::election_client_options(cfg), cfg.base_url, cfg.namespace_, cfg.name,
             detail::BearerToken(cfg.bearer_token, cfg.bearer_token_file)),
         duration_seconds(detail::whole_seconds_up(cfg.lease_duration)),
+        span(detail::leadership_span(cfg.lease_duration, detail::safety_margin(cfg))),
         rng(std::random_device{}()) {}
 
   const LeaderElectionConfig cfg;
   detail::LeaseApi api;
   const std::int32_t duration_seconds;
+  const milliseconds span;  // leadership bought by a write, from its send time
 
   // --- run thread only ---
   detail::Observation observed;
   std::string reported_leader;  // last holder passed to on_new_leader
-  Clock::time_point last_write_sent{};
   std::mt19937_64 rng;
 
   // --- shared; mutex guards the non-atomics ---
   std::atomic<bool> leading{false};
+  std::atomic<Clock::rep> valid_until_ticks{0};  // steady time since epoch; meaningful while leading
   std::atomic<bool> ran{false};
   mutable std::mutex mutex;
   std::condition_variable wake;
@@ -84,6 +99,11 @@ struct LeaderElector::Impl {
   std::mutex join_mutex;  // one stop() at a time joins
   std::thread thread;
   std::atomic<std::thread::id> run_thread{};  // set while run() runs
+  // Last: destroyed first, running what was posted while the rest exists.
+  mutable detail::CallbackQueue callbacks;
+
+  Clock::time_point valid_until() const { return Clock::time_point(Clock::duration(valid_until_ticks.load())); }
+  bool leading_now() const { return leading.load() && Clock::now() < valid_until(); }
 
   // --- stop and waits ---
   bool stopping() const {
@@ -115,7 +135,7 @@ struct LeaderElector::Impl {
     return e;
   }
   void emit(ElectionEvent e) const {
-    if (cfg.on_event) cfg.on_event(e);
+    if (cfg.on_event) callbacks.post([this, e = std::move(e)] { cfg.on_event(e); });
   }
   void emit(ElectionEventKind kind, const Attempt& a, std::string message = {}) const {
     auto e = event(kind);
@@ -137,7 +157,7 @@ struct LeaderElector::Impl {
     }
     if (holder.empty()) return;  // free: nobody to report
     emit(event(ElectionEventKind::new_leader));
-    if (cfg.on_new_leader) cfg.on_new_leader(holder);
+    if (cfg.on_new_leader) callbacks.post([this, holder] { cfg.on_new_leader(holder); });
   }
 
   void observe(detail::ApiResult& r) {
@@ -145,14 +165,18 @@ struct LeaderElector::Impl {
     note_leader();
   }
 
-  // The only place leadership starts and ends, so the callbacks pair up.
-  void set_leading(bool on) {
-    if (leading.exchange(on) == on) return;
-    if (on) {
-      if (cfg.on_started_leading) cfg.on_started_leading();
-    } else {
-      if (cfg.on_stopped_leading) cfg.on_stopped_leading();
-    }
+  // The only places leadership starts and ends, so the callbacks pair up.
+  // Validity is set before the flag, and the flag cleared first, so
+  // is_leader() is never true with a stale bound.
+  void start_leading(Clock::time_point until) {
+    valid_until_ticks = until.time_since_epoch().count();
+    if (leading.exchange(true)) return;
+    if (cfg.on_started_leading) callbacks.post(cfg.on_started_leading);
+  }
+  void end_leading() {
+    if (!leading.exchange(false)) return;
+    valid_until_ticks = 0;
+    if (cfg.on_stopped_leading) callbacks.post(cfg.on_stopped_leading);
   }
 
   // --- one attempt: client-go's tryAcquireOrRenew ---
@@ -190,13 +214,15 @@ struct LeaderElector::Impl {
       Lease fresh;
       fresh.metadata.name = cfg.name;
       fresh.metadata.namespace_ = cfg.namespace_;
-      fresh.spec = detail::next_spec(nullptr, cfg.identity, now_micro(), duration_seconds);
+      fresh.spec = detail::next_spec(nullptr, false, cfg.identity, now_micro(), duration_seconds);
+      observed.note_sent(fresh.spec);
       Attempt a;
       a.write_sent = Clock::now();
       auto created = api.create(to_json(fresh), remaining(deadline), *cancel);
       if (created.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, created);
       if (created.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, created);
       observe(created);
+      observed.note_written();
       a.outcome = AttemptOutcome::success;
       a.created = true;
       a.http_status = created.status;
@@ -209,8 +235,9 @@ struct LeaderElector::Impl {
     if (detail::decide(observed, cfg.identity, now, cfg.lease_duration) == detail::Verdict::held_by_other) {
       Attempt a = failure(AttemptOutcome::held_by_other, got);
       const auto left = std::chrono::duration_cast<milliseconds>(detail::expiry(observed, cfg.lease_duration) - now);
-      a.message = "held by " + observed.holder() + "; expires in " + std::to_string(left.count()) +
-                  " ms by our clock unless renewed";
+      a.message = "held by " + observed.holder() +
+                  (observed.holder() == cfg.identity ? " (written by another process with our identity)" : "") +
+                  "; expires in " + std::to_string(left.count()) + " ms by our clock unless renewed";
       return a;
     }
 
@@ -218,12 +245,16 @@ struct LeaderElector::Impl {
     Attempt a;
     a.previous_holder = observed.holder();
     auto object = observed.object();
-    write_spec(object, detail::next_spec(&observed.spec(), cfg.identity, now_micro(), duration_seconds));
+    const auto spec =
+        detail::next_spec(&observed.spec(), detail::ours(observed, cfg.identity), cfg.identity, now_micro(), duration_seconds);
+    write_spec(object, spec);
+    observed.note_sent(spec);
     a.write_sent = Clock::now();
     auto updated = api.update(object, remaining(deadline), *cancel);
     if (updated.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, updated);
     if (updated.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, updated);
     observe(updated);
+    observed.note_written();
     a.outcome = AttemptOutcome::success;
     a.http_status = updated.status;
     return a;
@@ -244,17 +275,31 @@ struct LeaderElector::Impl {
   // --- the phases ---
   Phase acquire() {
     for (;;) {
-      // Each request gets at most renew_deadline, like a renewal would.
-      Attempt a = try_acquire_or_renew(Clock::now() + cfg.renew_deadline);
+      // Each attempt gets at most a retry period, like a renewal would.
+      const auto now = Clock::now();
+      Attempt a = try_acquire_or_renew(detail::attempt_deadline(now, cfg.retry_period, now + cfg.renew_deadline));
       if (a.outcome == AttemptOutcome::success) {
-        std::string how = a.created                               ? "created the lease"
-                          : a.previous_holder == cfg.identity     ? "the lease was still ours"
-                          : a.previous_holder.empty()             ? "took the free lease"
-                                                                  : "took over from " + a.previous_holder;
-        last_write_sent = a.write_sent;
-        emit(ElectionEventKind::acquired, a, std::move(how));
-        set_leading(true);
-        return Phase::leading;
+        const auto until = a.write_sent + span;
+        if (Clock::now() < until) {
+          std::string how = a.created                           ? "created the lease"
+                            : a.previous_holder == cfg.identity ? "the lease was still ours"
+                            : a.previous_holder.empty()         ? "took the free lease"
+                                                                : "took over from " + a.previous_holder;
+          auto e = event(ElectionEventKind::acquired);
+          e.http_status = a.http_status;
+          e.took = a.took;
+          e.message = std::move(how);
+          e.valid_until = until;
+          emit(std::move(e));
+          start_leading(until);
+          return Phase::leading;
+        }
+        // Answered after the leadership it bought had passed (the process
+        // was paused or starved): not leading. The record is ours, so the
+        // next attempt renews it.
+        a.outcome = AttemptOutcome::failed;
+        a.error_kind = "too_late";
+        a.message = "the write was answered after the leadership it bought had ended";
       }
       if (report(a)) return Phase::stopped;
       std::uniform_real_distribution<double> unit(0.0, 1.0);
@@ -269,25 +314,45 @@ struct LeaderElector::Impl {
     e.http_status = a.http_status;
     e.message = std::move(why);
     emit(std::move(e));
-    set_leading(false);
-    return cfg.rejoin_after_loss ? Phase::acquiring : Phase::stopped;
+    end_leading();
+    if (!cfg.rejoin_after_loss) return Phase::stopped;
+    // The old leadership's work has stopped before this one may lead again.
+    callbacks.drain();
+    return Phase::acquiring;
+  }
+
+  Phase expired(const char* when) {
+    Attempt a;
+    a.error_kind = "expired";
+    return lost(std::string("leadership expired ") + when + " (the process was paused or starved)", a);
   }
 
   Phase stop_leading() {
-    set_leading(false);
+    end_leading();
     return cfg.release_on_cancel ? Phase::releasing : Phase::stopped;
   }
 
   Phase lead() {
     for (;;) {
-      if (!sleep_until(Clock::now() + cfg.retry_period)) return stop_leading();
-      const auto deadline = detail::renew_round_deadline(Clock::now(), cfg.renew_deadline, last_write_sent,
-                                                         cfg.lease_duration);
+      if (!sleep_until(std::min(Clock::now() + cfg.retry_period, valid_until()))) return stop_leading();
+      // A timer that fired late (a paused process) finds the bound first:
+      // nothing is written after it.
+      if (Clock::now() >= valid_until()) return expired("before the next renewal was due to be sent");
+      const auto deadline = detail::renew_round_deadline(Clock::now(), cfg.renew_deadline, valid_until());
       for (;;) {
-        Attempt a = try_acquire_or_renew(deadline);
+        Attempt a = try_acquire_or_renew(detail::attempt_deadline(Clock::now(), cfg.retry_period, deadline));
         if (a.outcome == AttemptOutcome::success) {
-          last_write_sent = a.write_sent;
-          emit(ElectionEventKind::renewed, a);
+          // An answer processed after leadership lapsed (sent before a
+          // pause, read after it) renews nothing: others may already wait
+          // out the lease, and the work has been told to stop by is_leader().
+          if (Clock::now() >= valid_until()) return expired("before the renewal's answer was read");
+          const auto until = a.write_sent + span;
+          valid_until_ticks = until.time_since_epoch().count();
+          auto e = event(ElectionEventKind::renewed);
+          e.http_status = a.http_status;
+          e.took = a.took;
+          e.valid_until = until;
+          emit(std::move(e));
           break;
         }
         if (report(a)) return stop_leading();
@@ -303,7 +368,9 @@ struct LeaderElector::Impl {
 
   void release() {
     // Nothing to hand back unless the last record we saw is ours.
-    if (observed.empty() || observed.holder() != cfg.identity) return;
+    if (!detail::ours(observed, cfg.identity)) return;
+    // on_stopped_leading has stopped the work before anyone may take over.
+    callbacks.drain();
     // stop() cancelled the attempts; the release gets its own cancellation.
     const Cancellation cancel;
     const auto deadline = Clock::now() + cfg.renew_deadline;
@@ -330,7 +397,7 @@ struct LeaderElector::Impl {
         break;
       }
       observe(again);
-      if (observed.holder() != cfg.identity) {
+      if (!detail::ours(observed, cfg.identity)) {
         r.message = "the lease is no longer ours (held by " + observed.holder() + ")";
         break;
       }
@@ -355,6 +422,8 @@ struct LeaderElector::Impl {
       }
     }
     emit(event(ElectionEventKind::stopped));
+    // Every callback this run caused has returned before run() does.
+    callbacks.drain();
   }
 };
 
@@ -385,15 +454,22 @@ void LeaderElector::stop() {
   }
   if (inflight) inflight->cancel();
   impl_->wake.notify_all();
-  // From a callback (the run thread itself) joining would deadlock: the
-  // loop sees the flag when the callback returns. Checked before taking
-  // join_mutex, which another stop() may hold while it joins this thread.
-  if (impl_->run_thread.load() == std::this_thread::get_id()) return;
+  // From the run thread or a callback joining would deadlock (the run
+  // thread may wait for the callbacks: a release waits for
+  // on_stopped_leading); the loop sees the flag on its own. Checked before
+  // taking join_mutex, which another stop() may hold while it joins.
+  if (impl_->run_thread.load() == std::this_thread::get_id() || impl_->callbacks.on_queue_thread()) return;
   std::lock_guard lock(impl_->join_mutex);
   if (impl_->thread.joinable()) impl_->thread.join();
 }
 
-bool LeaderElector::is_leader() const noexcept { return impl_->leading.load(); }
+bool LeaderElector::is_leader() const noexcept { return impl_->leading_now(); }
+
+std::chrono::steady_clock::time_point LeaderElector::valid_until() const noexcept {
+  return impl_->leading.load() ? impl_->valid_until() : std::chrono::steady_clock::time_point{};
+}
+
+const std::string& LeaderElector::identity() const noexcept { return impl_->cfg.identity; }
 
 std::string LeaderElector::leader() const {
   std::lock_guard lock(impl_->mutex);

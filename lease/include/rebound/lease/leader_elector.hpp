@@ -10,6 +10,9 @@
 //     rebound::lease::LeaderElector elector(cfg);
 //     elector.start();          // or run() on a thread of yours
 //     ...
+//     // In the work, before each action that needs leadership (fencing):
+//     if (!elector.is_leader()) return;   // false from valid_until() on, whatever else happens
+//     ...
 //     elector.stop();           // releases the lease if leading (release_on_cancel)
 //
 // The algorithm (client-go's tryAcquireOrRenew):
@@ -24,14 +27,30 @@
 //     if anyone wrote in between, the server answers 409 and the attempt
 //     fails. Taking over sets acquireTime and adds one to leaseTransitions;
 //     renewing keeps both and moves renewTime.
+//   * A record naming our identity is ours only if this process wrote it
+//     (its resourceVersion, or the spec we sent): two processes given the
+//     same identity must not both lead. Identities also get a random
+//     per-process suffix by default (unique_identity).
 //   * Candidates attempt every retry_period (+ up to jitter_factor of it,
 //     random, so racing candidates spread out). Once leading, the leader
 //     renews every retry_period; if no renewal succeeds within renew_deadline
 //     of a round's start, or a read shows another holder, it stops leading.
-//     That deadline is also capped at lease_duration after the last
-//     successful renewal was *sent* (the server applied it no earlier), so a
-//     slow answer cannot stretch leadership past what others wait. Requests
-//     are bounded by the time left before the deadline.
+//   * Leadership is a time bound, not a flag: a successful write *sent* at
+//     t makes this candidate leader until valid_until = t + lease_duration -
+//     safety_margin (the server applied the write no earlier than t, and
+//     others wait at least lease_duration from when they saw it). The round
+//     deadline is capped by it, is_leader() is false from it on, a timer
+//     that fires late (a paused process) checks it before anything else,
+//     and an answer that arrives after it (a renewal sent before a pause,
+//     answered after) is not a renewal: leadership ends, nothing more is
+//     written. The margin is the leader's time to stop its work before
+//     anyone may take over.
+//   * Each attempt (its read and its write) gets at most retry_period, so a
+//     request stuck on a connection that went silent leaves time in the
+//     round for another on a fresh connection; the library probes the
+//     silent connection with a PING and drops it. The elector's client also
+//     caps its health-check timings below the renew deadline
+//     (election_client_options).
 //   * On stop() while leading, on_stopped_leading runs, then (with
 //     release_on_cancel) the lease is released: holderIdentity "" and
 //     leaseDurationSeconds 1, so another candidate can take it at once.
@@ -40,15 +59,19 @@
 // lease_duration is rounded *up* when written (1.5 s -> 2), never down,
 // because other candidates wait what the record says.
 //
-// Threading: run() blocks the calling thread and does all the work there:
-// requests (on the internal rebound::Client), waits, and every callback.
-// start() runs run() on a thread the elector owns. To use an executor of
-// yours, post [&] { elector.run(); } to it - it occupies one of its threads
-// until stopped. stop() may be called from any thread, callbacks included;
-// it wakes waits and cancels the request in flight, and (unless called from
-// the run thread, or when run() was called directly) waits for run() to
-// finish, release included. Callbacks must not block for long: the
-// election does not progress while they run.
+// Threading: run() blocks the calling thread and does the election there:
+// requests (on the internal rebound::Client) and waits. start() runs run()
+// on a thread the elector owns. To use an executor of yours, post
+// [&] { elector.run(); } to it - it occupies one of its threads until
+// stopped. Every callback (on_started_leading, on_stopped_leading,
+// on_new_leader, on_event) runs on one callback thread the elector owns, in
+// order, so a callback that blocks never stops renewals; run() returns only
+// after every callback it caused has run, and a release waits for
+// on_stopped_leading to return. Callbacks must not throw. stop() may be
+// called from any thread, callbacks included; it wakes waits and cancels
+// the request in flight, and (unless called from the run thread or the
+// callback thread, or when run() was called directly) waits for run() to
+// finish, release included.
 #pragma once
 
 #include <rebound/error.hpp>
@@ -58,6 +81,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace rebound::lease {
@@ -90,6 +114,9 @@ struct ElectionEvent {
   std::string error_kind;        ///< failed, conflict, lost, release_failed: a short stable name
   std::string message;           ///< human-readable detail
   std::chrono::milliseconds took{0};  ///< duration of the attempt
+  /// acquired, renewed: leadership lasts until then (steady clock); see
+  /// LeaderElector::valid_until().
+  std::chrono::steady_clock::time_point valid_until{};
 };
 /// One line: "<wall time> <identity> <kind> holder=... rv=... <error_kind>: <message> (N ms)".
 std::string to_string(const ElectionEvent& e);
@@ -99,13 +126,24 @@ struct LeaderElectionConfig {
   std::string base_url;
   std::string namespace_ = "default";
   std::string name;      ///< the Lease's name
-  std::string identity;  ///< this candidate's unique identity (e.g. the pod name)
+  std::string identity;  ///< this candidate's identity (e.g. the pod name)
+  /// Append "_" and 8 random hex digits to `identity`, new for each
+  /// LeaderElector (LeaderElector::identity() has the result), so two
+  /// processes given the same identity never share it. Turn off only when
+  /// the identity is unique by construction; even then, a record naming our
+  /// identity that this process did not write is treated as another's.
+  bool unique_identity = true;
 
   std::chrono::milliseconds lease_duration = std::chrono::seconds(15);
   std::chrono::milliseconds renew_deadline = std::chrono::seconds(10);
   std::chrono::milliseconds retry_period = std::chrono::seconds(2);
   /// Candidates wait retry_period * (1 + U[0, jitter_factor)) between attempts.
   double jitter_factor = 1.2;
+  /// How long before the lease could expire for others leadership ends
+  /// (valid_until = last successful write's send time + lease_duration -
+  /// safety_margin): the time on_stopped_leading has to stop the work.
+  /// Unset: lease_duration - renew_deadline. 0 <= margin < lease_duration.
+  std::optional<std::chrono::milliseconds> safety_margin;
 
   /// Release the lease when stopped while leading. Only safe when
   /// on_stopped_leading stops the leader's work before it returns.
@@ -115,8 +153,8 @@ struct LeaderElectionConfig {
   bool rejoin_after_loss = false;
 
   std::function<void()> on_started_leading;
-  /// Called when leadership ends (lost, or stop() while leading), before
-  /// the lease is released. Not called if this candidate never led.
+  /// Called when leadership ends (lost, expired, or stop() while leading),
+  /// before the lease is released. Not called if this candidate never led.
   std::function<void()> on_stopped_leading;
   /// Called with each newly observed holder (our own identity included).
   std::function<void(const std::string& identity)> on_new_leader;
@@ -163,8 +201,20 @@ class LeaderElector {
   /// Ends the election (see the threading notes above). Idempotent.
   void stop();
 
-  /// True between on_started_leading and on_stopped_leading.
+  /// True while this candidate leads and its leadership is still valid by
+  /// its own steady clock (now < valid_until()): false from the moment the
+  /// lease might be taken over by others less the safety margin, even if the
+  /// process was paused and the election has not noticed yet. Check it
+  /// before each action that needs leadership. Becomes true just before
+  /// on_started_leading is called (on the callback thread).
   bool is_leader() const noexcept;
+  /// Until when the current leadership is valid (steady clock): the last
+  /// successful write's send time + lease_duration - safety margin. A
+  /// default time_point when not leading.
+  std::chrono::steady_clock::time_point valid_until() const noexcept;
+  /// This candidate's identity as written to the lease (with the unique
+  /// suffix unless unique_identity is off).
+  const std::string& identity() const noexcept;
   /// The holder last observed ("" when free or not yet read).
   std::string leader() const;
   const LeaderElectionConfig& config() const noexcept;
