@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <random>
@@ -62,11 +63,35 @@ std::uint64_t number_in(const boost::json::object& o, const char* key, const std
   return v->to_number<std::uint64_t>();
 }
 
+// The wall clock in microseconds since the epoch: where resourceVersions
+// start when no file says where the last store stopped.
+std::uint64_t clock_version() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
+}
+
 }  // namespace
 
 LeaseTable::LeaseTable(std::string persist_path) : persist_path_(std::move(persist_path)) {
-  if (persist_path_.empty()) return;
-  if (auto content = read_whole_file(persist_path_)) load(*content);
+  if (!persist_path_.empty()) {
+    if (auto content = read_whole_file(persist_path_)) {
+      load(*content);
+      return;
+    }
+  }
+  // No file holds the last version handed out (a memory-only store, or a new
+  // file): a store restarted in the same microsecond is the only one that
+  // could hand out a version again, and versions follow the clock.
+  revision_ = clock_version();
+}
+
+std::uint64_t LeaseTable::next_revision_locked() {
+  // Never below the clock either, so a store restarted later starts above
+  // every version this one handed out (unless writes came faster than one a
+  // microsecond, or the wall clock was stepped back).
+  revision_ = std::max(revision_ + 1, clock_version());
+  return revision_;
 }
 
 void LeaseTable::load(const std::string& content) {
@@ -265,8 +290,7 @@ TableResult LeaseTable::commit_locked(const Key& key, std::optional<Entry> next,
   std::optional<Record> previous_record;
   if (auto it = records_.find(key); it != records_.end()) previous_record = it->second;
 
-  ++revision_;
-  const std::string version = std::to_string(revision_);
+  const std::string version = std::to_string(next_revision_locked());
   if (next) {
     metadata_of(next->object)["resourceVersion"] = version;
     entries_[key] = *next;

@@ -82,6 +82,9 @@ class LeaseTable {
   // holder change, and persists both. On a persistence failure restores the
   // old entry, record and revision. Caller holds mutex_.
   TableResult commit_locked(const Key& key, std::optional<Entry> next, TableOutcome success);
+  // The version of the next write: above every version handed out before,
+  // by this store or (see the constructor) by an earlier one. Caller holds mutex_.
+  std::uint64_t next_revision_locked();
   std::string serialize_locked() const;
   void load(const std::string& content);
 
@@ -89,7 +92,7 @@ class LeaseTable {
   mutable std::mutex mutex_;
   std::map<Key, Entry> entries_;
   std::map<Key, Record> records_;
-  std::uint64_t revision_ = 0;
+  std::uint64_t revision_ = 0;  // the last version handed out
 };
 
 }  // namespace rebound::lease::detail

@@ -37,7 +37,13 @@
 //   malformed JSON or a name/namespace that contradicts the URL: 400 BadRequest;
 //   other methods: 405 MethodNotAllowed; other paths under the prefix: 404 NotFound;
 //   with LeaseStoreOptions::bearer_token set, a missing or wrong token: 401 Unauthorized.
-// resourceVersion is one store-wide counter (like etcd's revision).
+// resourceVersion is one store-wide counter (like etcd's revision), strictly
+// increasing and never below the wall clock in microseconds since the epoch:
+// a store starts from its file's last version, or - in memory, or with a new
+// file - from the clock, so a restarted store never hands out a version an
+// earlier one did (short of more than a write a microsecond, or the clock
+// stepped back), and a write based on an object read before a restart meets
+// 409 after it.
 //
 // Persistence: with persist_path set, every change rewrites the whole file
 // atomically (temp file, fsync, rename) before it is acknowledged, and the
