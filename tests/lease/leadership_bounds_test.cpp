@@ -1,10 +1,13 @@
 // Leadership you can trust (in one process; the paused process is in
 // tests/cli/elect_test.cpp): a callback that blocks does not stop renewals,
-// identities are unique by default, and two candidates given one identity
-// never both lead - a record naming us is ours only if we wrote it.
+// identities are unique by default, two candidates given one identity
+// never both lead - a record naming us is ours only if we wrote it - and a
+// leader whose connection went silent renews on a new one in time.
 #include "lease/lease_fixtures.hpp"
 
 #include "integration/fixtures.hpp"  // open_fds()
+
+#include <rebound/proxy/fault_proxy.hpp>
 
 #include <gtest/gtest.h>
 
@@ -108,4 +111,58 @@ TEST_F(LeadershipBounds, TwoCandidatesGivenOneIdentityNeverBothLead) {
   EXPECT_EQ(rec_b.leaderships("same"), 0) << rec_b.timeline();
   EXPECT_GE(rec_b.count(ElectionEventKind::held_by_other), 3) << rec_b.timeline();
   EXPECT_TRUE(a.is_leader());
+}
+
+TEST_F(LeadershipBounds, ALeaderWhoseConnectionGoesSilentRenewsOnANewOneWithinTheRenewDeadline) {
+  // The path of the leader's established connection dies without a FIN or
+  // RST while the server stays reachable (new connections get through).
+  // With the library's default health settings (30 s idle PING, 15 s
+  // timeout, 30 s TCP user timeout) that connection would hold the
+  // renewals for longer than the lease; the elector bounds each attempt by
+  // the retry period and its client's health timings by the renew
+  // deadline, and a timed-out stream makes the connection suspect (PING
+  // probe), so the next renewal dials a fresh connection in time.
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  proxy::FaultProxy path({"127.0.0.1", 0, "127.0.0.1", s->port()});
+  path.start();
+  Recorder rec;
+  auto cfg = candidate(*s, "a", rec);
+  cfg.base_url = "https://127.0.0.1:" + std::to_string(path.port());
+  cfg.client_options = Options{};  // the library's defaults...
+  cfg.client_options.tls.ca_file = s->certificate_file();  // ...trusting the test server
+  cfg.lease_duration = 3s;
+  cfg.renew_deadline = 2s;
+  cfg.retry_period = 300ms;
+  LeaderElector a(cfg);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  LeaderElector b(candidate(*s, "b", rec));
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::held_by_other, "b") >= 1; }, 10s));
+
+  const auto accepted_before = path.stats().accepted;
+  const auto silenced = Clock::now();
+  path.blackhole_current();
+  ASSERT_TRUE(wait_until(
+      [&] {
+        for (const auto& e : rec.events())
+          if (e.kind == ElectionEventKind::renewed && e.identity == "a" && e.time > silenced &&
+              path.stats().accepted > accepted_before)
+            return true;
+        return false;
+      },
+      10s))
+      << rec.timeline();
+  Clock::time_point renewed_at{};
+  for (const auto& e : rec.events())
+    if (e.kind == ElectionEventKind::renewed && e.identity == "a" && e.time > silenced && renewed_at == Clock::time_point{})
+      renewed_at = e.time;
+  EXPECT_LT(renewed_at - silenced, cfg.renew_deadline) << rec.timeline();
+  EXPECT_GT(path.stats().accepted, accepted_before) << "the renewal did not move to a new connection";
+  EXPECT_EQ(rec.count(ElectionEventKind::lost, "a"), 0) << rec.timeline();
+  EXPECT_TRUE(a.is_leader());
+  EXPECT_EQ(store->holder_changes(lock_ns, lock_name), 1u) << describe_history(*store);
+  b.stop();
+  a.stop();
 }
