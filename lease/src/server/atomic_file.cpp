@@ -5,6 +5,7 @@
 #include <cstring>
 #include <fcntl.h>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <unistd.h>
@@ -22,6 +23,18 @@ std::optional<std::string> read_whole_file(const std::string& path) {
 
 namespace {
 
+std::mutex sync_mutex;
+SyncFunction sync_function;  // guarded by sync_mutex; empty: ::fsync
+
+int sync(int fd, SyncTarget target) {
+  SyncFunction f;
+  {
+    std::lock_guard lock(sync_mutex);
+    f = sync_function;
+  }
+  return f ? f(fd, target) : ::fsync(fd);
+}
+
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 
 // write(2) until done: a short write is not an error.
@@ -38,6 +51,11 @@ bool write_all(int fd, const std::string& content) {
 
 }  // namespace
 
+void set_sync_function_for_tests(SyncFunction f) {
+  std::lock_guard lock(sync_mutex);
+  sync_function = std::move(f);
+}
+
 std::string replace_file_atomically(const std::string& path, const std::string& content) {
   // The pid keeps two processes that share a path (a restarted server while
   // the old one dies) from writing the same temp file.
@@ -47,7 +65,7 @@ std::string replace_file_atomically(const std::string& path, const std::string& 
   std::string error;
   if (!write_all(fd, content))
     error = errno_text("write " + tmp);
-  else if (::fsync(fd) != 0)  // the data must be on disk before the rename makes it visible
+  else if (sync(fd, SyncTarget::file) != 0)  // the data must be on disk before the rename makes it visible
     error = errno_text("fsync " + tmp);
   if (::close(fd) != 0 && error.empty()) error = errno_text("close " + tmp);
   if (error.empty() && ::rename(tmp.c_str(), path.c_str()) != 0) error = errno_text("rename to " + path);
@@ -55,15 +73,18 @@ std::string replace_file_atomically(const std::string& path, const std::string& 
     ::unlink(tmp.c_str());
     return error;
   }
-  // Make the rename itself durable. Best effort: some filesystems refuse
-  // fsync on a directory, and the data is already safe either way.
+  // Make the rename itself durable: until the directory is fsynced a crash
+  // can bring the old file back, so a write is not acknowledged without it.
+  // The new file is in place by now and stays (the caller answers 500: a
+  // write whose outcome a client cannot know, as after a lost answer); the
+  // next successful write replaces it with what the store holds.
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
-  return {};
+  const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd < 0) return errno_text("open directory " + dir + " to fsync it");
+  if (sync(dfd, SyncTarget::directory) != 0) error = errno_text("fsync directory " + dir);
+  ::close(dfd);
+  return error;
 }
 
 }  // namespace rebound::lease::detail

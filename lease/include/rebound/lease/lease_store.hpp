@@ -46,11 +46,14 @@
 // 409 after it.
 //
 // Persistence: with persist_path set, every change rewrites the whole file
-// atomically (temp file, fsync, rename) before it is acknowledged, and the
-// constructor loads it, so a restarted server - even a new process - keeps
-// its leases and resourceVersions, and what it has seen of each lease: the
-// holder history, the write count and the holder's last write. A failed
-// write rolls the change back and answers 500 InternalError.
+// atomically and durably (temp file, fsync, rename, fsync of the directory)
+// before it is acknowledged, and the constructor loads it, so a restarted
+// server - even a new process - keeps its leases and resourceVersions, and
+// what it has seen of each lease: the holder history, the write count and
+// the holder's last write. A write that fails any of those steps is not
+// applied and answers 500 InternalError (when only the directory's fsync
+// failed the file may already hold it: like a lost answer, its outcome is
+// unknown to the client until it reads the lease again).
 //
 // Thread safety: every member may be called from any thread (the server's
 // handlers run on several); one mutex serialises changes.
