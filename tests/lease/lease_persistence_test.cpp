@@ -2,37 +2,20 @@
 // file's data and the directory entry the rename changed both fsynced - and
 // a write that cannot be made durable is answered 500 and not applied.
 //
-// fsync cannot be made to fail, or to take long, honestly on a test
-// machine's filesystem, so these tests go through the seam every fsync of
-// the store passes (set_sync_function_for_tests in server/atomic_file.hpp).
+// fsync cannot honestly be made to fail on a test machine's filesystem, so
+// these tests go through the seam every fsync of the store passes
+// (set_sync_function_for_tests in server/atomic_file.hpp, via sync_seam.hpp).
 #include "lease/lease_api_fixture.hpp"
 
-#include "server/atomic_file.hpp"
+#include "lease/sync_seam.hpp"
 
 #include <gtest/gtest.h>
-
-#include <cerrno>
 
 using namespace rebound;
 using namespace rebound::lease;
 using namespace rebound::lease::testing;
 
 namespace {
-
-// Installs a sync function for one test, and ::fsync again after it.
-struct SyncSeam {
-  explicit SyncSeam(detail::SyncFunction f) { detail::set_sync_function_for_tests(std::move(f)); }
-  ~SyncSeam() { detail::set_sync_function_for_tests({}); }
-};
-
-// A sync function that fails the fsyncs of `target` with EIO.
-detail::SyncFunction failing(detail::SyncTarget target) {
-  return [target](int fd, detail::SyncTarget what) {
-    if (what != target) return ::fsync(fd);
-    errno = EIO;
-    return -1;
-  };
-}
 
 class LeasePersistence : public LeaseFileTest {
  protected:
@@ -43,7 +26,7 @@ class LeasePersistence : public LeaseFileTest {
     ASSERT_EQ(created.status, 201);
     const auto revision = store_->revision();
     {
-      SyncSeam seam(failing(target));
+      SyncSeam seam(failing_sync(target));
       const auto update = call("PUT", item, lease_body("lock", "b", rv_of(created)));
       expect_status(update, 500, "InternalError");
       EXPECT_NE(message_of(update).find("fsync"), std::string::npos) << message_of(update);

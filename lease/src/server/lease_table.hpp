@@ -1,21 +1,25 @@
-// The Lease store's state: the stored objects keyed by (namespace, name),
-// the store-wide resourceVersion, the per-lease holder history, and the
-// persistence of it all. Knows nothing of HTTP: lease_http.cpp validates
-// requests and maps TableOutcome to status codes.
+// The Lease store's state and its changes: the committed StoreState, the
+// write rules (create, kube-apiserver's update, delete), the resourceVersion
+// counter, the holder history, and persisting each change before it is
+// committed. Knows nothing of HTTP: lease_http.cpp validates requests and
+// maps TableOutcome to status codes.
 //
-// Thread safety: every member locks one mutex; safe from any thread.
+// Thread safety: every member is safe from any thread. Readers take the
+// committed state as an immutable snapshot (a pointer copied under a mutex
+// held for nothing else), so they never wait for a write, not even for its
+// fsync; writers take turns for their whole write, persistence included, and
+// publish the new state only once it is durable.
 #pragma once
 
-#include "rebound/lease/lease_store.hpp"
+#include "server/lease_state.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <utility>
 #include <vector>
 
 namespace rebound::lease::detail {
@@ -28,7 +32,7 @@ enum class TableOutcome {
   uid_mismatch,      ///< the write names another object's uid; `message` says which
   version_required,  ///< an update of a stored lease that names no resourceVersion
   already_exists,    ///< create of a lease that exists
-  storage_failed,  ///< the change could not be persisted and was rolled back; `message` says why
+  storage_failed,    ///< the change could not be persisted and was not applied; `message` says why
 };
 
 struct TableResult {
@@ -66,33 +70,25 @@ class LeaseTable {
   std::uint64_t revision() const;
 
  private:
-  using Key = std::pair<std::string, std::string>;  // namespace, name
-  struct Entry {
-    boost::json::object object;
-    LeaseSpec spec;
-  };
-  // What the store has seen of a lease over time; outlives deletion.
-  struct Record {
-    std::vector<HolderChange> history;
-    std::uint64_t writes = 0;
-    std::optional<std::chrono::system_clock::time_point> holder_last_write;
-  };
+  using State = std::shared_ptr<const StoreState>;
 
-  // Replaces (or, with nullopt, deletes) the entry under `key`, records the
-  // holder change, and persists both. On a persistence failure restores the
-  // old entry, record and revision. Caller holds mutex_.
-  TableResult commit_locked(const Key& key, std::optional<Entry> next, TableOutcome success);
+  /// The committed state; stays valid and unchanged for as long as it is held.
+  State snapshot() const;
+  // Makes `base` with `key` replaced by `next` (nullopt: deleted) the new
+  // state: a new version, the holder change recorded, persisted, then
+  // published. On a persistence failure nothing is published. Caller holds
+  // write_mutex_, and `base` is the committed state.
+  TableResult commit(const State& base, const LeaseKey& key, std::optional<StoredLease> next, TableOutcome success);
   // The version of the next write: above every version handed out before,
-  // by this store or (see the constructor) by an earlier one. Caller holds mutex_.
-  std::uint64_t next_revision_locked();
-  std::string serialize_locked() const;
-  void load(const std::string& content);
+  // by this store or (see the constructor) by an earlier one. Caller holds
+  // write_mutex_.
+  std::uint64_t next_revision();
 
   const std::string persist_path_;
-  mutable std::mutex mutex_;
-  std::map<Key, Entry> entries_;
-  std::map<Key, Record> records_;
-  std::uint64_t revision_ = 0;  // the last version handed out
+  std::mutex write_mutex_;  // one write at a time, from its checks to its publication
+  std::uint64_t last_version_ = 0;  // guarded by write_mutex_: the last version handed out
+  mutable std::mutex snapshot_mutex_;  // guards committed_ (the pointer only)
+  State committed_;
 };
 
 }  // namespace rebound::lease::detail

@@ -56,7 +56,9 @@
 // unknown to the client until it reads the lease again).
 //
 // Thread safety: every member may be called from any thread (the server's
-// handlers run on several); one mutex serialises changes.
+// handlers run on several). Writes take turns, each from its checks until it
+// is durable; reads are answered from the last committed state and never
+// wait for a write, not even for its fsync on a slow disk.
 #pragma once
 
 #include <rebound/lease/lease.hpp>
