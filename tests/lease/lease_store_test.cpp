@@ -351,15 +351,6 @@ TEST_F(LeaseFileTest, ACorruptPersistFileIsRefused) {
   EXPECT_THROW(LeaseStore store(store_options()), std::runtime_error);
 }
 
-TEST_F(LeaseFileTest, AWriteThatCannotBePersistedIsRolledBackWith500) {
-  start({.persist_path = "/nonexistent-dir-for-rebound-tests/leases.json", .bearer_token = {}});
-  const auto revision = store_->revision();
-  expect_status(call("POST", coll, lease_body("lock", "a")), 500, "InternalError");
-  expect_status(call("GET", item), 404, "NotFound");
-  EXPECT_EQ(store_->revision(), revision);
-  EXPECT_EQ(store_->holder_changes("default", "lock"), 0u);
-}
-
 TEST_F(LeaseFileTest, AHandWrittenPersistFileGetsServerManagedFieldsAndCanBeUpdated) {
   stop();
   std::ofstream(file) << R"({"leases": [{"metadata": {"name": "lock", "namespace": "default"},

@@ -64,7 +64,12 @@ void record_write(LeaseRecord& record, const StoredLease* previous, const Stored
 LeaseTable::LeaseTable(std::string persist_path) : persist_path_(std::move(persist_path)) {
   auto state = std::make_shared<StoreState>();
   std::optional<std::string> content;
-  if (!persist_path_.empty()) content = read_whole_file(persist_path_);
+  if (!persist_path_.empty()) {
+    // Before reading: what this store reads is then what no other store
+    // will write.
+    lock_ = std::make_unique<FileLock>(persist_path_);
+    content = read_whole_file(persist_path_);
+  }
   if (content) {
     *state = parse_store_file(*content, persist_path_);
   } else {

@@ -11,6 +11,7 @@
 // publish the new state only once it is durable.
 #pragma once
 
+#include "server/file_lock.hpp"
 #include "server/lease_state.hpp"
 
 #include <boost/json/object.hpp>
@@ -43,8 +44,9 @@ struct TableResult {
 
 class LeaseTable {
  public:
-  /// Loads `persist_path` when set and present; throws std::runtime_error on
-  /// an unreadable or malformed file.
+  /// Locks `persist_path` when set (see file_lock.hpp) and loads it when
+  /// present; throws LeaseFileInUse when another store holds it,
+  /// std::runtime_error on a file that cannot be locked, read or parsed.
   explicit LeaseTable(std::string persist_path);
 
   TableResult get(const std::string& ns, const std::string& name) const;
@@ -85,6 +87,7 @@ class LeaseTable {
   std::uint64_t next_revision();
 
   const std::string persist_path_;
+  std::unique_ptr<FileLock> lock_;  // held for the table's life when persisted
   std::mutex write_mutex_;  // one write at a time, from its checks to its publication
   std::uint64_t last_version_ = 0;  // guarded by write_mutex_: the last version handed out
   mutable std::mutex snapshot_mutex_;  // guards committed_ (the pointer only)

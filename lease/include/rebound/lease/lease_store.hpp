@@ -68,6 +68,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -77,9 +78,18 @@ namespace detail {
 class LeaseTable;
 }
 
+/// Another store holds the persist file (in this process or another):
+/// what() names the file and, when known, the holder's pid.
+class LeaseFileInUse : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct LeaseStoreOptions {
   /// JSON file that holds the store; empty: memory only. Loaded by the
-  /// constructor when it exists (a corrupt file throws std::runtime_error).
+  /// constructor when it exists (a corrupt file throws std::runtime_error),
+  /// and locked for the store's life ("<persist_path>.lock", removed when
+  /// the store goes): a second store on it throws LeaseFileInUse.
   std::string persist_path;
   /// When set, every request must carry "Authorization: Bearer <token>".
   std::string bearer_token;
@@ -101,8 +111,9 @@ struct HolderChange {
 
 class LeaseStore {
  public:
-  /// Loads options.persist_path when it exists; throws std::runtime_error if
-  /// it cannot be read or parsed.
+  /// Locks options.persist_path and loads it when it exists; throws
+  /// LeaseFileInUse when another store holds it, std::runtime_error when it
+  /// cannot be locked, read or parsed.
   explicit LeaseStore(LeaseStoreOptions options = {});
   ~LeaseStore();
   LeaseStore(const LeaseStore&) = delete;
