@@ -144,6 +144,9 @@ int run(const WatchFlags& f) {
     summary["requests"] = total;
     summary["ok"] = ok;
     summary["failed"] = total - ok;
+    const auto counters = client.counters();
+    summary["dials"] = counters.dials;
+    summary["dial_failures"] = counters.dial_failures;
     boost::json::array list;
     for (const auto& o : outages) {
       boost::json::object j;

@@ -12,6 +12,7 @@ packages=(
   libcli11-dev
   nghttp2-server nghttp2-client h2o nginx-light curl
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
+  iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
   "$@"
 )
 

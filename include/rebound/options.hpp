@@ -31,6 +31,14 @@ struct TlsOptions {
 struct Options {
   // --- connections ---
   std::chrono::milliseconds connect_timeout = 10s;
+  /// A request is never held back by a dial pending longer than this: a
+  /// fresh dial starts beside it (a SYN lost to a partition is retried by
+  /// TCP only after 1 s, then 3 s, 7 s...; a fresh one goes out at once),
+  /// at most one per stagger and three pending per origin - the oldest is
+  /// cancelled to make way. The first to connect serves the queue; the
+  /// others are cancelled once nobody waits for them. 0: one dial waits
+  /// alone until connect_timeout.
+  std::chrono::milliseconds dial_stagger = 250ms;
   /// Max connections per origin for the whole Client (both protocols,
   /// whatever io_threads is). HTTP/2 connections are shared up to the
   /// peer's MAX_CONCURRENT_STREAMS; beyond that, new ones are dialed (one at

@@ -93,8 +93,8 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
 
 bool OriginPool::may_be_http2() const noexcept { return !protocol_known_ || protocol_ == Protocol::http2; }
 
-std::size_t OriginPool::dials_wanted() const {
-  if (shut_down_) return 0;
+OriginPool::DialPlan OriginPool::dials_wanted() const {
+  if (shut_down_) return {};
   // While backing off after dial failures, the requests that failed with
   // the dial (and those that asked to wait for readiness) wait for the
   // redial; a request that arrived since gets a fresh dial at once.
@@ -104,12 +104,12 @@ std::size_t OriginPool::dials_wanted() const {
   const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
     return !e->done() && !e->resting(now) && !(backing_off && (e->wait_for_ready() || e->backing_off()));
   }));
-  if (wanting == 0) return 0;
+  if (wanting == 0) return {};
   // Draining connections are on their way out and do not hold a slot.
   const auto live = static_cast<std::size_t>(std::count_if(
       connections_.begin(), connections_.end(), [](const auto& c) { return c->state() != ConnState::draining; }));
   const std::size_t slots_used = live + dials_.size();
-  if (slots_used >= options_.max_conns_per_origin) return 0;
+  if (slots_used >= options_.max_conns_per_origin) return {};
   const std::size_t free_slots = options_.max_conns_per_origin - slots_used;
   // One HTTP/2 connection may serve them all: dial one at a time, and not
   // while a new connection's stream limit is still to come.
@@ -118,30 +118,67 @@ std::size_t OriginPool::dials_wanted() const {
                                            [](const auto& c) {
                                              return c->state() != ConnState::draining && c->limits_pending();
                                            });
-    return dials_.empty() && !limits_coming ? 1 : 0;
+    if (limits_coming) return {};
+    if (dials_.empty()) return {1, false};
+    return {0, dials_stale()};
   }
   // HTTP/1.1: one connection per waiting request; each dial in flight will serve one.
-  return wanting > dials_.size() ? std::min(wanting - dials_.size(), free_slots) : 0;
+  if (wanting > dials_.size()) return {std::min(wanting - dials_.size(), free_slots), false};
+  return {0, dials_stale()};
+}
+
+bool OriginPool::dials_stale() const {
+  if (options_.dial_stagger.count() <= 0 || dials_.empty()) return false;
+  return clock_.now() - dials_.back().started >= options_.dial_stagger;
 }
 
 void OriginPool::maybe_dial() {
-  for (std::size_t n = dials_wanted(); n > 0; --n) start_dial();
+  const DialPlan plan = dials_wanted();
+  for (std::size_t n = plan.fresh; n > 0; --n) start_dial(false);
+  if (plan.staggered) start_dial(true);
 }
 
-void OriginPool::start_dial() {
+void OriginPool::start_dial(bool staggered) {
+  if (staggered && dials_.size() >= max_staggered_dials) {
+    // The oldest has waited longest on TCP's SYN retransmission: it makes way.
+    auto oldest = std::move(dials_.front().dial);
+    dials_.erase(dials_.begin());
+    oldest->cancel();
+  }
   if (services_.counters) ++services_.counters->dials;
-  emit(EventKind::dial_start, 0, protocol_, {}, origin_.origin());
+  const auto now = clock_.now();
+  if (observed()) {
+    std::string detail = origin_.origin();
+    if (staggered)
+      detail += " (beside " + std::to_string(dials_.size()) + " pending, the youngest for " +
+                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - dials_.back().started).count()) +
+                " ms)";
+    emit(EventKind::dial_start, 0, protocol_, {}, std::move(detail));
+  }
   auto slot = std::make_shared<const net::Dial*>(nullptr);
   auto dial = services_.connector->dial(origin_, while_alive([this, slot](Error err, net::DialResult result) {
     on_dialed(*slot, std::move(err), std::move(result));
   }));
   *slot = dial.get();
-  dials_.push_back(std::move(dial));
+  dials_.push_back({std::move(dial), now});
+  if (options_.dial_stagger.count() > 0)
+    stagger_ = clock_.call_after(options_.dial_stagger, while_alive([this] { pump(); }));
+}
+
+void OriginPool::cancel_dials(std::size_t keep_newest) {
+  while (dials_.size() > keep_newest) {
+    auto d = std::move(dials_.front().dial);
+    dials_.erase(dials_.begin());
+    d->cancel();  // its handler finds it gone and does nothing
+  }
+  if (dials_.empty()) stagger_.reset();
 }
 
 void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult result) {
-  auto it = std::find_if(dials_.begin(), dials_.end(), [&](const auto& d) { return d.get() == which; });
-  if (it != dials_.end()) dials_.erase(it);
+  auto it = std::find_if(dials_.begin(), dials_.end(), [&](const auto& d) { return d.dial.get() == which; });
+  if (it == dials_.end()) return;  // cancelled: a sibling connected first, or it made way
+  dials_.erase(it);
+  if (dials_.empty()) stagger_.reset();
   if (shut_down_) return;
   if (err) {
     ++consecutive_dial_failures_;
@@ -155,12 +192,24 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
   protocol_ = result.protocol;
   protocol_known_ = true;
   const auto id = services_.next_connection_id();
+  // An HTTP/2 connection takes the whole queue: staggered siblings still
+  // pending are cancelled (they would only connect to idle).
+  const std::size_t cancelled = result.protocol == Protocol::http2 ? dials_.size() : 0;
+  if (cancelled > 0) cancel_dials(0);
   emit(EventKind::dial_done, id, result.protocol, {},
        origin_.origin() + " " + to_string(result.protocol) +
-           (result.tls_cipher.empty() ? "" : " " + result.tls_cipher));
+           (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) +
+           (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
   if (services_.counters) ++services_.counters->connections_open;
   connections_.push_back(services_.connector->connect(*this, id, std::move(result)));
   pump();
+  // HTTP/1.1: staggered siblings still pending are kept for the requests
+  // still waiting, one each; the rest serve nobody.
+  if (!dials_.empty()) {
+    const auto still_waiting = static_cast<std::size_t>(
+        std::count_if(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); }));
+    cancel_dials(std::min(still_waiting, dials_.size()));
+  }
 }
 
 void OriginPool::after_dial_failure(const Error& err) {
@@ -349,9 +398,10 @@ void OriginPool::shutdown() {
   shut_down_ = true;
   redial_.reset();
   wake_.reset();
+  stagger_.reset();
   auto dials = std::move(dials_);
   dials_.clear();
-  for (auto& d : dials) d->cancel();
+  for (auto& d : dials) d.dial->cancel();
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& ex : waiting) finish(ex, Error(errc::client_shut_down, ex->describe()));

@@ -8,9 +8,11 @@
 //  - a draining or closed connection is never handed a request;
 //  - whoever finds a connection unusable removes it in the same step
 //    (on_closed erases it before anything else runs);
-//  - while the origin may speak HTTP/2, at most one dial is in flight (it
+//  - while the origin may speak HTTP/2, one dial is in flight (it
 //    coalesces); a known-HTTP/1.1 origin dials one connection per waiting
-//    request, up to max_conns_per_origin, in parallel;
+//    request, up to max_conns_per_origin, in parallel; in both, a dial
+//    pending longer than dial_stagger gets a fresh one beside it, at most
+//    one per stagger and max_staggered_dials pending (the oldest makes way);
 //  - a dial failure fails only requests with no other way forward, and only
 //    when the retry decision (attempts, budget) says so; the others wait
 //    for a redial after backoff;
@@ -38,6 +40,9 @@
 #include <vector>
 
 namespace rebound::pool {
+
+/// Dials pending at once for one origin when dials are staggered.
+inline constexpr std::size_t max_staggered_dials = 3;
 
 namespace asio = boost::asio;
 
@@ -95,9 +100,18 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void pump_soon();
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();
-  std::size_t dials_wanted() const;
+  struct DialPlan {
+    std::size_t fresh = 0;   ///< dials for requests no pending dial will serve
+    bool staggered = false;  ///< one more beside pending dials that went stale
+  };
+  DialPlan dials_wanted() const;
   bool may_be_http2() const noexcept;
-  void start_dial();
+  /// `staggered`: beside pending dials, for requests they hold back (the
+  /// oldest is cancelled at max_staggered_dials).
+  void start_dial(bool staggered);
+  /// Whether the youngest pending dial has been pending for the stagger.
+  bool dials_stale() const;
+  void cancel_dials(std::size_t keep_newest);
   void on_dialed(const net::Dial* which, Error err, net::DialResult result);
   void after_dial_failure(const Error& err);
   void schedule_redial();
@@ -116,7 +130,12 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   Url origin_;
   std::vector<std::shared_ptr<Connection>> connections_;
   std::deque<std::shared_ptr<Exchange>> waiting_;
-  std::vector<std::shared_ptr<net::Dial>> dials_;  // in flight
+  struct PendingDial {
+    std::shared_ptr<net::Dial> dial;
+    Clock::time_point started;
+  };
+  std::vector<PendingDial> dials_;  // in flight, oldest first
+  ScheduledCall stagger_;           // set while dials are pending: the next fresh dial may start then
   Protocol protocol_ = Protocol::http1;
   bool protocol_known_ = false;  // plain http, or learned from a TLS dial's ALPN
   retry::Budget budget_;

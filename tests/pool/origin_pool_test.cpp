@@ -391,6 +391,62 @@ TEST_F(PoolTest, HealthFailureClosesTheConnectionAndRetriesOnlyWhatMayBeRepeated
   EXPECT_EQ(connector.in_flight(), 1u);
 }
 
+// --- staggered dials (a SYN lost to a partition) ------------------------------
+
+TEST_F(PoolTest, ADialPendingLongerThanTheStaggerGetsAFreshOneBesideItAndTheFirstToConnectServes) {
+  options.dial_stagger = 250ms;
+  make_pool("https://origin.test:443");
+  const auto a = send();
+  EXPECT_EQ(connector.in_flight(), 1u);
+  advance(249ms);
+  EXPECT_EQ(connector.in_flight(), 1u) << "a dial younger than the stagger holds the request";
+  advance(1ms);
+  EXPECT_EQ(connector.in_flight(), 2u) << "no fresh dial beside one pending for the stagger";
+  // The fresh one connects (the path healed; the first SYN waits for TCP's
+  // retransmission): it serves the queue and the stale one is cancelled.
+  connector.dials[1]->complete({}, net::DialResult{nullptr, Protocol::http2, {}});
+  settle();
+  EXPECT_TRUE(connector.dials[0]->cancelled);
+  EXPECT_EQ(connector.in_flight(), 0u);
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond();
+  settle();
+  ASSERT_TRUE(completed(a));
+  EXPECT_TRUE(result(a));
+  bool told = false;
+  for (const auto& e : events)
+    if (e.kind == EventKind::dial_start && e.detail.find("beside") != std::string::npos) told = true;
+  EXPECT_TRUE(told) << "the staggered dial's event does not say so";
+}
+
+TEST_F(PoolTest, StaggeredDialsAreBoundedTheOldestMakesWayForAFreshOne) {
+  options.dial_stagger = 250ms;
+  make_pool("https://origin.test:443");
+  send();
+  for (int i = 0; i < 20; ++i) advance(250ms);  // 5 s of a partition
+  EXPECT_EQ(connector.dials.size(), 21u) << "one fresh dial per stagger, no more";
+  EXPECT_EQ(connector.in_flight(), 3u) << "at most three pending at once";
+  for (std::size_t i = 0; i + 3 < connector.dials.size(); ++i) EXPECT_TRUE(connector.dials[i]->cancelled) << i;
+}
+
+TEST_F(PoolTest, NoStaggeredDialWhileNoRequestWaits) {
+  options.dial_stagger = 250ms;
+  make_pool("https://origin.test:443");
+  const auto a = send();
+  exchanges[a]->complete(Error(errc::cancelled, "test", progress::not_sent));
+  settle();
+  advance(2s);
+  EXPECT_EQ(connector.dials.size(), 1u);
+}
+
+TEST_F(PoolTest, AZeroStaggerWaitsForTheOneDial) {
+  options.dial_stagger = 0ms;
+  make_pool("https://origin.test:443");
+  send();
+  advance(5s);
+  EXPECT_EQ(connector.dials.size(), 1u);
+}
+
 // --- dial failures ----------------------------------------------------------
 
 TEST_F(PoolTest, ADialFailureWithNoOtherWayForwardRedialsAfterBackoffForAnyMethod) {
@@ -470,6 +526,7 @@ TEST_F(PoolTest, WaitForReadyRequestsRideOutDialFailuresUncharged) {
 
 TEST_F(PoolTest, ARequestArrivingDuringBackoffDialsAtOnceAndServesTheOthersToo) {
   options.backoff_base = 1s;
+  options.dial_stagger = 0ms;  // the only timer that could be left is then a backoff
   make_pool("http://origin.test:80");
   const auto first = send();
   connector.fail(errc::connection_refused);

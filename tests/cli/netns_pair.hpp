@@ -1,0 +1,46 @@
+// Two network namespaces joined by a veth pair - a client's and a server's
+// host on one machine - and a partition between them: the server's
+// namespace drops every packet in and out (nftables) until healed. The
+// addresses (10.213.x.1 and .2) exist only inside these namespaces; both
+// are deleted, veth included, when the pair is destroyed.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rebound::testing {
+
+class NetnsPair {
+ public:
+  /// Why namespaces cannot be made here (not root, no `ip` or `nft`, the
+  /// kernel refuses), or nullopt when they can.
+  static std::optional<std::string> unavailable();
+
+  /// Creates both namespaces and the link; throws std::runtime_error naming
+  /// the command that failed.
+  NetnsPair();
+  ~NetnsPair();
+  NetnsPair(const NetnsPair&) = delete;
+  NetnsPair& operator=(const NetnsPair&) = delete;
+
+  /// The path of `ip`, and the arguments that run `argv` inside a namespace.
+  static std::string ip_path();
+  std::vector<std::string> in_client(const std::vector<std::string>& argv) const;
+  std::vector<std::string> in_server(const std::vector<std::string>& argv) const;
+  const std::string& server_address() const { return server_address_; }
+
+  /// Every packet to or from the server's namespace is dropped from now on.
+  void partition();
+  /// Packets flow again.
+  void heal();
+  /// Whether both namespaces still exist (false once destroyed).
+  static bool exists(const std::string& name);
+  const std::string& client_ns() const { return client_ns_; }
+  const std::string& server_ns() const { return server_ns_; }
+
+ private:
+  std::string client_ns_, server_ns_, server_address_;
+};
+
+}  // namespace rebound::testing
