@@ -19,6 +19,7 @@ struct ServeFlags {
   bool h1_only = false;
   bool leases = false;
   std::string leases_file;
+  bool leases_reset = false;
 };
 
 
@@ -64,8 +65,23 @@ int run(ServeFlags& f) {
   f.options.http2 = !f.h1_only;
   server::Server s(f.options);
   try {
-    if (f.leases || !f.leases_file.empty()) lease::install_lease_api(s, lease::LeaseStoreOptions{f.leases_file, {}});
+    if (f.leases || !f.leases_file.empty()) {
+      lease::LeaseStoreOptions o;
+      o.persist_path = f.leases_file;
+      o.move_aside_corrupt_file = f.leases_reset;
+      const auto store = lease::install_lease_api(s, std::move(o));
+      if (const auto& aside = store->corrupt_file_moved_to(); !aside.empty())
+        std::cerr << "rebound serve: " << f.leases_file << " was corrupt: moved it aside to " << aside
+                  << " and started with no leases" << std::endl;
+    }
     s.start();
+  } catch (const lease::LeaseFileCorrupt& e) {
+    // The way out, since the store cannot choose for the user between
+    // repairing the file and forgetting every lease in it.
+    std::cerr << "rebound serve: " << e.what() << "\n"
+              << "rebound serve: to start with no leases, run again with --leases-reset: the file is moved aside to "
+              << f.leases_file << ".corrupt-<time> (kept, not deleted)\n";
+    return 1;
   } catch (const std::exception& e) {
     std::cerr << "rebound serve: " << e.what() << "\n";
     return 1;
@@ -95,8 +111,13 @@ void add_serve(CLI::App& root) {
                   "Append \"METHOD TARGET X-REQUEST-ID\" per request to this file before its handler runs "
                   "(survives kill -9)");
   app->add_flag("--leases", flags->leases, "Serve the Kubernetes Lease API (coordination.k8s.io/v1) in memory");
-  app->add_option("--leases-file", flags->leases_file,
-                  "Serve the Lease API and keep leases in this JSON file across restarts (like etcd)");
+  auto* leases_file = app->add_option("--leases-file", flags->leases_file,
+                                      "Serve the Lease API and keep leases in this JSON file across restarts (like "
+                                      "etcd); one server per file at a time");
+  app->add_flag("--leases-reset", flags->leases_reset,
+                "If the --leases-file is corrupt, move it aside to FILE.corrupt-<time> and start with no leases (a "
+                "leader still running learns of it only at its next renewal); a file that loads is used as it is")
+      ->needs(leases_file);
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
 }
 

@@ -5,14 +5,13 @@
 // process, however it dies).
 #include "lease/lease_api_fixture.hpp"
 
+#include "lease/run_rebound.hpp"
+
 #include "integration/child_server.hpp"
 
 #include <gtest/gtest.h>
 
-#include <array>
-#include <cstdio>
 #include <filesystem>
-#include <sys/wait.h>
 #include <unistd.h>
 
 using namespace rebound;
@@ -31,25 +30,6 @@ std::string second_store_error(const LeaseStoreOptions& options) {
     return e.what();
   }
   return {};
-}
-
-struct Run {
-  int exit_code = -1;
-  std::string out;  // stdout and stderr
-};
-
-// Runs `rebound ARGS` (cut off after 10 s: a server that should have refused
-// to start would serve forever).
-Run run_rebound(const std::string& args) {
-  const std::string cmd = "timeout 10 " + std::string(REBOUND_CLI_PATH) + " " + args + " </dev/null 2>&1";
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
 }
 
 }  // namespace

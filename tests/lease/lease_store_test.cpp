@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <condition_variable>
 #include <filesystem>
@@ -23,6 +24,17 @@
 using namespace rebound;
 using namespace rebound::lease;
 using namespace rebound::lease::testing;
+
+namespace {
+
+std::vector<std::string> files_in(const std::string& dir) {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) names.push_back(entry.path().filename());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+}  // namespace
 
 INSTANTIATE_TEST_SUITE_P(Backings, LeaseApiTest, ::testing::Values(Backing::memory, Backing::file), backing_name);
 
@@ -345,10 +357,36 @@ TEST_F(LeaseFileTest, PersistedLeasesAreLoadedByANewStoreOnANewServer) {
   EXPECT_GT(std::stoull(rv_of(next)), std::stoull(rv));
 }
 
-TEST_F(LeaseFileTest, ACorruptPersistFileIsRefused) {
+TEST_F(LeaseFileTest, ACorruptPersistFileIsRefusedNamingTheFile) {
   stop();
   std::ofstream(file) << "{\"revision\": 3, \"leases\": [ {\"metadata\": ";
-  EXPECT_THROW(LeaseStore store(store_options()), std::runtime_error);
+  try {
+    LeaseStore store(store_options());
+    ADD_FAILURE() << "a corrupt file was loaded";
+  } catch (const LeaseFileCorrupt& e) {
+    EXPECT_NE(std::string(e.what()).find(file), std::string::npos) << e.what();
+  }
+  // Refusing left the file as it was, and free for the next try.
+  EXPECT_EQ(files_in(dir.path), std::vector<std::string>{"leases.json"});
+}
+
+TEST_F(LeaseFileTest, MovedAsideACorruptFileIsKeptAndTheStoreStartsWithNoLeases) {
+  stop();
+  const std::string corrupt = R"({"revision": 3, "leases": "not a list"})";
+  std::ofstream(file) << corrupt;
+  auto options = store_options();
+  options.move_aside_corrupt_file = true;
+  start(options);
+  const std::string aside = store_->corrupt_file_moved_to();
+  EXPECT_TRUE(aside.starts_with(file + ".corrupt-")) << aside;
+  std::ifstream in(aside);
+  EXPECT_EQ(std::string(std::istreambuf_iterator<char>(in), {}), corrupt);
+  EXPECT_EQ(call("GET", coll).body.at("items").as_array().size(), 0u);
+  EXPECT_EQ(call("POST", coll, lease_body("lock", "a")).status, 201);
+  // The new file loads; moving aside applies only to a corrupt one.
+  restart();
+  EXPECT_EQ(store_->corrupt_file_moved_to(), "");
+  EXPECT_EQ(call("GET", item).status, 200);
 }
 
 TEST_F(LeaseFileTest, AHandWrittenPersistFileGetsServerManagedFieldsAndCanBeUpdated) {

@@ -15,7 +15,7 @@ namespace {
 
 // The file is not a store: why, naming the file.
 [[noreturn]] void corrupt(const std::string& path, const std::string& why) {
-  throw std::runtime_error("lease store " + path + ": " + why);
+  throw LeaseFileCorrupt("lease store file " + path + " is corrupt: " + why);
 }
 
 using SystemTime = std::chrono::system_clock::time_point;

@@ -15,7 +15,7 @@ namespace rebound::lease::detail {
 
 /// The state a file holds. A hand-written file may lack server-managed
 /// fields (resourceVersion, uid, creationTimestamp, kind): they are filled
-/// in. Throws std::runtime_error naming `path` and what is wrong when
+/// in. Throws LeaseFileCorrupt naming `path` and what is wrong when
 /// `content` is not such a file.
 StoreState parse_store_file(const std::string& content, const std::string& path);
 

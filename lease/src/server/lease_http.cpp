@@ -138,7 +138,8 @@ ServerResponse not_found(const std::string& name) {
 }  // namespace
 
 LeaseStore::LeaseStore(LeaseStoreOptions options)
-    : options_(std::move(options)), table_(std::make_unique<detail::LeaseTable>(options_.persist_path)) {}
+    : options_(std::move(options)),
+      table_(std::make_unique<detail::LeaseTable>(options_.persist_path, options_.move_aside_corrupt_file)) {}
 
 LeaseStore::~LeaseStore() = default;
 
@@ -244,6 +245,8 @@ std::uint64_t LeaseStore::writes(const std::string& ns, const std::string& name)
 }
 
 std::uint64_t LeaseStore::revision() const { return table_->revision(); }
+
+const std::string& LeaseStore::corrupt_file_moved_to() const { return table_->moved_aside(); }
 
 std::shared_ptr<LeaseStore> install_lease_api(server::Server& server, LeaseStoreOptions options) {
   auto store = std::make_shared<LeaseStore>(std::move(options));

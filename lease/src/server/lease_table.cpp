@@ -7,7 +7,11 @@
 #include <boost/json/array.hpp>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
+#include <stdexcept>
+#include <unistd.h>
 
 namespace rebound::lease::detail {
 
@@ -19,6 +23,24 @@ std::uint64_t clock_version() {
   return static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
           .count());
+}
+
+// Renames the corrupt file at `path` to "<path>.corrupt-<UTC time>" (never
+// over another file) and returns the new name. The bytes are kept as they
+// were: what was in them is for a person to judge, not for the store.
+std::string move_aside(const std::string& path) {
+  std::string stamp = format_micro_time(now_micro());  // 2026-11-27T10:00:00.000000Z
+  std::erase(stamp, '-');
+  std::erase(stamp, ':');
+  for (int n = 0; n < 100; ++n) {
+    const std::string aside = path + ".corrupt-" + stamp + (n ? "-" + std::to_string(n) : "");
+    if (::access(aside.c_str(), F_OK) == 0) continue;
+    if (::rename(path.c_str(), aside.c_str()) != 0)
+      throw std::runtime_error("lease store " + path + ": cannot move the corrupt file aside to " + aside + ": " +
+                               std::strerror(errno));
+    return aside;
+  }
+  throw std::runtime_error("lease store " + path + ": cannot find a free name to move the corrupt file aside to");
 }
 
 // Sets what the server manages in a new object: kind, name, namespace, uid,
@@ -61,18 +83,25 @@ void record_write(LeaseRecord& record, const StoredLease* previous, const Stored
 
 }  // namespace
 
-LeaseTable::LeaseTable(std::string persist_path) : persist_path_(std::move(persist_path)) {
+LeaseTable::LeaseTable(std::string persist_path, bool move_aside_corrupt) : persist_path_(std::move(persist_path)) {
   auto state = std::make_shared<StoreState>();
   std::optional<std::string> content;
   if (!persist_path_.empty()) {
     // Before reading: what this store reads is then what no other store
-    // will write.
+    // will write (or move aside).
     lock_ = std::make_unique<FileLock>(persist_path_);
     content = read_whole_file(persist_path_);
   }
   if (content) {
-    *state = parse_store_file(*content, persist_path_);
-  } else {
+    try {
+      *state = parse_store_file(*content, persist_path_);
+    } catch (const LeaseFileCorrupt&) {
+      if (!move_aside_corrupt) throw;
+      moved_aside_ = move_aside(persist_path_);
+      content.reset();
+    }
+  }
+  if (!content) {
     // No file holds the last version handed out (a memory-only store, or a
     // new file): versions follow the clock, so only a store restarted in the
     // same microsecond could hand one out again.

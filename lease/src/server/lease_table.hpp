@@ -46,8 +46,13 @@ class LeaseTable {
  public:
   /// Locks `persist_path` when set (see file_lock.hpp) and loads it when
   /// present; throws LeaseFileInUse when another store holds it,
-  /// std::runtime_error on a file that cannot be locked, read or parsed.
-  explicit LeaseTable(std::string persist_path);
+  /// LeaseFileCorrupt when it holds no store (unless `move_aside_corrupt`:
+  /// then it is renamed to "<persist_path>.corrupt-<UTC time>" and the table
+  /// starts empty), std::runtime_error when it cannot be locked or read.
+  LeaseTable(std::string persist_path, bool move_aside_corrupt);
+
+  /// Where a corrupt file was moved to, or "".
+  const std::string& moved_aside() const { return moved_aside_; }
 
   TableResult get(const std::string& ns, const std::string& name) const;
   /// A LeaseList of the namespace's leases, by name.
@@ -88,6 +93,7 @@ class LeaseTable {
 
   const std::string persist_path_;
   std::unique_ptr<FileLock> lock_;  // held for the table's life when persisted
+  std::string moved_aside_;
   std::mutex write_mutex_;  // one write at a time, from its checks to its publication
   std::uint64_t last_version_ = 0;  // guarded by write_mutex_: the last version handed out
   mutable std::mutex snapshot_mutex_;  // guards committed_ (the pointer only)

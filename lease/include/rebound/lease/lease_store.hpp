@@ -85,14 +85,30 @@ class LeaseFileInUse : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// The persist file exists but holds no lease store (truncated, or edited by
+/// hand into something else): what() names the file and what is wrong.
+class LeaseFileCorrupt : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
 struct LeaseStoreOptions {
   /// JSON file that holds the store; empty: memory only. Loaded by the
-  /// constructor when it exists (a corrupt file throws std::runtime_error),
-  /// and locked for the store's life ("<persist_path>.lock", removed when
-  /// the store goes): a second store on it throws LeaseFileInUse.
+  /// constructor when it exists (a corrupt file throws LeaseFileCorrupt,
+  /// unless move_aside_corrupt_file), and locked for the store's life
+  /// ("<persist_path>.lock", removed when the store goes): a second store on
+  /// it throws LeaseFileInUse.
   std::string persist_path;
   /// When set, every request must carry "Authorization: Bearer <token>".
   std::string bearer_token;
+  /// A corrupt persist file is renamed to "<persist_path>.corrupt-<UTC time>"
+  /// (kept, never deleted) and the store starts with no leases
+  /// (`rebound serve --leases-reset`). A file that loads is used as it is.
+  /// Starting empty forgets who held what: a leader still running finds out
+  /// at its next renewal (409, its uid names an object that is gone), which
+  /// may come after another candidate has created the lease - stop the
+  /// candidates first where that matters.
+  bool move_aside_corrupt_file = false;
 };
 
 /// One change of holderIdentity, as the store applied it.
@@ -112,8 +128,9 @@ struct HolderChange {
 class LeaseStore {
  public:
   /// Locks options.persist_path and loads it when it exists; throws
-  /// LeaseFileInUse when another store holds it, std::runtime_error when it
-  /// cannot be locked, read or parsed.
+  /// LeaseFileInUse when another store holds it, LeaseFileCorrupt when it
+  /// holds no store (see move_aside_corrupt_file), std::runtime_error when it
+  /// cannot be locked or read.
   explicit LeaseStore(LeaseStoreOptions options = {});
   ~LeaseStore();
   LeaseStore(const LeaseStore&) = delete;
@@ -138,6 +155,9 @@ class LeaseStore {
   std::uint64_t writes(const std::string& ns, const std::string& name) const;
   /// The current store-wide resourceVersion.
   std::uint64_t revision() const;
+  /// Where a corrupt persist file was moved to (move_aside_corrupt_file),
+  /// or "" when none was.
+  const std::string& corrupt_file_moved_to() const;
 
  private:
   LeaseStoreOptions options_;
