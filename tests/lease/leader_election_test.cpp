@@ -10,6 +10,7 @@
 
 #include "integration/fixtures.hpp"  // open_fds()
 
+#include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
 #include <gtest/gtest.h>
@@ -357,12 +358,20 @@ TEST_F(LeaderElection, ACreateWhoseAnswerIsLostIsResentOnceAndCannotApplyTwice) 
   auto s = start_tls_server();
   auto store = std::make_shared<LeaseStore>();
   auto dropped = std::make_shared<std::atomic<bool>>(false);
-  s->route(std::string(lease_api_prefix) + "*", [store, dropped, srv = s.get()](const server::ServerRequest& r) {
-    auto response = store->handle(r);
-    // Checked right after this handler returns: this very request is dropped.
-    if (r.method == "POST" && !dropped->exchange(true)) srv->drop_next_requests(1);
-    return response;
-  });
+  // The version the lost answer carried (written before `dropped` is set).
+  auto lost_version = std::make_shared<std::string>();
+  s->route(std::string(lease_api_prefix) + "*",
+           [store, dropped, lost_version, srv = s.get()](const server::ServerRequest& r) {
+             auto response = store->handle(r);
+             // Checked right after this handler returns: this very request is dropped.
+             if (r.method == "POST" && !dropped->load()) {
+               *lost_version = std::string(
+                   boost::json::parse(response.body).at("metadata").at("resourceVersion").as_string());
+               dropped->store(true);
+               srv->drop_next_requests(1);
+             }
+             return response;
+           });
   Recorder rec;
   auto cfg = candidate(*s, "a", rec);
   auto resent = std::make_shared<std::atomic<int>>(0);
@@ -380,7 +389,7 @@ TEST_F(LeaderElection, ACreateWhoseAnswerIsLostIsResentOnceAndCannotApplyTwice) 
   const auto history = store->holder_history(lock_ns, lock_name);
   ASSERT_EQ(history.size(), 1u) << describe_history(*store);
   EXPECT_EQ(history[0].holder, "a");
-  EXPECT_EQ(history[0].resource_version, "1") << "the first write was the create";
+  EXPECT_EQ(history[0].resource_version, *lost_version) << "the holder change is the create whose answer was lost";
   const auto lease = store->get(lock_ns, lock_name);
   ASSERT_TRUE(lease);
   EXPECT_EQ(lease->spec.holder_identity, "a");
