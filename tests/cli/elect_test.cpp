@@ -204,6 +204,16 @@ TEST_F(Elect, TwoProcessesGivenOneIdentityNeverRunTheCommandAtOnceEvenWhenTheLea
   // Takeover waits out the lease (the record says 2 s) from the standby's
   // last sight of a change, plus its retry period with jitter.
   EXPECT_LT(standby_started - killed_at, 2s + 440ms + 1500ms);
+  // The command has recorded its start and set its trap before it is stopped.
+  auto starts_recorded = [&] {
+    std::ifstream in(record);
+    std::string line;
+    int n = 0;
+    while (std::getline(in, line)) n += line.rfind("start", 0) == 0;
+    return n;
+  };
+  EXPECT_TRUE(wait_until([&] { return starts_recorded() == 2; }, 5s));
+  std::this_thread::sleep_for(300ms);
   elects[standby]->signal(SIGTERM);
   EXPECT_EQ(elects[standby]->wait(10s), 0) << all_lines(*elects[standby]);
 

@@ -87,5 +87,6 @@ TEST_F(InCluster, AnInClusterConfigLeadsAgainstAServerRequiringItsToken) {
   ASSERT_TRUE(wait_until([&] { return e.is_leader(); }, 10s)) << rec.timeline();
   const auto lease = store->get("team-a", "lock");
   ASSERT_TRUE(lease);
-  EXPECT_EQ(lease->spec.holder_identity, "pod-1");
+  EXPECT_EQ(lease->spec.holder_identity, e.identity());
+  EXPECT_EQ(e.identity().rfind("pod-1_", 0), 0u) << "the pod name, made unique per process";
 }
