@@ -45,6 +45,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
                             });
   }
 
+  bool reached_peer() const noexcept override { return reached_peer_; }
   void cancel() override {
     asio::post(resolver_.get_executor(), [self = shared_from_this()] {
       self->fail(make_error_code(errc::cancelled), "dial cancelled");
@@ -81,6 +82,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
         fail(ec, ec.message());
       return;
     }
+    reached_peer_ = true;
     apply_socket_options(socket_, options_);
     if (!url_.tls()) {
       const Protocol p = options_.http_version == HttpVersion::http2_prior_knowledge ? Protocol::http2
@@ -187,6 +189,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   std::unique_ptr<TlsStream> tls_;
   asio::steady_timer timer_;
   bool done_ = false;
+  bool reached_peer_ = false;
   boost::system::error_code ignored_;
 };
 

@@ -36,6 +36,9 @@ class Dial {
                                      DialHandler handler);
   virtual ~Dial() = default;
   virtual void cancel() = 0;
+  /// True once TCP connected (a TLS handshake may still run): the path to
+  /// the peer works, whatever happens next.
+  virtual bool reached_peer() const noexcept = 0;
 };
 
 /// Applies TCP_NODELAY, keep-alive and TCP_USER_TIMEOUT to a connected socket.

@@ -129,24 +129,56 @@ OriginPool::DialPlan OriginPool::dials_wanted() const {
 
 bool OriginPool::dials_stale() const {
   if (options_.dial_stagger.count() <= 0 || dials_.empty()) return false;
+  // A dial that reached the peer (TCP up, TLS under way) proves the path:
+  // a slow handshake is the server's, and a fresh dial would meet the same.
+  if (std::any_of(dials_.begin(), dials_.end(), [](const auto& d) { return d.dial->reached_peer(); })) return false;
   return clock_.now() - dials_.back().started >= options_.dial_stagger;
 }
 
+bool OriginPool::dial_streak_timed_out() const {
+  // Without rotation the oldest dial's own connect_timeout ends the streak.
+  return rotated_ && !dials_.empty() && clock_.now() - dialing_since_ >= options_.connect_timeout;
+}
+
+void OriginPool::fail_dial_streak() {
+  const std::size_t pending = dials_.size();
+  cancel_dials(0);
+  rotated_ = false;
+  ++consecutive_dial_failures_;
+  if (services_.counters) ++services_.counters->dial_failures;
+  const Error err(errc::connect_timeout,
+                  origin_.origin() + ": no connection within " + std::to_string(options_.connect_timeout.count()) +
+                      " ms (staggered dials, " + std::to_string(pending) + " still pending, cancelled)",
+                  progress::not_sent);
+  emit(EventKind::dial_failed, 0, protocol_, err.code(), err.message());
+  after_dial_failure(err);
+}
+
 void OriginPool::maybe_dial() {
+  if (dial_streak_timed_out()) {
+    fail_dial_streak();
+    return;
+  }
   const DialPlan plan = dials_wanted();
   for (std::size_t n = plan.fresh; n > 0; --n) start_dial(false);
   if (plan.staggered) start_dial(true);
 }
 
 void OriginPool::start_dial(bool staggered) {
+  const auto now = clock_.now();
+  if (dials_.empty()) {
+    dialing_since_ = now;  // a streak of dials without a connection starts
+    rotated_ = false;
+  }
   if (staggered && dials_.size() >= max_staggered_dials) {
-    // The oldest has waited longest on TCP's SYN retransmission: it makes way.
+    // The oldest has waited longest on TCP's SYN retransmission: it makes
+    // way. From now on the streak, not that dial, owns connect_timeout.
     auto oldest = std::move(dials_.front().dial);
     dials_.erase(dials_.begin());
     oldest->cancel();
+    rotated_ = true;
   }
   if (services_.counters) ++services_.counters->dials;
-  const auto now = clock_.now();
   if (observed()) {
     std::string detail = origin_.origin();
     if (staggered)
@@ -161,8 +193,13 @@ void OriginPool::start_dial(bool staggered) {
   }));
   *slot = dial.get();
   dials_.push_back({std::move(dial), now});
-  if (options_.dial_stagger.count() > 0)
-    stagger_ = clock_.call_after(options_.dial_stagger, while_alive([this] { pump(); }));
+  if (options_.dial_stagger.count() > 0) {
+    // The next fresh dial may start then - or the streak ends, if sooner.
+    auto next = std::chrono::duration_cast<Clock::duration>(options_.dial_stagger);
+    const auto streak_left = dialing_since_ + options_.connect_timeout - now;
+    if (streak_left > Clock::duration::zero()) next = std::min(next, streak_left);
+    stagger_ = clock_.call_after(next, while_alive([this] { pump(); }));
+  }
 }
 
 void OriginPool::cancel_dials(std::size_t keep_newest) {

@@ -109,8 +109,13 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// `staggered`: beside pending dials, for requests they hold back (the
   /// oldest is cancelled at max_staggered_dials).
   void start_dial(bool staggered);
-  /// Whether the youngest pending dial has been pending for the stagger.
+  /// Whether the youngest pending dial has been pending for the stagger
+  /// and none has reached the peer.
   bool dials_stale() const;
+  /// Staggered dials rotated for connect_timeout without a connection.
+  bool dial_streak_timed_out() const;
+  /// Ends such a streak as one failed dial (connect_timeout).
+  void fail_dial_streak();
   void cancel_dials(std::size_t keep_newest);
   void on_dialed(const net::Dial* which, Error err, net::DialResult result);
   void after_dial_failure(const Error& err);
@@ -136,6 +141,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   };
   std::vector<PendingDial> dials_;  // in flight, oldest first
   ScheduledCall stagger_;           // set while dials are pending: the next fresh dial may start then
+  Clock::time_point dialing_since_{};  // when the current streak of pending dials began
+  bool rotated_ = false;               // a dial of the streak was cancelled to make way
   Protocol protocol_ = Protocol::http1;
   bool protocol_known_ = false;  // plain http, or learned from a TLS dial's ALPN
   retry::Budget budget_;

@@ -56,6 +56,7 @@ class FakeDial final : public net::Dial {
  public:
   explicit FakeDial(net::DialHandler done) : done_(std::move(done)) {}
   void cancel() override { cancelled = true; }
+  bool reached_peer() const noexcept override { return reached; }
   bool finished() const { return finished_ || cancelled; }
   void complete(Error err, net::DialResult result) {
     finished_ = true;
@@ -63,6 +64,7 @@ class FakeDial final : public net::Dial {
     done(std::move(err), std::move(result));
   }
   bool cancelled = false;
+  bool reached = false;  ///< TCP connected, TLS still to come
 
  private:
   net::DialHandler done_;

@@ -429,6 +429,35 @@ TEST_F(PoolTest, StaggeredDialsAreBoundedTheOldestMakesWayForAFreshOne) {
   for (std::size_t i = 0; i + 3 < connector.dials.size(); ++i) EXPECT_TRUE(connector.dials[i]->cancelled) << i;
 }
 
+TEST_F(PoolTest, NoStaggeredDialBesideADialThatReachedThePeer) {
+  // TCP is up and the TLS handshake is slow: the path works, the server is
+  // slow, and a fresh dial would meet the same server.
+  options.dial_stagger = 250ms;
+  make_pool("https://origin.test:443");
+  send();
+  connector.dials[0]->reached = true;
+  advance(2s);
+  EXPECT_EQ(connector.dials.size(), 1u);
+}
+
+TEST_F(PoolTest, StaggeredDialsThatNeverConnectFailTheirRequestsWithConnectTimeoutInTime) {
+  // A partition that does not heal: the rotated streak owns connect_timeout,
+  // so the requests learn it as they would from one dial.
+  options.dial_stagger = 250ms;
+  options.connect_timeout = 2s;
+  options.max_attempts = 1;
+  make_pool("https://origin.test:443");
+  const auto r = send();
+  for (int i = 0; i < 7; ++i) advance(250ms);  // a fresh dial each time, the oldest making way
+  advance(249ms);
+  EXPECT_FALSE(completed(r));
+  advance(1ms);
+  ASSERT_TRUE(completed(r));
+  ASSERT_FALSE(result(r));
+  EXPECT_EQ(result(r).error().code(), errc::connect_timeout) << result(r).error().message();
+  EXPECT_EQ(connector.in_flight(), 0u) << "a dial left pending after the streak failed";
+}
+
 TEST_F(PoolTest, NoStaggeredDialWhileNoRequestWaits) {
   options.dial_stagger = 250ms;
   make_pool("https://origin.test:443");
