@@ -147,6 +147,7 @@ int run(const WatchFlags& f) {
     const auto counters = client.counters();
     summary["dials"] = counters.dials;
     summary["dial_failures"] = counters.dial_failures;
+    summary["connections"] = counters.connections_open + counters.connections_closed;  // dials that connected
     boost::json::array list;
     for (const auto& o : outages) {
       boost::json::object j;

@@ -37,8 +37,9 @@ struct Options {
   /// at most one per stagger and three pending per origin - the oldest is
   /// cancelled to make way. The first to connect serves the queue; the
   /// others are cancelled once nobody waits for them. 0: one dial waits
-  /// alone until connect_timeout.
-  std::chrono::milliseconds dial_stagger = 250ms;
+  /// alone until connect_timeout. 200 ms: a healed path is found within a
+  /// stagger, and the connection is up within 300 ms with its handshake.
+  std::chrono::milliseconds dial_stagger = 200ms;
   /// Max connections per origin for the whole Client (both protocols,
   /// whatever io_threads is). HTTP/2 connections are shared up to the
   /// peer's MAX_CONCURRENT_STREAMS; beyond that, new ones are dialed (one at
