@@ -23,7 +23,9 @@ namespace rebound {
 /// Whether a request may be sent again after an ambiguous failure (one where
 /// the server may have processed it). Unambiguous failures - never sent, or
 /// refused unprocessed by the server - are retried whatever this says,
-/// except under `never`.
+/// except under `never`. A 429 or 503 answer with Retry-After is retried
+/// after the server's delay under the same rule as an ambiguous failure,
+/// within the deadline and the retry budget; otherwise it is the response.
 enum class RetryPolicy {
   automatic,        ///< RFC 9110 idempotent methods or an Idempotency-Key header
   never,            ///< no retries at all, not even of provably unprocessed attempts

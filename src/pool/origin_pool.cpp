@@ -345,6 +345,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
   if (ex->done()) return;  // its deadline or cancellation already completed it
   ex->end_attempt();
   if (result) {
+    if (retry_busy_answer(ex, *result)) return;
     result->attempts(ex->attempts());
     finish(ex, std::move(result));
     return;
@@ -395,6 +396,29 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
                                     : ex->describe() + " on " + err.where() + " (" + why + ")")
       .set_attempts(ex->attempts());
   finish(ex, std::move(err));
+}
+
+bool OriginPool::retry_busy_answer(const std::shared_ptr<Exchange>& ex, const Response& answer) {
+  if (answer.status() != 429 && answer.status() != 503) return false;
+  // A body already handed to the caller's sink cannot be taken back.
+  if (ex->request().body_sink()) return false;
+  const auto header = answer.headers().get("retry-after");
+  const auto delay = header ? retry::parse_retry_after(*header, std::chrono::system_clock::now()) : std::nullopt;
+  const retry::Verdict verdict = retry::decide_answer(answer.status(), delay, facts_of(*ex));
+  if (verdict.action != retry::Action::retry_after_delay) return false;
+  const auto wake = clock_.now() + verdict.delay;
+  // Past the deadline the caller gets the answer itself, which says why.
+  if (wake >= ex->deadline() || shut_down_ || !budget_.try_spend(clock_.now())) return false;
+  if (services_.counters) ++services_.counters->retries;
+  if (observed())
+    emit(EventKind::retry, answer.connection_id(), answer.protocol(), {},
+         ex->describe() + ": " + std::string(verdict.reason) + ": " + std::to_string(answer.status()) +
+             " with Retry-After " + std::string(*header) + "; retrying in " + std::to_string(verdict.delay.count()) +
+             " ms");
+  ex->rest_until(wake);
+  waiting_.push_back(ex);
+  schedule_wake(wake);
+  return true;
 }
 
 void OriginPool::schedule_wake(Clock::time_point at) {

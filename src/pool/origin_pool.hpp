@@ -18,6 +18,8 @@
 //    for a redial after backoff;
 //  - a request refused twice rests in the queue for a jittered backoff
 //    instead of being refused through all its attempts in a millisecond;
+//  - a 429 or 503 with Retry-After rests for the server's delay before its
+//    next attempt, when the request may be repeated and the deadline allows;
 //  - every exchange completes exactly once (Exchange::complete guards it).
 //
 // The network and time come in through Connector and PoolClock, so the
@@ -124,6 +126,10 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// Makes sure pump() runs at `at`, when a resting request wakes.
   void schedule_wake(Clock::time_point at);
   void retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err);
+  /// A 429 or 503 with Retry-After for a request that may be repeated:
+  /// queued again to rest for the server's delay (true), within its
+  /// deadline and the budget; otherwise the caller gets the answer (false).
+  bool retry_busy_answer(const std::shared_ptr<Exchange>& ex, const Response& answer);
   retry::RequestFacts facts_of(const Exchange& ex) const;
   void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
   bool observed() const noexcept { return static_cast<bool>(services_.emit); }

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <ctime>
+#include <string>
 
 namespace rebound::retry {
 
@@ -54,6 +56,41 @@ Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
     case progress::response_started: return {Action::fail, "response had started"};
   }
   return {Action::fail, "unknown progress"};
+}
+
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now) {
+  constexpr std::chrono::milliseconds cap = std::chrono::hours(24);
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  if (value.empty()) return std::nullopt;
+  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    if (value.size() > 6) return cap;  // a million seconds and more: past the cap anyway
+    long long seconds = 0;
+    for (char c : value) seconds = seconds * 10 + (c - '0');
+    return std::min<std::chrono::milliseconds>(std::chrono::seconds(seconds), cap);
+  }
+  // IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT".
+  const std::string text(value);
+  std::tm tm{};
+  const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+  if (end == nullptr || *end != '\0') return std::nullopt;
+  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
+  if (at <= now) return std::chrono::milliseconds(0);
+  return std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(at - now), cap);
+}
+
+Verdict decide_answer(int status, std::optional<std::chrono::milliseconds> retry_after, const RequestFacts& r) {
+  if (status != 429 && status != 503) return {Action::fail, "an answer, returned as it is"};
+  if (!retry_after) return {Action::fail, "busy without Retry-After: returned as it is"};
+  if (r.policy == RetryPolicy::never) return {Action::fail, "retries disabled for this request"};
+  if (!r.body_replayable) return {Action::fail, "the streamed body was read and cannot be sent again"};
+  if (r.attempts_made >= r.max_attempts) return {Action::fail, "max attempts reached"};
+  // The server may have done part of the work before it answered busy.
+  if (!may_resend_after_ambiguous_failure(r)) return {Action::fail, "busy; not idempotent, so not resent"};
+  Verdict v{Action::retry_after_delay, "the server asked to retry after a delay (Retry-After)"};
+  v.delay = *retry_after;
+  return v;
 }
 
 Budget::Bucket& Budget::bucket(Clock::time_point now) {

@@ -10,6 +10,7 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 namespace rebound::retry {
@@ -38,6 +39,7 @@ struct RequestFacts {
 enum class Action : std::uint8_t {
   retry_now,            ///< attempt again at once (on another connection)
   retry_after_backoff,  ///< attempt again after backoff_delay(backoff_step, ...)
+  retry_after_delay,    ///< attempt again after `delay`, the server's Retry-After
   fail,                 ///< complete the request with the attempt's error
 };
 
@@ -47,6 +49,8 @@ struct Verdict {
   std::string_view reason;
   /// For retry_after_backoff: the `failures` argument of backoff_delay().
   int backoff_step = 0;
+  /// For retry_after_delay: how long the server asked to wait.
+  std::chrono::milliseconds delay{0};
 };
 
 /// RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
@@ -80,6 +84,20 @@ class Budget {
 /// rebound::is_retryable() rejects is never retried, and one it accepts is
 /// retried when the table allows it (tests pin that they agree).
 Verdict decide(const AttemptFailure& failure, const RequestFacts& request);
+
+/// Retry-After (RFC 9110 10.2.3) as a delay from `now`: delay-seconds, or
+/// an HTTP-date (IMF-fixdate; a date in the past is 0). nullopt when the
+/// value is neither. Capped at a day.
+std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view value,
+                                                           std::chrono::system_clock::time_point now);
+
+/// What to do with a complete response: 429 and 503 with Retry-After are
+/// retried after the server's delay for requests that may be repeated (the
+/// row "sent" of the table: idempotent or keyed, a body that can be sent
+/// again) and have attempts left; everything else is the caller's
+/// response. The verdict's `delay` is the server's. The caller checks the
+/// deadline and spends from the budget.
+Verdict decide_answer(int status, std::optional<std::chrono::milliseconds> retry_after, const RequestFacts& request);
 
 /// Delay before redial number `failures` (1-based) after consecutive dial
 /// failures: exponential from `base`, capped at `max`, with full jitter in

@@ -104,10 +104,11 @@ class FakeConnection final : public Connection {
 
   // --- what the test makes the peer do ---
   /// The oldest running request gets a response.
-  void respond(int status = 200) {
+  void respond(int status = 200, std::vector<std::pair<std::string, std::string>> headers = {}) {
     auto ex = take_front();
     Response r;
     r.status(status).protocol(protocol()).connection(id(), false);
+    for (auto& [name, value] : headers) r.headers().add(std::move(name), std::move(value));
     if (auto* o = owner()) o->on_attempt_done(ex, std::move(r));
     regain_capacity();
   }

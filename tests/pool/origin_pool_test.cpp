@@ -476,6 +476,48 @@ TEST_F(PoolTest, AZeroStaggerWaitsForTheOneDial) {
   EXPECT_EQ(connector.dials.size(), 1u);
 }
 
+// --- Retry-After -------------------------------------------------------------
+
+TEST_F(PoolTest, RetryTable_ABusyAnswerWithRetryAfterIsRetriedAfterTheServersDelay) {
+  make_pool("https://origin.test:443");
+  const auto r = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).respond(429, {{"Retry-After", "2"}});
+  settle();
+  EXPECT_FALSE(completed(r));
+  advance(1999ms);
+  EXPECT_EQ(conn(0).running().size(), 0u) << "retried before the server's delay";
+  advance(1ms);
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond(200);
+  settle();
+  ASSERT_TRUE(completed(r));
+  ASSERT_TRUE(result(r));
+  EXPECT_EQ(result(r)->status(), 200);
+  EXPECT_EQ(result(r)->attempts(), 2);
+}
+
+TEST_F(PoolTest, RetryTable_ABusyAnswerToAPostOrWithoutRetryAfterOrPastTheDeadlineIsTheCallersAnswer) {
+  make_pool("https://origin.test:443");
+  const auto post = send("POST");
+  const auto bare = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).respond(503, {{"Retry-After", "1"}});
+  conn(0).respond(503);
+  settle();
+  ASSERT_TRUE(completed(post));
+  EXPECT_EQ(result(post)->status(), 503) << "a POST without a key is not resent";
+  ASSERT_TRUE(completed(bare));
+  EXPECT_EQ(result(bare)->status(), 503);
+  const auto late = send();  // its deadline is an hour away; the server asks for two
+  conn(0).respond(429, {{"Retry-After", "7200"}});
+  settle();
+  ASSERT_TRUE(completed(late));
+  EXPECT_EQ(result(late)->status(), 429) << "a wait past the deadline returns the answer at once";
+}
+
 // --- dial failures ----------------------------------------------------------
 
 TEST_F(PoolTest, ADialFailureWithNoOtherWayForwardRedialsAfterBackoffForAnyMethod) {

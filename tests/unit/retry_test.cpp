@@ -157,3 +157,29 @@ TEST(RetryTable, ResponseStartedIsNeverRetriedEvenWithARetryableCode) {
       EXPECT_NE(std::string(v.reason).find("response had started"), std::string::npos) << v.reason;
     }
 }
+
+TEST(RetryAfter, ParsesDelaySecondsAndHttpDatesAndRejectsTheRest) {
+  const auto now = std::chrono::system_clock::from_time_t(784111777);  // Sun, 06 Nov 1994 08:49:37 GMT
+  EXPECT_EQ(parse_retry_after("2", now), 2000ms);
+  EXPECT_EQ(parse_retry_after(" 0 ", now), 0ms);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000ms);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), 0ms) << "a date in the past: at once";
+  EXPECT_EQ(parse_retry_after("99999999999", now), std::chrono::milliseconds(std::chrono::hours(24))) << "capped";
+  for (auto bad : {"", "-1", "1.5", "soon", "Sun, 06 Nov 1994 08:49:47", "06 Nov 1994 08:49:47 GMT"})
+    EXPECT_EQ(parse_retry_after(bad, now), std::nullopt) << bad;
+}
+
+TEST(RetryAfter, ABusyAnswerIsRetriedAfterTheServersDelayOnlyWhenTheRequestMayBeRepeated) {
+  const auto v = decide_answer(429, 1500ms, facts("GET"));
+  EXPECT_EQ(v.action, Action::retry_after_delay);
+  EXPECT_EQ(v.delay, 1500ms);
+  EXPECT_EQ(decide_answer(503, 1s, facts("PUT")).action, Action::retry_after_delay);
+  EXPECT_EQ(decide_answer(503, 1s, facts("POST", 1, RetryPolicy::automatic, true)).action, Action::retry_after_delay)
+      << "a keyed POST may be repeated";
+  // Returned as they are:
+  EXPECT_EQ(decide_answer(429, 1s, facts("POST")).action, Action::fail) << "a POST without a key";
+  EXPECT_EQ(decide_answer(429, std::nullopt, facts("GET")).action, Action::fail) << "no Retry-After";
+  EXPECT_EQ(decide_answer(500, 1s, facts("GET")).action, Action::fail) << "not a busy status";
+  EXPECT_EQ(decide_answer(429, 1s, facts("GET", 4)).action, Action::fail) << "out of attempts";
+  EXPECT_EQ(decide_answer(429, 1s, facts("GET", 1, RetryPolicy::never)).action, Action::fail);
+}
