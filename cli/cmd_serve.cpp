@@ -1,6 +1,7 @@
 // `rebound serve`: the embedded server from the command line. Prints the URL
 // it serves, then reads fault commands from stdin (one per line):
-//   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  kill  restart  stop  stats
+//   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  busy N [SECONDS [STATUS]]
+//   kill  restart  stop  stats
 #include "common.hpp"
 
 #include <rebound/lease/lease_store.hpp>
@@ -43,6 +44,12 @@ void handle_command(server::Server& s, const std::string& line) {
     int n = 1;
     in >> n;
     s.drop_next_requests(n);
+  } else if (cmd == "busy") {
+    int n = 1, seconds = 1, status = 429;
+    if (int v; in >> v) n = v;
+    if (int v; in >> v) seconds = v;
+    if (int v; in >> v) status = v;
+    s.answer_busy_next(n, seconds, status);
   } else if (cmd == "kill") {
     s.kill();
   } else if (cmd == "restart") {
@@ -55,7 +62,7 @@ void handle_command(server::Server& s, const std::string& line) {
     return;
   } else if (!cmd.empty()) {
     std::cerr << "rebound serve: unknown command \"" << cmd
-              << "\" (goaway [id], refuse on|off, reset N, drop N, kill, restart, stop, stats)" << std::endl;
+              << "\" (goaway [id], refuse on|off, reset N, drop N, busy N [SECONDS [STATUS]], kill, restart, stop, stats)" << std::endl;
     return;
   }
   if (!cmd.empty()) std::cout << "ok " << cmd << std::endl;

@@ -1,4 +1,4 @@
-// Fault switches (refuse, reset-next, drop-next) shared by the Server's
+// Fault switches (refuse, reset-next, drop-next, busy-next) shared by the Server's
 // fault-injection members, which set them from any thread, and the sessions,
 // which read them on the I/O threads. A "next N" switch is a counter that
 // sessions claim one unit at a time, so one unit is never used twice.
@@ -30,6 +30,21 @@ class Faults {
   /// True when this request is one of the next N whose connection is dropped.
   bool claim_request_drop() { return claim(drop_left_); }
 
+  void answer_busy_next(int count, int status, int retry_after_seconds) {
+    busy_status_.store(status, std::memory_order_relaxed);
+    busy_seconds_.store(retry_after_seconds, std::memory_order_relaxed);
+    busy_left_.store(count, std::memory_order_release);
+  }
+  struct Busy {
+    int status;
+    int retry_after_seconds;
+  };
+  /// The busy answer for this request, when it is one of the next N.
+  std::optional<Busy> claim_busy() {
+    if (!claim(busy_left_)) return std::nullopt;
+    return Busy{busy_status_.load(std::memory_order_relaxed), busy_seconds_.load(std::memory_order_relaxed)};
+  }
+
  private:
   static bool claim(std::atomic<int>& left) {
     int n = left.load(std::memory_order_acquire);
@@ -43,6 +58,9 @@ class Faults {
   std::atomic<int> reset_left_{0};
   std::atomic<std::uint32_t> reset_code_{2};
   std::atomic<int> drop_left_{0};
+  std::atomic<int> busy_left_{0};
+  std::atomic<int> busy_status_{429};
+  std::atomic<int> busy_seconds_{1};
 };
 
 }  // namespace rebound::server::detail

@@ -173,7 +173,7 @@ class H1Session final : public ConnectionHandle, public std::enable_shared_from_
     request.connection_id = id_;
 
     ctx_.stats.on_request(request);
-    ServerResponse response = ctx_.router.dispatch(request);
+    ServerResponse response = ctx_.answer(request);
     if (ctx_.faults.claim_request_drop()) return abort();
 
     keep_alive_ = message.keep_alive() && !drain_requested_;

@@ -267,7 +267,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     s.head = request.method == "HEAD";
 
     ctx_.stats.on_request(request);
-    ServerResponse response = ctx_.router.dispatch(request);
+    ServerResponse response = ctx_.answer(request);
     request = ServerRequest{};  // the request body can be large: free it now
 
     if (auto code = ctx_.faults.claim_stream_reset()) {

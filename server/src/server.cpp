@@ -154,6 +154,9 @@ void Server::reset_next_streams(int count, std::uint32_t error_code) {
 }
 
 void Server::drop_next_requests(int count) { impl_->ctx.faults.drop_next_requests(count); }
+void Server::answer_busy_next(int count, int retry_after_seconds, int status) {
+  impl_->ctx.faults.answer_busy_next(count, status, retry_after_seconds);
+}
 
 ServerStats Server::stats() const { return impl_->ctx.stats.snapshot(); }
 

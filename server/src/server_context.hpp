@@ -4,6 +4,8 @@
 // sessions keep a plain reference to it.
 #pragma once
 
+#include <string>
+
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -32,6 +34,20 @@ struct ServerContext {
   /// Set before the first start() when options.tls; null for plain TCP.
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::atomic<std::uint64_t> next_connection_id{1};
+
+  /// The answer to a request: a busy answer while the busy fault lasts
+  /// (like a server's priority-and-fairness shedding load), else the route's.
+  ServerResponse answer(const ServerRequest& request) {
+    if (auto busy = faults.claim_busy()) {
+      ServerResponse r;
+      r.status = busy->status;
+      r.headers.emplace_back("retry-after", std::to_string(busy->retry_after_seconds));
+      r.headers.emplace_back("content-type", "text/plain");
+      r.body = "busy: retry after " + std::to_string(busy->retry_after_seconds) + " s\n";
+      return r;
+    }
+    return router.dispatch(request);
+  }
 };
 
 }  // namespace rebound::server::detail

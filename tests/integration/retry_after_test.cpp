@@ -103,3 +103,20 @@ TEST(RetryAfter, AStormOfBusyAnswersIsHeldToTheRetryBudget) {
   EXPECT_LE(retries, n / 5 + 10 * 10) << "retries beyond the budget";
   EXPECT_EQ(static_cast<std::uint64_t>(seen->load()), n + retries);
 }
+
+TEST(RetryAfter, TheServersBusyFaultIsRiddenOutByAGetAndReturnedToAPost) {
+  auto s = start_server();
+  CheckedClient c;
+  ASSERT_TRUE(c.get(s->url() + "/"));
+  s->answer_busy_next(1, 1, 503);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto get = c.send(Request::get(s->url() + "/").timeout(10s));
+  ASSERT_TRUE(get) << get.error().message();
+  EXPECT_EQ(get->status(), 200);
+  EXPECT_GE(elapsed_since(t0), 1s);
+  s->answer_busy_next(1, 1);
+  auto post = c.send(Request::post(s->url() + "/echo", "x").timeout(10s));
+  ASSERT_TRUE(post) << post.error().message();
+  EXPECT_EQ(post->status(), 429);
+  EXPECT_EQ(post->headers().get("retry-after").value_or(""), "1");
+}

@@ -131,6 +131,9 @@ class Server {
   /// closed abruptly (RST) after the request is read and counted, before any
   /// response byte: "connection reset after the request was written".
   void drop_next_requests(int count);
+  /// The next `count` requests are answered `status` (429 or 503) with
+  /// "Retry-After: <retry_after_seconds>" instead of by their routes.
+  void answer_busy_next(int count, int retry_after_seconds = 1, int status = 429);
 
   ServerStats stats() const;
   void reset_stats();
