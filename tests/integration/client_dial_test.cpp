@@ -61,8 +61,9 @@ TEST(ClientDial, AFailedDialDoesNotFailRequestsABusyHealthyConnectionWillServe) 
       in.consume(in.size());
       // Busy until the second request's dial was refused.
       if (served == 0) eventually([&] { return second_dial_refused.load(); }, 10s);
-      asio::write(sock, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
+      // Counted before the answer leaves: the client may check before this thread runs again.
       ++served;
+      asio::write(sock, asio::buffer(std::string("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")), ec);
     }
   });
   {
