@@ -64,9 +64,12 @@ TEST(ClientH2Edge, AResponseHeaderBlockThatEndsAfterItsStreamWasAbandonedIsIgnor
   ASSERT_TRUE(done.wait(10s)) << c.dump_pools();
   ASSERT_FALSE(done.result(0));
   EXPECT_EQ(done.result(0).error().code(), errc::deadline_exceeded) << done.result(0).error().message();
-  // nghttp2 decodes a header block fragment by fragment: the :status of the
-  // first fragment arrived before the deadline, so the response had started.
-  EXPECT_EQ(done.result(0).error().reached(), progress::response_started);
+  // nghttp2 decodes a header block fragment by fragment: when the client
+  // read the first fragment (its :status) before the deadline, the response
+  // had started; when the busy writer kept it from reading in time (seen
+  // under ThreadSanitizer), the request was sent and no more. Both are true.
+  const auto reached = done.result(0).error().reached();
+  EXPECT_TRUE(reached == progress::response_started || reached == progress::sent) << done.result(0).error().message();
   ASSERT_FALSE(done.result(1));
   EXPECT_EQ(done.result(1).error().code(), errc::deadline_exceeded) << done.result(1).error().message();
   EXPECT_EQ(done.duplicates(), 0u);
