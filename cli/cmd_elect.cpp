@@ -119,15 +119,12 @@ int run(const ElectFlags& f) {
   Printer out(f.json);
   elect::SupervisedCommand command(f.command, f.json);
   const bool has_command = !f.command.empty();
-  std::string identity;  // set once the elector made it unique
-  std::mutex identity_mutex;
-  auto who = [&] {
-    std::lock_guard lock(identity_mutex);
-    return identity;
-  };
+  // Set once the elector made it unique, before start(): the callbacks that
+  // read it run only after that (thread start orders the two).
+  std::string identity;
   auto stop_command = [&](const std::string& why) {
     if (auto status = command.stop(grace))
-      out.command("command_stopped", who(), {{"why", why}, {"exit_status", *status}},
+      out.command("command_stopped", identity, {{"why", why}, {"exit_status", *status}},
                   "(" + why + ", exit status " + std::to_string(*status) + ")");
   };
   cfg.on_event = [&](const lease::ElectionEvent& e) { out.event(e); };
@@ -137,18 +134,15 @@ int run(const ElectFlags& f) {
     cfg.on_started_leading = [&] {
       const pid_t pid = command.start();
       if (pid > 0)
-        out.command("command_started", who(), {{"pid", pid}}, "pid " + std::to_string(pid));
+        out.command("command_started", identity, {{"pid", pid}}, "pid " + std::to_string(pid));
       else
-        out.command("command_failed", who(), {{"message", command.error()}}, command.error());
+        out.command("command_failed", identity, {{"message", command.error()}}, command.error());
     };
     cfg.on_stopped_leading = [&] { stop_command("leadership ended"); };
   }
 
   lease::LeaderElector elector(cfg);
-  {
-    std::lock_guard lock(identity_mutex);
-    identity = elector.identity();
-  }
+  identity = elector.identity();
   std::signal(SIGINT, [](int) { interrupted = 1; });
   std::signal(SIGTERM, [](int) { interrupted = 1; });
   elector.start();
@@ -162,7 +156,7 @@ int run(const ElectFlags& f) {
     if (has_command) {
       if (auto status = command.poll_exit()) {
         command_status = status;
-        out.command("command_exited", who(), {{"exit_status", *status}}, "exit status " + std::to_string(*status));
+        out.command("command_exited", identity, {{"exit_status", *status}}, "exit status " + std::to_string(*status));
         break;
       }
       if (command.running() && !elector.is_leader()) stop_command("leadership expired");

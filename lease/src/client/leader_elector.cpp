@@ -137,8 +137,11 @@ struct LeaderElector::Impl {
   void emit(ElectionEvent e) const {
     if (cfg.on_event) callbacks.post([this, e = std::move(e)] { cfg.on_event(e); });
   }
-  void emit(ElectionEventKind kind, const Attempt& a, std::string message = {}) const {
+  /// `valid_until`: for acquired and renewed, the leadership the write bought.
+  void emit(ElectionEventKind kind, const Attempt& a, std::string message = {},
+            Clock::time_point valid_until = {}) const {
     auto e = event(kind);
+    e.valid_until = valid_until;
     e.http_status = a.http_status;
     e.error_kind = a.error_kind;
     e.message = message.empty() ? a.message : std::move(message);
@@ -285,12 +288,7 @@ struct LeaderElector::Impl {
                             : a.previous_holder == cfg.identity ? "the lease was still ours"
                             : a.previous_holder.empty()         ? "took the free lease"
                                                                 : "took over from " + a.previous_holder;
-          auto e = event(ElectionEventKind::acquired);
-          e.http_status = a.http_status;
-          e.took = a.took;
-          e.message = std::move(how);
-          e.valid_until = until;
-          emit(std::move(e));
+          emit(ElectionEventKind::acquired, a, std::move(how), until);
           start_leading(until);
           return Phase::leading;
         }
@@ -348,11 +346,7 @@ struct LeaderElector::Impl {
           if (Clock::now() >= valid_until()) return expired("before the renewal's answer was read");
           const auto until = a.write_sent + span;
           valid_until_ticks = until.time_since_epoch().count();
-          auto e = event(ElectionEventKind::renewed);
-          e.http_status = a.http_status;
-          e.took = a.took;
-          e.valid_until = until;
-          emit(std::move(e));
+          emit(ElectionEventKind::renewed, a, {}, until);
           break;
         }
         if (report(a)) return stop_leading();
