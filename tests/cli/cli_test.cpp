@@ -1,38 +1,25 @@
 // The `rebound` command as a user runs it: output, JSON shapes and exit
 // codes of each subcommand, against a real embedded server. The demo is
 // judged by its Lease server's own record, not by its verdict about itself.
+#include "support/run_shell.hpp"
+
 #include <rebound/lease/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <array>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <sys/wait.h>
 #include <unistd.h>
 
 namespace {
 
-struct Run {
-  int exit_code = -1;
-  std::string out;
-};
-
 // Runs `rebound ARGS` with stderr folded into stdout when `with_stderr`.
-Run run_rebound(const std::string& args, bool with_stderr = false) {
-  const std::string cmd = std::string(REBOUND_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null");
-  Run r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+rebound::testing::ShellRun run_rebound(const std::string& args, bool with_stderr = false) {
+  return rebound::testing::run_shell(std::string(REBOUND_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
 }
 
 std::vector<boost::json::object> json_lines(const std::string& text) {

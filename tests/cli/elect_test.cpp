@@ -6,7 +6,6 @@
 // duration and a retry period.
 #include "line_process.hpp"
 
-#include "integration/fixtures.hpp"  // open_fds()
 #include "lease/lease_fixtures.hpp"
 
 #include <boost/json.hpp>
@@ -98,15 +97,7 @@ std::string all_lines(const LineProcess& p) {
   return out;
 }
 
-class Elect : public ::testing::Test {
- protected:
-  void TearDown() override {
-    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
-  }
-
- private:
-  const std::size_t fds_before_ = rebound::testing::open_fds();
-};
+class Elect : public FdBaselineTest {};
 
 }  // namespace
 

@@ -3,6 +3,7 @@
 // reads real client events; and a seeded 60-second soak (CI's run) injects
 // every fault kind and violates no invariant but the ones a known, reported
 // defect breaks.
+#include "support/run_shell.hpp"
 #include "soak/checks.hpp"
 #include "soak/event_trace.hpp"
 #include "soak/schedule.hpp"
@@ -14,12 +15,10 @@
 #include <boost/json.hpp>
 #include <gtest/gtest.h>
 
-#include <array>
 #include <cstdio>
 #include <future>
 #include <map>
 #include <mutex>
-#include <sys/wait.h>
 
 namespace {
 
@@ -254,21 +253,8 @@ TEST(SoakEventTrace, AttributesARealRetryToItsRequest) {
 
 // --- CI's soak ---
 
-struct CliRun {
-  int exit_code = -1;
-  std::string out;
-};
-
-CliRun run_rebound(const std::string& args) {
-  const std::string cmd = std::string(REBOUND_CLI_PATH) + " " + args + " 2>/dev/null";
-  CliRun r;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  std::size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.out.append(buf.data(), n);
-  const int status = ::pclose(p);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+rebound::testing::ShellRun run_rebound(const std::string& args) {
+  return rebound::testing::run_shell(std::string(REBOUND_CLI_PATH) + " " + args + " 2>/dev/null");
 }
 
 // The first three defects this soak found (a redial storm, a retry after
@@ -277,7 +263,7 @@ CliRun run_rebound(const std::string& args) {
 // The fourth (a stale header timer queued a waiting request twice) is fixed
 // too: tests/integration/soak_findings_test.cpp.
 TEST(Soak, SixtySecondsOfEveryFaultBreakNoInvariant) {
-  const CliRun r = run_rebound("soak --seed 1 --duration 60s --clients 8 --json");
+  const auto r = run_rebound("soak --seed 1 --duration 60s --clients 8 --json");
   const auto last_line = r.out.substr(r.out.rfind('\n', r.out.size() - 2) + 1);
   boost::json::object summary;
   ASSERT_NO_THROW(summary = boost::json::parse(last_line).as_object()) << r.out;

@@ -8,8 +8,6 @@
 // file-descriptor baseline, and the fault tests count the server's POSTs.
 #include "lease/lease_fixtures.hpp"
 
-#include "integration/fixtures.hpp"  // open_fds()
-
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
@@ -71,18 +69,7 @@ int events_after(const Recorder& r, ElectionEventKind kind, const std::string& i
 
 }  // namespace
 
-// Once a test's electors, clients and server are gone (locals of the test
-// body, destroyed before TearDown), the process holds exactly the file
-// descriptors it held before.
-class LeaderElection : public ::testing::Test {
- protected:
-  void TearDown() override {
-    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
-  }
-
- private:
-  const std::size_t fds_before_ = rebound::testing::open_fds();
-};
+class LeaderElection : public FdBaselineTest {};
 
 TEST_F(LeaderElection, ASingleCandidateCreatesTheLeaseAndRenewsIt) {
   auto s = start_tls_server();

@@ -5,8 +5,6 @@
 // leader whose connection went silent renews on a new one in time.
 #include "lease/lease_fixtures.hpp"
 
-#include "integration/fixtures.hpp"  // open_fds()
-
 #include <rebound/proxy/fault_proxy.hpp>
 
 #include <gtest/gtest.h>
@@ -20,15 +18,7 @@ using namespace rebound::lease::testing;
 
 namespace {
 
-class LeadershipBounds : public ::testing::Test {
- protected:
-  void TearDown() override {
-    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
-  }
-
- private:
-  const std::size_t fds_before_ = rebound::testing::open_fds();
-};
+class LeadershipBounds : public FdBaselineTest {};
 
 }  // namespace
 

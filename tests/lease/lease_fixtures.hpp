@@ -4,6 +4,8 @@
 // server's count of POSTs (the one non-idempotent request of an election).
 #pragma once
 
+#include "integration/fixtures.hpp"  // open_fds()
+
 #include <rebound/lease/leader_elector.hpp>
 #include <rebound/lease/lease_store.hpp>
 #include <rebound/rebound.hpp>
@@ -21,6 +23,8 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 namespace rebound::lease::testing {
 
@@ -50,6 +54,19 @@ inline Options trusting(const server::Server& s) {
   o.tls.ca_file = s.certificate_file();
   return o;
 }
+
+/// For election tests: once a test's electors, clients, servers and
+/// processes are gone (locals of the test body, destroyed before TearDown),
+/// the process holds exactly the file descriptors it held before.
+class FdBaselineTest : public ::testing::Test {
+ protected:
+  void TearDown() override {
+    EXPECT_EQ(rebound::testing::open_fds(), fds_before_) << "file descriptors left behind";
+  }
+
+ private:
+  const std::size_t fds_before_ = rebound::testing::open_fds();
+};
 
 /// Polls `pred` every 10 ms until it holds or `timeout` passes.
 inline bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
