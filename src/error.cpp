@@ -58,6 +58,9 @@ std::string ErrorCategory::message(int ev) const {
     case errc::cancelled: return "cancelled";
     case errc::client_shut_down: return "client shut down";
     case errc::retries_exhausted: return "retries exhausted";
+    case errc::credentials_failed: return "credentials unavailable";
+    case errc::tls_configuration: return "TLS configuration unusable";
+    case errc::body_idle_timeout: return "response body went idle";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -123,7 +126,8 @@ bool in_condition(errc e, condition c) noexcept {
              e == errc::health_check_failed || e == errc::connect_timeout;
     case condition::timeout:
       return e == errc::connect_timeout || e == errc::deadline_exceeded ||
-             e == errc::response_header_timeout || e == errc::health_check_failed;
+             e == errc::response_header_timeout || e == errc::health_check_failed ||
+             e == errc::body_idle_timeout;
     case condition::retryable:
       return e == errc::resolve_failed || e == errc::connection_refused ||
              e == errc::connect_timeout || e == errc::connection_closed ||
@@ -132,7 +136,7 @@ bool in_condition(errc e, condition c) noexcept {
              e == errc::tls_handshake_failed;
     case condition::request_error:
       return e == errc::invalid_url || e == errc::unsupported_scheme ||
-             e == errc::invalid_request;
+             e == errc::invalid_request || e == errc::tls_configuration;
   }
   return false;
 }
@@ -178,6 +182,9 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(cancelled)
     REBOUND_ERRC_NAME(client_shut_down)
     REBOUND_ERRC_NAME(retries_exhausted)
+    REBOUND_ERRC_NAME(credentials_failed)
+    REBOUND_ERRC_NAME(tls_configuration)
+    REBOUND_ERRC_NAME(body_idle_timeout)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

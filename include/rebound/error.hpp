@@ -62,6 +62,10 @@ enum class errc : int {
   cancelled,                 ///< the caller cancelled the request
   client_shut_down,          ///< the Client was destroyed or shut down while the request ran
   retries_exhausted,         ///< every allowed attempt failed; see the last attempt's cause
+  // --- added later (values are fixed: only ever append) ---
+  credentials_failed,        ///< the credential source could not produce credentials
+  tls_configuration,         ///< a CA, client certificate or key could not be loaded
+  body_idle_timeout,         ///< no response body byte within the request's body_idle_timeout
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

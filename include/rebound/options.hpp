@@ -5,6 +5,7 @@
 // Thread safety: a value type, copied into the Client at construction.
 #pragma once
 
+#include <rebound/credentials.hpp>
 #include <rebound/events.hpp>
 
 #include <chrono>
@@ -22,10 +23,28 @@ enum class HttpVersion : std::uint8_t {
   http2_prior_knowledge,  ///< http: h2c without upgrade; https: require ALPN h2
 };
 
+/// TLS settings. Certificates and keys are PEM, from files or in memory
+/// (a kubeconfig's *-data fields, decoded). The Client loads them when it is
+/// constructed and throws rebound::Exception (errc::tls_configuration,
+/// naming the file and the reason) for a missing or unreadable file, a
+/// certificate without its key or the reverse, a key that does not match
+/// the certificate, or an encrypted key.
 struct TlsOptions {
   bool verify_peer = true;    ///< verify chain and host name (false: insecure, like curl -k)
   std::string ca_file;        ///< PEM bundle to trust instead of the system store
+  std::string ca_pem;         ///< PEM bundle to trust, in memory (with ca_file: both are trusted)
   std::string sni;            ///< override the SNI/verification name (default: URL host)
+  /// Client certificate (mutual TLS): the leaf first, then any
+  /// intermediates, all sent to the server.
+  std::string cert_file;
+  std::string key_file;       ///< its private key (unencrypted PEM: RSA, EC or Ed25519)
+  std::string cert_pem;       ///< the same in memory (instead of cert_file)
+  std::string key_pem;        ///< (instead of key_file)
+  /// How often ca_file, cert_file and key_file are checked for changes
+  /// (client-go: 5 minutes). Changed files are loaded for new connections;
+  /// open ones keep their material and drain. Files that are mid-rotation
+  /// or unusable keep the last good material (an event says so). 0: never.
+  std::chrono::milliseconds reload_interval = std::chrono::minutes(5);
 };
 
 struct Options {
@@ -52,6 +71,8 @@ struct Options {
   std::chrono::milliseconds idle_timeout = 90s;
   HttpVersion http_version = HttpVersion::automatic;
   TlsOptions tls;
+  /// Added to every request to credentials.origin (see credentials.hpp).
+  CredentialOptions credentials;
 
   // --- TCP health ---
   bool tcp_keepalive = true;

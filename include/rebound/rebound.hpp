@@ -2,6 +2,7 @@
 #pragma once
 
 #include <rebound/client.hpp>
+#include <rebound/credentials.hpp>
 #include <rebound/error.hpp>
 #include <rebound/events.hpp>
 #include <rebound/headers.hpp>

@@ -131,6 +131,14 @@ class REBOUND_API Request {
   Request& timeout(std::chrono::milliseconds t) { timeout_ = t; return *this; }
   const std::optional<std::chrono::milliseconds>& timeout() const noexcept { return timeout_; }
 
+  /// Fails the request with errc::body_idle_timeout (reached:
+  /// response_started) when no byte of the response body arrives for this
+  /// long once the response has started: for long streams (a Kubernetes
+  /// watch) whose deadline is far away but whose server went quiet. Unset:
+  /// no such limit.
+  Request& body_idle_timeout(std::chrono::milliseconds t) { body_idle_timeout_ = t; return *this; }
+  const std::optional<std::chrono::milliseconds>& body_idle_timeout() const noexcept { return body_idle_timeout_; }
+
   Request& retry_policy(RetryPolicy p) { retry_policy_ = p; return *this; }
   RetryPolicy retry_policy() const noexcept { return retry_policy_; }
 
@@ -157,6 +165,7 @@ class REBOUND_API Request {
   Headers headers_;
   std::string body_;
   std::optional<std::chrono::milliseconds> timeout_;
+  std::optional<std::chrono::milliseconds> body_idle_timeout_;
   RetryPolicy retry_policy_ = RetryPolicy::automatic;
   std::optional<bool> wait_for_ready_;
   std::optional<Cancellation> cancellation_;
