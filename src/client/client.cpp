@@ -29,9 +29,22 @@ struct Client::Impl {
     if (options.io_threads == 0) options.io_threads = 1;
     if (options.max_conns_per_origin == 0) options.max_conns_per_origin = 1;
     if (options.max_attempts < 1) options.max_attempts = 1;
+    scope_credentials();
     tls = std::make_shared<net::TlsContext>(options);
     for (unsigned i = 0; i < options.io_threads; ++i)
       shards.push_back(std::make_unique<Shard>(options, tls, connection_ids));
+  }
+
+  /// Options::credentials.origin as the pools spell an origin; refuses
+  /// credentials that would go to every origin for want of a valid one.
+  void scope_credentials() {
+    auto& c = options.credentials;
+    if (!c.source) return;
+    auto url = parse_url(c.origin);
+    if (!url)
+      throw Exception(Error(errc::invalid_request, "Options::credentials.origin \"" + c.origin +
+                                                       "\" is not an http(s) URL: " + url.error().message()));
+    c.origin = url->origin();
   }
 
   /// The shard that owns `origin`: each origin lives on one shard, so its

@@ -48,6 +48,40 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
+void Exchange::watch_body_idle(std::function<void(Exchange&)> on_idle) {
+  if (request_.body_idle_timeout()) on_body_idle_ = std::move(on_idle);
+}
+
+void Exchange::arm_body_idle() {
+  if (!body_idle_timer_) body_idle_timer_.emplace(executor_);
+  last_body_byte_ = Clock::now();
+  wait_body_idle(attempts_);
+}
+
+void Exchange::wait_body_idle(int attempt) {
+  // Armed from the last byte's time, and re-armed only when it fires: a
+  // busy stream costs one clock read per chunk, not a timer operation.
+  body_idle_timer_->expires_at(last_body_byte_ + *request_.body_idle_timeout());
+  body_idle_timer_->async_wait([self = shared_from_this(), attempt](boost::system::error_code ec) {
+    if (ec || self->done_ || self->attempts_ != attempt || !self->carrier_) return;
+    if (Clock::now() < self->last_body_byte_ + *self->request_.body_idle_timeout()) self->wait_body_idle(attempt);
+    else self->on_body_idle_(*self);
+  });
+}
+
+void Exchange::apply_credential(const Credential& c) {
+  Headers& h = request_.headers();
+  for (const auto& name : credential_fields_added_) h.remove(name);
+  credential_fields_added_.clear();
+  for (const auto& [name, value] : c.headers) {
+    if (h.contains(name)) continue;  // the caller's own field wins
+    h.add(name, value);
+    credential_fields_added_.push_back(name);
+  }
+  if (credential_fields_added_.empty()) credential_.reset();
+  else credential_ = c;
+}
+
 void Exchange::complete_off_shard(Result<Response> result) {
   if (done_) return;
   done_ = true;
@@ -78,6 +112,7 @@ bool Exchange::complete(Result<Response> result) {
   cancel_registration_.reset();
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
   if (header_timer_) header_timer_->cancel();
+  if (body_idle_timer_) body_idle_timer_->cancel();
   completions_.push(std::move(completion_), std::move(result));
   return true;
 }

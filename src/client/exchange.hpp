@@ -4,6 +4,7 @@
 // Lives on its shard's I/O thread; never touched from another thread.
 #pragma once
 
+#include <rebound/credentials.hpp>
 #include <rebound/error.hpp>
 #include <rebound/request.hpp>
 #include <rebound/response.hpp>
@@ -18,6 +19,7 @@
 #include <memory>
 #include <optional>
 #include <variant>
+#include <vector>
 
 namespace rebound::client {
 
@@ -105,17 +107,41 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void end_attempt() {
     carrier_ = nullptr;
     if (header_timer_) header_timer_->cancel();
+    if (body_idle_timer_) body_idle_timer_->cancel();
   }
   AttemptCarrier* carrier() const noexcept { return carrier_; }
 
   /// Starts the per-attempt response-header timer; `on_expired` runs when
   /// it fires before mark_response_started() and before completion.
   void arm_header_timeout(std::chrono::milliseconds after, std::function<void(Exchange&)> on_expired);
-  /// The current attempt's response header arrived (stops the header timer).
+  /// With Request::body_idle_timeout set, `on_idle` runs when a started
+  /// response of this attempt then gets no body byte for that long.
+  void watch_body_idle(std::function<void(Exchange&)> on_idle);
+  /// The current attempt's response header arrived (stops the header timer,
+  /// starts the body idle timer).
   void mark_response_started() {
+    if (response_started_) return;
     response_started_ = true;
     if (header_timer_) header_timer_->cancel();
+    if (on_body_idle_) arm_body_idle();
   }
+  /// Bytes of the response body arrived (for body_idle_timeout).
+  void note_body_progress() {
+    if (on_body_idle_) last_body_byte_ = Clock::now();
+  }
+
+  /// Adds `c`'s header fields the caller did not set, replacing the ones a
+  /// previous credential added; remembers `c` as what this request sent.
+  void apply_credential(const Credential& c);
+  /// The credential the request carries (none when the caller set every
+  /// field itself, or the origin gets no credentials).
+  const std::optional<Credential>& credential() const noexcept { return credential_; }
+  /// Whether the credential was already fetched (a retry reuses it).
+  bool credential_fetched() const noexcept { return credential_fetched_; }
+  void mark_credential_fetched() noexcept { credential_fetched_ = true; }
+  /// After a 401 the request is resent at most once with a new credential.
+  bool reauthenticated() const noexcept { return reauthenticated_; }
+  void mark_reauthenticated() noexcept { reauthenticated_ = true; }
   /// The current attempt's response header arrived: how far it got, for an
   /// error that ends it from outside (deadline, cancel).
   bool response_started() const noexcept { return response_started_; }
@@ -138,6 +164,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   asio::any_io_executor executor_;
   CompletionQueue& completions_;
   std::optional<asio::steady_timer> header_timer_;  // only when a header timeout is set
+  void arm_body_idle();
+  void wait_body_idle(int attempt);
+  std::function<void(Exchange&)> on_body_idle_;       // only with Request::body_idle_timeout
+  std::optional<asio::steady_timer> body_idle_timer_;
+  Clock::time_point last_body_byte_{};
+  std::optional<Credential> credential_;
+  std::vector<std::string> credential_fields_added_;
+  bool credential_fetched_ = false;
+  bool reauthenticated_ = false;
   friend class DeadlineQueue;
   struct DeadlineLink {
     DeadlineQueue* queue = nullptr;

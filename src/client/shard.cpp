@@ -53,6 +53,8 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
   services.next_connection_id = [this] { return connection_ids_.fetch_add(1) + 1; };
   if (options_.on_event) services.emit = [this](const Event& e) { emit(e); };
   services.counters = &counters_;
+  if (options_.credentials.source && options_.credentials.origin == key)  // scoped by the Client
+    services.credentials = options_.credentials.source;
   auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
   return *pools_.emplace(key, std::move(pool)).first->second;
 }

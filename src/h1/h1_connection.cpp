@@ -166,6 +166,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     }
     if (parser_->is_header_done()) {
       current_->mark_response_started();
+      current_->note_body_progress();  // bytes after the header: body or its framing
       stream_body_out();
     }
     if (parser_->is_done()) {

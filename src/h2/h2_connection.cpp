@@ -263,6 +263,7 @@ class H2Connection final : public pool::Connection,
     StreamState* st = find(sid);
     if (!st || !st->ex) return 0;
     used_bytes_ += len;
+    st->ex->note_body_progress();
     if (const auto& sink = st->ex->request().body_sink()) {
       sink(std::string_view(reinterpret_cast<const char*>(data), len));
       return 0;

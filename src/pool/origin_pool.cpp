@@ -26,6 +26,10 @@ OriginPool::OriginPool(PoolServices services, Url origin)
 OriginPool::~OriginPool() { shutdown(); }
 
 void OriginPool::submit(std::shared_ptr<Exchange> ex) {
+  if (services_.credentials && !ex->credential_fetched() && !shut_down_) {
+    authenticate(std::move(ex));  // comes back here with its credential
+    return;
+  }
   if (shut_down_) {
     finish(ex, Error(errc::client_shut_down, ex->describe()));
     return;
@@ -88,7 +92,22 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
                                     progress::sent));
     }));
   }
+  if (ex->request().body_idle_timeout()) watch_body_idle(*ex);
   c.submit(std::move(ex));
+}
+
+void OriginPool::watch_body_idle(Exchange& ex) {
+  ex.watch_body_idle(while_alive([this](Exchange& e) {
+    auto keep = e.shared_from_this();
+    // The stream went quiet, which is what a dead path looks like too: the
+    // connection is told so (an HTTP/2 one then proves itself with a PING).
+    if (auto* carrier = e.carrier()) carrier->abandon(e, client::AttemptCarrier::Abandon::timed_out);
+    e.set_carrier(nullptr);
+    finish(keep, Error(errc::body_idle_timeout,
+                       e.describe() + ": no response body byte for " +
+                           std::to_string(e.request().body_idle_timeout()->count()) + " ms",
+                       progress::response_started, e.attempts()));
+  }));
 }
 
 bool OriginPool::may_be_http2() const noexcept { return !protocol_known_ || protocol_ == Protocol::http2; }
@@ -345,6 +364,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
   if (ex->done()) return;  // its deadline or cancellation already completed it
   ex->end_attempt();
   if (result) {
+    if (reauthenticate(ex, *result)) return;
     if (retry_busy_answer(ex, *result)) return;
     result->attempts(ex->attempts());
     finish(ex, std::move(result));

@@ -57,6 +57,8 @@ struct PoolServices {
   std::function<std::uint64_t()> next_connection_id;
   std::function<void(const Event&)> emit;      ///< may be empty; must not run user code inline
   client::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client; may be null
+  /// This origin's credentials (null: its requests carry none).
+  std::shared_ptr<CredentialSource> credentials;
 };
 
 /// Counts of connections per state, for tests and `dump`.
@@ -100,6 +102,12 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   }
   void pump();
   void pump_soon();
+  // Credentials (origin_pool_credentials.cpp).
+  void authenticate(std::shared_ptr<Exchange> ex);
+  bool reauthenticate(const std::shared_ptr<Exchange>& ex, Response& answer);
+  void fetch_credential(const std::optional<Credential>& rejected,
+                        std::function<void(Result<Credential>)> then);
+  void watch_body_idle(Exchange& ex);
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();
   struct DialPlan {

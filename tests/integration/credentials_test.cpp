@@ -1,0 +1,267 @@
+// Credentials: a Client adds them to every request to their origin and to
+// no other, leaves a caller's own field alone, never shows them in events,
+// fails a request whose credential cannot be produced before sending it,
+// and answers a 401 by asking the source once more and resending once when
+// the source has something new (a rotated token file).
+#include "integration/completions.hpp"
+#include "integration/fixtures.hpp"
+
+#include <rebound/credentials.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+using namespace rebound;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+// Records the authorization field of every request to /who; answers 401
+// unless it equals `accepted` (empty: accept anything).
+struct AuthRecorder {
+  std::mutex mutex;
+  std::vector<std::string> seen;
+  std::string accepted;
+
+  void install(server::Server& s) {
+    s.route("/who", [this](const server::ServerRequest& r) {
+      std::lock_guard lock(mutex);
+      seen.push_back(r.header("authorization"));
+      server::ServerResponse res;
+      if (!accepted.empty() && seen.back() != accepted) {
+        res.status = 401;
+        res.body = "unauthorized";
+      } else {
+        res.body = seen.back();
+      }
+      return res;
+    });
+  }
+  std::vector<std::string> all() {
+    std::lock_guard lock(mutex);
+    return seen;
+  }
+};
+
+Options with_credentials(std::shared_ptr<CredentialSource> source, std::string origin) {
+  Options o;
+  o.credentials = {std::move(source), std::move(origin)};
+  return o;
+}
+
+std::filesystem::path temp_file(const std::string& name, const std::string& content) {
+  const auto p = std::filesystem::temp_directory_path() /
+                 ("rebound-cred-" + std::to_string(::getpid()) + "-" + name);
+  std::ofstream(p) << content;
+  return p;
+}
+
+// Answers from a thread of its own after `delay` (how an exec plugin answers).
+class SlowSource final : public CredentialSource {
+ public:
+  explicit SlowSource(std::chrono::milliseconds delay) : delay_(delay) {}
+  ~SlowSource() override {
+    for (auto& t : threads_) t.join();
+  }
+  void fetch(const std::optional<Credential>&, std::function<void(Result<Credential>)> done) override {
+    std::lock_guard lock(mutex_);
+    threads_.emplace_back([delay = delay_, done = std::move(done)] {
+      std::this_thread::sleep_for(delay);
+      done(Credential{{{"authorization", "Bearer slow"}}});
+    });
+  }
+
+ private:
+  std::chrono::milliseconds delay_;
+  std::mutex mutex_;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace
+
+TEST(Credentials, EveryRequestToTheirOriginCarriesThem) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  CheckedClient c(with_credentials(credentials::bearer("t0ken"), s->url()));
+  for (int i = 0; i < 3; ++i) {
+    auto r = c.send(Request::get(s->url() + "/who"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->body(), "Bearer t0ken");
+  }
+  EXPECT_EQ(rec.all().size(), 3u);
+}
+
+TEST(Credentials, ARequestToAnotherOriginNeverCarriesThem) {
+  auto mine = start_server();
+  auto other = start_server();  // same host, another port: another origin
+  AuthRecorder rec;
+  rec.install(*other);
+  CheckedClient c(with_credentials(credentials::bearer("t0ken"), mine->url() + "/some/path"));
+  auto r = c.send(Request::get(other->url() + "/who"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body(), "") << "credentials leaked to " << other->url();
+}
+
+TEST(Credentials, TheCallersOwnAuthorizationFieldWins) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  CheckedClient c(with_credentials(credentials::bearer("t0ken"), s->url()));
+  auto r = c.send(Request::get(s->url() + "/who").header("Authorization", "Bearer mine"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body(), "Bearer mine");
+  EXPECT_EQ(rec.all(), std::vector<std::string>{"Bearer mine"});
+}
+
+TEST(Credentials, BasicAuthIsTheBase64OfUserColonPassword) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  CheckedClient c(with_credentials(credentials::basic("Aladdin", "open sesame"), s->url()));
+  auto r = c.send(Request::get(s->url() + "/who"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body(), "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==");  // RFC 7617's example
+}
+
+TEST(Credentials, ARotatedTokenFileIsReadAgainAfterA401AndTheRequestResentOnce) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  const auto file = temp_file("rotated", "old-token\n");
+  CheckedClient c(with_credentials(credentials::bearer_file(file.string()), s->url()));
+  rec.accepted = "Bearer old-token";
+  ASSERT_TRUE(c.send(Request::get(s->url() + "/who")));  // reads and caches old-token
+
+  std::ofstream(file) << "new-token\n";  // rotated; the minute is not up
+  rec.accepted = "Bearer new-token";
+  auto r = c.send(Request::post(s->url() + "/who", "body"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200);
+  EXPECT_EQ(r->attempts(), 2);
+  EXPECT_EQ(rec.all(), (std::vector<std::string>{"Bearer old-token", "Bearer old-token", "Bearer new-token"}));
+  std::filesystem::remove(file);
+}
+
+TEST(Credentials, A401WithNothingNewToOfferIsTheAnswerAndIsNotResent) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.accepted = "Bearer right";
+  rec.install(*s);
+  CheckedClient c(with_credentials(credentials::bearer("wrong"), s->url()));
+  auto r = c.send(Request::get(s->url() + "/who"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 401);
+  EXPECT_EQ(r->attempts(), 1);
+  EXPECT_EQ(rec.all().size(), 1u);
+}
+
+TEST(Credentials, AStreamedBodyIsNotResentAfterA401) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  const auto file = temp_file("streamed", "old-token");
+  CheckedClient c(with_credentials(credentials::bearer_file(file.string()), s->url()));
+  std::ofstream(file) << "new-token";  // would be picked up by a re-read
+  rec.accepted = "Bearer nobody";
+  auto sent = std::make_shared<bool>(false);
+  auto r = c.send(Request("PUT", s->url() + "/who").body_source([sent]() -> std::string {
+    if (*sent) return {};
+    *sent = true;
+    return "once";
+  }, 4));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 401);
+  EXPECT_EQ(rec.all().size(), 1u) << "a body read once was sent twice";
+  std::filesystem::remove(file);
+}
+
+TEST(Credentials, AnUnreadableTokenFileFailsTheRequestBeforeItIsSentAndNamesTheFile) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  CheckedClient c(with_credentials(credentials::bearer_file("/nonexistent/rebound/token"), s->url()));
+  auto r = c.send(Request::get(s->url() + "/who"));
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), errc::credentials_failed);
+  EXPECT_EQ(r.error().reached(), progress::not_sent);
+  EXPECT_NE(r.error().message().find("/nonexistent/rebound/token"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("GET " + s->url() + "/who"), std::string::npos) << r.error().message();
+  EXPECT_TRUE(rec.all().empty());
+}
+
+TEST(Credentials, ASourceThatAnswersLaterFromItsOwnThreadIsWaitedFor) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  auto source = std::make_shared<SlowSource>(100ms);
+  {
+    CheckedClient c(with_credentials(source, s->url()));
+    auto r = c.send(Request::get(s->url() + "/who"));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->body(), "Bearer slow");
+  }
+}
+
+TEST(Credentials, ASourceSlowerThanTheDeadlineFailsTheRequestAtItsDeadline) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  auto source = std::make_shared<SlowSource>(1500ms);
+  {
+    CheckedClient c(with_credentials(source, s->url()));
+    const auto t0 = std::chrono::steady_clock::now();
+    auto r = c.send(Request::get(s->url() + "/who").timeout(300ms));
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error(), errc::deadline_exceeded);
+    EXPECT_EQ(r.error().reached(), progress::not_sent);
+    EXPECT_LT(elapsed_since(t0), 1200ms);
+  }  // the late answer arrives after the client is gone: nothing happens
+  EXPECT_TRUE(rec.all().empty());
+}
+
+TEST(Credentials, NeverAppearInEventsErrorsOrThePoolDump) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.accepted = "Bearer s3cret-but-rotated";
+  rec.install(*s);
+  std::mutex m;
+  std::string everything;
+  Options o = with_credentials(credentials::bearer("s3cret"), s->url());
+  o.on_event = [&](const Event& e) {
+    std::lock_guard lock(m);
+    everything += e.detail + "\n";
+  };
+  CheckedClient c(o);
+  auto r = c.send(Request::get(s->url() + "/who"));
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status(), 401);
+  everything += c.dump_pools();
+  EXPECT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    return everything.find("-> 401") != std::string::npos;
+  }, 5s));
+  std::lock_guard lock(m);
+  EXPECT_EQ(everything.find("s3cret"), std::string::npos) << everything;
+}
+
+TEST(Credentials, AClientRefusesCredentialsWithoutAValidOrigin) {
+  for (const std::string origin : {"", "not a url", "ftp://host/"}) {
+    SCOPED_TRACE(origin);
+    Options o = with_credentials(credentials::bearer("t"), origin);
+    try {
+      Client c(o);
+      ADD_FAILURE() << "a client would send credentials with no origin to bind them to";
+    } catch (const Exception& e) {
+      EXPECT_EQ(e.error(), errc::invalid_request);
+      EXPECT_NE(e.error().message().find("credentials.origin"), std::string::npos) << e.error().message();
+    }
+  }
+}
