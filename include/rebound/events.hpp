@@ -31,6 +31,7 @@ enum class EventKind : std::uint8_t {
   ping_sent,          ///< a health-check PING was sent
   ping_acked,         ///< a health-check PING was acknowledged
   connection_closed,  ///< a connection left the pool; `error`/`detail` say why
+  tls_reloaded,       ///< the TLS files changed: loaded for new connections, or (`error` set) unusable and ignored
 };
 REBOUND_API const char* to_string(EventKind k) noexcept;
 

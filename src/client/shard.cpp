@@ -32,6 +32,10 @@ void Shard::reap_later() {
   reaper_.async_wait([this](boost::system::error_code ec) {
     if (ec || stopped_flag_) return;
     const auto now = Clock::now();
+    // Rotated certificate files are looked for on the same tick (whichever
+    // shard comes first when a check is due).
+    if (auto note = tls_->maybe_reload(now); note && options_.on_event)
+      emit(Event{EventKind::tls_reloaded, now, {}, 0, Protocol::http1, note->error, std::move(note->detail)});
     for (auto it = pools_.begin(); it != pools_.end();) {
       // An empty pool is dropped so an origin used once costs nothing later.
       if (it->second->reap(now)) it = pools_.erase(it);

@@ -95,7 +95,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
 
   void start_tls() {
     try {
-      tls_ = std::make_unique<TlsStream>(std::move(socket_), tls_context_->for_handshake().native_handle());
+      tls_ = std::make_unique<TlsStream>(std::move(socket_), tls_context_->for_handshake()->native_handle());
     } catch (const Exception& e) {
       fail(e.error().code(), e.error().message());
       return;

@@ -1,35 +1,42 @@
-// Builds the client's OpenSSL context; see tls_context.hpp for why the
-// system trust store is loaded lazily.
+// The current TLS material and its reloads; see tls_context.hpp.
 #include "net/tls_context.hpp"
-
-#include <rebound/error.hpp>
 
 namespace rebound::net {
 
-TlsContext::TlsContext(const Options& options) : context_(asio::ssl::context::tls_client) {
-  context_.set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
-                       asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 |
-                       asio::ssl::context::no_tlsv1_1);
-  if (!options.tls.ca_file.empty()) {
-    boost::system::error_code ec;
-    context_.load_verify_file(options.tls.ca_file, ec);
-    if (ec)
-      throw Exception(Error(errc::tls_handshake_failed,
-                            "cannot load CA file \"" + options.tls.ca_file + "\": " + ec.message()));
-  } else {
-    needs_system_store_ = options.tls.verify_peer;
+TlsContext::TlsContext(const Options& options)
+    : options_(options.tls),
+      current_(load_tls_material(options_)),
+      stamps_(stamp_tls_files(options_)),
+      next_check_(std::chrono::steady_clock::now() + options_.reload_interval),
+      watching_(options_.reload_interval.count() > 0 && !stamps_.empty()) {}
+
+std::shared_ptr<asio::ssl::context> TlsContext::for_handshake() {
+  std::lock_guard lock(mutex_);
+  if (current_->needs_system_store) {
+    // A missing system store is not fatal here: verification then fails
+    // with certificate_verify_failed, which names the real problem.
+    boost::system::error_code ignored;
+    current_->context.set_default_verify_paths(ignored);
+    current_->needs_system_store = false;
   }
+  return {current_, &current_->context};
 }
 
-asio::ssl::context& TlsContext::for_handshake() {
-  if (needs_system_store_)
-    std::call_once(system_store_loaded_, [this] {
-      // A missing system store is not fatal here: verification then fails
-      // with certificate_verify_failed, which names the real problem.
-      boost::system::error_code ignored;
-      context_.set_default_verify_paths(ignored);
-    });
-  return context_;
+std::optional<TlsContext::ReloadNote> TlsContext::maybe_reload(std::chrono::steady_clock::time_point now) {
+  if (!watching_) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  if (now < next_check_) return std::nullopt;
+  next_check_ = now + options_.reload_interval;
+  auto stamps = stamp_tls_files(options_);
+  if (stamps == stamps_) return std::nullopt;
+  stamps_ = std::move(stamps);
+  try {
+    current_ = load_tls_material(options_);
+    return ReloadNote{{}, "TLS files changed; new connections use the new material"};
+  } catch (const Exception& e) {
+    return ReloadNote{e.error().code(), "TLS files changed but are unusable (" + e.error().message() +
+                                            "); new connections keep the previous material"};
+  }
 }
 
 }  // namespace rebound::net

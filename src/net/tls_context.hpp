@@ -1,14 +1,20 @@
-// The client's TLS configuration: one OpenSSL context shared by every dial
-// of a Client, with its trust store loaded only when a dial first needs it.
-// Loading the system store parses ~150 certificates (~40 ms); a client that
-// speaks h2c or does not verify (insecure) never pays for it.
+// The client's TLS configuration: the current TLS material shared by every
+// dial of a Client, and its reload when the CA, certificate or key files
+// change (new connections get the new material; open ones keep theirs).
+// The system trust store is loaded only when a dial first needs it: it
+// parses ~150 certificates (~40 ms), and a client that speaks h2c or does
+// not verify never pays for it.
 #pragma once
 
+#include "net/tls_material.hpp"
+
+#include <rebound/error.hpp>
 #include <rebound/options.hpp>
 
-#include <boost/asio/ssl/context.hpp>
-
+#include <chrono>
 #include <mutex>
+#include <optional>
+#include <string>
 
 namespace rebound::net {
 
@@ -16,18 +22,33 @@ namespace asio = boost::asio;
 
 class TlsContext {
  public:
-  /// Throws rebound::Exception (tls_handshake_failed) when Options::tls.ca_file
-  /// cannot be read: an explicit CA file is checked at once, not at first use.
+  /// Loads the material at once: throws rebound::Exception
+  /// (errc::tls_configuration) when it is unusable (see load_tls_material).
   explicit TlsContext(const Options& options);
 
-  /// The context, ready for a handshake (trust store loaded if verification
-  /// is on). Thread-safe: any I/O thread may call it, the store loads once.
-  asio::ssl::context& for_handshake();
+  /// The context for a new handshake (trust store loaded if verification
+  /// is on). Thread-safe. The SSL object made from it holds its own
+  /// reference, so a reload never pulls it from under a handshake.
+  std::shared_ptr<asio::ssl::context> for_handshake();
+
+  /// What a reload check did, for an event.
+  struct ReloadNote {
+    error_code error;    ///< set when the changed files were unusable
+    std::string detail;
+  };
+  /// When reload_interval has passed since the last check, looks at the
+  /// files and loads them if they changed. Unusable new files keep the last
+  /// good material (and are looked at again once they change again).
+  /// Thread-safe; cheap when no check is due.
+  std::optional<ReloadNote> maybe_reload(std::chrono::steady_clock::time_point now);
 
  private:
-  asio::ssl::context context_;
-  bool needs_system_store_ = false;
-  std::once_flag system_store_loaded_;
+  const TlsOptions options_;
+  std::mutex mutex_;
+  std::shared_ptr<TlsMaterial> current_;       // guarded by mutex_
+  std::vector<FileStamp> stamps_;              // guarded by mutex_
+  std::chrono::steady_clock::time_point next_check_;  // guarded by mutex_
+  bool watching_ = false;
 };
 
 }  // namespace rebound::net

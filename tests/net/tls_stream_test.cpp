@@ -44,7 +44,7 @@ class TlsStreamTest : public ::testing::Test {
     Options options;
     options.tls.verify_peer = false;  // the stream's job is records, not trust (the dialer's tests cover that)
     tls_context_.emplace(options);
-    client_.emplace(std::move(client_socket), tls_context_->for_handshake().native_handle());
+    client_.emplace(std::move(client_socket), tls_context_->for_handshake()->native_handle());
 
     error_code client_ec = asio::error::would_block, server_ec = asio::error::would_block;
     client_->async_handshake([&](error_code ec) { client_ec = ec; });
