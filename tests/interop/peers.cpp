@@ -113,7 +113,8 @@ Launch h2o_launch(const std::string& bin, const TempDir& dir, Transport t, std::
 // nginx: unprivileged-style prefix in dir, foreground, one worker. /204 is
 // `return 204`; /echo uses the echo module (libnginx-mod-http-echo, which
 // Debian 12's nginx-light depends on) when it is installed.
-Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std::uint16_t port) {
+Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std::uint16_t port,
+                    const PeerOptions& options) {
   Launch l;
   const bool echo = ::access(echo_module, R_OK) == 0;
   std::ostringstream c;
@@ -133,6 +134,11 @@ Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std
     c << "    listen 127.0.0.1:" << port << " ssl http2;\n"
       << "    ssl_certificate " << dir.file("cert.pem") << ";\n"
       << "    ssl_certificate_key " << dir.file("key.pem") << ";\n";
+  if (t == Transport::tls && !options.client_ca_file.empty())
+    c << "    ssl_client_certificate " << options.client_ca_file << ";\n"
+      << "    ssl_verify_client on;\n"
+      << "    ssl_verify_depth 3;\n"
+      << "    location = /whoami { return 200 \"$ssl_client_s_dn\"; }\n";
   else
     c << "    listen 127.0.0.1:" << port << " http2;\n";
   c << "    root " << dir.file("htdocs") << ";\n"
@@ -235,7 +241,9 @@ std::string Peer::diagnostics() const {
   return std::string(to_string(kind_)) + " (" + process_->state() + ")" + tails(logs_);
 }
 
-PeerStart start_peer(PeerKind kind, Transport transport) {
+PeerStart start_peer(PeerKind kind, Transport transport, const PeerOptions& options) {
+  if (!options.client_ca_file.empty() && (kind != PeerKind::nginx || transport != Transport::tls))
+    return {nullptr, "client certificate checks are set up for nginx over TLS only"};
   const std::string bin = find_program(binary_name(kind));
   if (bin.empty())
     return {nullptr, std::string(binary_name(kind)) + " is not installed (Debian package " +
@@ -254,7 +262,7 @@ PeerStart start_peer(PeerKind kind, Transport transport) {
     switch (kind) {
       case PeerKind::nghttpd: l = nghttpd_launch(bin, *dir, transport, port); break;
       case PeerKind::h2o: l = h2o_launch(bin, *dir, transport, port); break;
-      case PeerKind::nginx: l = nginx_launch(bin, *dir, transport, port); break;
+      case PeerKind::nginx: l = nginx_launch(bin, *dir, transport, port, options); break;
     }
     auto process = std::make_unique<PeerProcess>(l.argv, l.logs.front());
     if (process->wait_until_listening(port, start_deadline))

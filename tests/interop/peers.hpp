@@ -70,9 +70,16 @@ struct PeerStart {
   std::string skip_reason;
 };
 
+/// Extra server settings a test may ask for.
+struct PeerOptions {
+  /// TLS only, nginx only: require a client certificate issued by this CA
+  /// (ssl_verify_client on). GET /whoami answers the verified subject.
+  std::string client_ca_file;
+};
+
 /// Starts `kind` speaking `transport` on a free loopback port; waits (at
 /// most ~15 s per attempt, 3 attempts when the port was taken meanwhile)
 /// until it accepts connections.
-PeerStart start_peer(PeerKind kind, Transport transport);
+PeerStart start_peer(PeerKind kind, Transport transport, const PeerOptions& options = {});
 
 }  // namespace rebound::interop

@@ -1,0 +1,147 @@
+// Client certificates against nginx with ssl_verify_client on: the server
+// sees our certificate's subject over HTTP/2 and HTTP/1.1, the chain's
+// intermediate is sent, a missing or untrusted certificate is refused, and
+// rotating the certificate files mid-run switches new connections to the
+// new certificate without failing a single request.
+#include "support/peer_skip.hpp"
+#include "support/test_pki.hpp"
+#include "interop/peers.hpp"
+
+#include <rebound/rebound.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+using namespace rebound;
+using namespace rebound::interop;
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct MutualTlsNginx : ::testing::Test {
+  void SetUp() override {
+    auto started = start_peer(PeerKind::nginx, Transport::tls, PeerOptions{pki.ca_file()});
+    if (!started.peer) REBOUND_SKIP_FOR_PEER(started.skip_reason);
+    nginx = std::move(started.peer);
+  }
+  Options client_as(const TestPki::Issued& id, HttpVersion v = HttpVersion::automatic) const {
+    Options o;
+    o.tls.ca_file = nginx->ca_file();
+    o.tls.cert_file = id.cert;
+    o.tls.key_file = id.key;
+    o.http_version = v;
+    return o;
+  }
+  TestPki pki;
+  std::unique_ptr<Peer> nginx;
+};
+
+// Copies `from` over `to` the way rotations do: a new file renamed into place.
+void replace_file(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".new";
+  std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(tmp, to);
+}
+
+}  // namespace
+
+TEST_F(MutualTlsNginx, TheServerSeesOurCertificatesSubjectOverHttp2AndHttp1) {
+  const auto alice = pki.issue_client("alice", "alice");
+  for (const auto v : {HttpVersion::automatic, HttpVersion::http1_only}) {
+    Client c(client_as(alice, v));
+    auto r = c.get(nginx->url("/whoami"));
+    ASSERT_TRUE(r) << r.error().message() << nginx->diagnostics();
+    EXPECT_EQ(r->status(), 200) << r->body();
+    EXPECT_EQ(r->body(), "CN=alice");
+    EXPECT_EQ(r->protocol(), v == HttpVersion::automatic ? Protocol::http2 : Protocol::http1);
+  }
+}
+
+TEST_F(MutualTlsNginx, AChainSendsItsIntermediateToAServerThatTrustsOnlyTheRoot) {
+  const auto bob = pki.issue_client("bob", "bob", /*via_intermediate=*/true);
+  Client c(client_as(bob));
+  auto r = c.get(nginx->url("/whoami"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200) << r->body();
+  EXPECT_EQ(r->body(), "CN=bob");
+}
+
+TEST_F(MutualTlsNginx, AMissingOrUntrustedCertificateIsRefusedByTheServer) {
+  // nginx answers these at the HTTP level (400, "No required SSL
+  // certificate was sent" / "The SSL certificate error") rather than
+  // failing the handshake.
+  Options none;
+  none.tls.ca_file = nginx->ca_file();
+  Client anonymous(none);
+  auto r = anonymous.get(nginx->url("/whoami"));
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 400);
+  EXPECT_NE(r->body().find("No required SSL certificate"), std::string::npos) << r->body();
+
+  TestPki stranger("someone-else-ca");
+  Client impostor(client_as(stranger.issue_client("mallory", "mallory")));
+  auto r2 = impostor.get(nginx->url("/whoami"));
+  ASSERT_TRUE(r2) << r2.error().message();
+  EXPECT_EQ(r2->status(), 400);
+  EXPECT_NE(r2->body().find("SSL certificate error"), std::string::npos) << r2->body();
+}
+
+TEST_F(MutualTlsNginx, RotatedCertificateFilesSwitchNewConnectionsWithoutFailingARequest) {
+  const auto old_id = pki.issue_client("old", "old-identity");
+  const auto new_id = pki.issue_client("new", "new-identity");
+  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
+  replace_file(old_id.cert, live.cert);
+  replace_file(old_id.key, live.key);
+
+  Options o = client_as(live, HttpVersion::http1_only);
+  o.tls.reload_interval = 1s;
+  std::mutex m;
+  std::vector<std::string> reloads;
+  o.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::tls_reloaded) return;
+    std::lock_guard lock(m);
+    reloads.push_back(e.error ? "unusable" : "loaded");
+  };
+  Client c(o);
+
+  // Each request on a new connection (Connection: close), so every one shows
+  // which certificate a new connection presents at that moment.
+  std::vector<std::string> subjects;
+  int failures = 0;
+  std::string first_failure;
+  auto one = [&] {
+    auto r = c.send(Request::get(nginx->url("/whoami")).header("connection", "close"));
+    if (!r || r->status() != 200) {
+      if (++failures == 1) first_failure = r ? std::to_string(r->status()) + " " + r->body() : r.error().message();
+      return;
+    }
+    subjects.push_back(r->body());
+  };
+  for (int i = 0; i < 5; ++i) one();
+  replace_file(new_id.cert, live.cert);  // the key follows a moment later:
+  one();                                 // a check in between sees a mismatch and keeps the old pair
+  replace_file(new_id.key, live.key);
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until && (subjects.empty() || subjects.back() != "CN=new-identity")) {
+    one();
+    std::this_thread::sleep_for(20ms);
+  }
+  for (int i = 0; i < 5; ++i) one();
+
+  EXPECT_EQ(failures, 0) << "first failure: " << first_failure;
+  ASSERT_FALSE(subjects.empty());
+  EXPECT_EQ(subjects.front(), "CN=old-identity");
+  EXPECT_EQ(subjects.back(), "CN=new-identity") << "new connections never used the rotated files";
+  // Once switched, never back.
+  const auto first_new = std::find(subjects.begin(), subjects.end(), "CN=new-identity");
+  EXPECT_TRUE(std::all_of(first_new, subjects.end(), [](const auto& s) { return s == "CN=new-identity"; }));
+  std::lock_guard lock(m);
+  EXPECT_FALSE(reloads.empty());
+  EXPECT_EQ(reloads.empty() ? "" : reloads.back(), "loaded");
+}
