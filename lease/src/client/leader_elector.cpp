@@ -66,13 +66,21 @@ LeaderElectionConfig with_unique_identity(LeaderElectionConfig c) {
   return c;
 }
 
+// The config's bearer token fields as the client's credentials for the
+// Lease API's origin, unless the client options bring their own.
+rebound::Options with_bearer_token(rebound::Options o, const LeaderElectionConfig& cfg) {
+  if (o.credentials.source) return o;
+  if (!cfg.bearer_token_file.empty()) o.credentials = {credentials::bearer_file(cfg.bearer_token_file), cfg.base_url};
+  else if (!cfg.bearer_token.empty()) o.credentials = {credentials::bearer(cfg.bearer_token), cfg.base_url};
+  return o;
+}
+
 }  // namespace
 
 struct LeaderElector::Impl {
   explicit Impl(LeaderElectionConfig c)
       : cfg(with_unique_identity(std::move(c))),
-        api(detail::election_client_options(cfg), cfg.base_url, cfg.namespace_, cfg.name,
-            detail::BearerToken(cfg.bearer_token, cfg.bearer_token_file)),
+        api(with_bearer_token(detail::election_client_options(cfg), cfg), cfg.base_url, cfg.namespace_, cfg.name),
         duration_seconds(detail::whole_seconds_up(cfg.lease_duration)),
         span(detail::leadership_span(cfg.lease_duration, detail::safety_margin(cfg))),
         rng(std::random_device{}()) {}

@@ -4,27 +4,8 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
-#include <fstream>
-#include <sstream>
 
 namespace rebound::lease::detail {
-
-std::optional<std::string> BearerToken::current() {
-  if (file_.empty()) return token_;
-  const auto now = std::chrono::steady_clock::now();
-  if (have_file_token_ && now - read_at_ < std::chrono::minutes(1)) return token_;
-  std::ifstream in(file_);
-  if (!in) return have_file_token_ ? std::optional(token_) : std::nullopt;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string token = ss.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
-    token.pop_back();
-  token_ = std::move(token);
-  read_at_ = now;
-  have_file_token_ = true;
-  return token_;
-}
 
 namespace {
 
@@ -51,12 +32,10 @@ std::string describe_failure(const Response& res) {
 
 }  // namespace
 
-LeaseApi::LeaseApi(const Options& client_options, std::string base_url, std::string ns, std::string name,
-                   BearerToken token)
+LeaseApi::LeaseApi(const Options& client_options, std::string base_url, std::string ns, std::string name)
     : client_(client_options),
       collection_url_(trim_slash(std::move(base_url)) + leases_path(ns)),
-      lease_url_(collection_url_ + "/" + name),
-      token_(std::move(token)) {}
+      lease_url_(collection_url_ + "/" + name) {}
 
 ApiResult LeaseApi::get(std::chrono::milliseconds timeout, const Cancellation& cancel) {
   return send(Request::get(lease_url_), timeout, cancel);
@@ -91,13 +70,6 @@ ApiResult LeaseApi::send(Request request, std::chrono::milliseconds timeout, con
     out.message = "no time left before the deadline";
     return out;
   }
-  const auto token = token_.current();
-  if (!token) {
-    out.error_kind = "token_unreadable";
-    out.message = "cannot read the bearer token file";
-    return out;
-  }
-  if (!token->empty()) request.header("authorization", "Bearer " + *token);
   request.header("accept", "application/json");
   request.timeout(timeout).cancellation(cancel);
 

@@ -33,26 +33,10 @@ struct ApiResult {
   std::string message;
 };
 
-/// Where the bearer token comes from: a fixed string, or a file re-read at
-/// most once a minute (projected service-account tokens rotate).
-class BearerToken {
- public:
-  BearerToken(std::string token, std::string file) : token_(std::move(token)), file_(std::move(file)) {}
-  /// The token ("" for none); nullopt when the file cannot be read and no
-  /// earlier read succeeded.
-  std::optional<std::string> current();
-
- private:
-  std::string token_;
-  std::string file_;
-  std::chrono::steady_clock::time_point read_at_{};
-  bool have_file_token_ = false;
-};
-
 class LeaseApi {
  public:
-  LeaseApi(const Options& client_options, std::string base_url, std::string ns, std::string name,
-           BearerToken token);
+  /// `client_options` carries the credentials (Options::credentials).
+  LeaseApi(const Options& client_options, std::string base_url, std::string ns, std::string name);
 
   ApiResult get(std::chrono::milliseconds timeout, const Cancellation& cancel);
   ApiResult create(const boost::json::object& lease, std::chrono::milliseconds timeout,
@@ -70,7 +54,6 @@ class LeaseApi {
   Client client_;
   std::string collection_url_;
   std::string lease_url_;
-  BearerToken token_;
 };
 
 }  // namespace rebound::lease::detail
