@@ -6,6 +6,7 @@
 #include <rebound/error.hpp>
 #include <rebound/events.hpp>
 #include <rebound/headers.hpp>
+#include <rebound/line_splitter.hpp>
 #include <rebound/options.hpp>
 #include <rebound/request.hpp>
 #include <rebound/response.hpp>
