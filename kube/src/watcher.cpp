@@ -1,0 +1,325 @@
+// The watcher's loop: list, watch, resume or re-list; see watcher.hpp.
+// The stream's lines are cut on the I/O thread (the body sink must be
+// quick) and handed through a queue to the run() thread, which parses and
+// delivers them, so a slow callback never stalls the client.
+#include <rebound/kube/watcher.hpp>
+
+#include "watch_event.hpp"
+
+#include <rebound/line_splitter.hpp>
+
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <random>
+#include <stdexcept>
+#include <thread>
+#include <variant>
+
+namespace rebound::kube {
+
+const char* to_string(WatchEvent::Type t) noexcept {
+  switch (t) {
+    case WatchEvent::Type::added: return "ADDED";
+    case WatchEvent::Type::modified: return "MODIFIED";
+    case WatchEvent::Type::deleted: return "DELETED";
+    case WatchEvent::Type::bookmark: return "BOOKMARK";
+  }
+  return "UNKNOWN";
+}
+
+namespace {
+
+namespace json = boost::json;
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+
+// What the I/O thread hands the run thread: a line, or the stream's end.
+struct StreamEnd {
+  Result<Response> result;
+};
+using StreamItem = std::variant<std::string, StreamEnd>;
+
+// How one watch request ended, as the loop acts on it.
+enum class WatchEnd : std::uint8_t {
+  clean,    ///< the server ended the stream (timeoutSeconds, shutdown): resume now
+  expired,  ///< 410: the version left the window: list again
+  failed,   ///< anything else: back off, then resume
+  stopped,  ///< stop() was called
+};
+
+}  // namespace
+
+struct Watcher::Impl {
+  Impl(Client& c, WatcherOptions o) : client(c), options(std::move(o)), rv(options.resource_version) {
+    auto u = boost::urls::parse_absolute_uri(options.collection_url);
+    if (!u || (u->scheme() != "http" && u->scheme() != "https"))
+      throw std::invalid_argument("Watcher: collection_url \"" + options.collection_url + "\" is not an http(s) URL");
+  }
+
+  Client& client;
+  const WatcherOptions options;
+  std::thread thread;
+
+  mutable std::mutex mutex;  // guards everything below
+  std::condition_variable wake;
+  bool stopping = false;
+  std::string rv;
+  WatcherStats stats;
+  Cancellation current;  // the request in flight
+  std::deque<StreamItem> items;
+
+  std::mt19937_64 random{std::random_device{}()};
+  int failures_in_a_row = 0;
+
+  std::string url(bool watch) const {
+    boost::urls::url u(options.collection_url);
+    auto params = u.params();
+    if (!options.label_selector.empty()) params.set("labelSelector", options.label_selector);
+    if (!options.field_selector.empty()) params.set("fieldSelector", options.field_selector);
+    if (watch) {
+      params.set("watch", "true");
+      params.set("resourceVersion", resource_version());
+      params.set("allowWatchBookmarks", "true");
+      params.set("timeoutSeconds", std::to_string(options.watch_timeout.count()));
+    }
+    return std::string(u.buffer());
+  }
+
+  std::string resource_version() const {
+    std::lock_guard lock(mutex);
+    return rv;
+  }
+
+  void status(const std::string& line) const {
+    if (options.on_status) options.on_status(line);
+  }
+
+  // A fresh cancellation for the next request, or none when stopping.
+  std::optional<Cancellation> begin_request() {
+    std::lock_guard lock(mutex);
+    if (stopping) return std::nullopt;
+    current = Cancellation();
+    items.clear();
+    return current;
+  }
+
+  bool stopped() const {
+    std::lock_guard lock(mutex);
+    return stopping;
+  }
+
+  // Waits the backoff for the failures so far (full jitter), or until stop().
+  void back_off() {
+    ++failures_in_a_row;
+    const int step = std::min(failures_in_a_row - 1, 16);
+    const auto cap = std::min<milliseconds::rep>(options.backoff_max.count(), options.backoff_base.count() << step);
+    const milliseconds wait(std::uniform_int_distribution<milliseconds::rep>(cap / 2, cap)(random));
+    status("backing off " + std::to_string(wait.count()) + " ms after " + std::to_string(failures_in_a_row) +
+           " failure(s)");
+    std::unique_lock lock(mutex);
+    wake.wait_for(lock, wait, [&] { return stopping; });
+  }
+
+  bool list() {
+    auto cancel = begin_request();
+    if (!cancel) return false;
+    auto r = client.send(Request::get(url(false)).header("accept", "application/json").timeout(options.list_timeout)
+                             .cancellation(*cancel));
+    if (!r) return fail("list failed: " + r.error().message());
+    if (r->status() != 200) return fail("list failed: " + detail::describe_status_body(r->status(), r->body()));
+    boost::system::error_code ec;
+    json::value doc = json::parse(r->body(), ec);
+    const json::object* o = !ec && doc.is_object() ? &doc.get_object() : nullptr;
+    const json::value* meta = o ? o->if_contains("metadata") : nullptr;
+    const json::value* rv_value = meta && meta->is_object() ? meta->get_object().if_contains("resourceVersion") : nullptr;
+    const json::value* items_value = o ? o->if_contains("items") : nullptr;
+    if (!rv_value || !rv_value->is_string() || (items_value && !items_value->is_array() && !items_value->is_null()))
+      return fail("list failed: the answer is not a list with metadata.resourceVersion");
+    std::vector<json::object> list_items;
+    if (items_value && items_value->is_array())
+      for (const auto& item : items_value->get_array())
+        if (item.is_object()) list_items.push_back(item.get_object());
+    const std::string list_rv(rv_value->get_string());
+    {
+      std::lock_guard lock(mutex);
+      rv = list_rv;
+      ++stats.lists;
+    }
+    failures_in_a_row = 0;
+    if (options.on_list) options.on_list(list_items, list_rv);
+    return true;
+  }
+
+  bool fail(const std::string& why) {
+    {
+      std::lock_guard lock(mutex);
+      ++stats.failures;
+    }
+    status(why);
+    return false;
+  }
+
+  // One watch request, from its start to its end, delivering what it brings.
+  WatchEnd watch() {
+    auto cancel = begin_request();
+    if (!cancel) return WatchEnd::stopped;
+    {
+      std::lock_guard lock(mutex);
+      ++stats.watches;
+    }
+    auto splitter = std::make_shared<LineSplitter>([this](std::string_view line) { push(std::string(line)); });
+    auto cancel_on_overflow = *cancel;
+    Request req = Request::get(url(true))
+                      .header("accept", "application/json")
+                      .timeout(std::chrono::duration_cast<milliseconds>(options.watch_timeout) + std::chrono::seconds(30))
+                      .body_idle_timeout(options.idle_timeout)
+                      .cancellation(*cancel)
+                      .on_body([splitter, cancel_on_overflow](std::string_view chunk) mutable {
+                        if (!splitter->feed(chunk)) cancel_on_overflow.cancel();
+                      });
+    const auto started = Clock::now();
+    client.send_async(std::move(req), [this](Result<Response> r) { push(StreamEnd{std::move(r)}); });
+
+    bool expired = false, bad = false, delivered = false;
+    std::string bad_why;
+    for (;;) {
+      StreamItem item = pop();
+      if (auto* end = std::get_if<StreamEnd>(&item)) {
+        if (delivered) failures_in_a_row = 0;
+        const bool at_once = Clock::now() - started < std::chrono::seconds(1);
+        return classify(end->result, expired, bad, bad_why, delivered || !at_once);
+      }
+      if (expired || bad) continue;  // the stream is being cancelled: drain it
+      auto parsed = detail::parse_watch_line(std::get<std::string>(item));
+      if (auto* e = std::get_if<detail::WatchError>(&parsed)) {
+        if (e->code == 410) expired = true;
+        else bad = true, bad_why = "watch error " + std::to_string(e->code) + ": " + e->message;
+        cancel->cancel();
+        continue;
+      }
+      if (auto* b = std::get_if<detail::BadLine>(&parsed)) {
+        bad = true;
+        bad_why = "bad watch event: " + b->why;
+        cancel->cancel();
+        continue;
+      }
+      delivered |= deliver(std::get<WatchEvent>(parsed));
+    }
+  }
+
+  // `lived`: the stream delivered something or lasted a while.
+  WatchEnd classify(const Result<Response>& r, bool expired, bool bad, const std::string& bad_why, bool lived) {
+    if (stopped()) return WatchEnd::stopped;
+    if (expired || (r && r->status() == 410)) {
+      std::lock_guard lock(mutex);
+      ++stats.expired;
+      return WatchEnd::expired;
+    }
+    if (bad) return fail(bad_why), WatchEnd::failed;
+    if (!r) return fail("watch from " + resource_version() + " ended: " + r.error().message()), WatchEnd::failed;
+    if (r->status() != 200)
+      return fail("watch failed: " + detail::describe_status_body(r->status(), r->body())), WatchEnd::failed;
+    // A stream that ends at once with nothing in it is a server refusing in
+    // disguise: a failure, so that a loop of them backs off.
+    if (!lived) return fail("watch ended at once with nothing in it"), WatchEnd::failed;
+    status("watch ended by the server; resuming from " + resource_version());
+    return WatchEnd::clean;
+  }
+
+  // Delivers `ev` unless it is not newer than what was delivered; true when delivered.
+  bool deliver(WatchEvent& ev) {
+    {
+      std::lock_guard lock(mutex);
+      if (detail::not_newer(ev.resource_version, rv)) {
+        ++stats.duplicates_dropped;
+        return false;
+      }
+      rv = ev.resource_version;
+      ++stats.events;
+      if (ev.type == WatchEvent::Type::bookmark) ++stats.bookmarks;
+    }
+    if (options.on_event) options.on_event(ev);
+    return true;
+  }
+
+  void push(StreamItem item) {
+    {
+      std::lock_guard lock(mutex);
+      items.push_back(std::move(item));
+    }
+    wake.notify_all();
+  }
+
+  StreamItem pop() {
+    std::unique_lock lock(mutex);
+    wake.wait(lock, [&] { return !items.empty(); });
+    StreamItem item = std::move(items.front());
+    items.pop_front();
+    return item;
+  }
+
+  void run() {
+    bool need_list = resource_version().empty();
+    bool first_watch = true;
+    while (!stopped()) {
+      if (need_list) {
+        if (!list()) {
+          if (!stopped()) back_off();
+          continue;
+        }
+        need_list = false;
+      } else if (!first_watch) {
+        status("resuming the watch from " + resource_version());
+      }
+      first_watch = false;
+      switch (watch()) {
+        case WatchEnd::clean: break;
+        case WatchEnd::expired:
+          status("version " + resource_version() + " is gone from the server's window (410): listing again");
+          need_list = true;
+          break;
+        case WatchEnd::failed: back_off(); break;
+        case WatchEnd::stopped: return;
+      }
+    }
+  }
+};
+
+Watcher::Watcher(Client& client, WatcherOptions options) : impl_(std::make_unique<Impl>(client, std::move(options))) {}
+
+Watcher::~Watcher() {
+  stop();
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+void Watcher::run() { impl_->run(); }
+
+void Watcher::start() {
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void Watcher::stop() {
+  Cancellation c;
+  {
+    std::lock_guard lock(impl_->mutex);
+    if (impl_->stopping) return;
+    impl_->stopping = true;
+    c = impl_->current;
+  }
+  impl_->wake.notify_all();
+  c.cancel();
+}
+
+std::string Watcher::resource_version() const { return impl_->resource_version(); }
+
+WatcherStats Watcher::stats() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->stats;
+}
+
+}  // namespace rebound::kube
