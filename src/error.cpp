@@ -61,6 +61,7 @@ std::string ErrorCategory::message(int ev) const {
     case errc::credentials_failed: return "credentials unavailable";
     case errc::tls_configuration: return "TLS configuration unusable";
     case errc::body_idle_timeout: return "response body went idle";
+    case errc::client_certificate_rejected: return "the server rejected the client certificate (or its absence)";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -185,6 +186,7 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(credentials_failed)
     REBOUND_ERRC_NAME(tls_configuration)
     REBOUND_ERRC_NAME(body_idle_timeout)
+    REBOUND_ERRC_NAME(client_certificate_rejected)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

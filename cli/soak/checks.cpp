@@ -44,7 +44,8 @@ bool expected_kind(const error_code& ec) {
     case errc::client_shut_down:
     case errc::credentials_failed:  // the soak sends none
     case errc::tls_configuration:
-    case errc::body_idle_timeout: return false;  // the soak sets no body idle limit
+    case errc::body_idle_timeout:  // the soak sets no body idle limit
+    case errc::client_certificate_rejected: return false;
   }
   return false;
 }

@@ -66,6 +66,8 @@ enum class errc : int {
   credentials_failed,        ///< the credential source could not produce credentials
   tls_configuration,         ///< a CA, client certificate or key could not be loaded
   body_idle_timeout,         ///< no response body byte within the request's body_idle_timeout
+  client_certificate_rejected, ///< the server refused our client certificate, or its absence, with
+                               ///< a TLS alert (during the handshake, or right after it in TLS 1.3)
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

@@ -6,6 +6,7 @@
 #include "h1/h1_connection.hpp"
 
 #include "h1/growing_string_body.hpp"
+#include "net/tls_stream.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
@@ -296,7 +297,11 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
   void on_read_failed(boost::system::error_code ec) {
     const bool header_done = parser_->is_header_done();
-    if (ec == http::error::body_limit || ec == http::error::header_limit) {
+    if (net::is_certificate_rejection(ec)) {
+      // TLS 1.3: the server ended the handshake on our certificate before
+      // it read the request.
+      fail(make_error_code(errc::client_certificate_rejected), progress::refused, ec.message());
+    } else if (ec == http::error::body_limit || ec == http::error::header_limit) {
       fail(make_error_code(errc::response_too_large), progress::response_started, ec.message());
     } else if (header_done && ec.category() == make_error_code(http::error::partial_message).category() &&
                ec != http::error::partial_message) {

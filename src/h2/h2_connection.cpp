@@ -7,6 +7,7 @@
 #include "h2/h2_connection.hpp"
 
 #include "h2/h2_session.hpp"
+#include "net/tls_stream.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
@@ -379,7 +380,8 @@ class H2Connection final : public pool::Connection,
   void on_read(boost::system::error_code ec, std::size_t n) {
     if (state() == ConnState::closed) return;
     if (ec) {
-      close_now(ending(errc::connection_closed, ec.message()));
+      close_now(ending(net::is_certificate_rejection(ec) ? errc::client_certificate_rejected : errc::connection_closed,
+                       ec.message()));
       return;
     }
     last_read_ = Clock::now();

@@ -131,7 +131,9 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     SSL* ssl = tls_->native_handle();
     if (ec) {
       const long verify = SSL_get_verify_result(ssl);
-      if (options_.tls.verify_peer && verify != X509_V_OK) {
+      if (is_certificate_rejection(ec)) {
+        fail(make_error_code(errc::client_certificate_rejected), ec.message());
+      } else if (options_.tls.verify_peer && verify != X509_V_OK) {
         fail(make_error_code(errc::certificate_verify_failed),
              X509_verify_cert_error_string(verify));
       } else if (ec == asio::error::eof || ec == asio::error::connection_reset ||

@@ -33,6 +33,13 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using error_code = boost::system::error_code;
 
+/// True when `ec` is a TLS alert by which the server refuses our client
+/// certificate or its absence (certificate required, bad or unknown
+/// certificate, unknown CA, expired, revoked, access denied). Under TLS 1.3
+/// it arrives after the client's side of the handshake completed, on the
+/// first read.
+bool is_certificate_rejection(const error_code& ec) noexcept;
+
 class TlsStream {
  public:
   using executor_type = asio::any_io_executor;

@@ -5,6 +5,7 @@
 // new certificate without failing a single request.
 #include "support/peer_skip.hpp"
 #include "support/test_pki.hpp"
+#include "interop/peer_process.hpp"
 #include "interop/peers.hpp"
 
 #include <rebound/rebound.hpp>
@@ -144,4 +145,74 @@ TEST_F(MutualTlsNginx, RotatedCertificateFilesSwitchNewConnectionsWithoutFailing
   std::lock_guard lock(m);
   EXPECT_FALSE(reloads.empty());
   EXPECT_EQ(reloads.empty() ? "" : reloads.back(), "loaded");
+}
+
+namespace {
+
+// `openssl s_server -Verify 1`: refuses a missing or untrusted client
+// certificate with a TLS alert, not with an HTTP answer.
+struct TlsVerifyingServer : ::testing::Test {
+  void SetUp() override {
+    const std::string bin = find_program("openssl");
+    if (bin.empty()) REBOUND_SKIP_FOR_PEER("openssl is not installed (Debian package openssl)");
+    const auto server_id = pki.issue_client("server", "127.0.0.1");  // any certificate will do: trusted by file
+    for (int attempt = 0; attempt < 3 && !process; ++attempt) {
+      port = free_port();
+      auto p = std::make_unique<PeerProcess>(
+          std::vector<std::string>{bin, "s_server", "-accept", "127.0.0.1:" + std::to_string(port), "-cert",
+                                   server_id.cert, "-key", server_id.key, "-CAfile", pki.ca_file(), "-Verify", "1", "-verify_return_error",
+                                   "-www", "-alpn", "http/1.1"},
+          pki.path("s_server.log"));
+      if (p->wait_until_listening(port, 10s)) process = std::move(p);
+    }
+    ASSERT_TRUE(process) << "openssl s_server did not start";
+  }
+  Options client(const std::optional<TestPki::Issued>& id, HttpVersion v) {
+    Options o;
+    o.tls.verify_peer = false;  // the server's certificate is not what this is about
+    if (id) {
+      o.tls.cert_file = id->cert;
+      o.tls.key_file = id->key;
+    }
+    o.http_version = v;
+    return o;
+  }
+  TestPki pki;
+  std::uint16_t port = 0;
+  std::unique_ptr<PeerProcess> process;
+};
+
+}  // namespace
+
+TEST_F(TlsVerifyingServer, AMissingOrUntrustedClientCertificateIsNamedAndNotRetried) {
+  TestPki stranger("someone-else-ca");
+  const auto mallory = stranger.issue_client("mallory", "mallory");
+  for (const auto& id : {std::optional<TestPki::Issued>{}, std::optional<TestPki::Issued>{mallory}}) {
+    for (const auto v : {HttpVersion::http1_only, HttpVersion::automatic}) {
+      SCOPED_TRACE(std::string(id ? "untrusted certificate" : "no certificate") +
+                   (v == HttpVersion::http1_only ? ", HTTP/1.1" : ", ALPN"));
+      std::atomic<int> dials{0};
+      Options o = client(id, v);
+      o.on_event = [&](const Event& e) {
+        if (e.kind == EventKind::dial_start) ++dials;
+      };
+      Client c(o);
+      auto r = c.get("https://127.0.0.1:" + std::to_string(port) + "/");
+      ASSERT_FALSE(r) << r->status();
+      EXPECT_EQ(r.error(), errc::client_certificate_rejected) << r.error().message();
+      EXPECT_NE(r.error().message().find("alert"), std::string::npos) << r.error().message();
+      EXPECT_EQ(r.error().attempts(), 1) << "a rejected certificate was tried again: " << r.error().message();
+      c.shutdown();
+      EXPECT_EQ(dials.load(), 1);
+    }
+  }
+}
+
+TEST_F(TlsVerifyingServer, ATrustedClientCertificateGetsThrough) {
+  const auto alice = pki.issue_client("alice", "alice");
+  Client c(client(alice, HttpVersion::http1_only));
+  auto r = c.get("https://127.0.0.1:" + std::to_string(port) + "/");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->status(), 200);
+  EXPECT_NE(r->body().find("alice"), std::string::npos) << "s_server -www shows the client's certificate";
 }
