@@ -60,9 +60,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_hour = hour;
   tm.tm_min = minute;
   tm.tm_sec = second;
-  const std::time_t t = ::timegm(&tm);
-  return std::chrono::system_clock::from_time_t(t) - std::chrono::minutes(offset_minutes) +
-         std::chrono::duration_cast<std::chrono::system_clock::duration>(fraction);
+  const std::chrono::seconds t(::timegm(&tm) - offset_minutes * 60);
+  // The clock's nanoseconds end in 2262: a later expiry is "never" for us.
+  using Clock = std::chrono::system_clock;
+  if (t >= std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()) - std::chrono::seconds(1))
+    return Clock::time_point::max();
+  return Clock::time_point(std::chrono::duration_cast<Clock::duration>(t) +
+                           std::chrono::duration_cast<Clock::duration>(fraction));
 }
 
 }  // namespace rebound::kube::detail

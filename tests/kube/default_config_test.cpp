@@ -54,7 +54,7 @@ TEST_F(DefaultConfig, AKubeconfigWithACurrentContextWinsOverThePod) {
 TEST_F(DefaultConfig, AKubeconfigThatChoosesNoContextLeavesItToThePod) {
   home_config(one_context);
   EXPECT_EQ(default_config({}, sa_).server, "https://127.0.0.1:6443");
-  EXPECT_EQ(default_config({.context = "ctx"}, sa_).server, "https://127.0.0.1:7443") << "a named context is a choice";
+  EXPECT_EQ(default_config({.path = {}, .context = "ctx"}, sa_).server, "https://127.0.0.1:7443") << "a named context is a choice";
 }
 
 TEST_F(DefaultConfig, ABrokenKubeconfigIsReportedNotReplacedByThePod) {

@@ -72,3 +72,7 @@ TEST(Base64, StrictDecodingAsGoDoes) {
   EXPECT_EQ(base64_encode("bob:pw"), "Ym9iOnB3");
   EXPECT_EQ(base64_encode("a"), "YQ==");
 }
+
+TEST(Rfc3339, TimesPastTheClocksRangeAreTheEndOfTime) {
+  EXPECT_EQ(parse_rfc3339("2999-01-01T00:00:00Z"), std::chrono::system_clock::time_point::max());
+}

@@ -47,7 +47,12 @@ class ExecPlugin : public ::testing::Test {
 }  // namespace
 
 TEST_F(ExecPlugin, TheTokenIsCachedUntilItsExpiry) {
-  auto source = exec_credentials(config(plugin(answer("tok", "2999-01-01T00:00:00Z"))));
+  auto far = exec_credentials(config(plugin(answer("tok", "2999-01-01T00:00:00Z"))));  // past the clock's range
+  fetch_now(*far);
+  fetch_now(*far);
+  EXPECT_EQ(runs(), 1);
+  std::filesystem::remove(dir_ / "runs");
+  auto source = exec_credentials(config(plugin(answer("tok", "2200-01-01T00:00:00Z"))));
   EXPECT_EQ(authorization(fetch_now(*source)), "Bearer tok");
   EXPECT_EQ(authorization(fetch_now(*source)), "Bearer tok");
   EXPECT_EQ(runs(), 1);

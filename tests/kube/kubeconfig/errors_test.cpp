@@ -16,7 +16,7 @@ class KubeconfigErrors : public ::testing::Test {
  protected:
   // Loads `yaml` written to <dir>/config; returns the error's what().
   std::string error_of(const std::string& yaml, const std::string& context = "") {
-    file_ = dir_.write("config", yaml);
+    dir_.write("config", yaml);
     try {
       load_kubeconfig({.path = file_, .context = context});
     } catch (const ConfigError& e) {
@@ -28,7 +28,7 @@ class KubeconfigErrors : public ::testing::Test {
   }
 
   TempDir dir_;
-  std::string file_;
+  const std::string file_ = dir_ / "config";
   std::optional<ConfigError> last_;
 };
 
@@ -103,7 +103,7 @@ TEST_F(KubeconfigErrors, UnreadableFilesNamedByTheConfig) {
 TEST_F(KubeconfigErrors, AKubeconfigThatIsADirectoryOrUnreadable) {
   std::filesystem::create_directories(dir_ / "dir");
   try {
-    load_kubeconfig({.path = dir_ / "dir"});
+    load_kubeconfig({.path = dir_ / "dir", .context = {}});
     FAIL();
   } catch (const ConfigError& e) {
     EXPECT_EQ(std::string(e.what()), (dir_ / "dir") + ": is a directory, not a kubeconfig file");

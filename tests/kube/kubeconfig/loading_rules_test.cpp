@@ -64,7 +64,7 @@ TEST_F(LoadingRules, EntriesFromDifferentFilesCombine) {
   kubectl_config(b_, "set-cluster c --server=https://127.0.0.1:2002 --insecure-skip-tls-verify=true");
   kubectl_config(b_, "set-context ctx --cluster=c --user=alice");
   env_.set("KUBECONFIG", a_ + ":" + b_);
-  const RestConfig cfg = load_kubeconfig({.context = "ctx"});
+  const RestConfig cfg = load_kubeconfig({.path = {}, .context = "ctx"});
   EXPECT_EQ(cfg.server, "https://127.0.0.1:2002");
   EXPECT_EQ(authorization(fetch_now(*cfg.credentials)), "Bearer from-a");
 }
@@ -77,7 +77,7 @@ TEST_F(LoadingRules, RelativePathsResolveAgainstTheDirectoryOfTheFileThatNamedTh
   kubectl_config(b_, "set-credentials u --client-certificate=b-client.crt --client-key=b-client.key", dir_ / "b");
   kubectl_config(b_, "set-context ctx --cluster=c --user=u");
   env_.set("KUBECONFIG", a_ + ":" + b_);
-  const RestConfig cfg = load_kubeconfig({.context = "ctx"});
+  const RestConfig cfg = load_kubeconfig({.path = {}, .context = "ctx"});
   EXPECT_EQ(cfg.tls.ca_file, dir_ / "a/a-ca.crt");
   EXPECT_EQ(cfg.tls.cert_file, dir_ / "b/b-client.crt");
   EXPECT_EQ(cfg.tls.key_file, dir_ / "b/b-client.key");
@@ -110,9 +110,9 @@ TEST_F(LoadingRules, AnExplicitPathIsReadAloneAndMustExist) {
   kubectl_config(b_, "set-context ctx --cluster=c");
   kubectl_config(b_, "use-context ctx");
   env_.set("KUBECONFIG", a_);
-  EXPECT_EQ(load_kubeconfig({.path = b_}).server, "https://127.0.0.1:2002");
+  EXPECT_EQ(load_kubeconfig({.path = b_, .context = {}}).server, "https://127.0.0.1:2002");
   try {
-    load_kubeconfig({.path = dir_ / "missing"});
+    load_kubeconfig({.path = dir_ / "missing", .context = {}});
     FAIL() << "loaded a missing file";
   } catch (const ConfigError& e) {
     EXPECT_EQ(e.file(), dir_ / "missing");

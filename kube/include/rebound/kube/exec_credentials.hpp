@@ -3,14 +3,16 @@
 // token, as kubectl does for cloud providers (aws eks get-token,
 // gke-gcloud-auth-plugin, kubelogin...).
 //
-// Each run: the command with `args`, in an environment of this process's
-// plus `env` (same names replaced) plus KUBERNETES_EXEC_INFO = an
+// Each run: the command with `args`, in its own process group, in an
+// environment of this process's (as it was when the source was made) plus
+// `env` (same names replaced) plus KUBERNETES_EXEC_INFO = an
 // ExecCredential JSON object {apiVersion, kind, spec: {interactive: false,
 // cluster (only with provide_cluster_info)}}; stdin is /dev/null (no
 // terminal: interactiveMode Always is refused by the kubeconfig loader);
 // stdout must be an ExecCredential of the same apiVersion with
 // status.token; status.expirationTimestamp (RFC 3339), when present, bounds
-// how long the token is cached (used while now < expiry, as client-go).
+// how long the token is cached (used while now < expiry, as client-go;
+// a time past 2262 counts as never).
 // Without it the token is cached until the server rejects it.
 // status.clientCertificateData/KeyData: not supported (the Client's TLS
 // material is fixed when it starts); a plugin returning them fails with
