@@ -1,9 +1,8 @@
 // `rebound get/watch/bench/elect --kubeconfig F [--context C]` as a user
 // runs them, with kubeconfig files written by kubectl, against the
 // embedded server (TLS, self-signed: trusted only through the kubeconfig's
-// CA). Tests named *_NeedsClientCredentials check what the server receives
-// from the Client's credentials and pass once the Client applies
-// Options::credentials.
+// CA). Tests named *_NeedsClientSide need what the Client does not apply
+// yet (Options::credentials, TlsOptions::ca_pem): they pass once it does.
 #include "kube/kube_fixtures.hpp"
 
 #include <rebound/lease/lease_store.hpp>
@@ -34,8 +33,8 @@ class CliKubeconfig : public ::testing::Test {
     REBOUND_REQUIRE_KUBECTL();
     server_ = tls_server();
     file_ = dir_ / "config";
-    // "local": the server with its CA embedded; "untrusted": the same server, no CA.
-    kubectl_config(file_, "set-cluster local --embed-certs --server=" + server_->url() +
+    // "local": the server and its CA file; "untrusted": the same server, no CA.
+    kubectl_config(file_, "set-cluster local --server=" + server_->url() +
                               " --certificate-authority=" + server_->certificate_file());
     kubectl_config(file_, "set-cluster untrusted --server=" + server_->url());
     kubectl_config(file_, "set-context local --cluster=local --namespace=team-a");
@@ -58,6 +57,15 @@ TEST_F(CliKubeconfig, GetReachesTheContextsServerByPathTrustingItsCa) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out.size(), 5u) << "a full URL on the server";
   EXPECT_EQ(rebound_cmd("get " + server_->url() + "/bytes/5").exit_code, 60) << "without the kubeconfig's CA";
+}
+
+TEST_F(CliKubeconfig, GetTrustsAnEmbeddedCa_NeedsClientSide) {
+  kubectl_config(file_, "set-cluster embedded --embed-certs --server=" + server_->url() +
+                            " --certificate-authority=" + server_->certificate_file());
+  kubectl_config(file_, "set-context embedded --cluster=embedded");
+  auto r = rebound_cmd("get --kubeconfig " + file_ + " --context embedded /bytes/4");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out.size(), 4u);
 }
 
 TEST_F(CliKubeconfig, ContextChoosesAnotherClusterAndFlagsOverrideIt) {
@@ -119,7 +127,7 @@ TEST_F(CliKubeconfig, ElectHoldsALeaseInTheContextsNamespace) {
   ASSERT_TRUE(lease) << "no lease team-a/lock:\n" << r.out;
 }
 
-TEST_F(CliKubeconfig, GetSendsTheUsersToken_NeedsClientCredentials) {
+TEST_F(CliKubeconfig, GetSendsTheUsersToken_NeedsClientSide) {
   rebound::lease::install_lease_api(*server_, {.persist_path = {}, .bearer_token = "t0k"});
   kubectl_config(file_, "set-credentials alice --token=t0k");
   kubectl_config(file_, "set-context with-token --cluster=local --user=alice");
@@ -130,7 +138,7 @@ TEST_F(CliKubeconfig, GetSendsTheUsersToken_NeedsClientCredentials) {
   EXPECT_NE(with_token.out.find(" 404\r\n"), std::string::npos) << "authorized, and the lease is absent\n" << with_token.out;
 }
 
-TEST_F(CliKubeconfig, ElectUsesAnExecPluginsToken_NeedsClientCredentials) {
+TEST_F(CliKubeconfig, ElectUsesAnExecPluginsToken_NeedsClientSide) {
   auto store = rebound::lease::install_lease_api(*server_, {.persist_path = {}, .bearer_token = "from-plugin"});
   const std::string plugin = dir_.write("plugin", "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
                                                   "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"from-plugin\"}}'\n", true);
