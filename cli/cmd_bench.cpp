@@ -209,17 +209,19 @@ class Run {
 int run(const BenchFlags& f) {
   if (f.connections == 0 || f.streams == 0 || f.threads == 0)
     throw CLI::ValidationError("-c/-m/-t", "must be at least 1");
-  Options o = f.client.to_options();
+  ClientSetup setup = f.client.setup();
+  Options o = std::move(setup.options);
+  const std::string url = setup.url(f.url);
   o.io_threads = 1;  // one Client per thread (see Run)
   o.max_conns_per_origin = (f.connections + f.threads - 1) / f.threads;
   o.max_streams_per_connection = f.streams;
   o.max_queued_per_origin = 1u << 20;
-  Request prototype(f.method, f.url);
+  Request prototype(f.method, url);
   add_header_flags(prototype, f.headers);
   if (!f.data.empty()) prototype.body(f.data);
-  if (auto url = parse_url(f.url); !url) {
-    std::cerr << "rebound bench: " << url.error().message() << "\n";
-    return exit_code_for(url.error());
+  if (auto parsed = parse_url(url); !parsed) {
+    std::cerr << "rebound bench: " << parsed.error().message() << "\n";
+    return exit_code_for(parsed.error());
   }
   Run run(f, std::move(prototype), o);
   run.go();
@@ -233,7 +235,7 @@ int run(const BenchFlags& f) {
 void add_bench(CLI::App& root) {
   auto flags = std::make_shared<BenchFlags>();
   CLI::App* app = root.add_subcommand("bench", "Load-test a URL (h2load-style) through the rebound client");
-  app->add_option("url", flags->url, "URL to load")->required();
+  app->add_option("url", flags->url, "URL to load (with --kubeconfig/--context: or a path on its server)")->required();
   app->add_option("-n,--requests", flags->requests, "Total requests (default 10000 unless -D)");
   add_duration(*app, "-D,--duration", flags->duration, "Run for this long instead of -n");
   app->add_option("-c,--clients", flags->connections, "Connections")->capture_default_str();
@@ -246,7 +248,7 @@ void add_bench(CLI::App& root) {
   app->add_flag("--json", flags->json, "Print one JSON object with the figures");
   app->add_flag("--no-progress", flags->no_progress, "No progress bar even on a terminal");
   flags->client.add_to(*app);
-  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+  app->callback([flags] { throw CLI::RuntimeError(with_config_errors("bench", [&] { return run(*flags); })); });
 }
 
 }  // namespace rebound::cli

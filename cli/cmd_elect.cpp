@@ -1,4 +1,5 @@
-// `rebound elect --server URL --lease NS/NAME [--identity ID] -- CMD ARGS...`:
+// `rebound elect (--server URL | --kubeconfig F [--context C] | --in-cluster)
+//  --lease [NS/]NAME [--identity ID] -- CMD ARGS...`:
 // leader election over a Lease from the command line. Prints every
 // election event (text, or one JSON object per line with --json, with
 // valid_until on acquisitions and renewals); with a command, runs it only
@@ -9,6 +10,7 @@
 #include "common.hpp"
 #include "elect/supervised_command.hpp"
 
+#include <rebound/kube/in_cluster.hpp>
 #include <rebound/lease/leader_elector.hpp>
 #include <rebound/lease/lease.hpp>
 
@@ -95,20 +97,28 @@ class Printer {
 };
 
 int run(const ElectFlags& f) {
+  const ClientSetup setup = f.client.setup();
+  if (f.server.empty() == !setup.cluster)
+    throw CLI::ValidationError("--server", "give one of --server URL, --kubeconfig F / --context C, or --in-cluster");
+  // NAMESPACE/NAME, or NAME in the context's (or the pod's) namespace.
   const auto slash = f.lease.find('/');
-  if (slash == std::string::npos || slash == 0 || slash + 1 == f.lease.size())
-    throw CLI::ValidationError("--lease", "expected NAMESPACE/NAME, got '" + f.lease + "'");
+  if (f.lease.empty() || slash == 0 || (slash != std::string::npos && slash + 1 == f.lease.size()) ||
+      (slash != std::string::npos && f.lease.find('/', slash + 1) != std::string::npos))
+    throw CLI::ValidationError("--lease", "expected NAMESPACE/NAME or NAME, got '" + f.lease + "'");
 
   lease::LeaderElectionConfig cfg;
-  cfg.base_url = f.server;
-  cfg.namespace_ = f.lease.substr(0, slash);
-  cfg.name = f.lease.substr(slash + 1);
+  if (setup.cluster) cfg = lease::LeaderElectionConfig::from(*setup.cluster, "", "");
+  else cfg.base_url = f.server;
+  if (f.client.in_cluster)  // the elector sends this token itself until the Client applies credentials
+    cfg.bearer_token_file = std::string(kube::default_service_account_dir) + "/token";
+  if (slash != std::string::npos) cfg.namespace_ = f.lease.substr(0, slash);
+  cfg.name = slash == std::string::npos ? f.lease : f.lease.substr(slash + 1);
   cfg.identity = f.identity.empty() ? host_name() : f.identity;
   cfg.unique_identity = !f.exact_identity;
   cfg.lease_duration = duration_or_throw("--lease-duration", f.lease_duration);
   cfg.renew_deadline = duration_or_throw("--renew-deadline", f.renew_deadline);
   cfg.retry_period = duration_or_throw("--retry-period", f.retry_period);
-  cfg.client_options = f.client.to_options();
+  cfg.client_options = setup.options;
   cfg.bearer_token = f.token;
   // After a loss, a candidate again: the command runs again if we lead again.
   cfg.rejoin_after_loss = true;
@@ -174,9 +184,13 @@ void add_elect(CLI::App& root) {
   auto flags = std::make_shared<ElectFlags>();
   CLI::App* app = root.add_subcommand(
       "elect", "Leader election over a Kubernetes Lease; runs a command only while this process leads");
-  app->add_option("--server", flags->server, "API server URL, e.g. https://127.0.0.1:6443 (rebound serve --leases)")
+  app->add_option("--server", flags->server,
+                  "API server URL, e.g. https://127.0.0.1:6443 (rebound serve --leases); or use --kubeconfig, "
+                  "--context or --in-cluster");
+  app->add_option("--lease", flags->lease,
+                  "The Lease to hold, NAMESPACE/NAME, or NAME in the context's namespace (in-cluster: the pod's; "
+                  "else default)")
       ->required();
-  app->add_option("--lease", flags->lease, "The Lease to hold, NAMESPACE/NAME")->required();
   app->add_option("--identity", flags->identity, "This candidate's identity (default: the host name), made unique with a random suffix");
   app->add_flag("--exact-identity", flags->exact_identity,
                 "Use --identity as it is, without the random suffix (it must then be unique)");
@@ -188,12 +202,14 @@ void add_elect(CLI::App& root) {
   app->add_option("--token", flags->token, "Bearer token for the API server");
   app->add_flag("--json", flags->json, "One JSON object per event (valid_until on acquired and renewed)");
   flags->client.add_to(*app);
+  flags->client.add_in_cluster_flag(*app);
   app->add_option("command", flags->command, "The command to run while leading (after --)");
   app->footer(
       "The command runs in its own process group and dies with rebound elect (even on SIGKILL);\n"
       "with --json its standard output goes to standard error.\n"
-      "Exit status: the command's when it exited by itself; 0 when stopped by a signal or --duration; 105-109 on bad flags (CLI11).");
-  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+      "Exit status: the command's when it exited by itself; 0 when stopped by a signal or --duration; 105-109 on bad flags (CLI11);\n"
+      "2 when the kubeconfig or in-cluster config cannot be used (one line naming the file and key; nothing was run).");
+  app->callback([flags] { throw CLI::RuntimeError(with_config_errors("elect", [&] { return run(*flags); })); });
 }
 
 }  // namespace rebound::cli

@@ -32,9 +32,10 @@ void print_event(const Event& e) {
 }
 
 int run(const GetFlags& f) {
-  Options options = f.client.to_options();
+  ClientSetup setup = f.client.setup();
+  Options options = std::move(setup.options);
   if (f.verbose) options.on_event = print_event;
-  Request request(f.method.empty() ? (f.data.empty() ? "GET" : "POST") : f.method, f.url);
+  Request request(f.method.empty() ? (f.data.empty() ? "GET" : "POST") : f.method, setup.url(f.url));
   add_header_flags(request, f.headers);
   if (!f.data.empty()) {
     request.body(f.data);
@@ -100,7 +101,8 @@ int run(const GetFlags& f) {
 void add_get(CLI::App& root) {
   auto flags = std::make_shared<GetFlags>();
   CLI::App* app = root.add_subcommand("get", "Send one request and print the response body (like curl)");
-  app->add_option("url", flags->url, "http:// or https:// URL")->required();
+  app->add_option("url", flags->url, "http:// or https:// URL (with --kubeconfig/--context: or a path on its server)")
+      ->required();
   app->add_option("-X,--request", flags->method, "Method (default GET, or POST with -d)");
   app->add_option("-H,--header", flags->headers, "Extra header \"Name: value\" (repeatable)");
   app->add_option("-d,--data", flags->data, "Request body (makes the default method POST)");
@@ -111,7 +113,7 @@ void add_get(CLI::App& root) {
                   "Stop and exit 63 when the response body exceeds this many bytes (default 1 GiB)");
   app->footer(exit_codes_help());
   flags->client.add_to(*app);
-  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+  app->callback([flags] { throw CLI::RuntimeError(with_config_errors("get", [&] { return run(*flags); })); });
 }
 
 }  // namespace rebound::cli

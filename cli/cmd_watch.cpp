@@ -75,7 +75,9 @@ struct Outage {
 };
 
 int run(const WatchFlags& f) {
-  Options options = f.client.to_options();
+  ClientSetup setup = f.client.setup();
+  Options options = std::move(setup.options);
+  const std::string url = setup.url(f.url);
   const auto interval = duration_or_throw("--interval", f.interval);
   const auto duration = duration_or_throw("--duration", f.duration);
   Client client(std::move(options));
@@ -91,7 +93,7 @@ int run(const WatchFlags& f) {
   while (!interrupted && (duration.count() == 0 || std::chrono::steady_clock::now() - began < duration)) {
     Sample s;
     s.start_ms = epoch_ms();
-    auto res = client.get(f.url);
+    auto res = client.get(url);
     s.end_ms = epoch_ms();
     ++total;
     if (res) {
@@ -106,18 +108,18 @@ int run(const WatchFlags& f) {
       s.message = res.error().message();
       s.attempts = res.error().attempts();
     }
-    timeline.add(f.url, s.ok ? "ok" : "failed", s.ok ? std::to_string(s.status) : s.error,
+    timeline.add(url, s.ok ? "ok" : "failed", s.ok ? std::to_string(s.status) : s.error,
                  s.ok ? demo::Mark::good : demo::Mark::bad);
     if (s.ok) {
       ++ok;
-      if (current) timeline.add(f.url, "recovered", "", demo::Mark::up);
+      if (current) timeline.add(url, "recovered", "", demo::Mark::up);
       if (current) {
         current->recovered_ms = s.end_ms;
         outages.push_back(*current);
         current.reset();
       }
     } else if (!current) {
-      timeline.add(f.url, "outage", s.error, demo::Mark::down);
+      timeline.add(url, "outage", s.error, demo::Mark::down);
       current = Outage{s.start_ms, s.end_ms, 0, 1};
     } else {
       current->last_failure_ms = s.end_ms;
@@ -132,7 +134,7 @@ int run(const WatchFlags& f) {
   if (current) outages.push_back(*current);  // still down at the end: recovered_ms stays 0
   if (!f.svg.empty()) {
     std::ofstream out(f.svg);
-    out << timeline.to_svg({f.url}, "rebound watch " + f.url + ": " + std::to_string(total - ok) + " of " +
+    out << timeline.to_svg({url}, "rebound watch " + url + ": " + std::to_string(total - ok) + " of " +
                                         std::to_string(total) + " failed, " + std::to_string(outages.size()) +
                                         " outage(s)",
                             "green: request succeeded \u00b7 red: request failed \u00b7 pink: outage (first failure to recovery)");
@@ -179,14 +181,14 @@ int run(const WatchFlags& f) {
 void add_watch(CLI::App& root) {
   auto flags = std::make_shared<WatchFlags>();
   CLI::App* app = root.add_subcommand("watch", "Poll a URL like a leader-election loop and report outages and recoveries");
-  app->add_option("url", flags->url, "URL to poll")->required();
+  app->add_option("url", flags->url, "URL to poll (with --kubeconfig/--context: or a path on its server)")->required();
   add_duration(*app, "--interval", flags->interval, "Time between request starts");
   add_duration(*app, "--duration", flags->duration, "Stop after this long (0: until interrupted)");
   app->add_flag("--json", flags->json, "JSON Lines: one object per request, then a summary object");
   app->add_option("--svg", flags->svg, "Draw the timeline (requests, outages) into this SVG file");
   flags->client.timeout = "2s";  // a poll loop wants a short per-request limit
   flags->client.add_to(*app);
-  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+  app->callback([flags] { throw CLI::RuntimeError(with_config_errors("watch", [&] { return run(*flags); })); });
 }
 
 }  // namespace rebound::cli

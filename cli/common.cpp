@@ -3,6 +3,9 @@
 
 #include "duration.hpp"
 
+#include <rebound/kube/in_cluster.hpp>
+#include <rebound/kube/kubeconfig.hpp>
+
 #include <csignal>
 #include <iostream>
 #include <thread>
@@ -26,6 +29,13 @@ std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::
 void ClientFlags::add_to(CLI::App& app) {
   app.add_flag("-k,--insecure", insecure, "Do not verify the server's certificate");
   app.add_option("--cacert", cacert, "PEM file of CAs to trust instead of the system store")->check(CLI::ExistingFile);
+  app.add_option("--cert", cert, "Client certificate, PEM (chain included; may hold the key too)")->check(CLI::ExistingFile);
+  app.add_option("--key", key, "Private key of --cert, PEM (default: the --cert file)")->check(CLI::ExistingFile);
+  app.add_option("--kubeconfig", kubeconfig,
+                 "Use this kubeconfig's current context (server, CA, client certificate, credentials); the URL "
+                 "may then be a path like /apis/... (exit 2 when it cannot be used)");
+  app.add_option("--context", context,
+                 "Use this kubeconfig context (with --kubeconfig, or the KUBECONFIG / ~/.kube/config files)");
   app.add_flag("--http1.1", http1_only, "Speak HTTP/1.1 only");
   app.add_flag("--http2-prior-knowledge", http2_prior_knowledge,
                "Speak HTTP/2 without negotiation (h2c over http://, require ALPN h2 over https://)");
@@ -35,17 +45,55 @@ void ClientFlags::add_to(CLI::App& app) {
   add_duration(app, "--ping-timeout", ping_timeout, "HTTP/2: close the connection when a PING is not answered in this");
 }
 
-Options ClientFlags::to_options() const {
-  Options o;
-  o.tls.verify_peer = !insecure;
-  o.tls.ca_file = cacert;
+void ClientFlags::add_in_cluster_flag(CLI::App& app) {
+  app.add_flag("--in-cluster", in_cluster,
+               "Use the pod's service account (KUBERNETES_SERVICE_HOST/PORT, token, CA, namespace; exit 2 "
+               "when not in a cluster)");
+}
+
+ClientSetup ClientFlags::setup() const {
+  if (!key.empty() && cert.empty()) throw CLI::ValidationError("--key", "needs --cert");
+  if (in_cluster && (!kubeconfig.empty() || !context.empty()))
+    throw CLI::ValidationError("--in-cluster", "cannot be combined with --kubeconfig or --context");
+  ClientSetup s;
+  Options& o = s.options;
+  if (in_cluster)
+    s.cluster = kube::in_cluster_config();
+  else if (!kubeconfig.empty() || !context.empty())
+    s.cluster = kube::load_kubeconfig({.path = kubeconfig, .context = context});
+  if (s.cluster) s.cluster->apply_to(o);
+  // Flags override the cluster's settings, as kubectl's do.
+  if (insecure) o.tls.verify_peer = false;
+  if (!cacert.empty()) {
+    o.tls.ca_file = cacert;
+    o.tls.ca_pem.clear();
+  }
+  if (!cert.empty()) {
+    o.tls.cert_file = cert;
+    o.tls.key_file = key.empty() ? cert : key;
+    o.tls.cert_pem.clear();
+    o.tls.key_pem.clear();
+  }
   if (http1_only) o.http_version = HttpVersion::http1_only;
   if (http2_prior_knowledge) o.http_version = HttpVersion::http2_prior_knowledge;
   o.connect_timeout = duration_or_throw("--connect-timeout", connect_timeout);
   o.request_timeout = duration_or_throw("--timeout", timeout);
   o.read_idle_timeout = duration_or_throw("--read-idle-timeout", read_idle_timeout);
   o.ping_timeout = duration_or_throw("--ping-timeout", ping_timeout);
-  return o;
+  return s;
+}
+
+Options ClientFlags::to_options() const { return setup().options; }
+
+std::string ClientSetup::url(const std::string& arg) const { return cluster ? cluster->url(arg) : arg; }
+
+int with_config_errors(const std::string& command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const kube::ConfigError& e) {
+    std::cerr << "rebound " << command << ": " << e.what() << "\n";
+    return exit_config_error;
+  }
 }
 
 void add_header_flags(Request& request, const std::vector<std::string>& headers) {
@@ -79,6 +127,8 @@ int exit_code_for(const Error& e) {
   const error_code& ec = e.code();
   if (ec == errc::invalid_url || ec == errc::invalid_request) return 3;
   if (ec == errc::unsupported_scheme) return 1;
+  if (ec == errc::credentials_failed) return exit_config_error;
+  if (ec == errc::tls_configuration) return 58;
   if (ec == errc::resolve_failed) return 6;
   if (ec == errc::connection_refused) return 7;
   if (is_timeout(ec)) return 28;
@@ -95,12 +145,15 @@ int exit_code_for(const Error& e) {
 std::string exit_codes_help() {
   return "Exit codes (as curl's where the class matches):\n"
          "  0  response received (any status unless -f)   22 status >= 400 with -f\n"
+         "  2  the kubeconfig or in-cluster config could not be used (file and key on stderr),\n"
+         "     or its credentials not obtained (an exec plugin failed)\n"
          "  1  unsupported scheme      3  malformed URL or request   6  host did not resolve\n"
          "  7  connection refused      8  the server broke HTTP/1.1 or HTTP/2 (named on stderr)\n"
          " 16  stream reset or refused by the server    18  connection lost mid-response\n"
          " 28  a time limit passed (connect, deadline, header timeout, health check)\n"
          " 35  TLS handshake failed   52  no response after the request was sent\n"
          " 56  other connection failure   60  certificate did not verify\n"
+         " 58  the client certificate or key could not be loaded\n"
          " 63  response header or body over its limit (--max-filesize)";
 }
 

@@ -1,22 +1,40 @@
-// What the subcommands share: client options from flags, exit codes, and
-// one-line error output.
+// What the subcommands share: client options from flags (a kubeconfig
+// context or in-cluster config among them), exit codes, and one-line error
+// output.
 #pragma once
 
+#include <rebound/kube/rest_config.hpp>
 #include <rebound/rebound.hpp>
 
 #include <CLI/CLI.hpp>
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace rebound::cli {
 
-/// Flags every client-side subcommand (get, watch, bench) accepts.
+/// What the client flags resolve to: the Client's options and, with
+/// --kubeconfig/--context/--in-cluster, the cluster they chose.
+struct ClientSetup {
+  Options options;
+  std::optional<kube::RestConfig> cluster;
+  /// The URL argument: with a cluster, a path ("/apis/...") is resolved
+  /// against its server and a full URL is used as it is; without one, `arg`.
+  std::string url(const std::string& arg) const;
+};
+
+/// Flags every client-side subcommand (get, watch, bench, elect) accepts.
 struct ClientFlags {
   bool insecure = false;
   std::string cacert;
+  std::string cert;  ///< client certificate (PEM; may hold the key too)
+  std::string key;   ///< its private key (default: the --cert file)
+  std::string kubeconfig;
+  std::string context;
+  bool in_cluster = false;  ///< elect only (add_in_cluster_flag)
   bool http1_only = false;
   bool http2_prior_knowledge = false;
   std::string connect_timeout = "10s";
@@ -25,16 +43,34 @@ struct ClientFlags {
   std::string timeout = "60s";
 
   void add_to(CLI::App& app);
-  /// Options for a Client; throws CLI::ValidationError on a bad duration.
+  /// --in-cluster: the pod's service account (elect).
+  void add_in_cluster_flag(CLI::App& app);
+  /// True when a flag asks for a kubeconfig or in-cluster config.
+  bool wants_cluster() const { return !kubeconfig.empty() || !context.empty() || in_cluster; }
+  /// Options and the chosen cluster. Precedence, as kubectl's: flags, then
+  /// the cluster's TLS and credentials, then defaults (-k, --cacert,
+  /// --cert/--key override the kubeconfig's). Throws CLI::ValidationError
+  /// (bad duration, --key without --cert, --in-cluster with --kubeconfig)
+  /// and kube::ConfigError (see with_config_errors).
+  ClientSetup setup() const;
+  /// setup().options.
   Options to_options() const;
 };
+
+/// Exit code when the kubeconfig, the in-cluster files or --cert/--key
+/// cannot be used (one line on stderr saying which file and key).
+inline constexpr int exit_config_error = 2;
+/// Runs `body`; a kube::ConfigError it throws is printed as one line
+/// ("rebound <command>: <file>:<line>: <key>: <what>") and becomes exit_config_error.
+int with_config_errors(const std::string& command, const std::function<int()>& body);
 
 /// Adds `--name` as a duration option with units (ms, s, m).
 CLI::Option* add_duration(CLI::App& app, const std::string& name, std::string& value, const std::string& help);
 std::chrono::milliseconds duration_or_throw(const std::string& flag, const std::string& value);
 
 /// curl-like exit code for a transport error (6 resolve, 7 connect, 28
-/// timeout, 35 TLS, 60 certificate, 3 URL, 1 scheme, 56 network, 16 HTTP/2).
+/// timeout, 35 TLS, 60 certificate, 3 URL, 1 scheme, 56 network, 16 HTTP/2,
+/// 58 client certificate; 2 credentials could not be obtained).
 int exit_code_for(const Error& e);
 /// The exit-code table for --help footers.
 std::string exit_codes_help();

@@ -10,11 +10,18 @@ packages=(
   libnghttp2-dev libssl-dev openssl ca-certificates
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev
+  libyaml-cpp-dev  # rebound::kube reads kubeconfig files
   nghttp2-server nghttp2-client h2o nginx-light curl
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
   "$@"
 )
+# tests/kube writes kubeconfig files with the real kubectl. Machine images
+# that ship kubectl (its own package) conflict with Debian's
+# kubernetes-client: install that only where there is no kubectl at all.
+if ! command -v kubectl >/dev/null 2>&1; then
+  packages+=(kubernetes-client)
+fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

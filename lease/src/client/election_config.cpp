@@ -1,17 +1,15 @@
-// LeaderElectionConfig's checks and its in-cluster constructor, and the
-// event's text form.
+// LeaderElectionConfig's checks, its constructors from a kube::RestConfig
+// (kubeconfig or in-cluster), and the event's text form.
 #include "rebound/lease/leader_elector.hpp"
 
 #include "client/election_state.hpp"
 
+#include <rebound/kube/in_cluster.hpp>
+
 #include <algorithm>
 
-#include <cstdlib>
 #include <ctime>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
-#include <unistd.h>
 
 namespace rebound::lease {
 
@@ -51,40 +49,22 @@ rebound::Options election_client_options(const LeaderElectionConfig& cfg) {
 
 }  // namespace detail
 
-namespace {
-
-std::string read_trimmed(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) return {};
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string s = ss.str();
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ' || s.back() == '\t')) s.pop_back();
-  return s;
+LeaderElectionConfig LeaderElectionConfig::from(const kube::RestConfig& rest, std::string name, std::string identity) {
+  LeaderElectionConfig cfg;
+  cfg.base_url = rest.server;
+  cfg.namespace_ = rest.namespace_;
+  cfg.name = std::move(name);
+  cfg.identity = std::move(identity);
+  rest.apply_to(cfg.client_options);
+  return cfg;
 }
-
-}  // namespace
 
 LeaderElectionConfig LeaderElectionConfig::in_cluster(std::string name, std::string identity,
                                                       const std::string& service_account_dir) {
-  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
-  if (!host || !*host || !port || !*port)
-    throw std::runtime_error("not in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
-  const std::string token_file = service_account_dir + "/token";
-  const std::string ca_file = service_account_dir + "/ca.crt";
-  if (::access(token_file.c_str(), R_OK) != 0) throw std::runtime_error("cannot read " + token_file);
-  if (::access(ca_file.c_str(), R_OK) != 0) throw std::runtime_error("cannot read " + ca_file);
-
-  LeaderElectionConfig cfg;
-  const std::string h = host;
-  // An IPv6 service address needs brackets in a URL.
-  cfg.base_url = "https://" + (h.find(':') != std::string::npos ? "[" + h + "]" : h) + ":" + port;
-  cfg.name = std::move(name);
-  cfg.identity = std::move(identity);
-  cfg.bearer_token_file = token_file;
-  cfg.client_options.tls.ca_file = ca_file;
-  if (auto ns = read_trimmed(service_account_dir + "/namespace"); !ns.empty()) cfg.namespace_ = std::move(ns);
+  LeaderElectionConfig cfg = from(kube::in_cluster_config(service_account_dir), std::move(name), std::move(identity));
+  // lease_api sends the token itself today (until the Client applies
+  // client_options.credentials).
+  cfg.bearer_token_file = service_account_dir + "/token";
   return cfg;
 }
 

@@ -84,6 +84,10 @@
 #include <optional>
 #include <string>
 
+namespace rebound::kube {
+struct RestConfig;
+}
+
 namespace rebound::lease {
 
 /// What one step of the election did, for logs and timelines.
@@ -169,14 +173,24 @@ struct LeaderElectionConfig {
   /// rotating service-account tokens). Wins over bearer_token.
   std::string bearer_token_file;
 
-  /// The standard in-cluster setup: base_url from KUBERNETES_SERVICE_HOST
-  /// and KUBERNETES_SERVICE_PORT, bearer_token_file = <dir>/token,
+  /// The standard in-cluster setup (rebound::kube::in_cluster_config):
+  /// base_url from KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT,
+  /// the token from <dir>/token (re-read every minute; both as
+  /// bearer_token_file and as client_options.credentials),
   /// client_options.tls.ca_file = <dir>/ca.crt, namespace_ from
-  /// <dir>/namespace (else "default"). Throws std::runtime_error when not in
-  /// a cluster (variables unset, or token or CA missing).
+  /// POD_NAMESPACE or <dir>/namespace (else "default"). Throws
+  /// rebound::kube::InClusterError (a std::runtime_error) when not in a
+  /// cluster (variables unset, or token or CA missing).
   static LeaderElectionConfig in_cluster(
       std::string name, std::string identity,
       const std::string& service_account_dir = "/var/run/secrets/kubernetes.io/serviceaccount");
+
+  /// A config for the server of a kubeconfig context or of in-cluster
+  /// configuration (rebound::kube::load_kubeconfig, default_config...):
+  /// base_url = server, namespace_ = its namespace, client_options.tls and
+  /// client_options.credentials from it (RestConfig::apply_to); the other
+  /// fields keep their defaults.
+  static LeaderElectionConfig from(const rebound::kube::RestConfig& rest, std::string name, std::string identity);
 
   /// "" when usable, else what is wrong.
   std::string validate() const;

@@ -1,0 +1,74 @@
+// RestConfig: where a Kubernetes API server is and how to talk to it (its
+// URL, TLS trust, client certificate, credentials, default namespace), as
+// loaded from a kubeconfig file or the in-cluster service account; and
+// ConfigError, what every loader throws when it cannot produce one.
+//
+//     auto cfg = rebound::kube::default_config();        // kubectl's rules
+//     rebound::Options o;
+//     cfg.apply_to(o);
+//     rebound::Client client(o);
+//     auto r = client.get(cfg.url("/api/v1/namespaces/" + cfg.namespace_ + "/pods"));
+//
+// Thread safety: RestConfig is a value; its credential source is shared
+// and thread-safe (rebound::CredentialSource's contract).
+#pragma once
+
+#include <rebound/credentials.hpp>
+#include <rebound/options.hpp>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace rebound::kube {
+
+struct RestConfig {
+  /// The API server: "https://host:port", possibly with a path prefix
+  /// ("https://host/k8s"); never a trailing '/'.
+  std::string server;
+  /// The context's namespace (kubeconfig), or the pod's (in-cluster).
+  std::string namespace_ = "default";
+  /// CA (file or PEM), insecure-skip-tls-verify, tls-server-name, client
+  /// certificate and key (files or PEM).
+  rebound::TlsOptions tls;
+  /// The user's credentials (bearer token, token file, basic auth, exec
+  /// plugin); null when the user has none (client certificate only, or
+  /// anonymous).
+  std::shared_ptr<rebound::CredentialSource> credentials;
+  /// Where this came from, for messages: "kubeconfig /x/config, context c"
+  /// or "in-cluster (/var/run/secrets/kubernetes.io/serviceaccount)".
+  /// Never contains credentials.
+  std::string origin_description;
+
+  /// Sets options.tls to `tls` and options.credentials to {credentials,
+  /// server} (cleared when there are no credentials): the credentials go
+  /// to this server's origin only. Other options are left alone.
+  void apply_to(rebound::Options& options) const;
+
+  /// A URL on this server: an absolute "http(s)://..." is returned as it
+  /// is; anything else is a path ("/apis/...", or "api/v1" taken as
+  /// "/api/v1") appended to `server`, prefix included.
+  std::string url(std::string_view path_or_url) const;
+};
+
+/// A configuration that cannot be used: what() is one line naming the file
+/// (and line, when known), the key path and what is wrong, e.g.
+/// "/tmp/k/config:14: users[1].user.client-certificate-data: not valid base64".
+/// Never contains credential values.
+class ConfigError : public std::runtime_error {
+ public:
+  /// `file` and `key` may be empty; `line` is 1-based, 0 when unknown.
+  ConfigError(std::string file, std::string key, const std::string& message, int line = 0);
+  const std::string& file() const noexcept { return file_; }
+  /// The key path within the file ("users[1].user.token"), or "" for the file as a whole.
+  const std::string& key() const noexcept { return key_; }
+  int line() const noexcept { return line_; }
+
+ private:
+  std::string file_;
+  std::string key_;
+  int line_;
+};
+
+}  // namespace rebound::kube
