@@ -1,8 +1,7 @@
 // `rebound get/watch/bench/elect --kubeconfig F [--context C]` as a user
 // runs them, with kubeconfig files written by kubectl, against the
 // embedded server (TLS, self-signed: trusted only through the kubeconfig's
-// CA). Tests named *_NeedsClientSide need what the Client does not apply
-// yet (Options::credentials, TlsOptions::ca_pem): they pass once it does.
+// CA, by file or embedded), a user's token, and an exec plugin's token.
 #include "kube/kube_fixtures.hpp"
 
 #include <rebound/lease/lease_store.hpp>
@@ -59,7 +58,7 @@ TEST_F(CliKubeconfig, GetReachesTheContextsServerByPathTrustingItsCa) {
   EXPECT_EQ(rebound_cmd("get " + server_->url() + "/bytes/5").exit_code, 60) << "without the kubeconfig's CA";
 }
 
-TEST_F(CliKubeconfig, GetTrustsAnEmbeddedCa_NeedsClientSide) {
+TEST_F(CliKubeconfig, GetTrustsAnEmbeddedCa) {
   kubectl_config(file_, "set-cluster embedded --embed-certs --server=" + server_->url() +
                             " --certificate-authority=" + server_->certificate_file());
   kubectl_config(file_, "set-context embedded --cluster=embedded");
@@ -127,7 +126,7 @@ TEST_F(CliKubeconfig, ElectHoldsALeaseInTheContextsNamespace) {
   ASSERT_TRUE(lease) << "no lease team-a/lock:\n" << r.out;
 }
 
-TEST_F(CliKubeconfig, GetSendsTheUsersToken_NeedsClientSide) {
+TEST_F(CliKubeconfig, GetSendsTheUsersToken) {
   rebound::lease::install_lease_api(*server_, {.persist_path = {}, .bearer_token = "t0k"});
   kubectl_config(file_, "set-credentials alice --token=t0k");
   kubectl_config(file_, "set-context with-token --cluster=local --user=alice");
@@ -138,9 +137,13 @@ TEST_F(CliKubeconfig, GetSendsTheUsersToken_NeedsClientSide) {
   EXPECT_NE(with_token.out.find(" 404\r\n"), std::string::npos) << "authorized, and the lease is absent\n" << with_token.out;
 }
 
-TEST_F(CliKubeconfig, ElectUsesAnExecPluginsToken_NeedsClientSide) {
+TEST_F(CliKubeconfig, ElectUsesAnExecPluginsToken) {
   auto store = rebound::lease::install_lease_api(*server_, {.persist_path = {}, .bearer_token = "from-plugin"});
-  const std::string plugin = dir_.write("plugin", "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+  // In a folder beside the kubeconfig: kubectl writes the command relative
+  // to the file ("bin/plugin"), and a command without a slash would be
+  // looked up on PATH (client-go's rule; a plugin right beside the file
+  // would be written as a bare "plugin" and not be found by kubectl either).
+  const std::string plugin = dir_.write("bin/plugin", "#!/bin/sh\necho '{\"apiVersion\":\"client.authentication.k8s.io/v1\","
                                                   "\"kind\":\"ExecCredential\",\"status\":{\"token\":\"from-plugin\"}}'\n", true);
   kubectl_config(file_, "set-credentials exec --exec-command=" + plugin +
                             " --exec-api-version=client.authentication.k8s.io/v1 --exec-interactive-mode=Never");
