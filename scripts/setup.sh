@@ -13,8 +13,13 @@ packages=(
   nghttp2-server nghttp2-client h2o nginx-light curl
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
+  python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
   "$@"
 )
+# kubectl for tests/compat: the machine image's kubectl package ships
+# /usr/bin/kubectl and conflicts with Debian's kubernetes-client, so that is
+# installed only where kubectl is missing.
+if [ ! -x /usr/bin/kubectl ]; then packages+=(kubernetes-client); fi
 
 as_root() {
   if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi

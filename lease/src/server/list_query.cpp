@@ -71,6 +71,10 @@ bool holds(const SelectorTerm& t, std::optional<std::string_view> value) {
   return false;
 }
 
+// Go's strconv.ParseBool, as kube-apiserver reads boolean parameters (the
+// Python client sends "True").
+bool parse_bool(std::string_view v) { return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True"; }
+
 }  // namespace
 
 std::string percent_decode(std::string_view s) {
@@ -120,13 +124,13 @@ ListQuery parse_list_query(std::string_view target, const std::string& ns, std::
     const std::string key = percent_decode(pair.substr(0, eq));
     const std::string value = eq == std::string_view::npos ? std::string() : percent_decode(pair.substr(eq + 1));
     if (key == "watch") {
-      q.watch = value == "true" || value == "1";
+      q.watch = parse_bool(value);
     } else if (key == "resourceVersion") {
       q.resource_version = value;
     } else if (key == "resourceVersionMatch") {
       q.resource_version_match = value;
     } else if (key == "allowWatchBookmarks") {
-      q.allow_bookmarks = value == "true" || value == "1";
+      q.allow_bookmarks = parse_bool(value);
     } else if (key == "timeoutSeconds") {
       long long seconds = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), seconds);
