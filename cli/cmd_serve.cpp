@@ -1,5 +1,9 @@
 // `rebound serve`: the embedded server from the command line. Prints the URL
-// it serves, then reads fault commands from stdin (one per line):
+// it serves, then reads fault commands from stdin (one per line). With
+// --leases/--leases-file it serves the Lease API (list, watch, discovery for
+// kubectl); --client-ca, --token, --read-token and --basic-auth make /api and
+// /apis authenticate like a kube-apiserver; --watch-window, --watch-log and
+// --bookmark-interval shape watches. Commands on stdin:
 //   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  busy N [SECONDS [STATUS]]
 //   kill  restart  stop  stats
 #include "common.hpp"
