@@ -290,6 +290,8 @@ class H1Session final : public ConnectionHandle, public std::enable_shared_from_
         if (auto self = weak.lock()) self->pump_stream();
       });
     });
+    // stop() came while the handler's answer was held back: end at once.
+    if (drain_requested_) body_stream_->drain();
     watch_peer();
     pump_stream();
   }

@@ -143,6 +143,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
   }
 
   void drain() override {
+    stopping_ = true;
     goaway(-1, NGHTTP2_NO_ERROR);
     // Like an API server shutting down: streamed bodies end cleanly
     // (END_STREAM after what was written), so watchers see a clean end.
@@ -389,6 +390,8 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
           if (auto self = weak.lock()) self->resume_stream(id);
         });
       });
+      // stop() came while the handler's answer was held back: end at once.
+      if (stopping_) s.body_stream->drain();
     }
     // nghttp2 copies the header block, so `headers` may go out of scope.
     nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), send_body ? &provider : nullptr);
@@ -526,6 +529,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
   bool reading_ = false;
   bool writing_ = false;
   bool drop_requested_ = false;  // drop_next_requests hit: reset after mem_recv
+  bool stopping_ = false;        // drain() (stop()): streamed bodies end as soon as they start
 };
 
 template <class Stream>

@@ -36,8 +36,10 @@ struct StreamSlot {
 };
 
 void add_stream_route(Server& server, const std::shared_ptr<StreamSlot>& slot) {
-  server.route("/stream", [slot](const ServerRequest&) {
+  server.route("/stream*", [slot](const ServerRequest& request) {
     ServerResponse r;
+    // "/stream-held": the answer is held back for a moment (ServerResponse::delay).
+    if (request.path == "/stream-held") r.delay = std::chrono::milliseconds(500);
     r.headers = {{"content-type", "application/json"}};
     r.stream = std::make_shared<ResponseStream>();
     r.stream->on_end([slot] { ++slot->ended_callbacks; });
@@ -62,8 +64,9 @@ class StreamingTest : public FdBaselineTest, public ::testing::WithParamInterfac
   }
   void release() override { server_.reset(); }
 
-  std::future<CurlResult> fetch(const std::string& extra = "") {
-    return std::async(std::launch::async, [this, extra] { return curl(*server_, GetParam(), "/stream", "-N " + extra); });
+  std::future<CurlResult> fetch(const std::string& extra = "", const std::string& path = "/stream") {
+    return std::async(std::launch::async,
+                      [this, extra, path] { return curl(*server_, GetParam(), path, "-N " + extra); });
   }
 
   std::unique_ptr<Server> server_;
@@ -123,6 +126,20 @@ TEST_P(StreamingTest, StopEndsOpenStreamsCleanly) {
   EXPECT_EQ(r.body, "before stop\n");
   EXPECT_EQ(stream->state(), ResponseStream::State::drained);
   EXPECT_EQ(slot_->ended_callbacks, 1);
+}
+
+TEST_P(StreamingTest, StopDuringAHeldBackAnswerEndsTheStreamAsSoonAsItStarts) {
+  auto result = fetch("", "/stream-held");
+  auto stream = slot_->wait();  // the handler ran; its answer waits 500 ms
+  ASSERT_NE(stream, nullptr);
+  EXPECT_TRUE(stream->write("held\n"));
+  const auto started = std::chrono::steady_clock::now();
+  server_->stop(5s);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 4s) << "the stream held stop() for its whole grace";
+  const CurlResult r = result.get();
+  EXPECT_EQ(r.exit_code, 0) << r.error;
+  EXPECT_EQ(r.body, "held\n");
+  EXPECT_EQ(stream->state(), ResponseStream::State::drained);
 }
 
 TEST_P(StreamingTest, KillCutsStreamsAbruptly) {
