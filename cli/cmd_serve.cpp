@@ -1,8 +1,13 @@
 // `rebound serve`: the embedded server from the command line. Prints the URL
-// it serves, then reads fault commands from stdin (one per line):
+// it serves, then reads fault commands from stdin (one per line). With
+// --leases/--leases-file it serves the Lease API (list, watch, discovery for
+// kubectl); --client-ca, --token, --read-token and --basic-auth make /api and
+// /apis authenticate like a kube-apiserver; --watch-window, --watch-log and
+// --bookmark-interval shape watches. Commands on stdin:
 //   goaway [LAST_STREAM_ID]  refuse on|off  reset N  drop N  busy N [SECONDS [STATUS]]
 //   kill  restart  stop  stats
 #include "common.hpp"
+#include "duration.hpp"
 
 #include <rebound/lease/lease_store.hpp>
 #include <rebound/server/server.hpp>
@@ -21,6 +26,9 @@ struct ServeFlags {
   bool leases = false;
   std::string leases_file;
   bool leases_reset = false;
+  std::size_t watch_window = 1000;
+  std::string watch_log;
+  std::string bookmark_interval = "5s";
 };
 
 
@@ -76,6 +84,12 @@ int run(ServeFlags& f) {
       lease::LeaseStoreOptions o;
       o.persist_path = f.leases_file;
       o.move_aside_corrupt_file = f.leases_reset;
+      o.watch_window = f.watch_window;
+      o.watch_log = f.watch_log;
+      const auto interval = parse_duration(f.bookmark_interval);
+      if (!interval || interval->count() <= 0)
+        throw std::runtime_error("--bookmark-interval: not a positive duration: " + f.bookmark_interval);
+      o.bookmark_interval = *interval;
       const auto store = lease::install_lease_api(s, std::move(o));
       if (const auto& aside = store->corrupt_file_moved_to(); !aside.empty())
         std::cerr << "rebound serve: " << f.leases_file << " was corrupt: moved it aside to " << aside
@@ -117,6 +131,17 @@ void add_serve(CLI::App& root) {
   app->add_option("--request-log", flags->options.request_log,
                   "Append \"METHOD TARGET X-REQUEST-ID\" per request to this file before its handler runs "
                   "(survives kill -9)");
+  app->add_option("--client-ca", flags->options.client_ca_file,
+                  "With --tls: require client certificates verified against this PEM CA bundle (the handshake "
+                  "fails without one); the certificate's CN is the user when no Authorization header is sent")
+      ->check(CLI::ExistingFile);
+  app->add_option("--token", flags->options.bearer_tokens,
+                  "Requests under /api and /apis must carry \"Authorization: Bearer T\" (repeatable; 401 Status "
+                  "otherwise)");
+  app->add_option("--read-token", flags->options.read_only_tokens,
+                  "A bearer token that may get, list and watch but not write (403 Forbidden Status; repeatable)");
+  app->add_option("--basic-auth", flags->options.basic_auth,
+                  "USER:PASSWORD accepted as HTTP basic auth under /api and /apis (repeatable)");
   app->add_flag("--leases", flags->leases, "Serve the Kubernetes Lease API (coordination.k8s.io/v1) in memory");
   auto* leases_file = app->add_option("--leases-file", flags->leases_file,
                                       "Serve the Lease API and keep leases in this JSON file across restarts (like "
@@ -125,6 +150,15 @@ void add_serve(CLI::App& root) {
                 "If the --leases-file is corrupt, move it aside to FILE.corrupt-<time> and start with no leases (a "
                 "leader still running learns of it only at its next renewal); a file that loads is used as it is")
       ->needs(leases_file);
+  app->add_option("--watch-window", flags->watch_window,
+                  "Lease changes kept for watches that resume; an older resourceVersion gets 410 Expired")
+      ->capture_default_str();
+  app->add_option("--watch-log", flags->watch_log,
+                  "Append \"commit TYPE NS/NAME RV\" per committed Lease change and \"WATCH-ID TYPE NS/NAME RV\" "
+                  "per event sent on a watch to this file (one write(2) per line; survives kill -9)");
+  app->add_option("--bookmark-interval", flags->bookmark_interval,
+                  "How often watches with allowWatchBookmarks get a BOOKMARK (e.g. 500ms, 5s)")
+      ->capture_default_str();
   app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
 }
 

@@ -14,11 +14,13 @@ packages=(
   nghttp2-server nghttp2-client h2o nginx-light curl
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
+  python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
   "$@"
 )
-# tests/kube writes kubeconfig files with the real kubectl. Machine images
-# that ship kubectl (its own package) conflict with Debian's
-# kubernetes-client: install that only where there is no kubectl at all.
+# kubectl, for tests/kube (kubeconfig files written by kubectl) and
+# tests/compat: machine images that ship kubectl (its own package) conflict
+# with Debian's kubernetes-client, so that is installed only where there is
+# no kubectl at all.
 if ! command -v kubectl >/dev/null 2>&1; then
   packages+=(kubernetes-client)
 fi

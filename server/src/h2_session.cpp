@@ -11,6 +11,12 @@
 // connection is reset. GOAWAY (send_goaway, stop) moves the session to
 // draining: streams above the last-stream-id are abandoned without response
 // and the connection closes once the streams at or below it are done.
+//
+// A streamed response (ServerResponse::stream) is sent by a data provider
+// that defers while the producer has nothing new; the producer's write wakes
+// the session, which resumes the stream. A stream reset by the client, or a
+// connection that ends, cancels the producer; stop() drains it (END_STREAM
+// after what was written).
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
@@ -20,9 +26,11 @@
 #include <map>
 #include <vector>
 
+#include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "peer_identity.hpp"
 #include "sessions.hpp"
 
 namespace rebound::server::detail {
@@ -38,6 +46,15 @@ constexpr std::size_t kWriteBatch = 1024 * 1024;  // stop gathering output beyon
 /// One request/response exchange, owned by the session's stream map and
 /// registered as nghttp2's stream user data.
 struct H2Stream {
+  H2Stream() = default;
+  H2Stream(const H2Stream&) = delete;
+  H2Stream& operator=(const H2Stream&) = delete;
+  ~H2Stream() {
+    // However the exchange ended (reset by the client, connection gone), a
+    // producer still writing learns it.
+    if (held.stream) held.stream->cancel();
+    if (body_stream) body_stream->cancel();
+  }
   std::int32_t id = 0;
   ServerRequest request;
   std::string authority;
@@ -48,6 +65,7 @@ struct H2Stream {
   std::unique_ptr<asio::steady_timer> delay;
   std::string body;         // response body being sent
   std::size_t sent = 0;
+  std::shared_ptr<ResponseStream> body_stream;  // a streamed body, instead of `body`
 };
 
 bool connection_specific(std::string_view name) {
@@ -78,6 +96,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
 
   void start(std::string_view already_read) {
     ctx_.stats.on_protocol_chosen(WireProtocol::http2);
+    peer_cn_ = peer_common_name(stream_);
     // Window updates are ours (each DATA chunk is consumed as it arrives):
     // nghttp2 1.52's automatic mode, on sending a WINDOW_UPDATE it queued
     // before our lowered SETTINGS_INITIAL_WINDOW_SIZE was acknowledged,
@@ -119,10 +138,18 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     if (state_ == State::closed) return;
     state_ = State::closed;
     cancel_timers();
+    cancel_streams();
     reset_close(tcp_layer(stream_));
   }
 
-  void drain() override { goaway(-1, NGHTTP2_NO_ERROR); }
+  void drain() override {
+    stopping_ = true;
+    goaway(-1, NGHTTP2_NO_ERROR);
+    // Like an API server shutting down: streamed bodies end cleanly
+    // (END_STREAM after what was written), so watchers see a clean end.
+    for (auto& [id, stream] : streams_)
+      if (stream->body_stream) stream->body_stream->drain();
+  }
 
   void change_initial_window_size(std::uint32_t size) override {
     if (state_ != State::open) return;
@@ -243,11 +270,29 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     if (state_ == State::closed) return;
     state_ = State::closed;
     cancel_timers();
+    cancel_streams();
     immediate_close(tcp_layer(stream_));
   }
 
   void cancel_timers() {
     for (auto& [id, stream] : streams_) stream->delay.reset();
+  }
+
+  // The connection is gone: producers of streamed bodies stop now, not when
+  // the session object finally goes.
+  void cancel_streams() {
+    for (auto& [id, stream] : streams_) {
+      if (stream->body_stream) stream->body_stream->cancel();
+      if (stream->held.stream) stream->held.stream->cancel();
+    }
+  }
+
+  // A producer wrote (or ended) after the provider deferred: send it.
+  void resume_stream(std::int32_t id) {
+    if (state_ == State::closed || state_ == State::closing) return;
+    if (!streams_.contains(id)) return;
+    nghttp2_session_resume_data(session_, id);  // not deferred: nothing to do, and it says so
+    flush();
   }
 
   // --- requests and responses ------------------------------------------------
@@ -267,14 +312,16 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     s.head = request.method == "HEAD";
 
     ctx_.stats.on_request(request);
-    ServerResponse response = ctx_.answer(request);
+    ServerResponse response = ctx_.answer(request, peer_cn_);
     request = ServerRequest{};  // the request body can be large: free it now
 
     if (auto code = ctx_.faults.claim_stream_reset()) {
+      if (response.stream) response.stream->cancel();
       nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, s.id, *code);
       return;
     }
     if (ctx_.faults.claim_request_drop()) {
+      if (response.stream) response.stream->cancel();
       // Closing inside an nghttp2 callback would free what it is using:
       // receive() resets the connection as soon as mem_recv returns.
       drop_requested_ = true;
@@ -297,9 +344,18 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
   }
 
   void respond(H2Stream& s, ServerResponse&& response) {
-    if (s.abandoned) return;
+    if (s.abandoned) {
+      if (response.stream) response.stream->cancel();
+      return;
+    }
     s.body = std::move(response.body);
     s.sent = 0;
+    const bool bodiless_status = response.status == 204 || response.status == 304;
+    if (response.stream && (s.head || bodiless_status)) {
+      response.stream->cancel();  // no body to stream
+      response.stream.reset();
+    }
+    s.body_stream = std::move(response.stream);
 
     const std::string status = std::to_string(response.status);
     static const std::string kStatus = ":status";
@@ -311,11 +367,12 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
       std::string key = name;
       std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
       if (connection_specific(key)) continue;
+      if (s.body_stream && key == kContentLength) continue;  // the length is not known
       has_length = has_length || key == kContentLength;
       headers.emplace_back(std::move(key), std::move(value));
     }
-    const bool bodiless_status = response.status == 204 || response.status == 304;
-    if (!has_length && !bodiless_status) headers.emplace_back(kContentLength, std::to_string(s.body.size()));
+    if (!has_length && !bodiless_status && !s.body_stream)
+      headers.emplace_back(kContentLength, std::to_string(s.body.size()));
 
     std::vector<nghttp2_nv> nva;
     nva.reserve(headers.size() + 1);
@@ -324,8 +381,18 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
 
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
-    provider.read_callback = &H2Session::read_body;
-    const bool send_body = !s.head && !bodiless_status && !s.body.empty();
+    provider.read_callback = s.body_stream ? &H2Session::read_stream : &H2Session::read_body;
+    const bool send_body = s.body_stream || (!s.head && !bodiless_status && !s.body.empty());
+    if (s.body_stream) {
+      std::weak_ptr<H2Session> weak = this->shared_from_this();
+      s.body_stream->attach([weak, id = s.id, executor = stream_.get_executor()] {
+        asio::post(executor, [weak, id] {
+          if (auto self = weak.lock()) self->resume_stream(id);
+        });
+      });
+      // stop() came while the handler's answer was held back: end at once.
+      if (stopping_) s.body_stream->drain();
+    }
     // nghttp2 copies the header block, so `headers` may go out of scope.
     nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), send_body ? &provider : nullptr);
   }
@@ -434,9 +501,24 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     return static_cast<ssize_t>(n);
   }
 
+  // The provider of a streamed body: what the producer wrote, as much as
+  // flow control lets through; deferred while there is nothing new.
+  static ssize_t read_stream(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
+                             nghttp2_data_source* source, void*) {
+    auto& s = *static_cast<H2Stream*>(source->ptr);
+    auto chunk = s.body_stream->take(length);
+    // Cancelled by its producer (or a client that does not read): reset the stream.
+    if (chunk.cancelled) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
+    std::memcpy(buf, chunk.data.data(), chunk.data.size());
+    if (chunk.finished) *flags |= NGHTTP2_DATA_FLAG_EOF;
+    else if (chunk.data.empty()) return NGHTTP2_ERR_DEFERRED;
+    return static_cast<ssize_t>(chunk.data.size());
+  }
+
   ServerContext& ctx_;
   Stream stream_;
   const std::uint64_t id_;
+  std::string peer_cn_;  // the verified client certificate's CN, or ""
   nghttp2_session* session_ = nullptr;
   State state_ = State::open;
   std::map<std::int32_t, std::unique_ptr<H2Stream>> streams_;
@@ -447,6 +529,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
   bool reading_ = false;
   bool writing_ = false;
   bool drop_requested_ = false;  // drop_next_requests hit: reset after mem_recv
+  bool stopping_ = false;        // drain() (stop()): streamed bodies end as soon as they start
 };
 
 template <class Stream>

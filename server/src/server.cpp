@@ -33,12 +33,14 @@ struct Server::Impl {
     detail::add_builtin_routes(ctx.router);
     if (ctx.options.tls) {
       certs = detail::CertificateStore::from_options(ctx.options);
-      ctx.tls = detail::make_tls_context(*certs, ctx.options.http2);
+      ctx.tls = detail::make_tls_context(*certs, ctx.options.http2, ctx.options.client_ca_file);
     }
   }
 
   void start_locked(std::uint16_t port) {
     if (running) return;
+    if (!ctx.options.client_ca_file.empty() && !ctx.options.tls)
+      throw std::runtime_error("client certificates (client_ca_file) need tls");
     if (!ctx.options.request_log.empty()) ctx.stats.open_request_log(ctx.options.request_log);
     pool = std::make_unique<detail::IoPool>(ctx.options.threads);
     listener = std::make_shared<detail::Listener>(ctx, *pool);

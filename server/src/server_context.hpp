@@ -12,6 +12,7 @@
 
 #include <boost/asio/ssl/context.hpp>
 
+#include "authenticator.hpp"
 #include "connection_registry.hpp"
 #include "faults.hpp"
 #include "rebound/server/server.hpp"
@@ -35,9 +36,13 @@ struct ServerContext {
   std::shared_ptr<boost::asio::ssl::context> tls;
   std::atomic<std::uint64_t> next_connection_id{1};
 
-  /// The answer to a request: a busy answer while the busy fault lasts
-  /// (like a server's priority-and-fairness shedding load), else the route's.
-  ServerResponse answer(const ServerRequest& request) {
+  /// The answer to a request: 401 when it fails authentication (see
+  /// authenticator.hpp; sets request.user), a busy answer while the busy
+  /// fault lasts (like a server's priority-and-fairness shedding load, which
+  /// comes after authentication), else the route's. `peer_cn`: the verified
+  /// client certificate's CN, or "".
+  ServerResponse answer(ServerRequest& request, const std::string& peer_cn = {}) {
+    if (auto refused = authenticate(options, request, peer_cn)) return std::move(*refused);
     if (auto busy = faults.claim_busy()) {
       ServerResponse r;
       r.status = busy->status;

@@ -26,7 +26,8 @@ int select_alpn(SSL*, const unsigned char** out, unsigned char* out_len, const u
 
 }  // namespace
 
-std::shared_ptr<boost::asio::ssl::context> make_tls_context(const CertificateStore& certs, bool offer_h2) {
+std::shared_ptr<boost::asio::ssl::context> make_tls_context(const CertificateStore& certs, bool offer_h2,
+                                                            const std::string& client_ca_file) {
   namespace ssl = boost::asio::ssl;
   auto ctx = std::make_shared<ssl::context>(ssl::context::tls_server);
   ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 | ssl::context::no_sslv3 |
@@ -36,6 +37,17 @@ std::shared_ptr<boost::asio::ssl::context> make_tls_context(const CertificateSto
   // The callback argument only carries the flag; any non-null pointer means h2.
   static int h2_marker = 1;
   SSL_CTX_set_alpn_select_cb(ctx->native_handle(), select_alpn, offer_h2 ? &h2_marker : nullptr);
+  if (!client_ca_file.empty()) {
+    ctx->load_verify_file(client_ca_file);
+    ctx->set_verify_mode(ssl::verify_peer | ssl::verify_fail_if_no_peer_cert);
+    // Tell clients which CAs we accept (curl and Python pick their certificate by it).
+    if (STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(client_ca_file.c_str()))
+      SSL_CTX_set_client_CA_list(ctx->native_handle(), names);
+    // Session resumption with peer verification needs a session id context,
+    // or OpenSSL fails the resumed handshake.
+    static constexpr unsigned char kSessionContext[] = "rebound-server";
+    SSL_CTX_set_session_id_context(ctx->native_handle(), kSessionContext, sizeof kSessionContext - 1);
+  }
   return ctx;
 }
 

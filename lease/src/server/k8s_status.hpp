@@ -5,6 +5,9 @@
 
 #include <rebound/server/server.hpp>
 
+#include <boost/json/object.hpp>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -22,5 +25,15 @@ server::ServerResponse status_invalid(std::string_view name, std::string_view fi
                                       std::string_view detail);
 /// A success Status (what DELETE answers).
 server::ServerResponse status_success(std::string_view name);
+/// The Status object of a failure (no details), e.g. for a watch ERROR event.
+boost::json::object failure_object(int code, std::string_view reason, std::string message);
+/// 403 Forbidden, in kube-apiserver's words: `leases.coordination.k8s.io "NAME"
+/// is forbidden: User "USER" cannot VERB resource "leases" in API group
+/// "coordination.k8s.io" in the namespace "NS"` (no name, no quotes for a create).
+server::ServerResponse status_forbidden(std::string_view verb, std::string_view ns, std::string_view name,
+                                        std::string_view user);
+/// 504 Timeout for a resourceVersion the store has not reached ("Too large
+/// resource version: R, current: C", cause ResourceVersionTooLarge).
+server::ServerResponse status_timeout_too_large(std::uint64_t requested, std::uint64_t current);
 
 }  // namespace rebound::lease::detail

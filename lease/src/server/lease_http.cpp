@@ -1,16 +1,20 @@
 // The Lease API's HTTP face: route the request (path and method), check the
-// bearer token, validate bodies the way the API server does, call the
-// LeaseTable, and turn its outcome into a status code and a Lease, LeaseList
-// or Status body. Also LeaseStore's public members and install_lease_api.
+// bearer token and refuse writes by read-only users, validate bodies the way
+// the API server does, call the LeaseTable (or the WatchHub for a watch), and
+// turn its outcome into a status code and a Lease, LeaseList or Status body.
+// Also LeaseStore's public members and install_lease_api.
 #include "rebound/lease/lease_store.hpp"
 
+#include "server/discovery.hpp"
 #include "server/k8s_status.hpp"
+#include "server/list_query.hpp"
 #include "server/lease_table.hpp"
 #include "server/write_times.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 
+#include <charconv>
 #include <variant>
 
 namespace rebound::lease {
@@ -42,13 +46,17 @@ bool valid_namespace(std::string_view s) {
   return !s.empty() && s.size() <= 63 && s.find('.') == std::string_view::npos && valid_name(s);
 }
 
+// The all-namespaces collection (list and watch only).
+constexpr std::string_view kAllNamespaces = "/apis/coordination.k8s.io/v1/leases";
+
 // The parts of a path under the prefix: {ns}/leases or {ns}/leases/{name}.
 struct Target {
-  std::string ns;
+  std::string ns;    // empty: every namespace (kAllNamespaces)
   std::string name;  // empty: the collection
 };
 
 std::optional<Target> parse_target(std::string_view path) {
+  if (path == kAllNamespaces) return Target{};
   if (!path.starts_with(lease_api_prefix)) return std::nullopt;
   path.remove_prefix(lease_api_prefix.size());
   const auto slash = path.find('/');
@@ -135,13 +143,75 @@ ServerResponse not_found(const std::string& name) {
   return status_failure(404, "NotFound", quoted(name) + " not found", name);
 }
 
+
+// The verb kube-apiserver's authorizer names for a write, or "" for a read.
+std::string_view write_verb(const std::string& method, bool collection) {
+  if (method == "POST" && collection) return "create";
+  if (method == "PUT" && !collection) return "update";
+  if (method == "DELETE" && !collection) return "delete";
+  return {};
+}
+
 }  // namespace
 
 LeaseStore::LeaseStore(LeaseStoreOptions options)
     : options_(std::move(options)),
-      table_(std::make_unique<detail::LeaseTable>(options_.persist_path, options_.move_aside_corrupt_file)) {}
+      table_(std::make_unique<detail::LeaseTable>(options_.persist_path, options_.move_aside_corrupt_file)) {
+  detail::WatchOptions w;
+  w.window = options_.watch_window;
+  w.bookmark_interval = options_.bookmark_interval;
+  w.default_timeout = options_.default_watch_timeout;
+  w.log_path = options_.watch_log;
+  hub_ = std::make_unique<detail::WatchHub>(std::move(w), table_->revision());
+  table_->on_commit([hub = hub_.get()](const detail::CommitEvent& event) { hub->publish(event); });
+}
+
 
 LeaseStore::~LeaseStore() = default;
+
+server::ServerResponse LeaseStore::handle_collection(const server::ServerRequest& request, const std::string& ns) {
+  const auto& method = request.method;
+  if (method == "GET") {
+    std::string error;
+    const auto query = detail::parse_list_query(request.target, ns, error);
+    if (!error.empty()) return status_failure(400, "BadRequest", error);
+    if (query.watch) return hub_->watch(query, [this] { return table_->committed(); });
+    auto list = table_->list(query.filter);
+    if (!query.resource_version.empty() && query.resource_version != "0") {
+      // kube-apiserver's list semantics: "not older than" R by default, R
+      // exactly with resourceVersionMatch=Exact (only the current state is kept).
+      std::uint64_t wanted = 0;
+      const auto& rv = query.resource_version;
+      const auto [end, ec] = std::from_chars(rv.data(), rv.data() + rv.size(), wanted);
+      if (ec != std::errc() || end != rv.data() + rv.size())
+        return status_failure(400, "BadRequest", "invalid resource version: " + rv);
+      const std::uint64_t current =
+          std::stoull(std::string(list.at("metadata").as_object().at("resourceVersion").as_string()));
+      if (wanted > current) return detail::status_timeout_too_large(wanted, current);
+      if (query.resource_version_match == "Exact" && wanted < current)
+        return status_failure(410, "Expired", "The resourceVersion for the provided list is too old.");
+    }
+    return json_ok(200, list);
+  }
+  if (ns.empty() || method != "POST")
+    return status_failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
+  auto valid = validate_body(request, ns, {});
+  if (auto* error = std::get_if<ServerResponse>(&valid)) return std::move(*error);
+  auto& body = std::get<ValidBody>(valid);
+  const auto r = table_->create(ns, body.name, std::move(body.object), body.spec);
+  switch (r.outcome) {
+    case detail::TableOutcome::created: return json_ok(201, r.object);
+    case detail::TableOutcome::already_exists:
+      return status_failure(409, "AlreadyExists", quoted(body.name) + " already exists", body.name);
+    case detail::TableOutcome::storage_failed: return storage_failure(r, body.name);
+    case detail::TableOutcome::ok:
+    case detail::TableOutcome::not_found:
+    case detail::TableOutcome::conflict:
+    case detail::TableOutcome::uid_mismatch:
+    case detail::TableOutcome::version_required: break;
+  }
+  return status_failure(500, "InternalError", "unexpected store outcome", body.name);
+}
 
 server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) {
   if (!options_.bearer_token.empty() && request.header("authorization") != "Bearer " + options_.bearer_token)
@@ -153,27 +223,12 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
   const auto& name = target->name;
   const auto& method = request.method;
 
-  if (name.empty()) {  // the collection
-    if (method == "GET") return json_ok(200, table_->list(ns));
-    if (method != "POST")
-      return status_failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-    auto valid = validate_body(request, ns, {});
-    if (auto* error = std::get_if<ServerResponse>(&valid)) return std::move(*error);
-    auto& body = std::get<ValidBody>(valid);
-    const auto r = table_->create(ns, body.name, std::move(body.object), body.spec);
-    switch (r.outcome) {
-      case detail::TableOutcome::created: return json_ok(201, r.object);
-      case detail::TableOutcome::already_exists:
-        return status_failure(409, "AlreadyExists", quoted(body.name) + " already exists", body.name);
-      case detail::TableOutcome::storage_failed: return storage_failure(r, body.name);
-      case detail::TableOutcome::ok:
-      case detail::TableOutcome::not_found:
-      case detail::TableOutcome::conflict:
-      case detail::TableOutcome::uid_mismatch:
-      case detail::TableOutcome::version_required: break;
-    }
-    return status_failure(500, "InternalError", "unexpected store outcome", body.name);
-  }
+  // Authorization, after authentication (the server's) and before anything
+  // else, as kube-apiserver orders its filters.
+  if (const auto verb = write_verb(method, name.empty()); request.read_only && !verb.empty() && !ns.empty())
+    return detail::status_forbidden(verb, ns, name, request.user);
+
+  if (name.empty()) return handle_collection(request, ns);
 
   if (method == "GET") {
     const auto r = table_->get(ns, name);
@@ -246,6 +301,8 @@ std::uint64_t LeaseStore::writes(const std::string& ns, const std::string& name)
 
 std::uint64_t LeaseStore::revision() const { return table_->revision(); }
 
+std::size_t LeaseStore::watchers() const { return hub_->watchers(); }
+
 const std::string& LeaseStore::corrupt_file_moved_to() const { return table_->moved_aside(); }
 
 std::shared_ptr<LeaseStore> install_lease_api(server::Server& server, LeaseStoreOptions options) {
@@ -255,6 +312,9 @@ std::shared_ptr<LeaseStore> install_lease_api(server::Server& server, LeaseStore
 }
 
 void install_lease_api(server::Server& server, std::shared_ptr<LeaseStore> store) {
+  detail::install_discovery(server);
+  server.route(std::string(kAllNamespaces),
+               [store](const server::ServerRequest& request) { return store->handle(request); });
   server.route(std::string(lease_api_prefix) + "*",
                [store = std::move(store)](const server::ServerRequest& request) { return store->handle(request); });
 }

@@ -131,11 +131,12 @@ TableResult LeaseTable::get(const std::string& ns, const std::string& name) cons
   return {TableOutcome::ok, it->second.object, {}};
 }
 
-boost::json::object LeaseTable::list(const std::string& ns) const {
+boost::json::object LeaseTable::list(const ObjectFilter& filter) const {
   const auto state = snapshot();
   boost::json::array items;
-  for (auto it = state->leases.lower_bound({ns, ""}); it != state->leases.end() && it->first.first == ns; ++it)
-    items.push_back(it->second.object);
+  const auto first = filter.ns.empty() ? state->leases.begin() : state->leases.lower_bound({filter.ns, ""});
+  for (auto it = first; it != state->leases.end() && (filter.ns.empty() || it->first.first == filter.ns); ++it)
+    if (filter.matches(it->second.object)) items.push_back(it->second.object);
   boost::json::object out;
   out["apiVersion"] = api_version;
   out["kind"] = "LeaseList";
@@ -234,6 +235,22 @@ TableResult LeaseTable::commit(const State& base, const LeaseKey& key, std::opti
   {
     std::lock_guard lock(snapshot_mutex_);
     committed_ = std::move(state);
+  }
+  if (observer_) {
+    // Still under write_mutex_: watchers get changes in version order.
+    CommitEvent event;
+    event.type = !previous ? CommitEvent::Type::added : next ? CommitEvent::Type::modified : CommitEvent::Type::deleted;
+    event.ns = key.first;
+    event.name = key.second;
+    event.revision = std::stoull(version);
+    if (next) {
+      event.object = next->object;
+    } else {
+      // A deleted object is announced as it was, at the deletion's version.
+      event.object = previous->object;
+      metadata_of(event.object)["resourceVersion"] = version;
+    }
+    observer_(event);
   }
   return {success, next ? next->object : boost::json::object{}, {}};
 }

@@ -13,10 +13,12 @@
 
 #include "server/file_lock.hpp"
 #include "server/lease_state.hpp"
+#include "server/watch_hub.hpp"
 
 #include <boost/json/object.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,9 +56,18 @@ class LeaseTable {
   /// Where a corrupt file was moved to, or "".
   const std::string& moved_aside() const { return moved_aside_; }
 
+  /// Called with every committed change, in commit order, once it is
+  /// durable and readable, before the write is answered (under the write
+  /// lock: it must not write to the table). Set before the table is shared.
+  void on_commit(std::function<void(const CommitEvent&)> observer) { observer_ = std::move(observer); }
+  /// The committed state; stays valid and unchanged for as long as it is held.
+  std::shared_ptr<const StoreState> committed() const { return snapshot(); }
+
   TableResult get(const std::string& ns, const std::string& name) const;
-  /// A LeaseList of the namespace's leases, by name.
-  boost::json::object list(const std::string& ns) const;
+  /// A LeaseList of the leases `filter` matches (its namespace empty: all
+  /// namespaces), by namespace and name; metadata.resourceVersion is the
+  /// state's revision.
+  boost::json::object list(const ObjectFilter& filter) const;
   /// `lease` is a validated Lease object whose typed spec is `spec`; the table
   /// sets the server-managed metadata.
   TableResult create(const std::string& ns, const std::string& name, boost::json::object lease,
@@ -93,6 +104,7 @@ class LeaseTable {
 
   const std::string persist_path_;
   std::unique_ptr<FileLock> lock_;  // held for the table's life when persisted
+  std::function<void(const CommitEvent&)> observer_;
   std::string moved_aside_;
   std::mutex write_mutex_;  // one write at a time, from its checks to its publication
   std::uint64_t last_version_ = 0;  // guarded by write_mutex_: the last version handed out

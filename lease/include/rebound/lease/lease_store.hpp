@@ -12,7 +12,20 @@
 //     for (auto& change : store->holder_history("default", "my-lock")) ...
 //
 // HTTP semantics:
-//   GET    .../leases            200 LeaseList
+//   GET    .../leases            200 LeaseList (metadata.resourceVersion: the store's revision);
+//                                also all namespaces: GET /apis/coordination.k8s.io/v1/leases.
+//                                Query: fieldSelector (metadata.name, metadata.namespace; =, ==, !=),
+//                                labelSelector (=, ==, !=, key, !key; set-based terms are 400),
+//                                resourceVersion + resourceVersionMatch=Exact (an older version
+//                                than the revision: 410 Expired; a newer one: 504 Timeout; without
+//                                Exact any version up to the revision gets the current list, as
+//                                kube-apiserver's "not older than"). limit and continue are
+//                                ignored: the list is always whole, with no continue token.
+//   GET    .../leases?watch=true a watch stream (200, application/json, one event per line:
+//                                {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}});
+//                                resourceVersion, allowWatchBookmarks, timeoutSeconds and the
+//                                selectors as above. See server/watch_hub.hpp for the rules
+//                                (window, 410 as an ERROR event, bookmarks, the send log).
 //   POST   .../leases            201 Lease; 409 AlreadyExists; 422 Invalid (no/bad name, bad spec)
 //   GET    .../leases/{name}     200 Lease; 404 NotFound
 //   PUT    .../leases/{name}     as kube-apiserver updates a Lease (its generic registry's Update
@@ -36,7 +49,11 @@
 //   DELETE .../leases/{name}     200 Status Success; 404 NotFound
 //   malformed JSON or a name/namespace that contradicts the URL: 400 BadRequest;
 //   other methods: 405 MethodNotAllowed; other paths under the prefix: 404 NotFound;
-//   with LeaseStoreOptions::bearer_token set, a missing or wrong token: 401 Unauthorized.
+//   with LeaseStoreOptions::bearer_token set, a missing or wrong token: 401 Unauthorized;
+//   a write (POST, PUT, DELETE) by a read-only user (ServerRequest::read_only, see
+//   ServerOptions::read_only_tokens): 403 Forbidden, in kube-apiserver's words.
+// install_lease_api also serves the discovery documents kubectl reads: /api,
+// /api/v1, /apis, /apis/coordination.k8s.io, /apis/coordination.k8s.io/v1.
 // resourceVersion is one store-wide counter (like etcd's revision), strictly
 // increasing and never below the wall clock in microseconds since the epoch:
 // a store starts from its file's last version, or - in memory, or with a new
@@ -76,6 +93,7 @@ namespace rebound::lease {
 
 namespace detail {
 class LeaseTable;
+class WatchHub;
 }
 
 /// Another store holds the persist file (in this process or another):
@@ -109,6 +127,20 @@ struct LeaseStoreOptions {
   /// may come after another candidate has created the lease - stop the
   /// candidates first where that matters.
   bool move_aside_corrupt_file = false;
+
+  // --- watches ---
+  /// Committed changes kept for watches that resume from a resourceVersion;
+  /// an older version gets 410 Expired.
+  std::size_t watch_window = 1000;
+  /// How often a watch with allowWatchBookmarks=true gets a BOOKMARK.
+  std::chrono::milliseconds bookmark_interval{5000};
+  /// A watch's length when the request names no timeoutSeconds.
+  std::chrono::seconds default_watch_timeout{1800};
+  /// The send log: one line per committed change ("commit TYPE NS/NAME RV")
+  /// and per event queued on a watch stream ("WATCH-ID TYPE NS/NAME RV"),
+  /// each one write(2) on an O_APPEND descriptor. Empty: none. The
+  /// constructor throws std::runtime_error when it cannot be opened.
+  std::string watch_log;
 };
 
 /// One change of holderIdentity, as the store applied it.
@@ -155,20 +187,26 @@ class LeaseStore {
   std::uint64_t writes(const std::string& ns, const std::string& name) const;
   /// The current store-wide resourceVersion.
   std::uint64_t revision() const;
+  /// Open watch streams (a client that went away is forgotten within about a second).
+  std::size_t watchers() const;
   /// Where a corrupt persist file was moved to (move_aside_corrupt_file),
   /// or "" when none was.
   const std::string& corrupt_file_moved_to() const;
 
  private:
+  server::ServerResponse handle_collection(const server::ServerRequest& request, const std::string& ns);
+
   LeaseStoreOptions options_;
   std::unique_ptr<detail::LeaseTable> table_;
+  std::unique_ptr<detail::WatchHub> hub_;  // fed by table_'s commits
 };
 
 /// The route prefix the API is installed on.
 inline constexpr std::string_view lease_api_prefix = "/apis/coordination.k8s.io/v1/namespaces/";
 
 /// Creates a store and registers it on `server` for
-/// "/apis/coordination.k8s.io/v1/namespaces/*". The route keeps the store
+/// "/apis/coordination.k8s.io/v1/namespaces/*", the all-namespaces list
+/// "/apis/coordination.k8s.io/v1/leases", and the discovery documents. The route keeps the store
 /// alive; the returned pointer is the tests' window into it (ignore it if
 /// you do not need one). Call before or after start(); survives restart().
 std::shared_ptr<LeaseStore> install_lease_api(server::Server& server, LeaseStoreOptions options = {});

@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "rebound/server/response_stream.hpp"
+
 namespace rebound::server {
 
 struct ServerOptions {
@@ -38,6 +40,22 @@ struct ServerOptions {
   /// O_APPEND descriptor: the record survives a SIGKILL of the server, so a
   /// test can count what really ran. start() throws if it cannot be opened.
   std::string request_log;
+
+  // --- authentication, as a Kubernetes API server does it ---
+  /// With tls: require a client certificate verified against this PEM CA
+  /// bundle; the TLS handshake fails without one. A verified certificate's
+  /// subject CN is ServerRequest::user when the request carries no
+  /// Authorization header. start() throws without tls.
+  std::string client_ca_file;
+  /// When any of the three lists below is non-empty, requests under /api and
+  /// /apis (path "/api", "/apis" or below them; never the built-in test
+  /// routes) must authenticate - by an Authorization header that matches
+  /// one, or (no such header) by a verified client certificate - or are
+  /// answered 401 with a Kubernetes Status (reason Unauthorized) before any
+  /// handler runs. A header that matches none is 401 even with a certificate.
+  std::vector<std::string> bearer_tokens;     ///< "Authorization: Bearer T": user "admin", full access
+  std::vector<std::string> read_only_tokens;  ///< "Bearer T": user "reader", ServerRequest::read_only
+  std::vector<std::string> basic_auth;        ///< "user:password" ("Authorization: Basic ..."): that user
 };
 
 /// A request as a route handler sees it.
@@ -49,6 +67,13 @@ struct ServerRequest {
   std::string body;
   std::string protocol;               ///< "HTTP/1.1" or "HTTP/2"
   std::uint64_t connection_id = 0;    ///< server-side connection number
+  /// Who sent it (see ServerOptions' authentication): the token's user, the
+  /// basic-auth user name or the client certificate's CN; empty when
+  /// nothing authenticated it (no authentication configured, or a route
+  /// outside /api and /apis).
+  std::string user;
+  /// Authenticated by a read-only token: routes should refuse writes (403).
+  bool read_only = false;
   /// First value of a header (name lower-case), or empty.
   std::string header(std::string_view name) const;
 };
@@ -59,6 +84,10 @@ struct ServerResponse {
   std::vector<std::pair<std::string, std::string>> headers;
   std::string body;
   std::chrono::milliseconds delay{0};  ///< wait this long before answering (without blocking the server)
+  /// When set, `body` is ignored and the body is what the producer writes to
+  /// this stream, sent as it comes (HTTP/1.1: chunked, and the connection
+  /// closes after it; HTTP/2: DATA frames). See response_stream.hpp.
+  std::shared_ptr<ResponseStream> stream = nullptr;
 };
 
 using Handler = std::function<ServerResponse(const ServerRequest&)>;
