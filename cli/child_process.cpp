@@ -9,7 +9,7 @@
 
 namespace rebound::cli {
 
-ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
+ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, Stdin in) {
   // Built before fork: the child of a threaded process should not allocate.
   std::vector<char*> argv;
   argv.push_back(program.data());
@@ -17,12 +17,18 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
   argv.push_back(nullptr);
   int out[2];
   if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  int commands[2] = {-1, -1};
+  if (in == Stdin::pipe && ::pipe2(commands, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     ::dup2(out[1], STDOUT_FILENO);
-    const int devnull = ::open("/dev/null", O_RDONLY);
-    if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);  // no fault commands from our terminal
+    if (commands[0] >= 0) {
+      ::dup2(commands[0], STDIN_FILENO);
+    } else {
+      const int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);  // no fault commands from our terminal
+    }
     // Asio opens sockets without close-on-exec: a child holding copies of
     // the parent's connections would keep them open after the parent
     // closes or resets them (no FIN, no RST reaches the peer).
@@ -31,6 +37,8 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
     ::_exit(127);
   }
   ::close(out[1]);
+  if (commands[0] >= 0) ::close(commands[0]);
+  stdin_ = commands[1];
   char c;
   while (::read(out[0], &c, 1) == 1 && c != '\n') first_line_ += c;
   ::close(out[0]);
@@ -40,7 +48,22 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args) {
   }
 }
 
-ChildProcess::~ChildProcess() { kill(); }
+ChildProcess::~ChildProcess() {
+  kill();
+  if (stdin_ >= 0) ::close(stdin_);
+}
+
+bool ChildProcess::send_line(const std::string& line) {
+  if (stdin_ < 0 || pid_ <= 0) return false;
+  const std::string bytes = line + "\n";
+  // MSG_NOSIGNAL does not apply to pipes: a gone child must not SIGPIPE us.
+  struct sigaction ignore {}, old {};
+  ignore.sa_handler = SIG_IGN;
+  ::sigaction(SIGPIPE, &ignore, &old);
+  const bool ok = ::write(stdin_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
+  ::sigaction(SIGPIPE, &old, nullptr);
+  return ok;
+}
 
 void ChildProcess::kill() { signal_and_reap(SIGKILL); }
 void ChildProcess::terminate() { signal_and_reap(SIGTERM); }

@@ -11,10 +11,13 @@ namespace rebound::cli {
 
 class ChildProcess {
  public:
-  /// Starts `program` with `args` (stdin from /dev/null) and returns once
-  /// the child printed its first line. Throws std::runtime_error if it
-  /// exits without one. "/proc/self/exe" runs this executable again.
-  ChildProcess(std::string program, std::vector<std::string> args);
+  /// Where the child's stdin comes from: /dev/null, or a pipe that
+  /// send_line() writes to (`rebound serve`'s fault commands).
+  enum class Stdin : bool { null, pipe };
+  /// Starts `program` with `args` and returns once the child printed its
+  /// first line. Throws std::runtime_error if it exits without one.
+  /// "/proc/self/exe" runs this executable again.
+  ChildProcess(std::string program, std::vector<std::string> args, Stdin in = Stdin::null);
   ~ChildProcess();  ///< SIGKILLs the child if it still runs
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -25,12 +28,16 @@ class ChildProcess {
   /// SIGTERM and wait for the exit (the server's graceful stop).
   void terminate();
   bool running() const { return pid_ > 0; }
+  /// Writes `line` and a newline to the child's stdin (Stdin::pipe only);
+  /// false when it cannot (no pipe, or the child is gone).
+  bool send_line(const std::string& line);
   /// The child's process id while it runs, else -1.
   pid_t pid() const { return pid_; }
 
  private:
   void signal_and_reap(int sig);
   pid_t pid_ = -1;
+  int stdin_ = -1;  // our end of the stdin pipe
   std::string first_line_;
 };
 

@@ -128,7 +128,7 @@ int exit_code_for(const Error& e) {
   if (ec == errc::invalid_url || ec == errc::invalid_request) return 3;
   if (ec == errc::unsupported_scheme) return 1;
   if (ec == errc::credentials_failed) return exit_config_error;
-  if (ec == errc::tls_configuration) return 58;
+  if (ec == errc::tls_configuration || ec == errc::client_certificate_rejected) return 58;
   if (ec == errc::resolve_failed) return 6;
   if (ec == errc::connection_refused) return 7;
   if (is_timeout(ec)) return 28;
@@ -153,7 +153,7 @@ std::string exit_codes_help() {
          " 28  a time limit passed (connect, deadline, header timeout, health check)\n"
          " 35  TLS handshake failed   52  no response after the request was sent\n"
          " 56  other connection failure   60  certificate did not verify\n"
-         " 58  the client certificate or key could not be loaded\n"
+         " 58  the client certificate or key could not be loaded, or the server refused it\n"
          " 63  response header or body over its limit (--max-filesize)";
 }
 

@@ -5,6 +5,7 @@
 // command dies with it) - and the standby's command starts within the lease
 // duration and a retry period.
 #include "line_process.hpp"
+#include "integration/child_server.hpp"
 
 #include "lease/lease_fixtures.hpp"
 
@@ -217,6 +218,81 @@ TEST_F(Elect, TwoProcessesGivenOneIdentityNeverRunTheCommandAtOnceEvenWhenTheLea
   while (in >> what >> pid >> ns) marks.emplace_back(what, ns);
   std::filesystem::remove(record);
   ASSERT_EQ(marks.size(), 3u) << "expected start, start, stop";
+  EXPECT_EQ(marks[0].first, "start");
+  EXPECT_EQ(marks[1].first, "start");
+  EXPECT_EQ(marks[2].first, "stop");
+  const long long killed_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(killed_at_wall.time_since_epoch()).count();
+  EXPECT_LT(marks[0].second, killed_ns);
+  EXPECT_GT(marks[1].second, killed_ns) << "the standby's command started before the leader's died";
+}
+
+TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarted) {
+  // The Lease server is a real `rebound serve` with its leases on disk,
+  // SIGKILLed and restarted three times while two elects run; then the
+  // leading elect is SIGKILLed. The leader's command runs through the
+  // restarts untouched, and the standby's starts only after the leader's
+  // died, within lease duration + retry period.
+  const auto dir = std::filesystem::temp_directory_path() / ("rebound-elect-restarts-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const std::string cert = (dir / "cert.pem").string(), key = (dir / "key.pem").string();
+  const std::string record = (dir / "record.log").string();
+  server::write_self_signed_certificate(cert, key);
+  rebound::testing::ChildServer server({"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases-file",
+                                        (dir / "leases.json").string()});
+  const std::string script = "echo \"start $$ $(date +%s%N)\" >> '" + record +
+                             "'; trap 'echo \"stop $$ $(date +%s%N)\" >> \"" + record +
+                             "\"; exit 0' TERM; while :; do sleep 0.05; done";
+  auto args = [&](const std::string& identity) {
+    return std::vector<std::string>{"elect", "--server", server.url(), "--cacert", cert, "--lease",
+                                    std::string(lock_ns) + "/" + lock_name, "--identity", identity,
+                                    "--exact-identity", "--json", "--lease-duration", "3s", "--renew-deadline",
+                                    "2s", "--retry-period", "200ms", "--grace", "2s", "--", "/bin/sh", "-c", script};
+  };
+  std::map<std::string, std::unique_ptr<LineProcess>> elects;
+  elects["x"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("x"));
+  elects["y"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("y"));
+  auto started = [](const LineProcess& p) {
+    for (const auto& l : p.lines())
+      if (event_of(l) == "command_started") return true;
+    return false;
+  };
+  ASSERT_TRUE(wait_until([&] { return started(*elects["x"]) || started(*elects["y"]); }, 10s));
+  const std::string leader = started(*elects["x"]) ? "x" : "y";
+  const std::string standby = leader == "x" ? "y" : "x";
+  for (int i = 0; i < 3; ++i) {
+    std::this_thread::sleep_for(1s);
+    server.restart_same_port();
+  }
+  std::this_thread::sleep_for(1500ms);
+  ASSERT_FALSE(started(*elects[standby])) << "the standby ran the command while the leader led\n"
+                                          << all_lines(*elects[standby]);
+  for (const auto& l : elects[leader]->lines())
+    EXPECT_NE(event_of(l), "command_stopped") << "the leader lost its lease to a server restart: " << l.text;
+
+  const auto killed_at_wall = std::chrono::system_clock::now();
+  const auto killed_at = Clock::now();
+  elects[leader]->signal(SIGKILL);
+  EXPECT_EQ(elects[leader]->wait(5s), 128 + SIGKILL);
+  ASSERT_TRUE(elects[standby]->wait_for_line([](const auto& l) { return event_of(l) == "command_started"; }, 15s))
+      << all_lines(*elects[standby]);
+  Clock::time_point standby_started{};
+  for (const auto& l : elects[standby]->lines())
+    if (event_of(l) == "command_started") standby_started = l.at;
+  EXPECT_LT(standby_started - killed_at, 3s + 200ms + 1500ms);
+  std::this_thread::sleep_for(500ms);
+  elects[standby]->signal(SIGTERM);
+  EXPECT_EQ(elects[standby]->wait(10s), 0) << all_lines(*elects[standby]);
+
+  // start (leader's, ended by its elect's death), start (standby's), stop.
+  std::ifstream in(record);
+  std::vector<std::pair<std::string, long long>> marks;
+  std::string what;
+  long long pid = 0, ns = 0;
+  while (in >> what >> pid >> ns) marks.emplace_back(what, ns);
+  std::filesystem::remove_all(dir);
+  ASSERT_EQ(marks.size(), 3u) << "expected one start per leader and the standby's stop";
   EXPECT_EQ(marks[0].first, "start");
   EXPECT_EQ(marks[1].first, "start");
   EXPECT_EQ(marks[2].first, "stop");

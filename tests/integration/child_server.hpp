@@ -14,6 +14,8 @@ class ChildServer {
  public:
   /// Starts `rebound serve ARGS...` and waits for the URL it prints.
   explicit ChildServer(std::vector<std::string> args) : args_(std::move(args)) { start(); }
+  /// Sends one of `rebound serve`'s stdin fault commands ("goaway", "busy 3"...).
+  bool command(const std::string& line) { return child_ && child_->send_line(line); }
 
   /// SIGKILL and reap: the server is gone as abruptly as a crash.
   void kill() {
@@ -35,7 +37,7 @@ class ChildServer {
   void start() {
     std::vector<std::string> argv{"serve"};
     argv.insert(argv.end(), args_.begin(), args_.end());
-    child_.emplace(REBOUND_CLI_PATH, std::move(argv));
+    child_.emplace(REBOUND_CLI_PATH, std::move(argv), cli::ChildProcess::Stdin::pipe);
     url_ = child_->first_line();
   }
 

@@ -130,17 +130,18 @@ Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std
     c << "  " << temp << "_temp_path " << dir.file(std::string(temp) + "_temp") << ";\n";
   c << "  default_type application/octet-stream;\n"
     << "  server {\n";
-  if (t == Transport::tls)
+  if (t == Transport::tls) {
     c << "    listen 127.0.0.1:" << port << " ssl http2;\n"
       << "    ssl_certificate " << dir.file("cert.pem") << ";\n"
       << "    ssl_certificate_key " << dir.file("key.pem") << ";\n";
-  if (t == Transport::tls && !options.client_ca_file.empty())
-    c << "    ssl_client_certificate " << options.client_ca_file << ";\n"
-      << "    ssl_verify_client on;\n"
-      << "    ssl_verify_depth 3;\n"
-      << "    location = /whoami { return 200 \"$ssl_client_s_dn\"; }\n";
-  else
+    if (!options.client_ca_file.empty())
+      c << "    ssl_client_certificate " << options.client_ca_file << ";\n"
+        << "    ssl_verify_client on;\n"
+        << "    ssl_verify_depth 3;\n"
+        << "    location = /whoami { return 200 \"$ssl_client_s_dn\"; }\n";
+  } else {
     c << "    listen 127.0.0.1:" << port << " http2;\n";
+  }
   c << "    root " << dir.file("htdocs") << ";\n"
     << "    location = /204 { return 204; }\n";
   if (echo)
