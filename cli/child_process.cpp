@@ -3,6 +3,8 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
+#include <sys/prctl.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +24,9 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, S
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    // Dies with whoever started it: a crashed test or demo leaves no server
+    // behind holding its port and its parent's output.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     ::dup2(out[1], STDOUT_FILENO);
     if (commands[0] >= 0) {
       ::dup2(commands[0], STDIN_FILENO);
@@ -41,7 +46,8 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, S
   stdin_ = commands[1];
   char c;
   while (::read(out[0], &c, 1) == 1 && c != '\n') first_line_ += c;
-  ::close(out[0]);
+  if (stdin_ >= 0) stdout_ = out[0];
+  else ::close(out[0]);
   if (first_line_.empty()) {
     signal_and_reap(SIGKILL);
     throw std::runtime_error("child process printed nothing");
@@ -51,10 +57,11 @@ ChildProcess::ChildProcess(std::string program, std::vector<std::string> args, S
 ChildProcess::~ChildProcess() {
   kill();
   if (stdin_ >= 0) ::close(stdin_);
+  if (stdout_ >= 0) ::close(stdout_);
 }
 
-bool ChildProcess::send_line(const std::string& line) {
-  if (stdin_ < 0 || pid_ <= 0) return false;
+std::string ChildProcess::send_line(const std::string& line, int timeout_ms) {
+  if (stdin_ < 0 || pid_ <= 0) return {};
   const std::string bytes = line + "\n";
   // MSG_NOSIGNAL does not apply to pipes: a gone child must not SIGPIPE us.
   struct sigaction ignore {}, old {};
@@ -62,7 +69,15 @@ bool ChildProcess::send_line(const std::string& line) {
   ::sigaction(SIGPIPE, &ignore, &old);
   const bool ok = ::write(stdin_, bytes.data(), bytes.size()) == static_cast<ssize_t>(bytes.size());
   ::sigaction(SIGPIPE, &old, nullptr);
-  return ok;
+  if (!ok) return {};
+  std::string answer;
+  char c;
+  for (;;) {
+    pollfd p{stdout_, POLLIN, 0};
+    if (::poll(&p, 1, timeout_ms) != 1 || ::read(stdout_, &c, 1) != 1) return {};
+    if (c == '\n') return answer;
+    answer += c;
+  }
 }
 
 void ChildProcess::kill() { signal_and_reap(SIGKILL); }

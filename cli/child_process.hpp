@@ -28,16 +28,19 @@ class ChildProcess {
   /// SIGTERM and wait for the exit (the server's graceful stop).
   void terminate();
   bool running() const { return pid_ > 0; }
-  /// Writes `line` and a newline to the child's stdin (Stdin::pipe only);
-  /// false when it cannot (no pipe, or the child is gone).
-  bool send_line(const std::string& line);
+  /// Writes `line` and a newline to the child's stdin (Stdin::pipe only)
+  /// and returns the next line it prints ("ok goaway" from `rebound
+  /// serve`); "" when there is no pipe, the child is gone or it answers
+  /// nothing within `timeout`.
+  std::string send_line(const std::string& line, int timeout_ms = 5000);
   /// The child's process id while it runs, else -1.
   pid_t pid() const { return pid_; }
 
  private:
   void signal_and_reap(int sig);
   pid_t pid_ = -1;
-  int stdin_ = -1;  // our end of the stdin pipe
+  int stdin_ = -1;   // our end of the stdin pipe
+  int stdout_ = -1;  // kept open with a stdin pipe: the child's answers (else it gets SIGPIPE)
   std::string first_line_;
 };
 

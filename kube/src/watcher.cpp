@@ -236,7 +236,8 @@ struct Watcher::Impl {
     {
       std::lock_guard lock(mutex);
       if (detail::not_newer(ev.resource_version, rv)) {
-        ++stats.duplicates_dropped;
+        // A bookmark at the version we hold is news of nothing, not a repeat.
+        if (ev.type != WatchEvent::Type::bookmark) ++stats.duplicates_dropped;
         return false;
       }
       rv = ev.resource_version;

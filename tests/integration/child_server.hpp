@@ -14,8 +14,9 @@ class ChildServer {
  public:
   /// Starts `rebound serve ARGS...` and waits for the URL it prints.
   explicit ChildServer(std::vector<std::string> args) : args_(std::move(args)) { start(); }
-  /// Sends one of `rebound serve`'s stdin fault commands ("goaway", "busy 3"...).
-  bool command(const std::string& line) { return child_ && child_->send_line(line); }
+  /// Sends one of `rebound serve`'s stdin fault commands ("goaway", "busy
+  /// 3"...); true once the server acknowledged it.
+  bool command(const std::string& line) { return child_ && child_->send_line(line).rfind("ok ", 0) == 0; }
 
   /// SIGKILL and reap: the server is gone as abruptly as a crash.
   void kill() {
