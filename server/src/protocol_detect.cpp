@@ -20,7 +20,7 @@ constexpr std::string_view kClientPreface{"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 24
 class Detector final : public ConnectionHandle, public std::enable_shared_from_this<Detector> {
  public:
   Detector(ServerContext& ctx, tcp::socket socket, std::uint64_t id)
-      : ctx_(ctx), socket_(std::move(socket)), id_(id) {}
+      : ctx_(ctx), socket_(std::move(socket)), linger_(socket_.get_executor()), id_(id) {}
   ~Detector() override { ctx_.registry.remove(id_, this); }
 
   void start() {
@@ -91,7 +91,15 @@ class Detector final : public ConnectionHandle, public std::enable_shared_from_t
 
   void on_handshake(boost::system::error_code ec) {
     if (state_ != State::handshaking) return;
-    if (ec) return close(false);
+    if (ec) {
+      // The alert (a refused client certificate, say) is on its way; the
+      // client's first flight may still be unread, and closing over unread
+      // input sends a RST that can destroy the alert before the client
+      // reads it. So FIN, and wait (bounded) for the client to close.
+      state_ = State::closed;
+      lingering_close(tls_->next_layer(), linger_, shared_from_this());
+      return;
+    }
     const unsigned char* alpn = nullptr;
     unsigned int alpn_len = 0;
     SSL_get0_alpn_selected(tls_->native_handle(), &alpn, &alpn_len);
@@ -107,6 +115,7 @@ class Detector final : public ConnectionHandle, public std::enable_shared_from_t
   ServerContext& ctx_;
   tcp::socket socket_;
   std::optional<TlsStream> tls_;  // engaged from the handshake on; owns the socket then
+  boost::asio::steady_timer linger_;  // bounds the wait after a failed handshake
   const std::uint64_t id_;
   State state_ = State::created;
   std::array<char, 24> preface_{};

@@ -49,10 +49,11 @@ void Connection::close_attempts(const Error& why, std::vector<InFlight> attempts
     }
     Error err = why;
     // The connection's own verdict holds for every attempt on it: a shutdown,
-    // or a peer that broke the protocol (retrying elsewhere on the same
-    // origin would meet the same peer). How far each got still differs.
+    // a peer that broke the protocol, or one that refused our certificate
+    // (retrying elsewhere on the same origin would meet the same peer).
+    // How far each got still differs.
     if (why.code() == errc::client_shut_down || why.code() == errc::protocol_error ||
-        why.code() == errc::protocol_negotiation_failed) {
+        why.code() == errc::protocol_negotiation_failed || why.code() == errc::client_certificate_rejected) {
       err.set_reached(a.response_started ? progress::response_started
                       : a.request_sent   ? progress::sent
                                          : progress::not_sent);

@@ -357,6 +357,13 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
   emit(EventKind::connection_closed, c.id(), c.protocol(), why.code(), why.message());
   // The connection is still inside its own callback: it lives until that returns.
   asio::post(services_.executor, [keep_alive = std::move(keep_alive)] {});
+  if (why == errc::client_certificate_rejected) {
+    // TLS 1.3 says so only after the handshake: for the requests waiting
+    // for this connection it is a failed dial, and a redial would be
+    // refused the same way.
+    asio::post(services_.executor, while_alive([this, why] { after_dial_failure(why); }));
+    return;
+  }
   pump_soon();
 }
 
