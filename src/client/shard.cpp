@@ -57,8 +57,13 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
   services.next_connection_id = [this] { return connection_ids_.fetch_add(1) + 1; };
   if (options_.on_event) services.emit = [this](const Event& e) { emit(e); };
   services.counters = &counters_;
-  if (options_.credentials.source && options_.credentials.origin == key)  // scoped by the Client
+  if (options_.credentials.source && options_.credentials.origin == key) {  // scoped by the Client
     services.credentials = options_.credentials.source;
+    services.post_from_any_thread = [gate = foreign_gate_, ex = io_.get_executor()](std::function<void()> f) {
+      std::lock_guard lock(gate->mutex);
+      if (gate->open) asio::post(ex, std::move(f));
+    };
+  }
   auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
   return *pools_.emplace(key, std::move(pool)).first->second;
 }
@@ -143,6 +148,10 @@ void Shard::stop() {
     if (stopped_) return;
     stopped_ = true;
     stopped_flag_ = true;
+    {
+      std::lock_guard gate(foreign_gate_->mutex);
+      foreign_gate_->open = false;  // what they would post is failed by the shutdown below
+    }
     // Queued behind every request handed over before: they are started
     // (and failed) first. The io_context runs until the last completion,
     // close and event handler has run, then the thread ends.

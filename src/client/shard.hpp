@@ -85,6 +85,14 @@ class Shard {
   std::thread thread_;
   std::mutex accepting_mutex_;
   bool stopped_ = false;                    // guarded by accepting_mutex_
+  /// Lets threads that are not ours (a credential source's) post work
+  /// here only while the shard has not stopped: they may answer after the
+  /// Client is gone, and must then find a closed gate, not a freed io_context.
+  struct ForeignGate {
+    std::mutex mutex;
+    bool open = true;
+  };
+  std::shared_ptr<ForeignGate> foreign_gate_ = std::make_shared<ForeignGate>();
   std::atomic<bool> stopped_flag_{false};  // the same, readable without the lock
 };
 

@@ -59,6 +59,9 @@ struct PoolServices {
   client::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client; may be null
   /// This origin's credentials (null: its requests carry none).
   std::shared_ptr<CredentialSource> credentials;
+  /// Posts to `executor` from any thread, while the shard runs (its
+  /// answers may come after the Client is gone); required with credentials.
+  std::function<void(std::function<void()>)> post_from_any_thread;
 };
 
 /// Counts of connections per state, for tests and `dump`.

@@ -3,8 +3,6 @@
 // source then replaces is sent once more with the new one.
 #include "pool/origin_pool.hpp"
 
-#include <boost/asio/post.hpp>
-
 #include <atomic>
 #include <thread>
 
@@ -21,12 +19,12 @@ void OriginPool::fetch_credential(const std::optional<Credential>& rejected,
   };
   auto call = std::make_shared<Call>();
   auto resume = while_alive(std::move(then));
-  auto done = [call, resume, executor = services_.executor](Result<Credential> c) mutable {
+  auto done = [call, resume, post = services_.post_from_any_thread](Result<Credential> c) mutable {
     if (!call->returned.load() && std::this_thread::get_id() == call->caller) {
       resume(std::move(c));
       return;
     }
-    asio::post(executor, [resume = std::move(resume), c = std::move(c)]() mutable { resume(std::move(c)); });
+    post([resume = std::move(resume), c = std::move(c)]() mutable { resume(std::move(c)); });
   };
   try {
     services_.credentials->fetch(rejected, std::move(done));
