@@ -13,7 +13,11 @@ namespace rebound::testing {
 class ChildServer {
  public:
   /// Starts `rebound serve ARGS...` and waits for the URL it prints.
-  explicit ChildServer(std::vector<std::string> args) : args_(std::move(args)) { start(); }
+  /// `commands`: give it a stdin pipe for command() (else stdin is /dev/null).
+  explicit ChildServer(std::vector<std::string> args, bool commands = false)
+      : args_(std::move(args)), commands_(commands) {
+    start();
+  }
   /// Sends one of `rebound serve`'s stdin fault commands ("goaway", "busy
   /// 3"...); true once the server acknowledged it.
   bool command(const std::string& line) { return child_ && child_->send_line(line).rfind("ok ", 0) == 0; }
@@ -38,11 +42,13 @@ class ChildServer {
   void start() {
     std::vector<std::string> argv{"serve"};
     argv.insert(argv.end(), args_.begin(), args_.end());
-    child_.emplace(REBOUND_CLI_PATH, std::move(argv), cli::ChildProcess::Stdin::pipe);
+    child_.emplace(REBOUND_CLI_PATH, std::move(argv),
+                   commands_ ? cli::ChildProcess::Stdin::pipe : cli::ChildProcess::Stdin::null);
     url_ = child_->first_line();
   }
 
   std::vector<std::string> args_;  // must contain "--port"
+  bool commands_ = false;
   std::optional<cli::ChildProcess> child_;
   std::string url_;
 };

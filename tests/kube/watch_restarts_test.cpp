@@ -69,7 +69,8 @@ TEST(WatchAcrossRestarts, ThreeKillsAndAGoawayLoseNoChangeAndRepeatNone) {
   const std::string log = (dir / "watch.log").string();
   server::write_self_signed_certificate(cert, key);
   rebound::testing::ChildServer child({"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases-file",
-                              (dir / "leases.json").string(), "--watch-log", log, "--bookmark-interval", "200ms"});
+                              (dir / "leases.json").string(), "--watch-log", log, "--bookmark-interval", "200ms"},
+                                       /*commands=*/true);
   const std::string collection = child.url() + lease::leases_path("default");
 
   Options o;
