@@ -1,10 +1,6 @@
 // StatsCollector: see stats.hpp.
 #include "stats.hpp"
 
-#include <cerrno>
-#include <fcntl.h>
-#include <system_error>
-#include <unistd.h>
 
 namespace rebound::server::detail {
 
@@ -34,24 +30,15 @@ void StatsCollector::on_request(const ServerRequest& request) {
   ++totals_.requests;
   bump(by_method_, request.method);
   bump(by_path_, request.path);
-  if (request_log_fd_ >= 0) {
-    std::string id = request.header("x-request-id");
-    std::string line = request.method + " " + request.target + " " + (id.empty() ? "-" : id) + "\n";
-    // One write per line: lines never interleave, and a SIGKILL cannot lose
-    // a line whose write returned (it is in the page cache).
-    [[maybe_unused]] const auto n = ::write(request_log_fd_, line.data(), line.size());
+  if (request_log_) {
+    const std::string id = request.header("x-request-id");
+    request_log_->line(request.method + " " + request.target + " " + (id.empty() ? "-" : id));
   }
 }
 
 void StatsCollector::open_request_log(const std::string& path) {
   std::lock_guard lock(mutex_);
-  if (request_log_fd_ >= 0) return;
-  request_log_fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  if (request_log_fd_ < 0) throw std::system_error(errno, std::generic_category(), "request log " + path);
-}
-
-StatsCollector::~StatsCollector() {
-  if (request_log_fd_ >= 0) ::close(request_log_fd_);
+  if (!request_log_) request_log_.emplace(path);
 }
 
 ServerStats StatsCollector::snapshot() const {

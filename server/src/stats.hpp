@@ -5,9 +5,11 @@
 #include <cstdint>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 
+#include "rebound/server/append_log.hpp"
 #include "rebound/server/server.hpp"
 
 namespace rebound::server::detail {
@@ -23,7 +25,6 @@ class StatsCollector {
   void on_request(const ServerRequest& request);
   /// Opens (appending) the request log; throws std::system_error.
   void open_request_log(const std::string& path);
-  ~StatsCollector();
 
   ServerStats snapshot() const;
   void reset();
@@ -35,7 +36,7 @@ class StatsCollector {
   // building a std::string per request.
   std::map<std::string, std::uint64_t, std::less<>> by_method_;
   std::map<std::string, std::uint64_t, std::less<>> by_path_;
-  int request_log_fd_ = -1;
+  std::optional<AppendLog> request_log_;
 };
 
 }  // namespace rebound::server::detail

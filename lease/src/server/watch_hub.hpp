@@ -28,7 +28,7 @@
 // streams whose client went away.
 #pragma once
 
-#include "server/append_log.hpp"
+#include <rebound/server/append_log.hpp>
 #include "server/lease_state.hpp"
 #include "server/list_query.hpp"
 
@@ -95,7 +95,7 @@ class WatchHub {
   void send_bookmark(Watcher& w);
 
   const WatchOptions options_;
-  const AppendLog log_;
+  const rebound::server::AppendLog log_;
   mutable std::mutex mutex_;
   std::shared_ptr<Wakeup> wakeup_;  // the hub thread waits on its condition variable, with mutex_
   std::deque<CommitEvent> window_;  // oldest first

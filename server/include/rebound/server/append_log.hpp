@@ -1,13 +1,14 @@
 // A line log that survives a SIGKILL of the server: each line is one
 // write(2) on an O_APPEND descriptor, so lines from several threads never
 // interleave and a line the server wrote is in the file whatever happens to
-// the process next. The watch send log (`--watch-log`) is one.
+// the process next. The server's request log (ServerOptions::request_log)
+// and the Lease API's watch send log (`--watch-log`) are two.
 #pragma once
 
 #include <string>
 #include <string_view>
 
-namespace rebound::lease::detail {
+namespace rebound::server {
 
 class AppendLog {
  public:
@@ -18,11 +19,12 @@ class AppendLog {
   AppendLog(const AppendLog&) = delete;
   AppendLog& operator=(const AppendLog&) = delete;
 
-  /// Appends `text` and a newline with one write(2).
+  bool is_open() const noexcept { return fd_ >= 0; }
+  /// Appends `text` and a newline with one write(2). Thread-safe.
   void line(std::string_view text) const;
 
  private:
   int fd_ = -1;
 };
 
-}  // namespace rebound::lease::detail
+}  // namespace rebound::server

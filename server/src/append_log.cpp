@@ -1,18 +1,17 @@
 // AppendLog: see append_log.hpp.
-#include "server/append_log.hpp"
+#include <rebound/server/append_log.hpp>
 
 #include <cerrno>
-#include <cstring>
 #include <fcntl.h>
-#include <stdexcept>
+#include <system_error>
 #include <unistd.h>
 
-namespace rebound::lease::detail {
+namespace rebound::server {
 
 AppendLog::AppendLog(const std::string& path) {
   if (path.empty()) return;
   fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+  if (fd_ < 0) throw std::system_error(errno, std::generic_category(), "cannot open log " + path);
 }
 
 AppendLog::~AppendLog() {
@@ -31,4 +30,4 @@ void AppendLog::line(std::string_view text) const {
   (void)ignored;
 }
 
-}  // namespace rebound::lease::detail
+}  // namespace rebound::server
