@@ -100,6 +100,34 @@ std::string all_lines(const LineProcess& p) {
 
 class Elect : public FdBaselineTest {};
 
+
+// A shell command for `rebound elect` that records "start PID NS" when it
+// starts and "stop PID NS" on SIGTERM (not on SIGKILL: that end is the
+// moment its elect process was killed) to `record`.
+std::string recording_command(const std::string& record) {
+  return "echo \"start $$ $(date +%s%N)\" >> '" + record + "'; trap 'echo \"stop $$ $(date +%s%N)\" >> \"" +
+         record + "\"; exit 0' TERM; while :; do sleep 0.05; done";
+}
+
+// The record says one command ran at a time: the leader's from its start
+// until its elect was killed at `killed_at`, the standby's from after that
+// until its SIGTERM (start, start, stop).
+void expect_one_command_at_a_time(const std::string& record, std::chrono::system_clock::time_point killed_at) {
+  std::ifstream in(record);
+  std::vector<std::pair<std::string, long long>> marks;  // ("start"|"stop", wall ns)
+  std::string what;
+  long long pid = 0, ns = 0;
+  while (in >> what >> pid >> ns) marks.emplace_back(what, ns);
+  ASSERT_EQ(marks.size(), 3u) << "expected start, start, stop";
+  EXPECT_EQ(marks[0].first, "start");
+  EXPECT_EQ(marks[1].first, "start");
+  EXPECT_EQ(marks[2].first, "stop");
+  const long long killed_ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(killed_at.time_since_epoch()).count();
+  EXPECT_LT(marks[0].second, killed_ns);
+  EXPECT_GT(marks[1].second, killed_ns) << "the standby's command started before the leader's died";
+}
+
 }  // namespace
 
 TEST_F(Elect, APausedLeaderStopsAtOnceOnResumeWithoutWritingAgainOrReportingARenewal) {
@@ -153,11 +181,7 @@ TEST_F(Elect, TwoProcessesGivenOneIdentityNeverRunTheCommandAtOnceEvenWhenTheLea
   const auto record = std::filesystem::temp_directory_path() /
                       ("rebound-elect-" + std::to_string(::getpid()) + ".log");
   std::filesystem::remove(record);
-  // The command records its start and its SIGTERM (not a SIGKILL: that
-  // end is the moment its elect process was killed).
-  const std::string script = "echo \"start $$ $(date +%s%N)\" >> '" + record.string() +
-                             "'; trap 'echo \"stop $$ $(date +%s%N)\" >> \"" + record.string() +
-                             "\"; exit 0' TERM; while :; do sleep 0.05; done";
+  const std::string script = recording_command(record.string());
   const std::vector<std::string> timings{"--lease-duration", "2s", "--renew-deadline", "1500ms", "--retry-period",
                                          "200ms", "--grace", "2s"};
   const std::vector<std::string> command{"/bin/sh", "-c", script};
@@ -209,22 +233,8 @@ TEST_F(Elect, TwoProcessesGivenOneIdentityNeverRunTheCommandAtOnceEvenWhenTheLea
   elects[standby]->signal(SIGTERM);
   EXPECT_EQ(elects[standby]->wait(10s), 0) << all_lines(*elects[standby]);
 
-  // The record: the first command ran from its start until its elect was
-  // killed, the second from after that until its SIGTERM.
-  std::ifstream in(record);
-  std::vector<std::pair<std::string, long long>> marks;  // ("start"|"stop", wall ns)
-  std::string what;
-  long long pid = 0, ns = 0;
-  while (in >> what >> pid >> ns) marks.emplace_back(what, ns);
+  expect_one_command_at_a_time(record.string(), killed_at_wall);
   std::filesystem::remove(record);
-  ASSERT_EQ(marks.size(), 3u) << "expected start, start, stop";
-  EXPECT_EQ(marks[0].first, "start");
-  EXPECT_EQ(marks[1].first, "start");
-  EXPECT_EQ(marks[2].first, "stop");
-  const long long killed_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(killed_at_wall.time_since_epoch()).count();
-  EXPECT_LT(marks[0].second, killed_ns);
-  EXPECT_GT(marks[1].second, killed_ns) << "the standby's command started before the leader's died";
 }
 
 TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarted) {
@@ -241,9 +251,7 @@ TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarte
   server::write_self_signed_certificate(cert, key);
   rebound::testing::ChildServer server({"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases-file",
                                         (dir / "leases.json").string()});
-  const std::string script = "echo \"start $$ $(date +%s%N)\" >> '" + record +
-                             "'; trap 'echo \"stop $$ $(date +%s%N)\" >> \"" + record +
-                             "\"; exit 0' TERM; while :; do sleep 0.05; done";
+  const std::string script = recording_command(record);
   auto args = [&](const std::string& identity) {
     return std::vector<std::string>{"elect", "--server", server.url(), "--cacert", cert, "--lease",
                                     std::string(lock_ns) + "/" + lock_name, "--identity", identity,
@@ -285,19 +293,6 @@ TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarte
   elects[standby]->signal(SIGTERM);
   EXPECT_EQ(elects[standby]->wait(10s), 0) << all_lines(*elects[standby]);
 
-  // start (leader's, ended by its elect's death), start (standby's), stop.
-  std::ifstream in(record);
-  std::vector<std::pair<std::string, long long>> marks;
-  std::string what;
-  long long pid = 0, ns = 0;
-  while (in >> what >> pid >> ns) marks.emplace_back(what, ns);
+  expect_one_command_at_a_time(record, killed_at_wall);
   std::filesystem::remove_all(dir);
-  ASSERT_EQ(marks.size(), 3u) << "expected one start per leader and the standby's stop";
-  EXPECT_EQ(marks[0].first, "start");
-  EXPECT_EQ(marks[1].first, "start");
-  EXPECT_EQ(marks[2].first, "stop");
-  const long long killed_ns =
-      std::chrono::duration_cast<std::chrono::nanoseconds>(killed_at_wall.time_since_epoch()).count();
-  EXPECT_LT(marks[0].second, killed_ns);
-  EXPECT_GT(marks[1].second, killed_ns) << "the standby's command started before the leader's died";
 }
