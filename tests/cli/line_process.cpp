@@ -9,7 +9,7 @@
 
 namespace rebound::testing {
 
-LineProcess::LineProcess(const std::string& program, const std::vector<std::string>& args) {
+LineProcess::LineProcess(const std::string& program, const std::vector<std::string>& args, Options options) {
   std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -20,6 +20,7 @@ LineProcess::LineProcess(const std::string& program, const std::vector<std::stri
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (options.own_group) ::setpgid(0, 0);
     ::dup2(out[1], STDOUT_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
@@ -27,8 +28,13 @@ LineProcess::LineProcess(const std::string& program, const std::vector<std::stri
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  if (options.own_group) ::setpgid(pid_, pid_);  // also here: no window before the child ran
   ::close(out[1]);
   out_fd_ = out[0];
+  if (!options.read_stdout) {
+    ::fcntl(out_fd_, F_SETPIPE_SZ, 4096);
+    return;
+  }
   reader_ = std::thread([this] {
     std::string partial;
     char buf[4096];
@@ -54,7 +60,7 @@ LineProcess::~LineProcess() {
     ::kill(pid_, SIGCONT);  // a stopped process dies only once it runs
     ::waitpid(pid_, nullptr, 0);
   }
-  reader_.join();  // the pipe closed with the process
+  if (reader_.joinable()) reader_.join();  // the pipe closed with the process
   ::close(out_fd_);
 }
 
