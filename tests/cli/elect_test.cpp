@@ -219,7 +219,7 @@ std::vector<std::string> processes_naming(const std::string& token) {
 
 std::string leftovers(const Scratch& scratch) {
   std::vector<std::string> left;
-  wait_until([&] { return (left = processes_naming(scratch.dir().string())).empty(); }, 5s);
+  wait_until([&] { return (left = processes_naming(scratch.record())).empty(); }, 5s);
   std::string out;
   for (const auto& l : left) out += l + "\n";
   return out;
@@ -317,6 +317,12 @@ class ElectFence : public ::testing::TestWithParam<std::string> {
     EXPECT_EQ(leftovers(scratch), "") << "processes of the commands outlived their elects";
   }
 
+  // The lease's holder as the server has it ("" when released).
+  std::string holder() const {
+    const auto lease = store_->get(lock_ns, lock_name);
+    return lease ? lease->spec.holder_identity : "<no lease>";
+  }
+
   std::unique_ptr<server::Server> server_;
   std::shared_ptr<LeaseStore> store_;
 };
@@ -324,21 +330,21 @@ class ElectFence : public ::testing::TestWithParam<std::string> {
 INSTANTIATE_TEST_SUITE_P(Containment, ElectFence, ::testing::Values("cgroup", "subreaper"));
 
 TEST_P(ElectFence, APausedElectsCommandIsStoppedAtItsBoundBeforeTheStandbyTakesOver) {
-  Scratch scratch("sigstop");
+  Scratch scratch("sigstop-" + GetParam());
   auto leader = leading("a", hiding_worker(scratch, "a"), scratch);
   leader->signal(SIGSTOP);  // a stall longer than the lease: the watchdog outside it holds the bound
   expect_takeover_without_overlap(*leader, scratch);
 }
 
 TEST_P(ElectFence, CtrlZOnElectsProcessGroupDoesNotStopTheWatchdog) {
-  Scratch scratch("sigtstp");
+  Scratch scratch("sigtstp-" + GetParam());
   auto leader = leading("a", hiding_worker(scratch, "a"), scratch, {.own_group = true});
   ::kill(-leader->pid(), SIGTSTP);  // what the terminal sends to the foreground job
   expect_takeover_without_overlap(*leader, scratch);
 }
 
 TEST_P(ElectFence, AKilledElectTakesItsWholeCommandTreeWithIt) {
-  Scratch scratch("sigkill");
+  Scratch scratch("sigkill-" + GetParam());
   auto leader = leading("a", hiding_worker(scratch, "a"), scratch);
   leader->signal(SIGKILL);
   EXPECT_EQ(leader->wait(5s), 128 + SIGKILL);
@@ -350,36 +356,36 @@ TEST_P(ElectFence, AKilledElectTakesItsWholeCommandTreeWithIt) {
 }
 
 TEST_P(ElectFence, SighupStopsTheCommandThenReleasesTheLease) {
-  Scratch scratch("sighup");
+  Scratch scratch("sighup-" + GetParam());
   auto leader = leading("a", hiding_worker(scratch, "a"), scratch);
   leader->signal(SIGHUP);  // the terminal closed
   EXPECT_EQ(leader->wait(5s), 0) << all_lines(*leader);
   EXPECT_LT(index_of(*leader, "command_stopped"), index_of(*leader, "released")) << all_lines(*leader);
-  EXPECT_EQ(store_->get(lock_ns, lock_name)->spec.holder_identity, "");
+  EXPECT_EQ(holder(), "");
   EXPECT_EQ(leftovers(scratch), "");
 }
 
 TEST_P(ElectFence, AStdoutNobodyReadsBlocksNeitherLeadershipNorTheStop) {
-  Scratch scratch("stdout");
+  Scratch scratch("stdout-" + GetParam());
   auto leader = leading("a", hiding_worker(scratch, "a"), scratch, {.read_stdout = false});
   // Events fill the 4 KiB pipe within a few seconds; leadership (and the
   // worker under it) must go on past several lease durations.
   std::this_thread::sleep_for(6s);
   const int ticks = ticks_of(scratch.record(), "a");
   EXPECT_TRUE(wait_until([&] { return ticks_of(scratch.record(), "a") > ticks + 2; }, 2s)) << "the worker stopped";
-  EXPECT_EQ(store_->get(lock_ns, lock_name)->spec.holder_identity, "a");
+  EXPECT_EQ(holder(), "a");
   leader->signal(SIGTERM);
   EXPECT_EQ(leader->wait(8s), 0) << "rebound elect hung on its blocked standard output";
-  EXPECT_EQ(store_->get(lock_ns, lock_name)->spec.holder_identity, "");
+  EXPECT_EQ(holder(), "");
   EXPECT_EQ(leftovers(scratch), "");
 }
 
 TEST_P(ElectFence, ACommandThatCannotStartReleasesTheLeaseAndExitsAsAShellWould) {
-  Scratch scratch("nostart");
+  Scratch scratch("nostart-" + GetParam());
   auto p = elect("a", {(scratch.dir() / "no-such-command").string()});
   EXPECT_EQ(p->wait(10s), 127) << all_lines(*p);
   EXPECT_TRUE(printed(*p, "command_failed")) << all_lines(*p);
-  EXPECT_EQ(store_->get(lock_ns, lock_name)->spec.holder_identity, "") << "the lease was not released";
+  EXPECT_EQ(holder(), "") << "the lease was not released";
   EXPECT_EQ(leftovers(scratch), "");
 }
 
@@ -390,7 +396,7 @@ TEST_P(ElectFence, ASetuidWorkerStillDiesWithItsKilledElect) {
   if (::geteuid() != 0) REBOUND_SKIP_FOR_PEER("making a setuid-nobody binary needs root");
   const passwd* nobody = ::getpwnam("nobody");
   ASSERT_NE(nobody, nullptr);
-  Scratch scratch("setuid");
+  Scratch scratch("setuid-" + GetParam());
   const auto worker = scratch.dir() / "tick_worker_setuid";
   fs::copy_file(TICK_WORKER_PATH, worker);
   ASSERT_EQ(::chown(worker.c_str(), nobody->pw_uid, nobody->pw_gid), 0);

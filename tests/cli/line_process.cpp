@@ -3,6 +3,7 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +40,13 @@ LineProcess::LineProcess(const std::string& program, const std::vector<std::stri
     std::string partial;
     char buf[4096];
     for (;;) {
+      // A grandchild that outlived the process may hold the pipe open for
+      // ever: the destructor's stop is checked between short waits.
+      pollfd pfd{out_fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, 100) == 0) {
+        if (stopping_) return;
+        continue;
+      }
       const auto n = ::read(out_fd_, buf, sizeof buf);
       if (n <= 0) return;
       partial.append(buf, static_cast<std::size_t>(n));
@@ -60,7 +68,12 @@ LineProcess::~LineProcess() {
     ::kill(pid_, SIGCONT);  // a stopped process dies only once it runs
     ::waitpid(pid_, nullptr, 0);
   }
-  if (reader_.joinable()) reader_.join();  // the pipe closed with the process
+  // Lines still in the pipe are read first; then it closed with the
+  // process, or something the process started holds it: a quiet 100 ms.
+  if (reader_.joinable()) {
+    stopping_ = true;
+    reader_.join();
+  }
   ::close(out_fd_);
 }
 

@@ -4,6 +4,7 @@
 // what they report.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -53,6 +54,7 @@ class LineProcess {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<Line> lines_;
+  std::atomic<bool> stopping_{false};
   std::thread reader_;
 };
 
