@@ -74,7 +74,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   const std::string text(value);
   std::tm tm{};
   const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
+  // The whole value: strptime stops at a NUL inside it, which would leave
+  // the bytes after it unread.
+  if (end != text.c_str() + text.size()) return std::nullopt;
   const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
   if (at <= now) return std::chrono::milliseconds(0);
   return std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(at - now), cap);
