@@ -23,7 +23,13 @@ Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Reque
       executor_(std::move(ex)), completions_(completions), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 Exchange::~Exchange() {
-  if (!done_) complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  // Nothing owned it any more: a request in limbo (DESIGN.md invariant 6).
+  // Its caller still gets an answer, and the count shows the bug to
+  // Counters::completions_dropped (which the tests assert stays 0).
+  if (!done_) {
+    completions_.count_dropped();
+    complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  }
   // Still linked if it was added after completing (a cancel that ran before
   // Shard::start): complete() cannot have unlinked it.
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
