@@ -5,6 +5,8 @@
 #include "client/deadline_queue.hpp"
 #include "client/invariant.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
 
@@ -79,10 +81,17 @@ void Exchange::apply_credential(const Credential& c) {
   Headers& h = request_.headers();
   for (const auto& name : credential_fields_added_) h.remove(name);
   credential_fields_added_.clear();
+  // The caller's own fields win; a name the credential repeats
+  // (Impersonate-Group) is added as often as it comes.
+  std::vector<std::string> callers;
+  for (const auto& field : c.headers)
+    if (h.contains(field.first)) callers.push_back(field.first);
   for (const auto& [name, value] : c.headers) {
-    if (h.contains(name)) continue;  // the caller's own field wins
+    if (std::find(callers.begin(), callers.end(), name) != callers.end()) continue;
     h.add(name, value);
-    credential_fields_added_.push_back(name);
+    if (std::find(credential_fields_added_.begin(), credential_fields_added_.end(), name) ==
+        credential_fields_added_.end())
+      credential_fields_added_.push_back(name);
   }
   if (credential_fields_added_.empty()) credential_.reset();
   else credential_ = c;

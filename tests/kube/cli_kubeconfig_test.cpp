@@ -76,6 +76,22 @@ TEST_F(CliKubeconfig, CacertTurnsVerificationBackOnUnderInsecureSkipTlsVerify) {
   EXPECT_EQ(both.exit_code, 0) << "-k with --cacert skips, as asked\n" << both.out;
 }
 
+TEST_F(CliKubeconfig, GetActsAsTheImpersonatedUserOfTheKubeconfig) {
+  // kubectl cannot write these fields (`config set` refuses them): the file is written by hand.
+  const auto file = dir_.write("impersonating",
+                               "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                               "clusters:\n- name: k\n  cluster:\n    server: " + server_->url() +
+                                   "\n    certificate-authority: " + server_->certificate_file() +
+                                   "\ncontexts:\n- name: c\n  context:\n    cluster: k\n    user: alice\n"
+                                   "users:\n- name: alice\n  user:\n    token: t0k\n    as: bob\n"
+                                   "    as-groups: [devs, ops]\n    as-user-extra:\n      reason: [audit]\n");
+  const auto r = rebound_cmd("get --kubeconfig " + file + " /echo");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* field : {"authorization: Bearer t0k\n", "impersonate-user: bob\n", "impersonate-group: devs\n",
+                            "impersonate-group: ops\n", "impersonate-extra-reason: audit\n"})
+    EXPECT_NE(r.out.find(field), std::string::npos) << "missing " << field << "in what the server saw:\n" << r.out;
+}
+
 TEST_F(CliKubeconfig, GetTrustsAnEmbeddedCa) {
   kubectl_config(file_, "set-cluster embedded --embed-certs --server=" + server_->url() +
                             " --certificate-authority=" + server_->certificate_file());
