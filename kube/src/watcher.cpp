@@ -75,6 +75,7 @@ struct Watcher::Impl {
 
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
+  bool last_watch_lived = false;  ///< the last watch delivered something or lasted a while
 
   // timeoutSeconds for the next watch: watch_timeout * (1 + U[0, 1)), as
   // client-go's reflector asks, so that watchers started together (a fleet
@@ -158,7 +159,8 @@ struct Watcher::Impl {
       rv = list_rv;
       ++stats.lists;
     }
-    failures_in_a_row = 0;
+    // The streak of failures is not over yet: only a watch that lives ends
+    // it (a list followed by a 410 at once, again and again, is one).
     if (options.on_list) options.on_list(list_items, list_rv);
     return true;
   }
@@ -199,9 +201,10 @@ struct Watcher::Impl {
     for (;;) {
       StreamItem item = pop();
       if (auto* end = std::get_if<StreamEnd>(&item)) {
-        if (delivered) failures_in_a_row = 0;
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
-        return classify(end->result, expired, bad, bad_why, delivered || !at_once);
+        last_watch_lived = delivered || !at_once;
+        if (last_watch_lived) failures_in_a_row = 0;
+        return classify(end->result, expired, bad, bad_why, last_watch_lived);
       }
       if (expired || bad) continue;  // the stream is being cancelled: drain it
       auto parsed = detail::parse_watch_line(std::get<std::string>(item));
@@ -294,6 +297,10 @@ struct Watcher::Impl {
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;
+          // A watch that fell out of the window after a while lists at
+          // once; one refused at once, again and again, backs off as
+          // client-go's reflector does.
+          if (!last_watch_lived) back_off();
           break;
         case WatchEnd::failed: back_off(); break;
         case WatchEnd::stopped: return;

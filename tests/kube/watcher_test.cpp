@@ -328,3 +328,22 @@ TEST(Watcher, EachWatchAsksForATimeoutBetweenOnceAndTwiceTheOptionSoAFleetDoesNo
   }
   EXPECT_GT(asked.size(), 1u) << "every watch asked for the same timeout";
 }
+
+TEST(Watcher, AWatchAnswered410AtOnceEveryTimeListsAgainWithBackoffNotInATightLoop) {
+  // A server whose window is always past the list's version (a broken or
+  // overloaded one): each list is followed by a 410. Backoff 50-400 ms.
+  ScriptedApi api([](const std::string& target, int n) {
+    if (param(target, "watch") == "<absent>") return list(std::to_string(10 + n), {"a"});
+    return stream({gone(std::to_string(10 + n))}, Reply::End::clean);
+  });
+  Seen seen;
+  Client client;
+  Watcher w(client, watching(api, seen));
+  w.start();
+  std::this_thread::sleep_for(2s);
+  w.stop();
+  int lists = 0;
+  for (const auto& t : api.targets()) lists += param(t, "watch") == "<absent>";
+  EXPECT_GE(lists, 2) << "it did list again after a 410";
+  EXPECT_LE(lists, 20) << "listed " << lists << " times in 2 s: no backoff between 410s";
+}
