@@ -102,6 +102,11 @@ class Connection : public client::AttemptCarrier {
   /// dials nothing beside it: its real capacity is about to arrive, and
   /// requests sent past an unknown limit come back refused.
   virtual bool limits_pending() const noexcept { return false; }
+  /// True while the connection gave up a stream that timed out and takes
+  /// no new one until it proves alive (HTTP/2: any frame read). It may never
+  /// prove it (no PING may be sent), so the pool does not count it as a
+  /// slot that can take a request (DESIGN.md invariant 7).
+  virtual bool suspect() const noexcept { return false; }
 
   /// Starts `ex`'s attempt here. Precondition: can_take().
   virtual void submit(std::shared_ptr<Exchange> ex) = 0;

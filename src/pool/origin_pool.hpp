@@ -67,6 +67,7 @@ struct PoolServices {
 /// Counts of connections per state, for tests and `dump`.
 struct PoolCounts {
   std::size_t ready = 0, busy = 0, draining = 0, dialing = 0, waiting = 0;
+  std::size_t authenticating = 0;  ///< requests waiting for their credential
   friend bool operator==(const PoolCounts&, const PoolCounts&) = default;
 };
 
@@ -85,6 +86,14 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
 
   PoolCounts counts() const;
   std::string dump() const;
+  /// Connection slots taken against max_conns_per_origin: dials in flight
+  /// and the connections that can take a request now or once a running one
+  /// ends (DESIGN.md invariant 7).
+  std::size_t slots_in_use() const;
+  /// Where the pool itself holds a live exchange (requests on connections
+  /// are the connections' to list): for the model checker.
+  enum class Place : std::uint8_t { queued, authenticating };
+  void for_each_held(const std::function<void(const Exchange&, Place)>& f) const;
   /// The protocol the origin is known (or assumed) to speak.
   Protocol protocol() const noexcept { return protocol_; }
 

@@ -7,8 +7,11 @@
 #include "pool/connector.hpp"
 #include "pool/pool_clock.hpp"
 
+#include <rebound/credentials.hpp>
+
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -82,7 +85,9 @@ class FakeConnection final : public Connection {
 
   std::size_t active() const noexcept override { return running_.size(); }
   bool limits_pending() const noexcept override { return limits_pending_; }
+  bool suspect() const noexcept override { return suspect_; }
   void submit(std::shared_ptr<Exchange> ex) override {
+    if (on_submit) on_submit(*ex);
     ex->set_carrier(this);
     running_.push_back(std::move(ex));
     mark_used();
@@ -124,6 +129,24 @@ class FakeConnection final : public Connection {
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
   }
   const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
+  /// As an HTTP/2 connection after a stream timed out: takes nothing new
+  /// (busy) until it hears from the peer (prove_alive()).
+  void become_suspect() {
+    if (state() != ConnState::ready && state() != ConnState::busy) return;
+    suspect_ = true;
+    if (state() == ConnState::ready) transition(ConnState::busy);
+  }
+  void prove_alive() {
+    if (!suspect_) return;
+    suspect_ = false;
+    regain_capacity();
+  }
+  /// Off: the connection never says when it went idle (idle_since() stays
+  /// at its creation), as HTTP/2 connections once did: the pool must not
+  /// rely on the protocol's bookkeeping alone to tell in-use from idle.
+  bool reports_idle = true;
+  /// Called for every request the pool puts on this connection (sent).
+  std::function<void(const Exchange&)> on_submit;
   /// Starts like a fresh HTTP/2 connection before the peer's SETTINGS:
   /// one request at most until learn_limits().
   void await_limits() {
@@ -154,8 +177,8 @@ class FakeConnection final : public Connection {
       return;
     }
     if (state() == ConnState::closed) return;
-    if (running_.empty()) mark_idle(clock_.now());
-    if (state() == ConnState::busy && running_.size() < capacity_) transition(ConnState::ready);
+    if (running_.empty() && reports_idle) mark_idle(clock_.now());
+    if (state() == ConnState::busy && running_.size() < capacity_ && !suspect_) transition(ConnState::ready);
     if (state() == ConnState::ready)
       if (auto* o = owner()) o->on_ready(*this);
   }
@@ -163,6 +186,7 @@ class FakeConnection final : public Connection {
   std::size_t capacity_;
   std::size_t capacity_after_limits_ = 0;
   bool limits_pending_ = false;
+  bool suspect_ = false;
   const PoolClock& clock_;
   std::deque<std::shared_ptr<Exchange>> running_;
 };
@@ -178,6 +202,9 @@ class FakeConnector final : public Connector {
     const std::size_t capacity = dialed.protocol == Protocol::http2 ? h2_streams : 1;
     connections.push_back(std::make_shared<FakeConnection>(owner, id, dialed.protocol, capacity, clock_));
     if (dialed.protocol == Protocol::http2 && h2_limits_pending) connections.back()->await_limits();
+    if (dialed.protocol == Protocol::http2) connections.back()->reports_idle = h2_reports_idle;
+    if (on_submit)
+      connections.back()->on_submit = [this, c = connections.back().get()](const Exchange& e) { on_submit(*c, e); };
     return connections.back();
   }
 
@@ -192,6 +219,10 @@ class FakeConnector final : public Connector {
   std::size_t h2_streams = 100;
   /// New HTTP/2 connections wait for learn_limits() (the peer's SETTINGS).
   bool h2_limits_pending = false;
+  /// New HTTP/2 connections keep idle_since() up to date (see FakeConnection::reports_idle).
+  bool h2_reports_idle = true;
+  /// When set, told of every request put on any connection made from now on.
+  std::function<void(FakeConnection&, const Exchange&)> on_submit;
   std::vector<std::shared_ptr<FakeDial>> dials;
   std::vector<std::shared_ptr<FakeConnection>> connections;
 
@@ -202,6 +233,42 @@ class FakeConnector final : public Connector {
     throw std::logic_error("no dial in flight");
   }
   const PoolClock& clock_;
+};
+
+/// A credential source that answers only when the test says so (an exec
+/// plugin taking its time): each fetch is held until answer(), which calls
+/// its `done` as the source's own thread would (the pool posts it back).
+class HeldCredentialSource final : public CredentialSource {
+ public:
+  void fetch(const std::optional<Credential>& rejected, std::function<void(Result<Credential>)> done) override {
+    if (inline_answer) {
+      done(*inline_answer);
+      return;
+    }
+    held.push_back({rejected, std::move(done)});
+  }
+  /// Answers the oldest held fetch.
+  void answer(Result<Credential> c) {
+    auto f = std::move(held.front());
+    held.pop_front();
+    f.done(std::move(c));
+  }
+  /// Answers the oldest held fetch twice (a buggy source).
+  void answer_twice(Result<Credential> c) {
+    auto f = std::move(held.front());
+    held.pop_front();
+    f.done(c);
+    f.done(std::move(c));
+  }
+  /// The oldest held fetch is never answered: its `done` is dropped.
+  void drop() { held.pop_front(); }
+  /// When set, every fetch answers at once with it (a fixed token).
+  std::optional<Credential> inline_answer;
+  struct Fetch {
+    std::optional<Credential> rejected;
+    std::function<void(Result<Credential>)> done;
+  };
+  std::deque<Fetch> held;
 };
 
 }  // namespace rebound::pool::fakes

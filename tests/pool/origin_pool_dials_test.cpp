@@ -1,0 +1,53 @@
+// Specification of the pool's slot accounting and dial planning
+// (src/pool/origin_pool_dials.cpp) through the fakes: DESIGN.md invariant 7,
+// "only a connection that can take a request, or is being dialed, holds a
+// connection slot: a suspect or draining connection never blocks a dial".
+#include "pool/pool_fixture.hpp"
+
+using namespace rebound;
+using namespace rebound::pool;
+using namespace rebound::pool::fakes;
+using namespace rebound::pool::testing;
+using namespace std::chrono_literals;
+
+TEST_F(PoolTest, Invariant7_ASuspectHttp2ConnectionDoesNotHoldTheOriginsOnlySlot) {
+  options.max_conns_per_origin = 1;
+  make_pool("https://origin.test:443");
+  const auto stalled = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  // Its deadline passes (what Shard::abort does), and the connection, told
+  // the stream timed out, takes nothing until it proves alive - which it
+  // may never do (no PING allowed, or none configured).
+  exchanges[stalled]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
+  conn(0).abandon(*exchanges[stalled], client::AttemptCarrier::Abandon::timed_out);
+  conn(0).become_suspect();
+  settle();
+  const auto healthy = send();
+  ASSERT_EQ(connector.in_flight(), 1u) << "a suspect connection holds the origin's only slot\n" << pool->dump();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).respond(200);
+  settle();
+  ASSERT_TRUE(completed(healthy));
+  ASSERT_TRUE(result(healthy)) << result(healthy).error().message();
+}
+
+TEST_F(PoolTest, Invariant7_ASuspectConnectionThatProvesAliveServesAgain) {
+  options.max_conns_per_origin = 1;
+  make_pool("https://origin.test:443");
+  const auto first = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(0).respond(200);
+  conn(0).become_suspect();
+  conn(0).prove_alive();  // the PING's ACK (any frame) arrived
+  settle();
+  const auto next = send();
+  EXPECT_EQ(connector.dials.size(), 1u) << "no dial beside a connection that can take the request";
+  conn(0).respond(200);
+  settle();
+  ASSERT_TRUE(completed(first));
+  ASSERT_TRUE(completed(next));
+  EXPECT_TRUE(result(next));
+}
