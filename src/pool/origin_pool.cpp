@@ -248,7 +248,10 @@ bool OriginPool::reap(Clock::time_point now) {
       idle.push_back(c);
   for (const auto& c : idle) c->close(Error(errc::connection_closed, c->describe() + ": idle timeout"));
   const bool idle_queue = std::none_of(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); });
-  return connections_.empty() && idle_queue && dials_.empty() && !redial_ && !wake_;
+  // A request waiting for its credential is the pool's too: dropping the
+  // pool would leave it to a callback that finds nobody (invariant 6).
+  std::erase_if(authenticating_, [](const Authenticating& a) { return a.ex->done(); });
+  return connections_.empty() && idle_queue && authenticating_.empty() && dials_.empty() && !redial_ && !wake_;
 }
 
 void OriginPool::shutdown() {
@@ -263,6 +266,10 @@ void OriginPool::shutdown() {
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& ex : waiting) finish(ex, Error(errc::client_shut_down, ex->describe()));
+  auto authenticating = std::move(authenticating_);
+  authenticating_.clear();
+  for (auto& a : authenticating)
+    finish(a.ex, Error(errc::client_shut_down, a.ex->describe() + " (while its credential was fetched)"));
   auto conns = connections_;
   for (auto& c : conns) c->close(Error(errc::client_shut_down, c->describe() + ": client shut down"));
   for (auto& c : connections_) c->detach();
@@ -282,19 +289,23 @@ PoolCounts OriginPool::counts() const {
   n.dialing = dials_.size();
   n.waiting = static_cast<std::size_t>(
       std::count_if(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); }));
+  n.authenticating = static_cast<std::size_t>(
+      std::count_if(authenticating_.begin(), authenticating_.end(), [](const auto& a) { return !a.ex->done(); }));
   return n;
 }
 
 void OriginPool::for_each_held(const std::function<void(const Exchange&, Place)>& f) const {
   for (const auto& ex : waiting_)
     if (!ex->done()) f(*ex, Place::queued);
+  for (const auto& a : authenticating_)
+    if (!a.ex->done()) f(*a.ex, Place::authenticating);
 }
 
 std::string OriginPool::dump() const {
   std::ostringstream os;
   const auto n = counts();
   os << origin_.origin() << ": ready " << n.ready << ", busy " << n.busy << ", draining " << n.draining
-     << ", dialing " << n.dialing << ", waiting " << n.waiting;
+     << ", dialing " << n.dialing << ", waiting " << n.waiting << ", authenticating " << n.authenticating;
   for (const auto& c : connections_) os << "\n  " << *c;
   return os.str();
 }

@@ -119,6 +119,11 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   bool reauthenticate(const std::shared_ptr<Exchange>& ex, Response& answer);
   void fetch_credential(const std::optional<Credential>& rejected,
                         std::function<void(Result<Credential>)> then);
+  /// Keeps `ex` while its credential is fetched; returns the fetch's number.
+  std::uint64_t hold_for_credential(std::shared_ptr<Exchange> ex);
+  /// The exchange fetch number `fetch` was for, taken back; null when it is
+  /// no longer held (shutdown completed it, or the source answered twice).
+  std::shared_ptr<Exchange> take_from_credential(std::uint64_t fetch);
   void watch_body_idle(Exchange& ex);
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();
@@ -161,6 +166,16 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   Url origin_;
   std::vector<std::shared_ptr<Connection>> connections_;
   std::deque<std::shared_ptr<Exchange>> waiting_;
+  // Requests whose credential is being fetched (before their first attempt,
+  // or a fresh one after a 401). The pool owns them meanwhile - not the
+  // source's callback, which holds only the fetch's number - so the reaper
+  // keeps the pool and shutdown completes them (DESIGN.md invariant 6).
+  struct Authenticating {
+    std::shared_ptr<Exchange> ex;
+    std::uint64_t fetch;
+  };
+  std::vector<Authenticating> authenticating_;
+  std::uint64_t fetches_ = 0;
   struct PendingDial {
     std::shared_ptr<net::Dial> dial;
     Clock::time_point started;
