@@ -67,6 +67,7 @@ class H2Connection final : public pool::Connection,
 
   std::size_t active() const noexcept override { return streams_.size(); }
   bool limits_pending() const noexcept override { return !peer_settings_seen_; }
+  bool suspect() const noexcept override { return suspect_ && state() != ConnState::closed; }
 
   void submit(std::shared_ptr<client::Exchange> ex) override {
     const HeaderBlock headers(ex->request(), ex->url());
@@ -360,10 +361,17 @@ class H2Connection final : public pool::Connection,
     // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
     // they reach the pool as "refused", retried whatever their method.
     stop_taking_streams();
+    if (auto* o = owner()) o->on_stopped_taking(*this);
     if (auto* o = owner())
       o->on_connection_event(*this, EventKind::goaway,
                              describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
                                  " " + h2_error_name(g.error_code));
+  }
+
+  void retire(std::string why) {
+    drain_reason_ = std::move(why);
+    stop_taking_streams();
+    if (auto* o = owner()) o->on_stopped_taking(*this);
   }
 
   void stop_taking_streams() {
@@ -403,7 +411,7 @@ class H2Connection final : public pool::Connection,
   // drained connection. Tells the pool when capacity appeared.
   void update_capacity(bool notify) {
     if (state() == ConnState::draining) {
-      if (streams_.empty()) close_now(Error(errc::connection_closed, describe() + ": drained"));
+      if (streams_.empty()) close_now(drained());
       return;
     }
     if (state() == ConnState::closed) return;
@@ -448,6 +456,10 @@ class H2Connection final : public pool::Connection,
     if (out_.empty()) {
       if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
         close_now(ending(errc::connection_closed, "session ended"));
+      // Draining, and the last stream ended by our own frame (an RST_STREAM
+      // just written): nothing will read again to notice.
+      else if (state() == ConnState::draining && streams_.empty())
+        close_now(drained());
       return;
     }
     writing_ = true;
@@ -484,13 +496,27 @@ class H2Connection final : public pool::Connection,
     if (state() == ConnState::closed || state() == ConnState::draining || options_.ping_timeout.count() <= 0) return;
     suspect_ = true;
     update_capacity(false);
-    if (ping_outstanding_ || !may_probe_) return;  // a PING already asks
+    if (!ping_outstanding_ && !may_probe_) {
+      // No PING may ask (the last probe got no HEADERS or DATA since), and
+      // a connection nobody can prove alive must not wait for traffic
+      // that may never come: it retires, its open streams finish, and the
+      // pool dials a fresh one for what waits (invariant 7).
+      retire("gave up a second stream with no response since its last probe");
+      return;
+    }
+    if (auto* o = owner()) o->on_stopped_taking(*this);
+    if (ping_outstanding_) return;  // a PING already asks
     may_probe_ = false;
     nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
     ping_outstanding_ = true;
     ping_sent_at_ = Clock::now();
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe() + ": probe after an abandoned stream");
     arm_health_check(options_.ping_timeout);
+  }
+
+  Error drained() const {
+    return Error(errc::connection_closed,
+                 describe() + ": drained" + (drain_reason_.empty() ? "" : " (retired: " + drain_reason_ + ")"));
   }
 
   // Why the connection ends: a protocol violation nghttp2 found outranks
@@ -573,6 +599,7 @@ class H2Connection final : public pool::Connection,
   bool settings_acked_ = false;
   bool suspect_ = false;    // gave up a stream; takes none until input arrives
   bool may_probe_ = true;   // no probe PING since the server last sent HEADERS or DATA
+  std::string drain_reason_;  // why we stopped taking streams ourselves, if we did
   Clock::time_point started_;
   // The first protocol violation nghttp2 found on the connection, if any.
   std::string violation_;

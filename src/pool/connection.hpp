@@ -62,6 +62,10 @@ class ConnectionOwner {
   /// An attempt finished: a response, or an Error whose reached() says how
   /// far it got (the pool asks the retry part what to do).
   virtual void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) = 0;
+  /// The connection stopped taking requests but did not close (it turned
+  /// suspect, or began draining): the slot it held may now be free for a
+  /// dial. Never called from inside Connection::submit.
+  virtual void on_stopped_taking(Connection& c) = 0;
   /// Health events (GOAWAY, PING) for observability.
   virtual void on_connection_event(Connection& c, EventKind kind, std::string detail) = 0;
 

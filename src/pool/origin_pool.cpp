@@ -310,6 +310,12 @@ std::string OriginPool::dump() const {
   return os.str();
 }
 
+void OriginPool::on_stopped_taking(Connection&) {
+  // Requests queued behind it may get a dial now; deferred: the connection
+  // is inside its own callback.
+  pump_soon();
+}
+
 void OriginPool::on_connection_event(Connection& c, EventKind kind, std::string detail) {
   emit(kind, c.id(), c.protocol(), {}, std::move(detail));
 }

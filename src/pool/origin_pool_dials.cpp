@@ -42,9 +42,12 @@ OriginPool::DialPlan OriginPool::dials_wanted() const {
 }
 
 std::size_t OriginPool::slots_in_use() const {
-  // Draining connections are on their way out and do not hold a slot.
-  const auto live = static_cast<std::size_t>(std::count_if(
-      connections_.begin(), connections_.end(), [](const auto& c) { return c->state() != ConnState::draining; }));
+  // Draining connections are on their way out, and a suspect one takes
+  // nothing until it proves alive, which it may never do: neither holds a
+  // slot, so neither keeps a dial from serving what waits (invariant 7).
+  const auto live = static_cast<std::size_t>(std::count_if(connections_.begin(), connections_.end(), [](const auto& c) {
+    return c->state() != ConnState::draining && !c->suspect();
+  }));
   return live + dials_.size();
 }
 
@@ -174,7 +177,7 @@ void OriginPool::after_dial_failure(const Error& err) {
   // Requests still have a way forward while another dial runs or a live
   // connection will free up: they keep waiting, charged nothing.
   const bool other_way = !dials_.empty() || std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
-                           return c->state() == ConnState::ready || c->state() == ConnState::busy;
+                           return (c->state() == ConnState::ready || c->state() == ConnState::busy) && !c->suspect();
                          });
   if (other_way) {
     // Uncharged, but no redial before the backoff either: a dial started at

@@ -126,6 +126,8 @@ class FakeConnection final : public Connection {
   /// GOAWAY: no new requests; closes once the running ones are done.
   void goaway() {
     drain();
+    if (state() == ConnState::draining)
+      if (auto* o = owner()) o->on_stopped_taking(*this);
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
   }
   const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
@@ -135,6 +137,7 @@ class FakeConnection final : public Connection {
     if (state() != ConnState::ready && state() != ConnState::busy) return;
     suspect_ = true;
     if (state() == ConnState::ready) transition(ConnState::busy);
+    if (auto* o = owner()) o->on_stopped_taking(*this);
   }
   void prove_alive() {
     if (!suspect_) return;
