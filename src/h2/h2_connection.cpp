@@ -285,6 +285,7 @@ class H2Connection final : public pool::Connection,
     if (it == streams_.end()) return 0;
     StreamState st = std::move(it->second);
     streams_.erase(it);
+    if (streams_.empty()) mark_idle();
     if (!st.ex) return 0;  // abandoned (deadline or cancel already completed it)
     auto* o = owner();
     if (!o) return 0;

@@ -97,7 +97,15 @@ class Connection : public client::AttemptCarrier {
   Protocol protocol() const noexcept { return protocol_; }
   /// True once the connection has carried a request (for Response::reused_connection).
   bool used() const noexcept { return used_; }
+  /// When the connection last carried a request: what its protocol reports
+  /// (mark_idle) and what the pool saw (note_activity), whichever is later.
   Clock::time_point idle_since() const noexcept { return idle_since_; }
+  /// The pool's own record that a request started, ran or ended on the
+  /// connection at `now`: the reaper never takes a connection in use for
+  /// an idle one, whatever the protocol's bookkeeping says.
+  void note_activity(Clock::time_point now) noexcept {
+    if (now > idle_since_) idle_since_ = now;
+  }
   /// Requests currently on the connection.
   virtual std::size_t active() const noexcept = 0;
   /// True while a new connection still waits for the peer's limits (HTTP/2:

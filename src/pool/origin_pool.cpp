@@ -74,6 +74,7 @@ void OriginPool::pump_soon() {
 }
 
 void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
+  c.note_activity(clock_.now());
   ex->begin_attempt(&c);
   ex->set_backing_off(false);
   if (observed()) {  // the hot path builds no strings nobody reads
@@ -139,6 +140,13 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
 
 void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;  // its deadline or cancellation already completed it
+  // The connection it ran on was in use until now (the reaper's clock).
+  if (const auto* carrier = ex->carrier())
+    for (const auto& c : connections_)
+      if (static_cast<const client::AttemptCarrier*>(c.get()) == carrier) {
+        c->note_activity(clock_.now());
+        break;
+      }
   ex->end_attempt();
   if (result) {
     if (reauthenticate(ex, *result)) return;
@@ -243,6 +251,8 @@ void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> re
 
 bool OriginPool::reap(Clock::time_point now) {
   std::vector<std::shared_ptr<Connection>> idle;
+  for (const auto& c : connections_)
+    if (c->active() > 0) c->note_activity(now);  // in use now: its idle time starts later
   for (const auto& c : connections_)
     if (c->state() == ConnState::ready && c->active() == 0 && now - c->idle_since() >= options_.idle_timeout)
       idle.push_back(c);
