@@ -28,10 +28,10 @@ OriginPool::DialPlan OriginPool::dials_wanted() const {
   // One HTTP/2 connection may serve them all: dial one at a time, and not
   // while a new connection's stream limit is still to come.
   if (may_be_http2()) {
-    const bool limits_coming = std::any_of(connections_.begin(), connections_.end(),
-                                           [](const auto& c) {
-                                             return c->state() != ConnState::draining && c->limits_pending();
-                                           });
+    // A suspect one may never hear from its peer again: it holds nothing back.
+    const bool limits_coming = std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
+      return c->state() != ConnState::draining && !c->suspect() && c->limits_pending();
+    });
     if (limits_coming) return {};
     if (dials_.empty()) return {1, false};
     return {0, dials_stale()};

@@ -160,6 +160,7 @@ class FakeConnection final : public Connection {
   /// The peer's limits arrived.
   void learn_limits() {
     limits_pending_ = false;
+    suspect_ = false;  // the peer spoke: as any frame read, that proves it alive
     capacity_ = capacity_after_limits_;
     regain_capacity();
   }

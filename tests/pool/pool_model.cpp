@@ -41,6 +41,8 @@ using fakes::FakeConnection;
 // How late past its deadline an exchange may complete: the deadline is
 // acted on when the clock passes it, and the clock moves in steps.
 constexpr Clock::duration deadline_slack = 1ms;
+// The shard's reaper interval (client/shard.cpp), slices of time included.
+constexpr Clock::duration reaper_tick = 1100ms;
 
 struct Violation {
   std::string what;
@@ -65,7 +67,8 @@ class Driver {
       }
       check_after_shutdown();
     } catch (const Violation& v) {
-      report_.violation = v.what + "\n-- last steps:\n" + trace() + "-- pool: " + (pool_ ? pool_->dump() : "(dropped)");
+      report_.violation = v.what + "\n-- last steps:\n" + trace() + "-- pool: " + (pool_ ? pool_->dump() : "(dropped)") +
+                          "\n-- live requests:\n" + live_state();
     }
     report_.exchanges = records_.size();
     return std::move(report_);
@@ -394,6 +397,10 @@ class Driver {
       for (auto i : live_records())
         if (records_[i].deadline <= clock_.now()) abort(*records_[i].ex.lock(), errc::deadline_exceeded);
       settle();
+      if (clock_.now() >= next_reaper_tick_) {  // the shard's reaper, every second
+        next_reaper_tick_ = clock_.now() + 1s;
+        reap();
+      }
     }
   }
 
@@ -406,7 +413,10 @@ class Driver {
     for (const auto& c : before) {
       if (c->state() != ConnState::closed) continue;
       const auto used = last_use_.count(c.get()) ? last_use_[c.get()] : Clock::time_point{};
-      if (clock_.now() - used < options_.idle_timeout)
+      // The pool sees a request running at each reaper tick, so one that
+      // ended by a deadline or cancel (which the shard tells the connection,
+      // not the pool) may look idle up to a tick early.
+      if (clock_.now() - used < options_.idle_timeout - reaper_tick)
         fail("the reaper closed " + c->describe() + ", which carried a request " +
              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(clock_.now() - used).count()) +
              " ms ago (idle_timeout " + std::to_string(options_.idle_timeout.count()) + " ms)");
@@ -543,6 +553,27 @@ class Driver {
     return out;
   }
   [[noreturn]] void fail(const std::string& what) { throw Violation{what}; }
+  // Each live request: where it is held and its retry state (for a failure's report).
+  std::string live_state() const {
+    std::map<std::uint64_t, std::string> where;
+    if (pool_)
+      pool_->for_each_held([&](const Exchange& e, OriginPool::Place p) {
+        where[e.id()] += p == OriginPool::Place::queued ? " queued" : " authenticating";
+      });
+    for (const auto& c : live_connections())
+      for (const auto& e : c->running()) where[e->id()] += " on " + c->describe() + (c->suspect() ? " (suspect)" : "");
+    std::ostringstream os;
+    for (auto i : live_records()) {
+      auto ex = records_[i].ex.lock();
+      os << "  #" << i << " " << records_[i].method << where[ex->id()] << ", attempts " << ex->attempts()
+         << (ex->backing_off() ? ", backing off" : "") << (ex->wait_for_ready() ? ", waits for ready" : "")
+         << (ex->resting(clock_.now()) ? ", resting" : "") << ", deadline in "
+         << std::chrono::duration_cast<std::chrono::milliseconds>(records_[i].deadline - clock_.now()).count()
+         << " ms\n";
+    }
+    os << "  clock calls pending: " << clock_.pending() << ", dials in flight: " << pending_dials().size() << "\n";
+    return os.str();
+  }
 
   Choices& choices_;
   std::size_t max_steps_;
@@ -563,6 +594,7 @@ class Driver {
   std::uint64_t connection_ids_ = 0;
   bool shut_down_ = false;
   int after_shutdown_ = 0;
+  Clock::time_point next_reaper_tick_{};
   std::size_t steps_done_ = 0;
   std::deque<std::string> trace_;
   Report report_;

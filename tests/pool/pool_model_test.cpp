@@ -15,9 +15,12 @@ using namespace rebound::pool::model;
 
 namespace {
 
-// Seeds that found defects (kept so they stay found): see the closing note
-// of issue 21 for what each one was.
-constexpr std::uint64_t regression_seeds[] = {0};
+// Seeds that found defects on the code of their day (a seed's meaning
+// changes with the driver's code, so these are a floor, not a proof):
+//  0  a request waiting for its credential owned by nobody (issue 21, item 1)
+//  2, 3  a suspect HTTP/2 connection counted as a slot (item 2)
+//  102  a suspect connection still awaiting its peer's SETTINGS held back every dial
+constexpr std::uint64_t regression_seeds[] = {0, 2, 3, 102};
 
 std::uint64_t env_or(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
@@ -29,7 +32,7 @@ std::uint64_t env_or(const char* name, std::uint64_t fallback) {
 TEST(PoolModel, EveryInvariantHoldsAfterEveryStepOfSeededRuns) {
   // REBOUND_MODEL_SEEDS / REBOUND_MODEL_FIRST_SEED widen or move the search.
   const std::uint64_t first = env_or("REBOUND_MODEL_FIRST_SEED", 1);
-  const std::uint64_t seeds = env_or("REBOUND_MODEL_SEEDS", 300);
+  const std::uint64_t seeds = env_or("REBOUND_MODEL_SEEDS", 2000);  // ~1.5 s
   constexpr std::size_t steps = 250;
   std::array<std::uint64_t, step_kinds> totals{};
   std::uint64_t exchanges = 0, failed = 0;
