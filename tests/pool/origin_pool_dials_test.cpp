@@ -51,3 +51,26 @@ TEST_F(PoolTest, Invariant7_ASuspectConnectionThatProvesAliveServesAgain) {
   ASSERT_TRUE(completed(next));
   EXPECT_TRUE(result(next));
 }
+
+TEST_F(PoolTest, Invariant7_ASuspectConnectionStillAwaitingItsPeersSettingsDoesNotHoldBackTheNextDial) {
+  connector.h2_limits_pending = true;  // the server's SETTINGS never come on this one
+  make_pool("https://origin.test:443");
+  const auto first = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  // Its only request times out before the peer's limits arrived.
+  exchanges[first]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
+  conn(0).abandon(*exchanges[first], client::AttemptCarrier::Abandon::timed_out);
+  conn(0).become_suspect();
+  settle();
+  const auto next = send();
+  ASSERT_EQ(connector.in_flight(), 1u) << "a suspect connection's pending limits hold back the dial\n" << pool->dump();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).learn_limits();
+  settle();
+  conn(1).respond(200);
+  settle();
+  ASSERT_TRUE(completed(next));
+  EXPECT_TRUE(result(next));
+}

@@ -447,7 +447,7 @@ class Driver {
         if (!d->finished()) d->complete({}, net::DialResult{nullptr, origin_protocol_, {}});
       settle();
       for (const auto& c : live_connections()) {
-        if (c->limits_pending()) c->learn_limits();
+        if (c->limits_pending() && !c->suspect()) c->learn_limits();  // a suspect one stays silent
         while (!c->suspect() && c->state() != ConnState::closed && !c->running().empty()) {
           record_of(*c->running().front()).maybe_processed = true;
           last_use_[c.get()] = clock_.now();
