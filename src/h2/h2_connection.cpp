@@ -362,7 +362,7 @@ class H2Connection final : public pool::Connection,
     // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
     // they reach the pool as "refused", retried whatever their method.
     stop_taking_streams();
-    if (auto* o = owner()) o->on_stopped_taking(*this);
+    if (auto* o = owner()) o->on_capacity_changed(*this);
     if (auto* o = owner())
       o->on_connection_event(*this, EventKind::goaway,
                              describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
@@ -372,7 +372,7 @@ class H2Connection final : public pool::Connection,
   void retire(std::string why) {
     drain_reason_ = std::move(why);
     stop_taking_streams();
-    if (auto* o = owner()) o->on_stopped_taking(*this);
+    if (auto* o = owner()) o->on_capacity_changed(*this);
   }
 
   void stop_taking_streams() {
@@ -424,8 +424,15 @@ class H2Connection final : public pool::Connection,
     const bool has_room = streams_.size() < limit && !suspect_;
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
-    if (notify && has_room)
-      if (auto* o = owner()) o->on_ready(*this);
+    if (!notify) return;
+    // The server's first SETTINGS: the pool held dials back for them, and
+    // must hear of them even when they leave no room here.
+    const bool limits_learned = peer_settings_seen_ && !limits_reported_;
+    if (limits_learned) limits_reported_ = true;
+    if (auto* o = owner()) {
+      if (has_room) o->on_ready(*this);
+      else if (limits_learned) o->on_capacity_changed(*this);
+    }
   }
 
   // Writes once the handlers already queued have run: the requests their
@@ -505,7 +512,7 @@ class H2Connection final : public pool::Connection,
       retire("gave up a second stream with no response since its last probe");
       return;
     }
-    if (auto* o = owner()) o->on_stopped_taking(*this);
+    if (auto* o = owner()) o->on_capacity_changed(*this);
     if (ping_outstanding_) return;  // a PING already asks
     may_probe_ = false;
     nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
@@ -597,6 +604,7 @@ class H2Connection final : public pool::Connection,
   Clock::time_point ping_sent_at_;
   bool ping_outstanding_ = false;
   bool peer_settings_seen_ = false;
+  bool limits_reported_ = false;  // the pool was told the peer's first SETTINGS arrived
   bool settings_acked_ = false;
   bool suspect_ = false;    // gave up a stream; takes none until input arrives
   bool may_probe_ = true;   // no probe PING since the server last sent HEADERS or DATA

@@ -62,10 +62,13 @@ class ConnectionOwner {
   /// An attempt finished: a response, or an Error whose reached() says how
   /// far it got (the pool asks the retry part what to do).
   virtual void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) = 0;
-  /// The connection stopped taking requests but did not close (it turned
-  /// suspect, or began draining): the slot it held may now be free for a
-  /// dial. Never called from inside Connection::submit.
-  virtual void on_stopped_taking(Connection& c) = 0;
+  /// What the connection can take changed without it becoming ready: it
+  /// stopped taking requests but did not close (it turned suspect, or began
+  /// draining: the slot it held is free), or it learned its peer's limits
+  /// and they leave requests waiting (HTTP/2 SETTINGS with few streams):
+  /// the pool may need a dial now. Never called from inside
+  /// Connection::submit.
+  virtual void on_capacity_changed(Connection& c) = 0;
   /// Health events (GOAWAY, PING) for observability.
   virtual void on_connection_event(Connection& c, EventKind kind, std::string detail) = 0;
 

@@ -320,9 +320,9 @@ std::string OriginPool::dump() const {
   return os.str();
 }
 
-void OriginPool::on_stopped_taking(Connection&) {
-  // Requests queued behind it may get a dial now; deferred: the connection
-  // is inside its own callback.
+void OriginPool::on_capacity_changed(Connection&) {
+  // Requests waiting may get a dial now; deferred: the connection is
+  // inside its own callback.
   pump_soon();
 }
 

@@ -101,7 +101,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void on_ready(Connection& c) override;
   void on_closed(Connection& c, const Error& why) override;
   void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) override;
-  void on_stopped_taking(Connection& c) override;
+  void on_capacity_changed(Connection& c) override;
   void on_connection_event(Connection& c, EventKind kind, std::string detail) override;
 
  private:

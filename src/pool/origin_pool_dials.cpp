@@ -177,7 +177,7 @@ void OriginPool::after_dial_failure(const Error& err) {
   // Requests still have a way forward while another dial runs or a live
   // connection will free up: they keep waiting, charged nothing.
   const bool other_way = !dials_.empty() || std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
-                           return (c->state() == ConnState::ready || c->state() == ConnState::busy) && !c->suspect();
+                           return c->state() == ConnState::ready || c->state() == ConnState::busy;
                          });
   if (other_way) {
     // Uncharged, but no redial before the backoff either: a dial started at

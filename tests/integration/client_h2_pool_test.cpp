@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -84,4 +85,25 @@ TEST(ClientH2Pool, AConnectionUsedEveryFewHundredMillisecondsIsNotReapedAsIdle) 
   EXPECT_EQ(s->stats().connections_accepted, 1u);
   // Left alone past the idle timeout it does go.
   EXPECT_TRUE(eventually([&] { return closed.load() == 1; }, 5s)) << c.dump_pools();
+}
+
+TEST(ClientH2Pool, RequestsWaitingForANewConnectionsLimitsGetASecondConnectionWhenTheServerAllowsOneStream) {
+  server::ServerOptions so;
+  so.max_concurrent_streams = 1;
+  auto s = start_server(so);
+  Options o = h2c();
+  o.max_conns_per_origin = 2;
+  CheckedClient c(o);
+  // Both leave before the server's SETTINGS arrive: the slow one takes the
+  // new connection's one stream, the other waits for the limits.
+  std::promise<Result<Response>> slow_done, quick_done;
+  const auto t0 = std::chrono::steady_clock::now();
+  c.send_async(Request::get(s->url() + "/delay/3000").timeout(10s),
+               [&](Result<Response> r) { slow_done.set_value(std::move(r)); });
+  c.send_async(Request::get(s->url() + "/").timeout(10s), [&](Result<Response> r) { quick_done.set_value(std::move(r)); });
+  auto quick = quick_done.get_future().get();
+  ASSERT_TRUE(quick) << quick.error().message();
+  EXPECT_LT(elapsed_since(t0), 2s) << "the second request waited for the first instead of a second connection";
+  EXPECT_TRUE(slow_done.get_future().get());
+  EXPECT_EQ(s->stats().connections_accepted, 2u);
 }

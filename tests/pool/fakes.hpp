@@ -127,7 +127,7 @@ class FakeConnection final : public Connection {
   void goaway() {
     drain();
     if (state() == ConnState::draining)
-      if (auto* o = owner()) o->on_stopped_taking(*this);
+      if (auto* o = owner()) o->on_capacity_changed(*this);
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
   }
   const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
@@ -137,7 +137,7 @@ class FakeConnection final : public Connection {
     if (state() != ConnState::ready && state() != ConnState::busy) return;
     suspect_ = true;
     if (state() == ConnState::ready) transition(ConnState::busy);
-    if (auto* o = owner()) o->on_stopped_taking(*this);
+    if (auto* o = owner()) o->on_capacity_changed(*this);
   }
   void prove_alive() {
     if (!suspect_) return;
@@ -163,6 +163,8 @@ class FakeConnection final : public Connection {
     suspect_ = false;  // the peer spoke: as any frame read, that proves it alive
     capacity_ = capacity_after_limits_;
     regain_capacity();
+    if (state() == ConnState::busy)
+      if (auto* o = owner()) o->on_capacity_changed(*this);
   }
 
  private:

@@ -74,3 +74,31 @@ TEST_F(PoolTest, Invariant7_ASuspectConnectionStillAwaitingItsPeersSettingsDoesN
   ASSERT_TRUE(completed(next));
   EXPECT_TRUE(result(next));
 }
+
+TEST_F(PoolTest, ANewHttp2ConnectionWhosePeerAllowsFewerStreamsThanWaitGetsADialBesideItWhenItsLimitsArrive) {
+  options.max_conns_per_origin = 2;
+  connector.h2_limits_pending = true;
+  connector.h2_streams = 1;  // the server's SETTINGS will say MAX_CONCURRENT_STREAMS 1
+  make_pool("https://origin.test:443");
+  const auto first = send();
+  const auto second = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  EXPECT_EQ(connector.in_flight(), 0u) << "no dial while the new connection's limits are still to come";
+  conn(0).learn_limits();  // room for none beside the running one
+  settle();
+  ASSERT_EQ(connector.in_flight(), 1u) << "the limits arrived and nobody dialed for the request left waiting\n"
+                                       << pool->dump();
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).learn_limits();
+  settle();
+  conn(1).respond(200);
+  settle();
+  ASSERT_TRUE(completed(second));
+  EXPECT_TRUE(result(second));
+  conn(0).respond(200);
+  settle();
+  EXPECT_TRUE(completed(first));
+}

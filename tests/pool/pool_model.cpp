@@ -296,8 +296,13 @@ class Driver {
       case Step::stream_timeout: {
         auto c = any_of(with_running(true));
         auto ex = c->running()[pick(static_cast<std::uint32_t>(c->running().size()))];
-        abort(*ex, errc::deadline_exceeded);  // as the shard: complete, tell the carrier
-        c->become_suspect();                  // what HTTP/2 does when told a stream timed out
+        // As the shard: complete it, then tell the carrier - and HTTP/2,
+        // told, turns suspect while the stream still counts (its RST_STREAM
+        // is yet to be written), so no capacity appears in between.
+        ex->complete(Error(errc::deadline_exceeded, ex->describe(), progress::sent, ex->attempts()));
+        last_use_[c.get()] = clock_.now();
+        c->become_suspect();
+        c->abandon(*ex, client::AttemptCarrier::Abandon::timed_out);
         return;
       }
       case Step::ping_ack:
@@ -509,6 +514,28 @@ class Driver {
     } else if (!live_connections().empty() || !pending_dials().empty()) {
       fail("the pool was dropped with connections or dials still open");
     }
+    check_progress();
+  }
+
+  // Nothing waits for a trigger that may never come: a request that may go
+  // now (not resting, not held by a redial backoff), with a slot free and no
+  // connection that could take it and no dial that could serve it, is a
+  // wedge - the pool must have dialed in the step that freed the slot.
+  void check_progress() {
+    if (!pool_ || shut_down_) return;
+    const auto now = clock_.now();
+    bool may_go = false, held_by_backoff = false;
+    pool_->for_each_held([&](const Exchange& e, OriginPool::Place p) {
+      if (p != OriginPool::Place::queued || e.resting(now)) return;
+      if (e.backing_off() || e.wait_for_ready()) held_by_backoff = true;
+      else may_go = true;
+    });
+    if (!may_go || held_by_backoff || !pending_dials().empty()) return;
+    for (const auto& c : live_connections())
+      if (c->state() == ConnState::ready || (c->limits_pending() && !c->suspect() && c->state() != ConnState::draining))
+        return;
+    if (pool_->slots_in_use() < options_.max_conns_per_origin)
+      fail("a request waits with a slot free, and no dial or connection will serve it");
   }
 
   void check_after_shutdown() {
