@@ -102,3 +102,27 @@ TEST_F(PoolTest, ANewHttp2ConnectionWhosePeerAllowsFewerStreamsThanWaitGetsADial
   settle();
   EXPECT_TRUE(completed(first));
 }
+
+TEST_F(PoolTest, Invariant7_ARequestQueuedBehindAFullConnectionThatTurnsSuspectGetsADialAtOnce) {
+  options.max_conns_per_origin = 1;
+  connector.h2_streams = 1;
+  make_pool("https://origin.test:443");
+  const auto stalled = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  const auto queued = send();  // the only slot is full: it waits
+  ASSERT_EQ(connector.in_flight(), 0u);
+  // The first one's deadline passes: HTTP/2 turns suspect while the stream still counts.
+  exchanges[stalled]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
+  conn(0).become_suspect();
+  settle();
+  ASSERT_EQ(connector.in_flight(), 1u) << "the slot came free and nobody dialed for the request waiting\n"
+                                       << pool->dump();
+  conn(0).abandon(*exchanges[stalled], client::AttemptCarrier::Abandon::timed_out);
+  connector.succeed(Protocol::http2);
+  settle();
+  conn(1).respond(200);
+  settle();
+  ASSERT_TRUE(completed(queued));
+  EXPECT_TRUE(result(queued));
+}
