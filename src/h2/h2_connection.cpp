@@ -6,6 +6,7 @@
 // nghttp2 from inside its callbacks.
 #include "h2/h2_connection.hpp"
 
+#include "h2/flood_guard.hpp"
 #include "h2/h2_session.hpp"
 #include "net/tls_stream.hpp"
 
@@ -205,43 +206,15 @@ class H2Connection final : public pool::Connection,
   }
 
   int on_begin_frame(const nghttp2_frame_hd& hd) override {
-    // Frames that carry no response bytes cost work without progress; a
-    // server sending them by the thousand a second is attacking, not
-    // talking. (WINDOW_UPDATEs are left out: a long upload earns many.)
-    const bool idle = (hd.type == NGHTTP2_DATA && hd.length == 0 && !(hd.flags & NGHTTP2_FLAG_END_STREAM)) ||
-                      (hd.type == NGHTTP2_SETTINGS && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
-                      (hd.type == NGHTTP2_PING && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
-                      hd.type == NGHTTP2_RST_STREAM || hd.type == NGHTTP2_PRIORITY || hd.type == NGHTTP2_GOAWAY ||
-                      hd.type > NGHTTP2_CONTINUATION;
-    if (!idle) return 0;
-    const auto now = Clock::now();
-    if (now - flood_window_start_ >= std::chrono::seconds(1)) {
-      flood_window_start_ = now;
-      idle_frames_ = 0;
-    }
-    if (++idle_frames_ > max_idle_frames_per_second)
-      calm_down("over " + std::to_string(max_idle_frames_per_second) +
-                " frames a second without response data (SETTINGS, PING, RST_STREAM, PRIORITY, GOAWAY, "
-                "unknown or empty DATA)");
+    if (auto why = flood_.on_frame(hd, Clock::now())) calm_down(std::move(*why));
     return 0;
   }
 
-  // Bytes that reached no live stream (DATA nghttp2 drops for a stream we
-  // reset, frame overhead): nghttp2 discards them without a callback, so
-  // they are counted per read. More than a whole connection window of them
-  // in a second is a server that does not stop, not data still in flight.
+  // Bytes of this read that reached no live stream count toward a flood.
   void count_unused_bytes(std::size_t received) {
-    const std::size_t unused = received - std::min(received, used_bytes_);
-    used_bytes_ = 0;
-    const auto now = Clock::now();
-    if (now - unused_window_start_ >= std::chrono::seconds(1)) {
-      unused_window_start_ = now;
-      unused_bytes_ = 0;
-    }
-    unused_bytes_ += unused;
     const std::size_t limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
-    if (unused_bytes_ > limit)
-      calm_down("over " + std::to_string(limit) + " bytes a second for no open stream");
+    if (auto why = flood_.on_read(received, used_bytes_, limit, Clock::now())) calm_down(std::move(*why));
+    used_bytes_ = 0;
   }
 
   // GOAWAY(ENHANCE_YOUR_CALM): the connection ends once it is written.
@@ -612,14 +585,9 @@ class H2Connection final : public pool::Connection,
   Clock::time_point started_;
   // The first protocol violation nghttp2 found on the connection, if any.
   std::string violation_;
-  // Frames without response data in the current one-second window.
-  static constexpr int max_idle_frames_per_second = 1000;
-  Clock::time_point flood_window_start_;
-  int idle_frames_ = 0;
-  // Received bytes that reached a live stream (this read), and those that did not (this second).
+  FloodGuard flood_;
+  // Received bytes of the current read that reached a live stream (for flood_).
   std::size_t used_bytes_ = 0;
-  std::size_t unused_bytes_ = 0;
-  Clock::time_point unused_window_start_;
 };
 
 }  // namespace

@@ -53,6 +53,11 @@ struct Verdict {
   std::chrono::milliseconds delay{0};
 };
 
+/// The longest rest between attempts the server refused unprocessed
+/// (Options::backoff_max may lower it): a refusal spell is ridden out at
+/// about one attempt a second until the deadline or the budget says stop.
+inline constexpr std::chrono::milliseconds max_refusal_backoff{1000};
+
 /// RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
 bool is_idempotent_method(std::string_view method) noexcept;
 

@@ -87,6 +87,10 @@ class FakeConnection final : public Connection {
   bool limits_pending() const noexcept override { return limits_pending_; }
   bool suspect() const noexcept override { return suspect_; }
   void submit(std::shared_ptr<Exchange> ex) override {
+    // A real connection reports an attempt from inside its protocol
+    // library's callbacks (nghttp2's on_stream_close): a submit from there
+    // re-enters the library.
+    if (handing_back_) ++reentrant_submits;
     if (on_submit) on_submit(*ex);
     ex->set_carrier(this);
     running_.push_back(std::move(ex));
@@ -114,13 +118,13 @@ class FakeConnection final : public Connection {
     Response r;
     r.status(status).protocol(protocol()).connection(id(), false);
     for (auto& [name, value] : headers) r.headers().add(std::move(name), std::move(value));
-    if (auto* o = owner()) o->on_attempt_done(ex, std::move(r));
+    hand_back(ex, std::move(r));
     regain_capacity();
   }
   /// The oldest running request fails with `code`, having got `reached` far.
   void fail_front(errc code, progress reached) {
     auto ex = take_front();
-    if (auto* o = owner()) o->on_attempt_done(ex, Error(code, describe(), reached));
+    hand_back(ex, Error(code, describe(), reached));
     regain_capacity();
   }
   /// GOAWAY: no new requests; closes once the running ones are done.
@@ -148,6 +152,8 @@ class FakeConnection final : public Connection {
   /// at its creation), as HTTP/2 connections once did: the pool must not
   /// rely on the protocol's bookkeeping alone to tell in-use from idle.
   bool reports_idle = true;
+  /// Submits the pool made from inside this connection's on_attempt_done.
+  int reentrant_submits = 0;
   /// Called for every request the pool puts on this connection (sent).
   std::function<void(const Exchange&)> on_submit;
   /// Starts like a fresh HTTP/2 connection before the peer's SETTINGS:
@@ -168,6 +174,13 @@ class FakeConnection final : public Connection {
   }
 
  private:
+  void hand_back(const std::shared_ptr<Exchange>& ex, Result<Response> r) {
+    auto* o = owner();
+    if (!o) return;
+    handing_back_ = true;
+    o->on_attempt_done(ex, std::move(r));
+    handing_back_ = false;
+  }
   std::shared_ptr<Exchange> take_front() {
     auto ex = std::move(running_.front());
     running_.pop_front();
@@ -193,6 +206,7 @@ class FakeConnection final : public Connection {
   std::size_t capacity_after_limits_ = 0;
   bool limits_pending_ = false;
   bool suspect_ = false;
+  bool handing_back_ = false;
   const PoolClock& clock_;
   std::deque<std::shared_ptr<Exchange>> running_;
 };

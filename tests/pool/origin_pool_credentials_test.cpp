@@ -93,3 +93,33 @@ TEST_F(PoolCredentialsTest, ARequestWhoseDeadlinePassesWhileItsCredentialIsFetch
   settle();
   EXPECT_EQ(connector.dials.size(), 0u);
 }
+
+TEST_F(PoolCredentialsTest, Invariant5_ASourceThatAnswersTwiceDoesNotSendAPostTwice) {
+  const auto post = send("POST");
+  credentials->answer_twice(token);
+  settle();
+  connector.succeed(Protocol::http2);
+  settle();
+  EXPECT_EQ(conn(0).running().size(), 1u) << "the second answer queued the request again";
+  conn(0).respond(201);
+  settle();
+  EXPECT_TRUE(conn(0).running().empty()) << "the POST was sent twice";
+  ASSERT_TRUE(completed(post));
+  EXPECT_TRUE(result(post));
+}
+
+TEST_F(PoolCredentialsTest, ARequestResentAfterA401IsNotSubmittedFromInsideTheConnectionsCallback) {
+  credentials->inline_answer = token;  // answers at once: the 401's refresh returns inline
+  const auto r = send();
+  connector.succeed(Protocol::http2);
+  settle();
+  credentials->inline_answer = refreshed;
+  conn(0).respond(401);
+  settle();
+  EXPECT_EQ(conn(0).reentrant_submits, 0) << "the resend re-entered the connection from its own callback";
+  ASSERT_EQ(conn(0).running().size(), 1u) << "the request was not resent with the refreshed credential";
+  conn(0).respond(200);
+  settle();
+  ASSERT_TRUE(completed(r));
+  EXPECT_TRUE(result(r));
+}

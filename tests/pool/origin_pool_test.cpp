@@ -129,6 +129,23 @@ TEST_F(PoolTest, TheQueueIsBoundedPerOrigin) {
   EXPECT_EQ(result(third).error().code(), errc::queue_full);
 }
 
+TEST_F(PoolTest, TheQueueLimitCountsOnlyRequestsStillWaiting) {
+  options.max_queued_per_origin = 3;
+  make_pool("http://origin.test:80");
+  const auto first = send();
+  const auto second = send();
+  const auto third = send();
+  // The last two end while they wait (their deadlines), behind a live first.
+  for (const auto i : {second, third})
+    exchanges[i]->complete(Error(errc::deadline_exceeded, "deadline", progress::not_sent));
+  settle();
+  const auto fourth = send();
+  EXPECT_FALSE(completed(fourth)) << "refused with one request waiting: "
+                                  << (completed(fourth) ? result(fourth).error().message() : "");
+  EXPECT_EQ(pool->counts().waiting, 2u);
+  EXPECT_FALSE(completed(first));
+}
+
 // --- invariants 1 and 2 -----------------------------------------------------
 
 TEST_F(PoolTest, Invariant1_ADrainingConnectionIsNeverHandedARequest) {
@@ -211,21 +228,43 @@ TEST_F(PoolTest, RetryTable_ARequestRefusedTwiceRestsForAJitteredBackoffBeforeIt
   EXPECT_EQ(result(post)->attempts(), 3);
 }
 
-TEST_F(PoolTest, RetryTable_ARefuserToTheEndFailsWithTheRefusalAfterMaxAttempts) {
-  options.backoff_base = 100ms;
+TEST_F(PoolTest, RetryTable_ARefusalSpellOutlastingMaxAttemptsIsRiddenOutWithBackoffCappedNearASecond) {
   make_pool("https://origin.test:443");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  for (int i = 0; i < 3 * options.max_attempts; ++i) {
+    ASSERT_EQ(conn(0).running().size(), 1u)
+        << "refusal " << i << ": " << (completed(post) ? result(post).error().message() : "still resting");
+    conn(0).fail_front(errc::refused_by_server, progress::refused);
+    settle();
+    advance(1s);  // no rest after a refusal is longer than about a second
+  }
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond(201);
+  settle();
+  ASSERT_TRUE(completed(post));
+  ASSERT_TRUE(result(post)) << result(post).error().message();
+  EXPECT_EQ(result(post)->attempts(), 3 * options.max_attempts + 1);
+}
+
+TEST_F(PoolTest, RetryTable_ARefuserToTheEndFailsWithTheRefusalBeforeItsDeadline) {
+  make_pool("https://origin.test:443");
+  const auto deadline = clock.now() + 1h;  // what send() gives every request
   const auto get = send("GET");
   connector.succeed(Protocol::http2);
   settle();
-  for (int i = 0; i < options.max_attempts && !completed(get); ++i) {
-    ASSERT_EQ(conn(0).running().size(), 1u) << "attempt " << i + 1;
+  while (!completed(get) && clock.now() < deadline) {
+    ASSERT_EQ(conn(0).running().size(), 1u);
     conn(0).fail_front(errc::refused_by_server, progress::refused);
-    advance(options.backoff_max);
+    settle();
+    advance(1s);
   }
   ASSERT_TRUE(completed(get));
   ASSERT_FALSE(result(get));
   EXPECT_EQ(result(get).error().code(), errc::refused_by_server);
-  EXPECT_EQ(result(get).error().attempts(), options.max_attempts);
+  EXPECT_NE(result(get).error().message().find("deadline"), std::string::npos) << result(get).error().message();
+  EXPECT_GT(result(get).error().attempts(), 1000) << "bounded by the deadline, not a count";
 }
 
 TEST_F(PoolTest, ARefusedRequestWhoseBackoffWouldPassItsDeadlineFailsAtOnceSayingSo) {

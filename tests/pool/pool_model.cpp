@@ -198,7 +198,8 @@ class Driver {
       case Step::learn_limits:
         return std::any_of(connector_.connections.begin(), connector_.connections.end(),
                            [](const auto& c) { return c->state() != ConnState::closed && c->limits_pending(); });
-      case Step::credential_answer:
+      case Step::credential_answer:  // held: the oldest fetch answers; inline: the token rotates
+        return credentials_ && (!credentials_->held.empty() || credentials_->inline_answer);
       case Step::credential_twice:
       case Step::credential_fail:
       case Step::credential_never: return credentials_ && !credentials_->held.empty();
@@ -326,7 +327,12 @@ class Driver {
         any_of(pending)->learn_limits();
         return;
       }
-      case Step::credential_answer: return credentials_->answer(pick(4) == 0 ? Result<Credential>(token2_) : token_);
+      case Step::credential_answer:
+        if (credentials_->held.empty()) {  // a source that answers inline: its token rotates
+          credentials_->inline_answer = *credentials_->inline_answer == token_ ? token2_ : token_;
+          return;
+        }
+        return credentials_->answer(pick(4) == 0 ? Result<Credential>(token2_) : token_);
       case Step::credential_twice: return credentials_->answer_twice(token_);
       case Step::credential_fail:
         return credentials_->answer(Error(errc::credentials_failed, "model: the plugin failed"));
@@ -501,6 +507,9 @@ class Driver {
         fail("request " + std::to_string(i) + " (" + r.method + ") is owned by " + std::to_string(n) +
              " places (invariant 6: exactly one)");
     }
+    for (const auto& c : connector_.connections)
+      if (c->reentrant_submits > 0)
+        fail("the pool submitted to " + c->describe() + " from inside its on_attempt_done (re-entering the protocol library)");
     // Invariant 7: slots are what can take a request, or is being dialed.
     if (pool_) {
       std::size_t can_take = 0;
