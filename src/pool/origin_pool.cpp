@@ -34,6 +34,10 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
     finish(ex, Error(errc::client_shut_down, ex->describe()));
     return;
   }
+  // Requests that ended while they waited (a deadline, a cancel) stay in
+  // the queue until pump() meets them; they do not count against the limit.
+  if (waiting_.size() >= options_.max_queued_per_origin)
+    std::erase_if(waiting_, [](const auto& e) { return e->done(); });
   if (waiting_.size() >= options_.max_queued_per_origin) {
     finish(ex, Error(errc::queue_full, ex->describe() + ": " + std::to_string(waiting_.size()) +
                                            " requests already wait for " + origin_.origin()));
@@ -171,7 +175,8 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
   Clock::duration rest{};
   if (verdict.action == retry::Action::retry_after_backoff) {
     const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-    rest = retry::backoff_delay(verdict.backoff_step, options_.backoff_base, options_.backoff_max, r);
+    rest = retry::backoff_delay(verdict.backoff_step, options_.backoff_base,
+                                std::min<std::chrono::milliseconds>(options_.backoff_max, retry::max_refusal_backoff), r);
     if (clock_.now() + rest >= ex->deadline()) {  // say why now rather than time out later
       verdict.action = retry::Action::fail;
       why = "refused again; the next try would come after the request's deadline";

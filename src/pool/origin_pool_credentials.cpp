@@ -92,7 +92,9 @@ bool OriginPool::reauthenticate(const std::shared_ptr<Exchange>& ex, Response& a
       emit(EventKind::retry, answer.connection_id(), answer.protocol(), {},
            ex->describe() + ": 401 to the credential sent; sending once more with a refreshed one");
     waiting_.push_front(ex);
-    pump();
+    // Deferred: an inline answer lands here inside the connection's own
+    // report of the 401 (nghttp2's on_stream_close).
+    pump_soon();
   });
   return true;
 }

@@ -55,7 +55,7 @@ class PoolTest : public ::testing::Test {
     const std::size_t i = exchanges.size();
     auto ex = std::make_shared<client::Exchange>(
         io_.get_executor(), completions_, Request(std::move(method), url_->str()), url_,
-        clock.now() + 1h, wait_for_ready,  // the deadline on the pool's clock
+        clock.now() + deadline, wait_for_ready,  // the deadline on the pool's clock
         client::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
           ++completion_counts[i];
           results[i].emplace(std::move(r));
@@ -81,6 +81,8 @@ class PoolTest : public ::testing::Test {
   FakeConnection& conn(std::size_t i) { return *connector.connections.at(i); }
 
   Options options;
+  /// How long each request sent from now on has before its deadline.
+  client::Clock::duration deadline = 1h;
   /// Set before make_pool() to give the origin credentials.
   std::shared_ptr<fakes::HeldCredentialSource> credentials;
   ManualClock clock;
