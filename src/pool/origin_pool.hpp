@@ -17,13 +17,28 @@
 //    when the retry decision (attempts, budget) says so; the others wait
 //    for a redial after backoff;
 //  - a request refused twice rests in the queue for a jittered backoff
-//    instead of being refused through all its attempts in a millisecond;
+//    (growing to about a second) instead of being refused through all its
+//    attempts in a millisecond; refusals are bounded by the deadline and
+//    the budget, not max_attempts;
+//  - every live request is held by exactly one place: the wait queue
+//    (resting or backing off included), the credential step, or a
+//    connection; reap() keeps a pool that holds any, shutdown() completes
+//    them all (DESIGN.md invariant 6; tests/pool/pool_model.hpp checks it
+//    after every step of random runs);
+//  - the slots counted against max_conns_per_origin are dials in flight and
+//    connections that can take a request now or once a running one ends:
+//    never a draining or suspect one (invariant 7);
+//  - a connection is reaped only after idle_timeout without a request, by
+//    the pool's own record as well as its protocol's;
 //  - a 429 or 503 with Retry-After rests for the server's delay before its
 //    next attempt, when the request may be repeated and the deadline allows;
 //  - every exchange completes exactly once (Exchange::complete guards it).
 //
 // The network and time come in through Connector and PoolClock, so the
 // state machine is unit-tested with fakes. Runs on its shard's I/O thread.
+// Files: origin_pool.cpp (checkout, retries, reaping, shutdown),
+// origin_pool_dials.cpp (dial planning and dial results),
+// origin_pool_credentials.cpp (the credential step).
 #pragma once
 
 #include "client/counters.hpp"

@@ -452,6 +452,7 @@ class Driver {
   void healthy_spell() {
     note("healthy spell");
     for (int round = 0; round < 200; ++round) {
+      if (live_records().empty()) break;  // nothing left to serve
       if (credentials_)
         while (!credentials_->held.empty()) credentials_->answer(token_);
       for (const auto& d : pending_dials())
