@@ -87,6 +87,7 @@ class Driver {
     bool maybe_processed = false;  // an attempt ended where the server may have run it
     bool credential_never = false; // its credential fetch was dropped unanswered
     std::string shut_down_error;   // its message, when it failed with client_shut_down
+    bool queue_full = false;       // refused because the origin's queue was full
   };
 
   // --- configuration ------------------------------------------------------
@@ -369,13 +370,20 @@ class Driver {
           auto& rec = records_[i];
           ++rec.completions;
           if (!res && res.error() == errc::client_shut_down) rec.shut_down_error = res.error().message();
+          if (!res && res.error() == errc::queue_full) rec.queue_full = true;
         }));
     r.ex = ex;
     r.id = ex->id();
     index_[r.id] = i;
     note(" #" + std::to_string(i) + " " + r.method + (wait_for_ready ? " (wait for ready)" : ""));
     records_.push_back(std::move(r));
+    std::size_t queued = 0;  // live requests waiting in the queue before this one
+    pool().for_each_held([&](const Exchange&, OriginPool::Place p) { queued += p == OriginPool::Place::queued; });
     pool().submit(std::move(ex));
+    settle();
+    if (records_[i].queue_full && queued < options_.max_queued_per_origin)
+      fail("request " + std::to_string(i) + " refused as queue_full with " + std::to_string(queued) +
+           " live requests queued (limit " + std::to_string(options_.max_queued_per_origin) + ")");
   }
 
   void finish_dial(Protocol p) {
