@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(h1_fuzz h2_fuzz url_fuzz headers_fuzz lease_fuzz retry_after_fuzz watch_event_fuzz)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(h1_fuzz h2_fuzz url_fuzz headers_fuzz lease_fuzz retry_after_fuzz watch_event_fuzz pool_fuzz)
 
 scripts/setup.sh
 [ -f build/fuzz/build.ninja ] || cmake --preset fuzz > /dev/null
