@@ -263,6 +263,7 @@ class HeldCredentialSource final : public CredentialSource {
   void fetch(const std::optional<Credential>& rejected, std::function<void(Result<Credential>)> done) override {
     if (inline_answer) {
       done(*inline_answer);
+      if (keep_after_inline) held.push_back({rejected, std::move(done)});  // to answer again later
       return;
     }
     held.push_back({rejected, std::move(done)});
@@ -282,6 +283,9 @@ class HeldCredentialSource final : public CredentialSource {
   }
   /// The oldest held fetch is never answered: its `done` is dropped.
   void drop() { held.pop_front(); }
+  /// With inline_answer: the fetch is also held after its inline answer, so
+  /// the test can make the source answer a second time (a buggy source).
+  bool keep_after_inline = false;
   /// When set, every fetch answers at once with it (a fixed token).
   std::optional<Credential> inline_answer;
   struct Fetch {

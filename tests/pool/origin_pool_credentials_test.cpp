@@ -95,8 +95,11 @@ TEST_F(PoolCredentialsTest, ARequestWhoseDeadlinePassesWhileItsCredentialIsFetch
 }
 
 TEST_F(PoolCredentialsTest, Invariant5_ASourceThatAnswersTwiceDoesNotSendAPostTwice) {
+  // Inline first (a cached token), then again from its own thread.
+  credentials->inline_answer = token;
+  credentials->keep_after_inline = true;
   const auto post = send("POST");
-  credentials->answer_twice(token);
+  credentials->answer(token);
   settle();
   connector.succeed(Protocol::http2);
   settle();

@@ -111,7 +111,10 @@ class Driver {
     credentials_mode_ = pick(3);  // none, inline, held
     if (credentials_mode_ > 0) {
       credentials_ = std::make_shared<fakes::HeldCredentialSource>();
-      if (credentials_mode_ == 1) credentials_->inline_answer = token_;
+      if (credentials_mode_ == 1) {
+        credentials_->inline_answer = token_;
+        credentials_->keep_after_inline = pick(2);  // a source that may answer again later
+      }
     }
     url_ = std::make_shared<const Url>(*parse_url(origin_ + "/path"));
   }

@@ -231,7 +231,11 @@ inline std::vector<HostileCase> cases() {
          c.write(f::goaway(0, 0));
          linger(c);
        },
-       {errc::refused_by_server}, 0, 4},
+       // Refused unprocessed: retried until the deadline (3 s) with rests
+       // growing to about a second, not for max_attempts (issue 21): ~9
+       // dials. It ends refused when the next rest would pass the deadline,
+       // or at the deadline itself if a dial was under way then.
+       {errc::refused_by_server, errc::deadline_exceeded}, 0, 12},
       {"PushPromiseWhilePushIsDisabled",
        [](RawConnection& c, f::FrameReader& frames) {
          greet(c, frames);
