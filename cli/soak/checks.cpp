@@ -135,9 +135,12 @@ std::optional<Finding> check_completion(const CompletionFacts& f, const Result<R
                        "-byte body" + (at >= 0 ? ", out of pattern at offset " + std::to_string(at) : std::string()) +
                        ": a second attempt's body after the first had started");
   const int attempts = result ? result->attempts() : result.error().attempts();
-  if (attempts > f.max_attempts)
-    return finding("attempts_within_limit",
-                   std::to_string(attempts) + " attempts, Options::max_attempts is " + std::to_string(f.max_attempts));
+  // Refused attempts (retried, or the last one) are not counted against
+  // max_attempts: the deadline and the retry budget bound those.
+  const int refused = f.seen.refused_retries.load() + (!result && result.error().reached() == progress::refused);
+  if (attempts - refused > f.max_attempts)
+    return finding("attempts_within_limit", std::to_string(attempts) + " attempts (" + std::to_string(refused) +
+                                                " refused), Options::max_attempts is " + std::to_string(f.max_attempts));
 
   if (result) {
     const Response& r = *result;

@@ -54,6 +54,8 @@ Worker::~Worker() {
 void Worker::on_retry_event(std::uint64_t id, progress failed_at, const std::string& line) {
   const auto e = shared_.ledger.entry(id);
   if (!e) return;
+  if (failed_at == progress::refused)
+    if (auto flight = shared_.ledger.flight(id)) ++flight->seen->refused_retries;
   if (auto f = check_retry(e->kind, failed_at))
     shared_.monitor.report(*f, "request #" + std::to_string(id) + " (" + to_string(e->kind) + ")", [&] {
       auto flight = shared_.ledger.flight(id);

@@ -74,6 +74,10 @@ struct Observed {
   std::atomic<int> source_calls_after_end{0};  ///< a body read again: a second attempt
   std::atomic<std::uint64_t> sink_bytes{0};
   std::atomic<std::int64_t> sink_mismatch{-1};  ///< first offset differing from /bytes' pattern
+  /// Attempts the server refused unprocessed and that were retried: they do
+  /// not count against Options::max_attempts (only the deadline and the
+  /// retry budget bound them).
+  std::atomic<int> refused_retries{0};
 };
 
 /// The upload body of request `id`: `size` bytes, a function of the id.
