@@ -1,25 +1,57 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the optimised build, then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
-# libFuzzer harness for a short bounded run (scripts/fuzz.sh; longer runs:
-# scripts/fuzz.sh 1200).
-# `scripts/test.sh tsan` instead runs the concurrency and fault tests under
-# ThreadSanitizer (kept out of CI for time: about 10 more minutes).
+# Builds and runs every test; CI runs exactly this (.ci/run). Three builds:
+#  1. ci (g++ -O2, line tables only, unity build, no benchmarks): the whole
+#     suite, the tests that wait on sockets at -j4, then the tests labelled
+#     `wallclock` (wall-clock bounds or a loaded machine: partition, demo,
+#     elect, leadership bounds, soak, compat) one at a time.
+#  2. ci-sanitize (clang ASan+UBSan, the fuzz preset's flags): the suite
+#     again except `wallclock` (their bounds would measure the sanitizer; the
+#     code they drive runs under ASan in the integration tests) and `install`
+#     (packaging, nothing to check); then each libFuzzer harness for a short
+#     bounded run (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
+#  3. ci-tsan (clang ThreadSanitizer): the concurrency tests - client, pool,
+#     credentials, watcher, elector, server streams, recovery.
+# `scripts/test.sh ci|sanitize|tsan` runs one of the three.
 # Installs missing Debian packages first (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ "${1:-}" = tsan ]; then
-  [ -f build/tsan/build.ninja ] || cmake --preset tsan > /dev/null
-  cmake --build build/tsan --target client_tests pool_tests recovery_tests lease_tests proxy_tests rebound_cli -j2
-  ctest --test-dir build/tsan -R 'Client|Pool|Recovery|Election|Proxy' -j2 --output-on-failure --timeout 300
-  exit
-fi
-for preset in default asan; do
-  echo "== $preset: build"
-  scripts/build.sh "$preset"
-  echo "== $preset: test"
-  ctest --preset "$preset"
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(ci sanitize tsan)
+
+# ThreadSanitizer: the executables these tests live in, and the tests.
+tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests lease_tests server_tests)
+tsan_tests='^(Client|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
+
+configure() {
+  [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null
+}
+for step in "${steps[@]}"; do
+  case $step in
+    ci)
+      echo "== ci: build"
+      configure ci
+      cmake --build --preset ci
+      echo "== ci: test (-j4, then the wallclock tests one at a time)"
+      ctest --preset ci -LE wallclock -j4
+      ctest --preset ci -L wallclock -j1
+      ;;
+    sanitize)
+      echo "== ci-sanitize: build (clang ASan+UBSan, tests and fuzzers)"
+      configure ci-sanitize
+      cmake --build --preset ci-sanitize
+      echo "== ci-sanitize: test"
+      ctest --preset ci-sanitize -LE 'wallclock|install' -j4
+      echo "== fuzz"
+      FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15
+      ;;
+    tsan)
+      echo "== ci-tsan: build (the concurrency tests' executables)"
+      configure ci-tsan
+      cmake --build --preset ci-tsan --target "${tsan_targets[@]}"
+      echo "== ci-tsan: test"
+      ctest --preset ci-tsan -R "$tsan_tests" -j2
+      ;;
+    *) echo "usage: scripts/test.sh [ci|sanitize|tsan]..." >&2; exit 2 ;;
+  esac
 done
-echo "== fuzz"
-scripts/fuzz.sh 15
