@@ -26,31 +26,38 @@ tsan_tests='^(Client|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|W
 configure() {
   [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null
 }
+# timed LABEL COMMAND...: runs it and prints its wall time (CI's step table).
+timed() {
+  local label=$1 start=$SECONDS
+  shift
+  "$@"
+  echo "== $label: $((SECONDS - start)) s"
+}
 for step in "${steps[@]}"; do
   case $step in
     ci)
       echo "== ci: build"
-      configure ci
-      cmake --build --preset ci
+      timed "ci: configure" configure ci
+      timed "ci: build" cmake --build --preset ci
       echo "== ci: test (-j4, then the wallclock tests one at a time)"
-      ctest --preset ci -LE wallclock -j4
-      ctest --preset ci -L wallclock -j1
+      timed "ci: test" ctest --preset ci -LE wallclock -j4
+      timed "ci: wallclock tests" ctest --preset ci -L wallclock -j1
       ;;
     sanitize)
       echo "== ci-sanitize: build (clang ASan+UBSan, tests and fuzzers)"
-      configure ci-sanitize
-      cmake --build --preset ci-sanitize
+      timed "ci-sanitize: configure" configure ci-sanitize
+      timed "ci-sanitize: build" cmake --build --preset ci-sanitize
       echo "== ci-sanitize: test"
-      ctest --preset ci-sanitize -LE 'wallclock|install' -j4
+      timed "ci-sanitize: test" ctest --preset ci-sanitize -LE 'wallclock|install' -j4
       echo "== fuzz"
-      FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15
+      timed "fuzz" env FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15
       ;;
     tsan)
       echo "== ci-tsan: build (the concurrency tests' executables)"
-      configure ci-tsan
-      cmake --build --preset ci-tsan --target "${tsan_targets[@]}"
+      timed "ci-tsan: configure" configure ci-tsan
+      timed "ci-tsan: build" cmake --build --preset ci-tsan --target "${tsan_targets[@]}"
       echo "== ci-tsan: test"
-      ctest --preset ci-tsan -R "$tsan_tests" -j2
+      timed "ci-tsan: test" ctest --preset ci-tsan -R "$tsan_tests" -j2
       ;;
     *) echo "usage: scripts/test.sh [ci|sanitize|tsan]..." >&2; exit 2 ;;
   esac
