@@ -1,64 +1,84 @@
 #!/usr/bin/env bash
 # Builds and runs every test; CI runs exactly this (.ci/run). Three builds:
-#  1. ci (g++ -O2, line tables only, unity build, no benchmarks): the whole
-#     suite, the tests that wait on sockets at -j4, then the tests labelled
-#     `wallclock` (wall-clock bounds or a loaded machine: partition, demo,
-#     elect, leadership bounds, soak, compat) one at a time.
-#  2. ci-sanitize (clang ASan+UBSan, the fuzz preset's flags): the suite
-#     again except `wallclock` (their bounds would measure the sanitizer; the
-#     code they drive runs under ASan in the integration tests) and `install`
-#     (packaging, nothing to check); then each libFuzzer harness for a short
-#     bounded run (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
-#  3. ci-tsan (clang ThreadSanitizer): the concurrency tests - client, pool,
-#     credentials, watcher, elector, server streams, recovery.
-# `scripts/test.sh ci|sanitize|tsan` runs one of the three.
+#  ci (g++ -O2, line tables only, unity build, no benchmarks): the whole
+#    suite - the tests labelled `wallclock` (wall-clock bounds or a loaded
+#    machine: partition, demo, elect, leadership bounds, soak, compat) one at
+#    a time on an otherwise idle machine, the rest (they wait on sockets) at -j4.
+#  ci-sanitize (clang ASan+UBSan with the fuzz preset's instrumentation): the
+#    suite again except `wallclock` (their bounds would measure the sanitizer;
+#    the code they drive runs under ASan in the integration tests) and
+#    `install` (packaging); then each libFuzzer harness for a bounded time
+#    (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
+#  ci-tsan (clang ThreadSanitizer): the concurrency tests - client,
+#    credentials, pool, watcher, elector, server streams, recovery.
+# In a full run the socket-bound test runs and the fuzzers go beside the next
+# build (their output is printed when they end; logs in build/ci-logs); the
+# wallclock tests and the TSan tests run alone.
+# `scripts/test.sh ci|sanitize|tsan` runs one build's part, one step at a time.
 # Installs missing Debian packages first (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(ci sanitize tsan)
 
 # ThreadSanitizer: the executables these tests live in, and the tests.
 tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests lease_tests server_tests)
 tsan_tests='^(Client|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
 
-configure() {
+build() {
   [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null
+  cmake --build --preset "$1" "${@:2}"
 }
-# timed LABEL COMMAND...: runs it and prints its wall time (CI's step table).
+ci_build() { build ci; }
+ci_wallclock_tests() { ctest --preset ci -L wallclock -j1; }
+ci_tests() { ctest --preset ci -LE wallclock -j4; }
+sanitize_build() { build ci-sanitize; }
+sanitize_tests() { ctest --preset ci-sanitize -LE 'wallclock|install' -j4; }
+fuzz() { FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15; }
+sanitize_tests_and_fuzz() { timed sanitize_tests; timed fuzz; }
+tsan_build() { build ci-tsan --target "${tsan_targets[@]}"; }
+tsan_tests() { ctest --preset ci-tsan -R "$tsan_tests" -j2; }
+
+# timed STEP: runs the function and prints its wall time (CI's step table).
 timed() {
-  local label=$1 start=$SECONDS
-  shift
-  "$@"
-  echo "== $label: $((SECONDS - start)) s"
+  local start=$SECONDS
+  echo "== $1"
+  "$1"
+  echo "== $1: done in $((SECONDS - start)) s"
 }
-for step in "${steps[@]}"; do
-  case $step in
-    ci)
-      echo "== ci: build"
-      timed "ci: configure" configure ci
-      timed "ci: build" cmake --build --preset ci
-      echo "== ci: test (-j4, then the wallclock tests one at a time)"
-      timed "ci: test" ctest --preset ci -LE wallclock -j4
-      timed "ci: wallclock tests" ctest --preset ci -L wallclock -j1
-      ;;
-    sanitize)
-      echo "== ci-sanitize: build (clang ASan+UBSan, tests and fuzzers)"
-      timed "ci-sanitize: configure" configure ci-sanitize
-      timed "ci-sanitize: build" cmake --build --preset ci-sanitize
-      echo "== ci-sanitize: test"
-      timed "ci-sanitize: test" ctest --preset ci-sanitize -LE 'wallclock|install' -j4
-      echo "== fuzz"
-      timed "fuzz" env FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15
-      ;;
-    tsan)
-      echo "== ci-tsan: build (the concurrency tests' executables)"
-      timed "ci-tsan: configure" configure ci-tsan
-      timed "ci-tsan: build" cmake --build --preset ci-tsan --target "${tsan_targets[@]}"
-      echo "== ci-tsan: test"
-      timed "ci-tsan: test" ctest --preset ci-tsan -R "$tsan_tests" -j2
-      ;;
-    *) echo "usage: scripts/test.sh [ci|sanitize|tsan]..." >&2; exit 2 ;;
-  esac
-done
+# beside STEP: starts it in the background, its output to build/ci-logs;
+# joined STEP: waits for it, prints its output, fails when it failed.
+declare -A pids
+beside() {
+  mkdir -p build/ci-logs
+  echo "== $1: started beside the next step (build/ci-logs/$1.log)"
+  timed "$1" > "build/ci-logs/$1.log" 2>&1 &
+  pids[$1]=$!
+}
+joined() {
+  local status=0
+  wait "${pids[$1]}" || status=$?
+  cat "build/ci-logs/$1.log"
+  unset "pids[$1]"
+  return $status
+}
+trap '[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2> /dev/null' EXIT
+
+start=$SECONDS
+case ${1:-all} in
+  all)
+    timed ci_build
+    timed ci_wallclock_tests  # alone: their bounds must not measure a compiler
+    beside ci_tests
+    timed sanitize_build
+    joined ci_tests
+    beside sanitize_tests_and_fuzz
+    timed tsan_build
+    joined sanitize_tests_and_fuzz
+    timed tsan_tests
+    ;;
+  ci) timed ci_build; timed ci_wallclock_tests; timed ci_tests ;;
+  sanitize) timed sanitize_build; timed sanitize_tests; timed fuzz ;;
+  tsan) timed tsan_build; timed tsan_tests ;;
+  *) echo "usage: scripts/test.sh [ci|sanitize|tsan]" >&2; exit 2 ;;
+esac
+echo "== all steps passed in $((SECONDS - start)) s"
