@@ -3,12 +3,18 @@
 // leader election over a Lease from the command line. Prints every
 // election event (text, or one JSON object per line with --json, with
 // valid_until on acquisitions and renewals); with a command, runs it only
-// while this process leads: started on acquiring, stopped (SIGTERM to its
-// group, SIGKILL after --grace) when leadership ends or expires - checked
-// by the clock, so a process resumed after a pause stops it at once - and
-// when it exits by itself the lease is released and its status is ours.
+// while this process leads. The command is run and signalled by a watchdog
+// process (elect/watchdog.hpp) that holds the leadership bound itself, so
+// a paused, stopped or killed elect cannot leave it running: SIGTERM at
+// the bound (or when leadership ends), SIGKILL after --grace, which fits in
+// the safety margin; every process of the command goes (cgroup or
+// subreaper containment). When the command exits by itself, or cannot
+// start, the lease is released and elect exits with its status.
 #include "common.hpp"
-#include "elect/supervised_command.hpp"
+#include "elect/command_terms.hpp"
+#include "elect/line_printer.hpp"
+#include "elect/watchdog_link.hpp"
+#include "duration.hpp"
 
 #include <rebound/kube/in_cluster.hpp>
 #include <rebound/lease/leader_elector.hpp>
@@ -33,7 +39,9 @@ struct ElectFlags {
   std::string lease_duration = "15s";
   std::string renew_deadline = "10s";
   std::string retry_period = "2s";
-  std::string grace = "5s";
+  std::string safety_margin;  // "": the library's default, lease duration - renew deadline
+  std::string grace;          // "": min(5s, safety margin - slack)
+  std::string containment = "auto";
   std::string duration = "0s";
   std::string token;
   bool json = false;
@@ -54,10 +62,15 @@ std::string wall_text(std::chrono::system_clock::time_point t) {
   return lease::format_micro_time(lease::MicroTime(micros.time_since_epoch()));
 }
 
-// One printer for the event thread and the main thread.
+// One printer for every thread; it never blocks (elect/line_printer.hpp).
 class Printer {
  public:
-  explicit Printer(bool json) : json_(json) {}
+  explicit Printer(bool json)
+      : json_(json), out_(STDOUT_FILENO, 10'000, [json](std::size_t n) {
+          const std::string what = std::to_string(n) + " lines dropped: standard output was not read";
+          return json ? boost::json::serialize(boost::json::object{{"event", "output_dropped"}, {"lines", n}})
+                      : wall_text(std::chrono::system_clock::now()) + " " + what;
+        }) {}
 
   void event(const lease::ElectionEvent& e) {
     if (!json_) return line(to_string(e));
@@ -88,13 +101,25 @@ class Printer {
   }
 
  private:
-  void line(const std::string& s) {
-    std::lock_guard lock(mutex_);
-    std::cout << s << std::endl;
-  }
+  void line(std::string s) { out_.line(std::move(s)); }
   const bool json_;
-  std::mutex mutex_;
+  elect::LinePrinter out_;
+
+ public:
+  void flush(std::chrono::milliseconds bound) { out_.flush(bound); }
 };
+
+// Leadership and the command's stop: the margin is the time between the
+// end of our leadership (valid_until) and the earliest takeover; the slack
+// covers the watchdog's own lateness and the kill's delivery.
+constexpr std::chrono::milliseconds kill_slack{500};
+constexpr std::chrono::milliseconds default_grace{5000};
+
+elect::ContainmentChoice containment_choice(const std::string& v) {
+  if (v == "auto") return elect::ContainmentChoice::automatic;
+  if (v == "cgroup") return elect::ContainmentChoice::cgroup;
+  return elect::ContainmentChoice::subreaper;
+}
 
 int run(const ElectFlags& f) {
   const ClientSetup setup = f.client.setup();
@@ -122,60 +147,96 @@ int run(const ElectFlags& f) {
   cfg.bearer_token = f.token;
   // After a loss, a candidate again: the command runs again if we lead again.
   cfg.rejoin_after_loss = true;
+  if (!f.safety_margin.empty()) cfg.safety_margin = duration_or_throw("--safety-margin", f.safety_margin);
   if (auto why = cfg.validate(); !why.empty()) throw CLI::ValidationError("timings", why);
-  const auto grace = duration_or_throw("--grace", f.grace);
   const auto duration = duration_or_throw("--duration", f.duration);
-
-  Printer out(f.json);
-  elect::SupervisedCommand command(f.command, f.json);
   const bool has_command = !f.command.empty();
+
+  // The grace must end before anyone may take over: within the margin.
+  const auto margin = cfg.safety_margin.value_or(cfg.lease_duration - cfg.renew_deadline);
+  const auto kill_bound = margin - kill_slack;
+  auto grace = std::min(default_grace, kill_bound);
+  if (!f.grace.empty()) grace = duration_or_throw("--grace", f.grace);
+  if (has_command && kill_bound.count() < 0)
+    throw CLI::ValidationError("--safety-margin", "the safety margin (" + std::to_string(margin.count()) +
+                                                      " ms) leaves the command no time to stop: it must be at least " +
+                                                      std::to_string(kill_slack.count()) + " ms");
+  if (has_command && grace > kill_bound)
+    throw CLI::ValidationError("--grace", std::to_string(grace.count()) + " ms is longer than the safety margin (" +
+                                              std::to_string(margin.count()) + " ms) less " +
+                                              std::to_string(kill_slack.count()) +
+                                              " ms: the command could run after another candidate took over; "
+                                              "lower --grace or raise --safety-margin (or the lease duration)");
+
+  // Declared so that each outlives what uses it: the watchdog's reader
+  // thread reports to the terms, which print.
+  std::optional<Printer> out;
+  std::optional<elect::CommandTerms> terms;
+  // The watchdog is forked first, while this process has one thread.
+  std::optional<elect::WatchdogLink> watchdog;
+  if (has_command) {
+    try {
+      watchdog.emplace(elect::WatchdogConfig{.argv = f.command,
+                                             .stdout_to_stderr = f.json,
+                                             .grace = grace,
+                                             .kill_bound = kill_bound,
+                                             .containment = containment_choice(f.containment)});
+    } catch (const std::runtime_error& e) {
+      throw CLI::ValidationError("--containment", e.what());
+    }
+  }
+  out.emplace(f.json);
   // Set once the elector made it unique, before start(): the callbacks that
   // read it run only after that (thread start orders the two).
   std::string identity;
-  auto stop_command = [&](const std::string& why) {
-    if (auto status = command.stop(grace))
-      out.command("command_stopped", identity, {{"why", why}, {"exit_status", *status}},
-                  "(" + why + ", exit status " + std::to_string(*status) + ")");
-  };
-  cfg.on_event = [&](const lease::ElectionEvent& e) { out.event(e); };
-  if (has_command) {
-    // Both run on the elector's callback thread, which lives as long as the
-    // elector: the command's parent-death signal is tied to it.
-    cfg.on_started_leading = [&] {
-      const pid_t pid = command.start();
-      if (pid > 0)
-        out.command("command_started", identity, {{"pid", pid}}, "pid " + std::to_string(pid));
-      else
-        out.command("command_failed", identity, {{"message", command.error()}}, command.error());
-    };
-    cfg.on_stopped_leading = [&] { stop_command("leadership ended"); };
+  if (watchdog)
+    terms.emplace(*watchdog, cfg.retry_period,
+                  [&](const std::string& event, boost::json::object fields, const std::string& text) {
+                    out->command(event, identity, std::move(fields), text);
+                  });
+  const auto stop_bound = grace + std::chrono::seconds(2);
+  lease::LeaderElector* elector_ptr = nullptr;
+  cfg.on_event = [&](const lease::ElectionEvent& e) { out->event(e); };
+  if (terms) {
+    cfg.on_started_leading = [&] { terms->wake(); };
+    // The lease is released after this returns: the command must be gone,
+    // unless a new leadership already covers it.
+    cfg.on_stopped_leading = [&] { terms->stop(stop_bound, [&] { return elector_ptr->is_leader(); }); };
   }
 
   lease::LeaderElector elector(cfg);
+  elector_ptr = &elector;
   identity = elector.identity();
-  std::signal(SIGINT, [](int) { interrupted = 1; });
-  std::signal(SIGTERM, [](int) { interrupted = 1; });
+  if (watchdog) {
+    out->command("containment", identity,
+                {{"mode", elect::to_string(watchdog->mode())}, {"detail", watchdog->detail()}},
+                std::string(elect::to_string(watchdog->mode())) + " (" + watchdog->detail() + ")");
+    watchdog->start_reading([&](const std::optional<elect::Report>& r) { terms->on_report(r); });
+  }
+  std::signal(SIGPIPE, SIG_IGN);  // a reader gone from our stdout is no reason to stop leading
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) std::signal(sig, [](int) { interrupted = 1; });
   elector.start();
 
-  // The watchdog: leadership is a time bound, and this loop enforces it on
-  // the command even when the election has not yet noticed (a process just
-  // resumed from a pause) or a callback is slow.
   const auto began = std::chrono::steady_clock::now();
-  std::optional<int> command_status;
   while (!interrupted && (duration.count() == 0 || std::chrono::steady_clock::now() - began < duration)) {
-    if (has_command) {
-      if (auto status = command.poll_exit()) {
-        command_status = status;
-        out.command("command_exited", identity, {{"exit_status", *status}}, "exit status " + std::to_string(*status));
-        break;
-      }
-      if (command.running() && !elector.is_leader()) stop_command("leadership expired");
+    if (!terms) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    terms->tick(elector.is_leader(), elector.valid_until());
+    if (terms->final_status()) break;
+    terms->wait(std::chrono::milliseconds(20));
   }
-  elector.stop();  // on_stopped_leading stops the command, then the lease is released
-  stop_command("rebound elect stopped");
-  return command_status.value_or(0);
+  // The command first, while the lease is still ours; then the election,
+  // which releases the lease once nothing of the command is left.
+  if (terms) terms->stop(stop_bound);
+  elector.stop();
+  if (terms) {
+    terms->closing();
+    watchdog->close(std::chrono::seconds(5));
+  }
+  out->flush(std::chrono::seconds(1));
+  return terms ? terms->final_status().value_or(0) : 0;
 }
 
 }  // namespace
@@ -197,7 +258,20 @@ void add_elect(CLI::App& root) {
   add_duration(*app, "--lease-duration", flags->lease_duration, "How long others wait before taking over a lease that is not renewed");
   add_duration(*app, "--renew-deadline", flags->renew_deadline, "A leader that has not renewed within this gives up");
   add_duration(*app, "--retry-period", flags->retry_period, "Time between attempts (renewals, and candidates' tries)");
-  add_duration(*app, "--grace", flags->grace, "After SIGTERM, how long the command has before SIGKILL");
+  add_duration(*app, "--safety-margin", flags->safety_margin,
+               "Leadership ends this long before others may take over: the command's time to stop (default: "
+               "lease duration - renew deadline)");
+  app->add_option("--grace", flags->grace,
+                  "After SIGTERM, how long the command has before SIGKILL (default: min(5s, safety margin - "
+                  "500ms); more is refused)")
+      ->check([](const std::string& v) {
+        return parse_duration(v) ? std::string() : "expected a duration like 200ms, 2s or 1m, got \"" + v + "\"";
+      });
+  app->add_option("--containment", flags->containment,
+                  "How every process of the command is reached: cgroup (a cgroup v2 group, killed with "
+                  "cgroup.kill), subreaper (its descendants in /proc), or auto (cgroup where one can be made)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"auto", "cgroup", "subreaper"}));
   add_duration(*app, "--duration", flags->duration, "Stop after this long (0: until interrupted or the command exits)");
   app->add_option("--token", flags->token, "Bearer token for the API server");
   app->add_flag("--json", flags->json, "One JSON object per event (valid_until on acquired and renewed)");
@@ -205,9 +279,12 @@ void add_elect(CLI::App& root) {
   flags->client.add_in_cluster_flag(*app);
   app->add_option("command", flags->command, "The command to run while leading (after --)");
   app->footer(
-      "The command runs in its own process group and dies with rebound elect (even on SIGKILL);\n"
-      "with --json its standard output goes to standard error.\n"
-      "Exit status: the command's when it exited by itself; 0 when stopped by a signal or --duration; 105-109 on bad flags (CLI11);\n"
+      "The command is run by a watchdog process that holds the leadership bound: SIGTERM when leadership ends\n"
+      "(or elect is paused past it, stopped, or killed), SIGKILL after --grace, to every process it started;\n"
+      "with --json its standard output goes to standard error. SIGINT, SIGTERM and SIGHUP stop the command,\n"
+      "then release the lease.\n"
+      "Exit status: the command's when it exited by itself; 127 (not found) or 126 when it could not start;\n"
+      "0 when stopped by a signal or --duration; 105-109 on bad flags (CLI11);\n"
       "2 when the kubeconfig or in-cluster config cannot be used (one line naming the file and key; nothing was run).");
   app->callback([flags] { throw CLI::RuntimeError(with_config_errors("elect", [&] { return run(*flags); })); });
 }

@@ -63,11 +63,14 @@ ClientSetup ClientFlags::setup() const {
     s.cluster = kube::load_kubeconfig({.path = kubeconfig, .context = context});
   if (s.cluster) s.cluster->apply_to(o);
   // Flags override the cluster's settings, as kubectl's do.
-  if (insecure) o.tls.verify_peer = false;
   if (!cacert.empty()) {
+    // kubectl's rule: a CA given here is what the server must prove itself
+    // against, whatever the kubeconfig said about skipping verification.
     o.tls.ca_file = cacert;
     o.tls.ca_pem.clear();
+    o.tls.verify_peer = true;
   }
+  if (insecure) o.tls.verify_peer = false;
   if (!cert.empty()) {
     o.tls.cert_file = cert;
     o.tls.key_file = key.empty() ? cert : key;

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-30}
 shift || true
 harnesses=("$@")
-[ ${#harnesses[@]} -gt 0 ] || harnesses=(h1_fuzz h2_fuzz url_fuzz headers_fuzz lease_fuzz)
+[ ${#harnesses[@]} -gt 0 ] || harnesses=(h1_fuzz h2_fuzz url_fuzz headers_fuzz lease_fuzz retry_after_fuzz watch_event_fuzz pool_fuzz)
 
 scripts/setup.sh
 preset=${FUZZ_PRESET:-fuzz}

@@ -10,8 +10,7 @@
 #    `install` (packaging); then each libFuzzer harness for a bounded time
 #    (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
 #  ci-tsan (clang ThreadSanitizer): the concurrency tests - client,
-#    credentials, pool, watch across restarts, elector, server streams,
-#    recovery (the Watcher's own tests wait for a fix: see tsan_tests).
+#    credentials, pool, watcher, elector, server streams, recovery.
 # In a full run the socket-bound test runs and the fuzzers go beside the next
 # build (their output is printed when they end; logs in build/ci-logs); the
 # wallclock tests and the TSan tests run alone.
@@ -23,12 +22,8 @@ scripts/setup.sh
 
 # ThreadSanitizer: the executables these tests live in, and the tests
 # (parameterised suites carry a prefix: Transports/StreamingTest.X/1).
-# Watcher.* (kube_watch_tests) is left out until its race is fixed: TSan
-# reports Watcher::Impl::push() calling wake.notify_all() after unlocking,
-# on the Client's thread, while ~Watcher (the run thread has already taken
-# the item and ended) destroys the condition variable - every Watcher.* test.
-tsan_targets=(client_tests recovery_tests pool_tests kube_watch_restart_tests lease_tests server_tests)
-tsan_tests='^([A-Za-z]+/)?(Client[A-Za-z0-9]*|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
+tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests lease_tests server_tests)
+tsan_tests='^([A-Za-z]+/)?(Client[A-Za-z0-9]*|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
 
 build() {
   [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null

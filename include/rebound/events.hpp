@@ -57,8 +57,10 @@ struct Counters {
   std::uint64_t dial_failures = 0;
   std::uint64_t connections_open = 0;
   std::uint64_t connections_closed = 0;
-  /// Second completions of one request, dropped: always 0 unless rebound
-  /// has a bug (checked builds abort instead). Tests assert it stays 0.
+  /// Second completions of one request (dropped), and requests that nothing
+  /// owned any more when they were destroyed (completed then with
+  /// client_shut_down): always 0 unless rebound has a bug (checked builds
+  /// abort on a second completion). Tests assert it stays 0.
   std::uint64_t completions_dropped = 0;
 };
 

@@ -107,7 +107,11 @@ struct Options {
 
   // --- retries ---
   /// Attempts per request, the first included. A failed dial counts as an
-  /// attempt for the requests that had no other way forward.
+  /// attempt for the requests that had no other way forward. Attempts the
+  /// server refused unprocessed (REFUSED_STREAM; above a GOAWAY's last
+  /// stream id) do not count: those are retried with backoff growing to
+  /// about a second until the request's deadline or the retry budget stops
+  /// them.
   int max_attempts = 4;
   std::chrono::milliseconds backoff_base = 50ms;
   std::chrono::milliseconds backoff_max = 2s;

@@ -1,11 +1,15 @@
 // RestConfig's two operations: onto rebound::Options, and URLs on the server.
 #include <rebound/kube/rest_config.hpp>
 
+#include "impersonation.hpp"
+
 namespace rebound::kube {
 
 void RestConfig::apply_to(rebound::Options& options) const {
   options.tls = tls;
-  if (credentials)
+  if (!impersonate.empty())
+    options.credentials = rebound::CredentialOptions{detail::impersonating(credentials, impersonate), server};
+  else if (credentials)
     options.credentials = rebound::CredentialOptions{credentials, server};
   else
     options.credentials = {};

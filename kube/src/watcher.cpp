@@ -75,8 +75,17 @@ struct Watcher::Impl {
 
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
+  bool last_watch_lived = false;  ///< the last watch delivered something or lasted a while
 
-  std::string url(bool watch) const {
+  // timeoutSeconds for the next watch: watch_timeout * (1 + U[0, 1)), as
+  // client-go's reflector asks, so that watchers started together (a fleet
+  // after a rollout) do not all reconnect in the same second.
+  std::chrono::seconds next_watch_timeout() {
+    const auto base = options.watch_timeout.count();
+    return std::chrono::seconds(base + std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(base - 1, 0))(random));
+  }
+
+  std::string url(bool watch, std::chrono::seconds timeout = {}) const {
     boost::urls::url u(options.collection_url);
     auto params = u.params();
     if (!options.label_selector.empty()) params.set("labelSelector", options.label_selector);
@@ -85,7 +94,7 @@ struct Watcher::Impl {
       params.set("watch", "true");
       params.set("resourceVersion", resource_version());
       params.set("allowWatchBookmarks", "true");
-      params.set("timeoutSeconds", std::to_string(options.watch_timeout.count()));
+      params.set("timeoutSeconds", std::to_string(timeout.count()));
     }
     return std::string(u.buffer());
   }
@@ -150,7 +159,8 @@ struct Watcher::Impl {
       rv = list_rv;
       ++stats.lists;
     }
-    failures_in_a_row = 0;
+    // The streak of failures is not over yet: only a watch that lives ends
+    // it (a list followed by a 410 at once, again and again, is one).
     if (options.on_list) options.on_list(list_items, list_rv);
     return true;
   }
@@ -174,9 +184,10 @@ struct Watcher::Impl {
     }
     auto splitter = std::make_shared<LineSplitter>([this](std::string_view line) { push(std::string(line)); });
     auto cancel_on_overflow = *cancel;
-    Request req = Request::get(url(true))
+    const auto timeout = next_watch_timeout();
+    Request req = Request::get(url(true, timeout))
                       .header("accept", "application/json")
-                      .timeout(std::chrono::duration_cast<milliseconds>(options.watch_timeout) + std::chrono::seconds(30))
+                      .timeout(std::chrono::duration_cast<milliseconds>(timeout) + std::chrono::seconds(30))
                       .body_idle_timeout(options.idle_timeout)
                       .cancellation(*cancel)
                       .on_body([splitter, cancel_on_overflow](std::string_view chunk) mutable {
@@ -190,9 +201,10 @@ struct Watcher::Impl {
     for (;;) {
       StreamItem item = pop();
       if (auto* end = std::get_if<StreamEnd>(&item)) {
-        if (delivered) failures_in_a_row = 0;
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
-        return classify(end->result, expired, bad, bad_why, delivered || !at_once);
+        last_watch_lived = delivered || !at_once;
+        if (last_watch_lived) failures_in_a_row = 0;
+        return classify(end->result, expired, bad, bad_why, last_watch_lived);
       }
       if (expired || bad) continue;  // the stream is being cancelled: drain it
       auto parsed = detail::parse_watch_line(std::get<std::string>(item));
@@ -248,11 +260,13 @@ struct Watcher::Impl {
     return true;
   }
 
+  // From the I/O thread. The notify is made under the lock: once the run
+  // thread can take the stream's last item it may return, and ~Watcher may
+  // destroy `wake` - a notify after the unlock would touch a dead
+  // condition variable (ThreadSanitizer saw it in every Watcher test).
   void push(StreamItem item) {
-    {
-      std::lock_guard lock(mutex);
-      items.push_back(std::move(item));
-    }
+    std::lock_guard lock(mutex);
+    items.push_back(std::move(item));
     wake.notify_all();
   }
 
@@ -283,6 +297,10 @@ struct Watcher::Impl {
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;
+          // A watch that fell out of the window after a while lists at
+          // once; one refused at once, again and again, backs off as
+          // client-go's reflector does.
+          if (!last_watch_lived) back_off();
           break;
         case WatchEnd::failed: back_off(); break;
         case WatchEnd::stopped: return;

@@ -5,6 +5,8 @@
 #include "client/deadline_queue.hpp"
 #include "client/invariant.hpp"
 
+#include <algorithm>
+
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
 
@@ -23,7 +25,13 @@ Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Reque
       executor_(std::move(ex)), completions_(completions), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
 
 Exchange::~Exchange() {
-  if (!done_) complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  // Nothing owned it any more: a request in limbo (DESIGN.md invariant 6).
+  // Its caller still gets an answer, and the count shows the bug to
+  // Counters::completions_dropped (which the tests assert stays 0).
+  if (!done_) {
+    completions_.count_dropped();
+    complete(Error(errc::client_shut_down, describe() + ": dropped before completing"));
+  }
   // Still linked if it was added after completing (a cancel that ran before
   // Shard::start): complete() cannot have unlinked it.
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
@@ -73,10 +81,17 @@ void Exchange::apply_credential(const Credential& c) {
   Headers& h = request_.headers();
   for (const auto& name : credential_fields_added_) h.remove(name);
   credential_fields_added_.clear();
+  // The caller's own fields win; a name the credential repeats
+  // (Impersonate-Group) is added as often as it comes.
+  std::vector<std::string> callers;
+  for (const auto& field : c.headers)
+    if (h.contains(field.first)) callers.push_back(field.first);
   for (const auto& [name, value] : c.headers) {
-    if (h.contains(name)) continue;  // the caller's own field wins
+    if (std::find(callers.begin(), callers.end(), name) != callers.end()) continue;
     h.add(name, value);
-    credential_fields_added_.push_back(name);
+    if (std::find(credential_fields_added_.begin(), credential_fields_added_.end(), name) ==
+        credential_fields_added_.end())
+      credential_fields_added_.push_back(name);
   }
   if (credential_fields_added_.empty()) credential_.reset();
   else credential_ = c;

@@ -175,17 +175,22 @@ void Shard::add_counters(Counters& sum) const {
 }
 
 std::string Shard::dump() {
-  std::promise<std::string> p;
+  auto p = std::make_shared<std::promise<std::string>>();
+  auto answer = p->get_future();
   {
     std::lock_guard lock(accepting_mutex_);
     if (stopped_) return "(stopped)\n";
-    asio::dispatch(io_, [&] {  // inline when called from a callback on this thread
+    asio::dispatch(io_, [this, p] {  // inline when called from a callback on this thread
       std::ostringstream os;
       for (auto& [_, pool] : pools_) os << pool->dump() << "\n";
-      p.set_value(os.str());
+      p->set_value(os.str());
     });
   }
-  return p.get_future().get();
+  // Bounded: this thread may be another shard's, called from a callback,
+  // while ours waits for that one in the same way - neither would answer.
+  if (answer.wait_for(std::chrono::seconds(2)) != std::future_status::ready)
+    return "(an I/O thread busy: its pools not dumped within 2 s)\n";
+  return answer.get();
 }
 
 }  // namespace rebound::client

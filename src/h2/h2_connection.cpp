@@ -6,6 +6,7 @@
 // nghttp2 from inside its callbacks.
 #include "h2/h2_connection.hpp"
 
+#include "h2/flood_guard.hpp"
 #include "h2/h2_session.hpp"
 #include "net/tls_stream.hpp"
 
@@ -67,6 +68,7 @@ class H2Connection final : public pool::Connection,
 
   std::size_t active() const noexcept override { return streams_.size(); }
   bool limits_pending() const noexcept override { return !peer_settings_seen_; }
+  bool suspect() const noexcept override { return suspect_ && state() != ConnState::closed; }
 
   void submit(std::shared_ptr<client::Exchange> ex) override {
     const HeaderBlock headers(ex->request(), ex->url());
@@ -204,43 +206,15 @@ class H2Connection final : public pool::Connection,
   }
 
   int on_begin_frame(const nghttp2_frame_hd& hd) override {
-    // Frames that carry no response bytes cost work without progress; a
-    // server sending them by the thousand a second is attacking, not
-    // talking. (WINDOW_UPDATEs are left out: a long upload earns many.)
-    const bool idle = (hd.type == NGHTTP2_DATA && hd.length == 0 && !(hd.flags & NGHTTP2_FLAG_END_STREAM)) ||
-                      (hd.type == NGHTTP2_SETTINGS && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
-                      (hd.type == NGHTTP2_PING && !(hd.flags & NGHTTP2_FLAG_ACK)) ||
-                      hd.type == NGHTTP2_RST_STREAM || hd.type == NGHTTP2_PRIORITY || hd.type == NGHTTP2_GOAWAY ||
-                      hd.type > NGHTTP2_CONTINUATION;
-    if (!idle) return 0;
-    const auto now = Clock::now();
-    if (now - flood_window_start_ >= std::chrono::seconds(1)) {
-      flood_window_start_ = now;
-      idle_frames_ = 0;
-    }
-    if (++idle_frames_ > max_idle_frames_per_second)
-      calm_down("over " + std::to_string(max_idle_frames_per_second) +
-                " frames a second without response data (SETTINGS, PING, RST_STREAM, PRIORITY, GOAWAY, "
-                "unknown or empty DATA)");
+    if (auto why = flood_.on_frame(hd, Clock::now())) calm_down(std::move(*why));
     return 0;
   }
 
-  // Bytes that reached no live stream (DATA nghttp2 drops for a stream we
-  // reset, frame overhead): nghttp2 discards them without a callback, so
-  // they are counted per read. More than a whole connection window of them
-  // in a second is a server that does not stop, not data still in flight.
+  // Bytes of this read that reached no live stream count toward a flood.
   void count_unused_bytes(std::size_t received) {
-    const std::size_t unused = received - std::min(received, used_bytes_);
-    used_bytes_ = 0;
-    const auto now = Clock::now();
-    if (now - unused_window_start_ >= std::chrono::seconds(1)) {
-      unused_window_start_ = now;
-      unused_bytes_ = 0;
-    }
-    unused_bytes_ += unused;
     const std::size_t limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
-    if (unused_bytes_ > limit)
-      calm_down("over " + std::to_string(limit) + " bytes a second for no open stream");
+    if (auto why = flood_.on_read(received, used_bytes_, limit, Clock::now())) calm_down(std::move(*why));
+    used_bytes_ = 0;
   }
 
   // GOAWAY(ENHANCE_YOUR_CALM): the connection ends once it is written.
@@ -284,6 +258,7 @@ class H2Connection final : public pool::Connection,
     if (it == streams_.end()) return 0;
     StreamState st = std::move(it->second);
     streams_.erase(it);
+    if (streams_.empty()) mark_idle();
     if (!st.ex) return 0;  // abandoned (deadline or cancel already completed it)
     auto* o = owner();
     if (!o) return 0;
@@ -360,10 +335,17 @@ class H2Connection final : public pool::Connection,
     // nghttp2 closes the streams above last-stream-id with REFUSED_STREAM:
     // they reach the pool as "refused", retried whatever their method.
     stop_taking_streams();
+    if (auto* o = owner()) o->on_capacity_changed(*this);
     if (auto* o = owner())
       o->on_connection_event(*this, EventKind::goaway,
                              describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
                                  " " + h2_error_name(g.error_code));
+  }
+
+  void retire(std::string why) {
+    drain_reason_ = std::move(why);
+    stop_taking_streams();
+    if (auto* o = owner()) o->on_capacity_changed(*this);
   }
 
   void stop_taking_streams() {
@@ -403,7 +385,7 @@ class H2Connection final : public pool::Connection,
   // drained connection. Tells the pool when capacity appeared.
   void update_capacity(bool notify) {
     if (state() == ConnState::draining) {
-      if (streams_.empty()) close_now(Error(errc::connection_closed, describe() + ": drained"));
+      if (streams_.empty()) close_now(drained());
       return;
     }
     if (state() == ConnState::closed) return;
@@ -415,8 +397,15 @@ class H2Connection final : public pool::Connection,
     const bool has_room = streams_.size() < limit && !suspect_;
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
-    if (notify && has_room)
-      if (auto* o = owner()) o->on_ready(*this);
+    if (!notify) return;
+    // The server's first SETTINGS: the pool held dials back for them, and
+    // must hear of them even when they leave no room here.
+    const bool limits_learned = peer_settings_seen_ && !limits_reported_;
+    if (limits_learned) limits_reported_ = true;
+    if (auto* o = owner()) {
+      if (has_room) o->on_ready(*this);
+      else if (limits_learned) o->on_capacity_changed(*this);
+    }
   }
 
   // Writes once the handlers already queued have run: the requests their
@@ -448,6 +437,10 @@ class H2Connection final : public pool::Connection,
     if (out_.empty()) {
       if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
         close_now(ending(errc::connection_closed, "session ended"));
+      // Draining, and the last stream ended by our own frame (an RST_STREAM
+      // just written): nothing will read again to notice.
+      else if (state() == ConnState::draining && streams_.empty())
+        close_now(drained());
       return;
     }
     writing_ = true;
@@ -484,13 +477,27 @@ class H2Connection final : public pool::Connection,
     if (state() == ConnState::closed || state() == ConnState::draining || options_.ping_timeout.count() <= 0) return;
     suspect_ = true;
     update_capacity(false);
-    if (ping_outstanding_ || !may_probe_) return;  // a PING already asks
+    if (!ping_outstanding_ && !may_probe_) {
+      // No PING may ask (the last probe got no HEADERS or DATA since), and
+      // a connection nobody can prove alive must not wait for traffic
+      // that may never come: it retires, its open streams finish, and the
+      // pool dials a fresh one for what waits (invariant 7).
+      retire("gave up a second stream with no response since its last probe");
+      return;
+    }
+    if (auto* o = owner()) o->on_capacity_changed(*this);
+    if (ping_outstanding_) return;  // a PING already asks
     may_probe_ = false;
     nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
     ping_outstanding_ = true;
     ping_sent_at_ = Clock::now();
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe() + ": probe after an abandoned stream");
     arm_health_check(options_.ping_timeout);
+  }
+
+  Error drained() const {
+    return Error(errc::connection_closed,
+                 describe() + ": drained" + (drain_reason_.empty() ? "" : " (retired: " + drain_reason_ + ")"));
   }
 
   // Why the connection ends: a protocol violation nghttp2 found outranks
@@ -570,20 +577,17 @@ class H2Connection final : public pool::Connection,
   Clock::time_point ping_sent_at_;
   bool ping_outstanding_ = false;
   bool peer_settings_seen_ = false;
+  bool limits_reported_ = false;  // the pool was told the peer's first SETTINGS arrived
   bool settings_acked_ = false;
   bool suspect_ = false;    // gave up a stream; takes none until input arrives
   bool may_probe_ = true;   // no probe PING since the server last sent HEADERS or DATA
+  std::string drain_reason_;  // why we stopped taking streams ourselves, if we did
   Clock::time_point started_;
   // The first protocol violation nghttp2 found on the connection, if any.
   std::string violation_;
-  // Frames without response data in the current one-second window.
-  static constexpr int max_idle_frames_per_second = 1000;
-  Clock::time_point flood_window_start_;
-  int idle_frames_ = 0;
-  // Received bytes that reached a live stream (this read), and those that did not (this second).
+  FloodGuard flood_;
+  // Received bytes of the current read that reached a live stream (for flood_).
   std::size_t used_bytes_ = 0;
-  std::size_t unused_bytes_ = 0;
-  Clock::time_point unused_window_start_;
 };
 
 }  // namespace

@@ -62,6 +62,13 @@ class ConnectionOwner {
   /// An attempt finished: a response, or an Error whose reached() says how
   /// far it got (the pool asks the retry part what to do).
   virtual void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) = 0;
+  /// What the connection can take changed without it becoming ready: it
+  /// stopped taking requests but did not close (it turned suspect, or began
+  /// draining: the slot it held is free), or it learned its peer's limits
+  /// and they leave requests waiting (HTTP/2 SETTINGS with few streams):
+  /// the pool may need a dial now. Never called from inside
+  /// Connection::submit.
+  virtual void on_capacity_changed(Connection& c) = 0;
   /// Health events (GOAWAY, PING) for observability.
   virtual void on_connection_event(Connection& c, EventKind kind, std::string detail) = 0;
 
@@ -93,7 +100,15 @@ class Connection : public client::AttemptCarrier {
   Protocol protocol() const noexcept { return protocol_; }
   /// True once the connection has carried a request (for Response::reused_connection).
   bool used() const noexcept { return used_; }
+  /// When the connection last carried a request: what its protocol reports
+  /// (mark_idle) and what the pool saw (note_activity), whichever is later.
   Clock::time_point idle_since() const noexcept { return idle_since_; }
+  /// The pool's own record that a request started, ran or ended on the
+  /// connection at `now`: the reaper never takes a connection in use for
+  /// an idle one, whatever the protocol's bookkeeping says.
+  void note_activity(Clock::time_point now) noexcept {
+    if (now > idle_since_) idle_since_ = now;
+  }
   /// Requests currently on the connection.
   virtual std::size_t active() const noexcept = 0;
   /// True while a new connection still waits for the peer's limits (HTTP/2:
@@ -102,6 +117,11 @@ class Connection : public client::AttemptCarrier {
   /// dials nothing beside it: its real capacity is about to arrive, and
   /// requests sent past an unknown limit come back refused.
   virtual bool limits_pending() const noexcept { return false; }
+  /// True while the connection gave up a stream that timed out and takes
+  /// no new one until it proves alive (HTTP/2: any frame read). It may never
+  /// prove it (no PING may be sent), so the pool does not count it as a
+  /// slot that can take a request (DESIGN.md invariant 7).
+  virtual bool suspect() const noexcept { return false; }
 
   /// Starts `ex`'s attempt here. Precondition: can_take().
   virtual void submit(std::shared_ptr<Exchange> ex) = 0;

@@ -34,6 +34,10 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
     finish(ex, Error(errc::client_shut_down, ex->describe()));
     return;
   }
+  // Requests that ended while they waited (a deadline, a cancel) stay in
+  // the queue until pump() meets them; they do not count against the limit.
+  if (waiting_.size() >= options_.max_queued_per_origin)
+    std::erase_if(waiting_, [](const auto& e) { return e->done(); });
   if (waiting_.size() >= options_.max_queued_per_origin) {
     finish(ex, Error(errc::queue_full, ex->describe() + ": " + std::to_string(waiting_.size()) +
                                            " requests already wait for " + origin_.origin()));
@@ -74,6 +78,7 @@ void OriginPool::pump_soon() {
 }
 
 void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
+  c.note_activity(clock_.now());
   ex->begin_attempt(&c);
   ex->set_backing_off(false);
   if (observed()) {  // the hot path builds no strings nobody reads
@@ -110,236 +115,6 @@ void OriginPool::watch_body_idle(Exchange& ex) {
   }));
 }
 
-bool OriginPool::may_be_http2() const noexcept { return !protocol_known_ || protocol_ == Protocol::http2; }
-
-OriginPool::DialPlan OriginPool::dials_wanted() const {
-  if (shut_down_) return {};
-  // While backing off after dial failures, the requests that failed with
-  // the dial (and those that asked to wait for readiness) wait for the
-  // redial; a request that arrived since gets a fresh dial at once.
-  const bool backing_off = static_cast<bool>(redial_);
-  // A request resting after repeated refusals wants no dial until it wakes.
-  const auto now = clock_.now();
-  const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
-    return !e->done() && !e->resting(now) && !(backing_off && (e->wait_for_ready() || e->backing_off()));
-  }));
-  if (wanting == 0) return {};
-  // Draining connections are on their way out and do not hold a slot.
-  const auto live = static_cast<std::size_t>(std::count_if(
-      connections_.begin(), connections_.end(), [](const auto& c) { return c->state() != ConnState::draining; }));
-  const std::size_t slots_used = live + dials_.size();
-  if (slots_used >= options_.max_conns_per_origin) return {};
-  const std::size_t free_slots = options_.max_conns_per_origin - slots_used;
-  // One HTTP/2 connection may serve them all: dial one at a time, and not
-  // while a new connection's stream limit is still to come.
-  if (may_be_http2()) {
-    const bool limits_coming = std::any_of(connections_.begin(), connections_.end(),
-                                           [](const auto& c) {
-                                             return c->state() != ConnState::draining && c->limits_pending();
-                                           });
-    if (limits_coming) return {};
-    if (dials_.empty()) return {1, false};
-    return {0, dials_stale()};
-  }
-  // HTTP/1.1: one connection per waiting request; each dial in flight will serve one.
-  if (wanting > dials_.size()) return {std::min(wanting - dials_.size(), free_slots), false};
-  return {0, dials_stale()};
-}
-
-bool OriginPool::dials_stale() const {
-  if (options_.dial_stagger.count() <= 0 || dials_.empty()) return false;
-  // A dial that reached the peer (TCP up, TLS under way) proves the path:
-  // a slow handshake is the server's, and a fresh dial would meet the same.
-  if (std::any_of(dials_.begin(), dials_.end(), [](const auto& d) { return d.dial->reached_peer(); })) return false;
-  return clock_.now() - dials_.back().started >= options_.dial_stagger;
-}
-
-bool OriginPool::dial_streak_timed_out() const {
-  // Without rotation the oldest dial's own connect_timeout ends the streak.
-  return rotated_ && !dials_.empty() && clock_.now() - dialing_since_ >= options_.connect_timeout;
-}
-
-void OriginPool::fail_dial_streak() {
-  const std::size_t pending = dials_.size();
-  cancel_dials(0);
-  rotated_ = false;
-  ++consecutive_dial_failures_;
-  if (services_.counters) ++services_.counters->dial_failures;
-  const Error err(errc::connect_timeout,
-                  origin_.origin() + ": no connection within " + std::to_string(options_.connect_timeout.count()) +
-                      " ms (staggered dials, " + std::to_string(pending) + " still pending, cancelled)",
-                  progress::not_sent);
-  emit(EventKind::dial_failed, 0, protocol_, err.code(), err.message());
-  after_dial_failure(err);
-}
-
-void OriginPool::maybe_dial() {
-  if (dial_streak_timed_out()) {
-    fail_dial_streak();
-    return;
-  }
-  const DialPlan plan = dials_wanted();
-  for (std::size_t n = plan.fresh; n > 0; --n) start_dial(false);
-  if (plan.staggered) start_dial(true);
-}
-
-void OriginPool::start_dial(bool staggered) {
-  const auto now = clock_.now();
-  if (dials_.empty()) {
-    dialing_since_ = now;  // a streak of dials without a connection starts
-    rotated_ = false;
-  }
-  if (staggered && dials_.size() >= max_staggered_dials) {
-    // The oldest has waited longest on TCP's SYN retransmission: it makes
-    // way. From now on the streak, not that dial, owns connect_timeout.
-    auto oldest = std::move(dials_.front().dial);
-    dials_.erase(dials_.begin());
-    oldest->cancel();
-    rotated_ = true;
-  }
-  if (services_.counters) ++services_.counters->dials;
-  if (observed()) {
-    std::string detail = origin_.origin();
-    if (staggered)
-      detail += " (beside " + std::to_string(dials_.size()) + " pending, the youngest for " +
-                std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(now - dials_.back().started).count()) +
-                " ms)";
-    emit(EventKind::dial_start, 0, protocol_, {}, std::move(detail));
-  }
-  auto slot = std::make_shared<const net::Dial*>(nullptr);
-  auto dial = services_.connector->dial(origin_, while_alive([this, slot](Error err, net::DialResult result) {
-    on_dialed(*slot, std::move(err), std::move(result));
-  }));
-  *slot = dial.get();
-  dials_.push_back({std::move(dial), now});
-  if (options_.dial_stagger.count() > 0) {
-    // The next fresh dial may start then - or the streak ends, if sooner.
-    auto next = std::chrono::duration_cast<Clock::duration>(options_.dial_stagger);
-    const auto streak_left = dialing_since_ + options_.connect_timeout - now;
-    if (streak_left > Clock::duration::zero()) next = std::min(next, streak_left);
-    stagger_ = clock_.call_after(next, while_alive([this] { pump(); }));
-  }
-}
-
-void OriginPool::cancel_dials(std::size_t keep_newest) {
-  while (dials_.size() > keep_newest) {
-    auto d = std::move(dials_.front().dial);
-    dials_.erase(dials_.begin());
-    d->cancel();  // its handler finds it gone and does nothing
-  }
-  if (dials_.empty()) stagger_.reset();
-}
-
-void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult result) {
-  auto it = std::find_if(dials_.begin(), dials_.end(), [&](const auto& d) { return d.dial.get() == which; });
-  if (it == dials_.end()) return;  // cancelled: a sibling connected first, or it made way
-  dials_.erase(it);
-  if (dials_.empty()) stagger_.reset();
-  if (shut_down_) return;
-  if (err) {
-    ++consecutive_dial_failures_;
-    if (services_.counters) ++services_.counters->dial_failures;
-    emit(EventKind::dial_failed, 0, protocol_, err.code(), err.message());
-    after_dial_failure(err);
-    return;
-  }
-  consecutive_dial_failures_ = 0;
-  end_backoff();
-  protocol_ = result.protocol;
-  protocol_known_ = true;
-  const auto id = services_.next_connection_id();
-  // An HTTP/2 connection takes the whole queue: staggered siblings still
-  // pending are cancelled (they would only connect to idle).
-  const std::size_t cancelled = result.protocol == Protocol::http2 ? dials_.size() : 0;
-  if (cancelled > 0) cancel_dials(0);
-  emit(EventKind::dial_done, id, result.protocol, {},
-       origin_.origin() + " " + to_string(result.protocol) +
-           (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) +
-           (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
-  if (services_.counters) ++services_.counters->connections_open;
-  connections_.push_back(services_.connector->connect(*this, id, std::move(result)));
-  pump();
-  // HTTP/1.1: staggered siblings still pending are kept for the requests
-  // still waiting, one each; the rest serve nobody.
-  if (!dials_.empty()) {
-    const auto still_waiting = static_cast<std::size_t>(
-        std::count_if(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); }));
-    cancel_dials(std::min(still_waiting, dials_.size()));
-  }
-}
-
-void OriginPool::after_dial_failure(const Error& err) {
-  // Requests still have a way forward while another dial runs or a live
-  // connection will free up: they keep waiting, charged nothing.
-  const bool other_way = !dials_.empty() || std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
-                           return c->state() == ConnState::ready || c->state() == ConnState::busy;
-                         });
-  if (other_way) {
-    // Uncharged, but no redial before the backoff either: a dial started at
-    // once for each failure (HTTP/1.1 dials in parallel) was a storm of
-    // thousands a second while any other dial or connection lived. New
-    // requests still dial at once.
-    for (auto& ex : waiting_)
-      if (!ex->done()) ex->set_backing_off(true);
-    schedule_redial();
-    pump();
-    return;
-  }
-  // Otherwise the dial was an attempt for each of them, never sent: the
-  // retry decision says whether they wait for a redial (one redial is one
-  // retry from the budget, whoever rides on it) or fail with the dial error.
-  bool budget_checked = false, budget_ok = false;
-  std::deque<std::shared_ptr<Exchange>> keep;
-  auto waiting = std::move(waiting_);
-  waiting_.clear();
-  for (auto& ex : waiting) {
-    if (ex->done()) continue;
-    if (ex->wait_for_ready()) {  // waits for readiness until its deadline, attempts uncounted
-      keep.push_back(std::move(ex));
-      continue;
-    }
-    ex->begin_attempt(nullptr);
-    const retry::Verdict verdict = retry::decide({err.code(), progress::not_sent}, facts_of(*ex));
-    std::string why(verdict.reason);
-    if (verdict.action == retry::Action::retry_now) {
-      if (!budget_checked) {
-        budget_checked = true;
-        budget_ok = budget_.try_spend(clock_.now());
-        if (budget_ok && services_.counters) ++services_.counters->retries;
-      }
-      if (budget_ok) {
-        ex->set_backing_off(true);
-        emit(EventKind::retry, 0, protocol_, err.code(),
-             ex->describe() + ": dial failed; redialing after backoff (" + err.message() + ")");
-        keep.push_back(std::move(ex));
-        continue;
-      }
-      why = "retry budget exhausted";
-    }
-    Error e = err;
-    e.set_where(ex->describe() + ": " + err.where() + " (" + why + ")").set_attempts(ex->attempts());
-    finish(ex, std::move(e));
-  }
-  for (auto& ex : keep) waiting_.push_back(std::move(ex));
-  if (!waiting_.empty()) schedule_redial();
-}
-
-void OriginPool::schedule_redial() {
-  if (redial_) return;
-  const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-  redial_ = clock_.call_after(
-      retry::backoff_delay(consecutive_dial_failures_, options_.backoff_base, options_.backoff_max, r),
-      while_alive([this] {
-        end_backoff();
-        pump();
-      }));
-}
-
-void OriginPool::end_backoff() {
-  redial_.reset();
-  for (auto& ex : waiting_) ex->set_backing_off(false);
-}
-
 void OriginPool::on_ready(Connection&) { pump(); }
 
 void OriginPool::on_closed(Connection& c, const Error& why) {
@@ -369,6 +144,13 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
 
 void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;  // its deadline or cancellation already completed it
+  // The connection it ran on was in use until now (the reaper's clock).
+  if (const auto* carrier = ex->carrier())
+    for (const auto& c : connections_)
+      if (static_cast<const client::AttemptCarrier*>(c.get()) == carrier) {
+        c->note_activity(clock_.now());
+        break;
+      }
   ex->end_attempt();
   if (result) {
     if (reauthenticate(ex, *result)) return;
@@ -393,7 +175,8 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
   Clock::duration rest{};
   if (verdict.action == retry::Action::retry_after_backoff) {
     const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
-    rest = retry::backoff_delay(verdict.backoff_step, options_.backoff_base, options_.backoff_max, r);
+    rest = retry::backoff_delay(verdict.backoff_step, options_.backoff_base,
+                                std::min<std::chrono::milliseconds>(options_.backoff_max, retry::max_refusal_backoff), r);
     if (clock_.now() + rest >= ex->deadline()) {  // say why now rather than time out later
       verdict.action = retry::Action::fail;
       why = "refused again; the next try would come after the request's deadline";
@@ -474,11 +257,16 @@ void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> re
 bool OriginPool::reap(Clock::time_point now) {
   std::vector<std::shared_ptr<Connection>> idle;
   for (const auto& c : connections_)
+    if (c->active() > 0) c->note_activity(now);  // in use now: its idle time starts later
+  for (const auto& c : connections_)
     if (c->state() == ConnState::ready && c->active() == 0 && now - c->idle_since() >= options_.idle_timeout)
       idle.push_back(c);
   for (const auto& c : idle) c->close(Error(errc::connection_closed, c->describe() + ": idle timeout"));
   const bool idle_queue = std::none_of(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); });
-  return connections_.empty() && idle_queue && dials_.empty() && !redial_ && !wake_;
+  // A request waiting for its credential is the pool's too: dropping the
+  // pool would leave it to a callback that finds nobody (invariant 6).
+  std::erase_if(authenticating_, [](const Authenticating& a) { return a.ex->done(); });
+  return connections_.empty() && idle_queue && authenticating_.empty() && dials_.empty() && !redial_ && !wake_;
 }
 
 void OriginPool::shutdown() {
@@ -493,6 +281,10 @@ void OriginPool::shutdown() {
   auto waiting = std::move(waiting_);
   waiting_.clear();
   for (auto& ex : waiting) finish(ex, Error(errc::client_shut_down, ex->describe()));
+  auto authenticating = std::move(authenticating_);
+  authenticating_.clear();
+  for (auto& a : authenticating)
+    finish(a.ex, Error(errc::client_shut_down, a.ex->describe() + " (while its credential was fetched)"));
   auto conns = connections_;
   for (auto& c : conns) c->close(Error(errc::client_shut_down, c->describe() + ": client shut down"));
   for (auto& c : connections_) c->detach();
@@ -512,16 +304,31 @@ PoolCounts OriginPool::counts() const {
   n.dialing = dials_.size();
   n.waiting = static_cast<std::size_t>(
       std::count_if(waiting_.begin(), waiting_.end(), [](const auto& e) { return !e->done(); }));
+  n.authenticating = static_cast<std::size_t>(
+      std::count_if(authenticating_.begin(), authenticating_.end(), [](const auto& a) { return !a.ex->done(); }));
   return n;
+}
+
+void OriginPool::for_each_held(const std::function<void(const Exchange&, Place)>& f) const {
+  for (const auto& ex : waiting_)
+    if (!ex->done()) f(*ex, Place::queued);
+  for (const auto& a : authenticating_)
+    if (!a.ex->done()) f(*a.ex, Place::authenticating);
 }
 
 std::string OriginPool::dump() const {
   std::ostringstream os;
   const auto n = counts();
   os << origin_.origin() << ": ready " << n.ready << ", busy " << n.busy << ", draining " << n.draining
-     << ", dialing " << n.dialing << ", waiting " << n.waiting;
+     << ", dialing " << n.dialing << ", waiting " << n.waiting << ", authenticating " << n.authenticating;
   for (const auto& c : connections_) os << "\n  " << *c;
   return os.str();
+}
+
+void OriginPool::on_capacity_changed(Connection&) {
+  // Requests waiting may get a dial now; deferred: the connection is
+  // inside its own callback.
+  pump_soon();
 }
 
 void OriginPool::on_connection_event(Connection& c, EventKind kind, std::string detail) {

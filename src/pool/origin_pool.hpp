@@ -17,13 +17,28 @@
 //    when the retry decision (attempts, budget) says so; the others wait
 //    for a redial after backoff;
 //  - a request refused twice rests in the queue for a jittered backoff
-//    instead of being refused through all its attempts in a millisecond;
+//    (growing to about a second) instead of being refused through all its
+//    attempts in a millisecond; refusals are bounded by the deadline and
+//    the budget, not max_attempts;
+//  - every live request is held by exactly one place: the wait queue
+//    (resting or backing off included), the credential step, or a
+//    connection; reap() keeps a pool that holds any, shutdown() completes
+//    them all (DESIGN.md invariant 6; tests/pool/pool_model.hpp checks it
+//    after every step of random runs);
+//  - the slots counted against max_conns_per_origin are dials in flight and
+//    connections that can take a request now or once a running one ends:
+//    never a draining or suspect one (invariant 7);
+//  - a connection is reaped only after idle_timeout without a request, by
+//    the pool's own record as well as its protocol's;
 //  - a 429 or 503 with Retry-After rests for the server's delay before its
 //    next attempt, when the request may be repeated and the deadline allows;
 //  - every exchange completes exactly once (Exchange::complete guards it).
 //
 // The network and time come in through Connector and PoolClock, so the
 // state machine is unit-tested with fakes. Runs on its shard's I/O thread.
+// Files: origin_pool.cpp (checkout, retries, reaping, shutdown),
+// origin_pool_dials.cpp (dial planning and dial results),
+// origin_pool_credentials.cpp (the credential step).
 #pragma once
 
 #include "client/counters.hpp"
@@ -67,6 +82,7 @@ struct PoolServices {
 /// Counts of connections per state, for tests and `dump`.
 struct PoolCounts {
   std::size_t ready = 0, busy = 0, draining = 0, dialing = 0, waiting = 0;
+  std::size_t authenticating = 0;  ///< requests waiting for their credential
   friend bool operator==(const PoolCounts&, const PoolCounts&) = default;
 };
 
@@ -85,6 +101,14 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
 
   PoolCounts counts() const;
   std::string dump() const;
+  /// Connection slots taken against max_conns_per_origin: dials in flight
+  /// and the connections that can take a request now or once a running one
+  /// ends (DESIGN.md invariant 7).
+  std::size_t slots_in_use() const;
+  /// Where the pool itself holds a live exchange (requests on connections
+  /// are the connections' to list): for the model checker.
+  enum class Place : std::uint8_t { queued, authenticating };
+  void for_each_held(const std::function<void(const Exchange&, Place)>& f) const;
   /// The protocol the origin is known (or assumed) to speak.
   Protocol protocol() const noexcept { return protocol_; }
 
@@ -92,6 +116,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void on_ready(Connection& c) override;
   void on_closed(Connection& c, const Error& why) override;
   void on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Response> result) override;
+  void on_capacity_changed(Connection& c) override;
   void on_connection_event(Connection& c, EventKind kind, std::string detail) override;
 
  private:
@@ -110,6 +135,11 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   bool reauthenticate(const std::shared_ptr<Exchange>& ex, Response& answer);
   void fetch_credential(const std::optional<Credential>& rejected,
                         std::function<void(Result<Credential>)> then);
+  /// Keeps `ex` while its credential is fetched; returns the fetch's number.
+  std::uint64_t hold_for_credential(std::shared_ptr<Exchange> ex);
+  /// The exchange fetch number `fetch` was for, taken back; null when it is
+  /// no longer held (shutdown completed it, or the source answered twice).
+  std::shared_ptr<Exchange> take_from_credential(std::uint64_t fetch);
   void watch_body_idle(Exchange& ex);
   void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
   void maybe_dial();
@@ -152,6 +182,16 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   Url origin_;
   std::vector<std::shared_ptr<Connection>> connections_;
   std::deque<std::shared_ptr<Exchange>> waiting_;
+  // Requests whose credential is being fetched (before their first attempt,
+  // or a fresh one after a 401). The pool owns them meanwhile - not the
+  // source's callback, which holds only the fetch's number - so the reaper
+  // keeps the pool and shutdown completes them (DESIGN.md invariant 6).
+  struct Authenticating {
+    std::shared_ptr<Exchange> ex;
+    std::uint64_t fetch;
+  };
+  std::vector<Authenticating> authenticating_;
+  std::uint64_t fetches_ = 0;
   struct PendingDial {
     std::shared_ptr<net::Dial> dial;
     Clock::time_point started;

@@ -3,6 +3,7 @@
 // source then replaces is sent once more with the new one.
 #include "pool/origin_pool.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 
@@ -36,10 +37,28 @@ void OriginPool::fetch_credential(const std::optional<Credential>& rejected,
   call->returned = true;
 }
 
+std::uint64_t OriginPool::hold_for_credential(std::shared_ptr<Exchange> ex) {
+  // Finished ones (a deadline, a cancel) leave here whenever one is added.
+  std::erase_if(authenticating_, [](const Authenticating& a) { return a.ex->done(); });
+  authenticating_.push_back({std::move(ex), ++fetches_});
+  return fetches_;
+}
+
+std::shared_ptr<Exchange> OriginPool::take_from_credential(std::uint64_t fetch) {
+  auto it = std::find_if(authenticating_.begin(), authenticating_.end(),
+                         [&](const Authenticating& a) { return a.fetch == fetch; });
+  if (it == authenticating_.end()) return nullptr;
+  auto ex = std::move(it->ex);
+  authenticating_.erase(it);
+  return ex;
+}
+
 void OriginPool::authenticate(std::shared_ptr<Exchange> ex) {
   ex->mark_credential_fetched();
-  fetch_credential(std::nullopt, [this, ex](Result<Credential> c) {
-    if (ex->done()) return;  // its deadline or a cancel came first
+  const auto fetch = hold_for_credential(ex);
+  fetch_credential(std::nullopt, [this, fetch](Result<Credential> c) {
+    auto ex = take_from_credential(fetch);
+    if (!ex || ex->done()) return;  // shutdown, its deadline or a cancel came first; or a second answer
     if (!c) {
       Error err = c.error();
       finish(ex, err.set_where(ex->describe() + ": " + err.where()).set_reached(progress::not_sent));
@@ -57,8 +76,10 @@ bool OriginPool::reauthenticate(const std::shared_ptr<Exchange>& ex, Response& a
   if (!ex->body_replayable() || ex->request().body_sink()) return false;
   ex->mark_reauthenticated();
   const Credential rejected = *ex->credential();
-  fetch_credential(rejected, [this, ex, rejected, answer = std::move(answer)](Result<Credential> c) mutable {
-    if (ex->done()) return;
+  const auto fetch = hold_for_credential(ex);
+  fetch_credential(rejected, [this, fetch, rejected, answer = std::move(answer)](Result<Credential> c) mutable {
+    auto ex = take_from_credential(fetch);
+    if (!ex || ex->done()) return;
     if (!c || *c == rejected || shut_down_) {
       // Nothing new to offer: the 401 is the answer.
       answer.attempts(ex->attempts());
@@ -71,7 +92,9 @@ bool OriginPool::reauthenticate(const std::shared_ptr<Exchange>& ex, Response& a
       emit(EventKind::retry, answer.connection_id(), answer.protocol(), {},
            ex->describe() + ": 401 to the credential sent; sending once more with a refreshed one");
     waiting_.push_front(ex);
-    pump();
+    // Deferred: an inline answer lands here inside the connection's own
+    // report of the 401 (nghttp2's on_stream_close).
+    pump_soon();
   });
   return true;
 }

@@ -29,8 +29,6 @@ Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
   if (r.policy == RetryPolicy::never) return {Action::fail, "retries disabled for this request"};
   // A streamed body that was read from is gone: nothing can be resent.
   if (!r.body_replayable) return {Action::fail, "the streamed body was read and cannot be sent again"};
-  // Out of attempts, whatever happened.
-  if (r.attempts_made >= r.max_attempts) return {Action::fail, "max attempts reached"};
   // Cancellation and the deadline are the caller's decisions, not failures to retry.
   if (f.code == errc::cancelled || f.code == errc::deadline_exceeded ||
       f.code == errc::client_shut_down)
@@ -39,14 +37,20 @@ Verdict decide(const AttemptFailure& f, const RequestFacts& r) {
   // oversized response, a bad certificate or a protocol violation fails
   // the same way every time. is_retryable() is the one list of both.
   if (!is_retryable(f.code)) return {Action::fail, "a retry would fail the same way"};
+  // The server proved it did not process it: safe for any method, and not
+  // counted against max_attempts - nothing ran, so a spell of refusals is
+  // bounded by the request's deadline and the retry budget (the caller
+  // checks both), with growing backoff, not by a count.
+  if (f.reached == progress::refused) {
+    if (r.refusals_before == 0) return {Action::retry_now, "refused unprocessed by the server"};
+    return {Action::retry_after_backoff, "refused again unprocessed; retrying after backoff", r.refusals_before};
+  }
+  // Out of attempts, whatever else happened.
+  if (r.attempts_made >= r.max_attempts) return {Action::fail, "max attempts reached"};
   switch (f.reached) {
     // Never left the client: safe for any method.
     case progress::not_sent: return {Action::retry_now, "not sent; retrying on a new connection"};
-    // The server proved it did not process it: safe for any method.
-    case progress::refused:
-      if (r.refusals_before == 0) return {Action::retry_now, "refused unprocessed by the server"};
-      return {Action::retry_after_backoff, "refused again unprocessed; retrying after backoff",
-              r.refusals_before};
+    case progress::refused: break;  // decided above
     // Possibly processed: only requests that are safe to repeat.
     case progress::sent:
       if (may_resend_after_ambiguous_failure(r))
@@ -74,7 +78,9 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   const std::string text(value);
   std::tm tm{};
   const char* end = ::strptime(text.c_str(), "%a, %d %b %Y %H:%M:%S GMT", &tm);
-  if (end == nullptr || *end != '\0') return std::nullopt;
+  // The whole value: strptime stops at a NUL inside it, which would leave
+  // the bytes after it unread.
+  if (end != text.c_str() + text.size()) return std::nullopt;
   const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
   if (at <= now) return std::chrono::milliseconds(0);
   return std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(at - now), cap);

@@ -53,6 +53,11 @@ struct Verdict {
   std::chrono::milliseconds delay{0};
 };
 
+/// The longest rest between attempts the server refused unprocessed
+/// (Options::backoff_max may lower it): a refusal spell is ridden out at
+/// about one attempt a second until the deadline or the budget says stop.
+inline constexpr std::chrono::milliseconds max_refusal_backoff{1000};
+
 /// RFC 9110 section 9.2.2: GET, HEAD, OPTIONS, TRACE, PUT, DELETE.
 bool is_idempotent_method(std::string_view method) noexcept;
 
@@ -79,7 +84,8 @@ class Budget {
 /// the first time (another connection may take it) and after jittered
 /// exponential backoff each time after that, so a server shedding load for
 /// a moment is not hammered through every attempt in a millisecond (gRPC's
-/// transparent retry does the same). Does not consult the budget;
+/// transparent retry does the same); refusals do not count against
+/// max_attempts (the deadline and the budget bound them). Does not consult the budget;
 /// the caller spends from it when the verdict is a retry. A code that
 /// rebound::is_retryable() rejects is never retried, and one it accepts is
 /// retried when the table allows it (tests pin that they agree).

@@ -3,13 +3,14 @@
 
 #include <csignal>
 #include <fcntl.h>
+#include <poll.h>
 #include <stdexcept>
 #include <sys/wait.h>
 #include <unistd.h>
 
 namespace rebound::testing {
 
-LineProcess::LineProcess(const std::string& program, const std::vector<std::string>& args) {
+LineProcess::LineProcess(const std::string& program, const std::vector<std::string>& args, Options options) {
   std::vector<std::string> all{program};
   all.insert(all.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -20,6 +21,7 @@ LineProcess::LineProcess(const std::string& program, const std::vector<std::stri
   pid_ = ::fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
+    if (options.own_group) ::setpgid(0, 0);
     ::dup2(out[1], STDOUT_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
     if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
@@ -27,12 +29,24 @@ LineProcess::LineProcess(const std::string& program, const std::vector<std::stri
     ::execv(argv[0], argv.data());
     ::_exit(127);
   }
+  if (options.own_group) ::setpgid(pid_, pid_);  // also here: no window before the child ran
   ::close(out[1]);
   out_fd_ = out[0];
+  if (!options.read_stdout) {
+    ::fcntl(out_fd_, F_SETPIPE_SZ, 4096);
+    return;
+  }
   reader_ = std::thread([this] {
     std::string partial;
     char buf[4096];
     for (;;) {
+      // A grandchild that outlived the process may hold the pipe open for
+      // ever: the destructor's stop is checked between short waits.
+      pollfd pfd{out_fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, 100) == 0) {
+        if (stopping_) return;
+        continue;
+      }
       const auto n = ::read(out_fd_, buf, sizeof buf);
       if (n <= 0) return;
       partial.append(buf, static_cast<std::size_t>(n));
@@ -54,7 +68,12 @@ LineProcess::~LineProcess() {
     ::kill(pid_, SIGCONT);  // a stopped process dies only once it runs
     ::waitpid(pid_, nullptr, 0);
   }
-  reader_.join();  // the pipe closed with the process
+  // Lines still in the pipe are read first; then it closed with the
+  // process, or something the process started holds it: a quiet 100 ms.
+  if (reader_.joinable()) {
+    stopping_ = true;
+    reader_.join();
+  }
   ::close(out_fd_);
 }
 

@@ -4,6 +4,7 @@
 // what they report.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
@@ -22,8 +23,17 @@ class LineProcess {
     std::string text;
   };
 
+  struct Options {
+    /// In a process group of its own (as a shell starts a job), so that a
+    /// signal to the group (Ctrl-Z's SIGTSTP) reaches it and nothing else.
+    bool own_group = false;
+    /// Read its stdout. When false, stdout is a 4 KiB pipe nobody reads,
+    /// kept open: its writes block once the pipe is full.
+    bool read_stdout = true;
+  };
   /// Starts `program args...` (stdin from /dev/null, stderr inherited).
-  LineProcess(const std::string& program, const std::vector<std::string>& args);
+  LineProcess(const std::string& program, const std::vector<std::string>& args) : LineProcess(program, args, Options{}) {}
+  LineProcess(const std::string& program, const std::vector<std::string>& args, Options options);
   ~LineProcess();  ///< SIGKILLs it if it still runs
   LineProcess(const LineProcess&) = delete;
   LineProcess& operator=(const LineProcess&) = delete;
@@ -44,6 +54,7 @@ class LineProcess {
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   std::vector<Line> lines_;
+  std::atomic<bool> stopping_{false};
   std::thread reader_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 #include <unistd.h>
 
@@ -43,6 +44,8 @@ NetnsPair::NetnsPair() {
   client_ns_ = tag + "c";
   server_ns_ = tag + "s";
   const std::string subnet = "10.213." + std::to_string(pid % 250);
+  subnet_ = subnet;
+  server_device_ = tag + "s0";
   server_address_ = subnet + ".2";
   const std::string ip = ip_path();
   try {
@@ -63,6 +66,8 @@ NetnsPair::NetnsPair() {
 }
 
 NetnsPair::~NetnsPair() {
+  std::error_code ignored;
+  std::filesystem::remove_all("/etc/netns/" + client_ns_, ignored);
   // Deleting a namespace deletes its end of the veth, and with it the pair.
   sh(ip_path() + " netns del " + client_ns_);
   sh(ip_path() + " netns del " + server_ns_);
@@ -78,6 +83,18 @@ std::vector<std::string> NetnsPair::in_server(const std::vector<std::string>& ar
   std::vector<std::string> out{"netns", "exec", server_ns_};
   out.insert(out.end(), argv.begin(), argv.end());
   return out;
+}
+
+std::string NetnsPair::add_server_address() {
+  const std::string address = subnet_ + "." + std::to_string(3 + extra_addresses_++);
+  must(ip_path() + " -n " + server_ns_ + " addr add " + address + "/24 dev " + server_device_);
+  return address;
+}
+
+void NetnsPair::set_client_hosts(const std::string& text) {
+  const std::filesystem::path dir = "/etc/netns/" + client_ns_;
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "hosts") << "127.0.0.1 localhost\n" << text;
 }
 
 void NetnsPair::partition() {

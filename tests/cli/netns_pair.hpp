@@ -1,8 +1,11 @@
 // Two network namespaces joined by a veth pair - a client's and a server's
 // host on one machine - and a partition between them: the server's
 // namespace drops every packet in and out (nftables) until healed. The
-// addresses (10.213.x.1 and .2) exist only inside these namespaces; both
-// are deleted, veth included, when the pair is destroyed.
+// addresses (10.213.x.1 and .2, and more server addresses on request)
+// exist only inside these namespaces; both are deleted, veth included,
+// when the pair is destroyed. The client's namespace may have a hosts file
+// of its own, so that names resolve there without any DNS: `ip netns exec`
+// bind-mounts /etc/netns/NAME/hosts over /etc/hosts for what it runs.
 #pragma once
 
 #include <optional>
@@ -30,6 +33,13 @@ class NetnsPair {
   std::vector<std::string> in_server(const std::vector<std::string>& argv) const;
   const std::string& server_address() const { return server_address_; }
 
+  /// Adds another address (10.213.x.N, N = 3, 4...) to the server's
+  /// interface and returns it.
+  std::string add_server_address();
+  /// The client's /etc/hosts (`text`, hosts(5) lines), for what runs in
+  /// the client's namespace.
+  void set_client_hosts(const std::string& text);
+
   /// Every packet to or from the server's namespace is dropped from now on.
   void partition();
   /// Packets flow again.
@@ -40,7 +50,8 @@ class NetnsPair {
   const std::string& server_ns() const { return server_ns_; }
 
  private:
-  std::string client_ns_, server_ns_, server_address_;
+  std::string client_ns_, server_ns_, server_address_, subnet_, server_device_;
+  int extra_addresses_ = 0;
 };
 
 }  // namespace rebound::testing

@@ -72,3 +72,23 @@ TEST(ClientH1Edge, AContentLengthClaimReservesNothingLikeItsSize) {
   EXPECT_EQ(r.error().code(), errc::truncated_response) << r.error().message();
   EXPECT_EQ(r.error().reached(), progress::response_started);
 }
+
+TEST(ClientH1Edge, AnUploadCutWhileItsBodyIsStillBeingWrittenCountsAsSentAndIsNotSentAgain) {
+  // The server reads the head and 64 KiB of an 8 MiB body, then resets:
+  // the client is in the middle of its write. Part of the request reached
+  // the server, which may have acted on it: a POST must not go again.
+  RawServer server([](RawConnection& c, int) {
+    c.read_until("\r\n\r\n");
+    c.read_exactly(64 * 1024);
+    c.reset();
+  });
+  Options o;
+  o.http_version = HttpVersion::http1_only;
+  CheckedClient c(o);
+  auto r = c.send(Request::post(server.url("/upload"), std::string(8u << 20, 'x')).timeout(5s));
+  ASSERT_FALSE(r) << "status " << r->status();
+  EXPECT_EQ(r.error().reached(), progress::sent) << r.error().message();
+  EXPECT_EQ(r.error().attempts(), 1) << r.error().message();
+  std::this_thread::sleep_for(200ms);  // room for a second connection, were one coming
+  EXPECT_EQ(server.connections_accepted(), 1) << "a POST whose body was partly written was sent again";
+}

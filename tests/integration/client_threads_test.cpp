@@ -90,3 +90,30 @@ TEST_P(ClientThreads, OriginsAreSpreadAcrossTheThreads) {
 
 INSTANTIATE_TEST_SUITE_P(IoThreads, ClientThreads, ::testing::Values(1u, 2u, 4u),
                          [](const auto& info) { return std::to_string(info.param) + "Threads"; });
+
+TEST(ClientThreads, DumpPoolsFromCallbacksOnTwoShardsAtOnceDoesNotDeadlock) {
+  // Two origins live on two I/O threads. Each request's callback waits for
+  // the other's, then dumps the pools: each shard's thread would wait for
+  // the other's to answer, and neither can while it waits.
+  auto a = start_server(), b = start_server();
+  Options o;
+  o.io_threads = 2;
+  CheckedClient c(o);
+  std::atomic<int> inside{0};
+  std::vector<std::promise<std::string>> dumps(2);
+  auto callback = [&](int i) {
+    return [&, i](Result<Response>) {
+      ++inside;
+      while (inside.load() < 2) std::this_thread::yield();
+      dumps[i].set_value(c.dump_pools());
+    };
+  };
+  auto fa = dumps[0].get_future(), fb = dumps[1].get_future();
+  c.send_async(Request::get(a->url() + "/"), callback(0));
+  c.send_async(Request::get(b->url() + "/"), callback(1));
+  ASSERT_EQ(fa.wait_for(10s), std::future_status::ready) << "dump_pools deadlocked";
+  ASSERT_EQ(fb.wait_for(10s), std::future_status::ready) << "dump_pools deadlocked";
+  EXPECT_NE(fa.get().find(a->url()), std::string::npos) << "the caller's own shard is always dumped";
+  EXPECT_NE(fb.get().find(b->url()), std::string::npos);
+  EXPECT_NE(c.dump_pools().find(b->url()), std::string::npos) << "from outside, every shard is dumped";
+}

@@ -11,6 +11,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <condition_variable>
+#include <future>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -225,6 +227,81 @@ TEST(Credentials, ASourceSlowerThanTheDeadlineFailsTheRequestAtItsDeadline) {
     EXPECT_LT(elapsed_since(t0), 1200ms);
   }  // the late answer arrives after the client is gone: nothing happens
   EXPECT_TRUE(rec.all().empty());
+}
+
+TEST(Credentials, ASourceSlowerThanTheReapersTickIsWaitedForNotDropped) {
+  // An exec plugin (aws eks get-token, gke-gcloud-auth-plugin) takes a
+  // second or more; the reaper looks at the pools every second.
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.install(*s);
+  auto source = std::make_shared<SlowSource>(1500ms);
+  {
+    CheckedClient c(with_credentials(source, s->url()));
+    auto r = c.send(Request::get(s->url() + "/who").timeout(10s));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->body(), "Bearer slow");
+  }
+  EXPECT_EQ(rec.all().size(), 1u);
+}
+
+TEST(Credentials, ShutdownCompletesASendWaitingForItsCredentialAtOnceAndTheLateAnswerDoesNothing) {
+  auto s = start_server();
+  // Answers only when the test lets it, from its own thread.
+  struct Gate {
+    std::mutex mutex;
+    std::condition_variable cv;
+    bool fetched = false, release = false;
+  };
+  auto gate = std::make_shared<Gate>();
+  class HeldSource final : public CredentialSource {
+   public:
+    explicit HeldSource(std::shared_ptr<Gate> g) : gate_(std::move(g)) {}
+    ~HeldSource() override {
+      if (thread_.joinable()) thread_.join();
+    }
+    void fetch(const std::optional<Credential>&, std::function<void(Result<Credential>)> done) override {
+      thread_ = std::thread([gate = gate_, done = std::move(done)] {
+        std::unique_lock lock(gate->mutex);
+        gate->fetched = true;
+        gate->cv.notify_all();
+        gate->cv.wait(lock, [&] { return gate->release; });
+        lock.unlock();
+        done(Credential{{{"authorization", "Bearer late"}}});
+      });
+    }
+
+   private:
+    std::shared_ptr<Gate> gate_;
+    std::thread thread_;
+  };
+  auto source = std::make_shared<HeldSource>(gate);
+  auto client = std::make_unique<Client>(with_credentials(source, s->url()));
+  auto promise = std::make_shared<std::promise<Result<Response>>>();
+  auto sent = promise->get_future();
+  std::thread([c = client.get(), promise, url = s->url() + "/who"] {
+    promise->set_value(c->send(Request::get(url).timeout(60s)));
+  }).detach();
+  {
+    std::unique_lock lock(gate->mutex);
+    ASSERT_TRUE(gate->cv.wait_for(lock, 5s, [&] { return gate->fetched; }));
+  }
+  client->shutdown();  // what ~Client does first
+  const bool completed = sent.wait_for(3s) == std::future_status::ready;
+  {
+    std::lock_guard lock(gate->mutex);
+    gate->release = true;  // the plugin answers after the shutdown
+  }
+  gate->cv.notify_all();
+  if (!completed) {
+    (void)client.release();  // its send() still runs: leak it rather than destroy it under that thread
+    FAIL() << "a send waiting for its credential was not completed by shutdown()";
+  }
+  auto r = sent.get();
+  client.reset();
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::client_shut_down) << r.error().message();
+  EXPECT_EQ(s->stats().requests, 0u);
 }
 
 TEST(Credentials, NeverAppearInEventsErrorsOrThePoolDump) {

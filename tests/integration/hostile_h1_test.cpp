@@ -7,9 +7,10 @@
 #include "support/hostile_h1_servers.hpp"
 #include "support/raw_server.hpp"
 
+#include "support/heap_in_use.hpp"
+
 #include <gtest/gtest.h>
 
-#include <malloc.h>
 
 using namespace rebound;
 using namespace rebound::testing;
@@ -18,7 +19,6 @@ using rebound::testing::hostile_h1::HostileCase;
 
 namespace {
 
-long long heap_in_use() { return static_cast<long long>(::mallinfo2().uordblks); }
 
 class HostileH1 : public FaultTest, public ::testing::WithParamInterface<HostileCase> {};
 

@@ -8,9 +8,10 @@
 #include "support/hostile_h2_servers.hpp"
 #include "support/raw_server.hpp"
 
+#include "support/heap_in_use.hpp"
+
 #include <gtest/gtest.h>
 
-#include <malloc.h>
 
 #include <algorithm>
 
@@ -22,7 +23,6 @@ using rebound::testing::hostile_h2::hung_up;
 
 namespace {
 
-long long heap_in_use() { return static_cast<long long>(::mallinfo2().uordblks); }
 
 class HostileH2 : public FaultTest, public ::testing::WithParamInterface<HostileCase> {};
 

@@ -58,6 +58,40 @@ TEST_F(CliKubeconfig, GetReachesTheContextsServerByPathTrustingItsCa) {
   EXPECT_EQ(rebound_cmd("get " + server_->url() + "/bytes/5").exit_code, 60) << "without the kubeconfig's CA";
 }
 
+TEST_F(CliKubeconfig, CacertTurnsVerificationBackOnUnderInsecureSkipTlsVerify) {
+  // As kubectl's --certificate-authority does: the CA given on the command
+  // line is what the server must prove itself against, whatever the
+  // kubeconfig said about skipping verification.
+  kubectl_config(file_, "set-cluster insecure --insecure-skip-tls-verify=true --server=" + server_->url());
+  kubectl_config(file_, "set-context insecure --cluster=insecure");
+  const auto other_ca = dir_ / "other-ca.pem", other_key = dir_ / "other-ca.key";
+  rebound::server::write_self_signed_certificate(other_ca, other_key);
+  EXPECT_EQ(rebound_cmd("get --kubeconfig " + file_ + " --context insecure /").exit_code, 0) << "control: skipped";
+  const auto wrong = rebound_cmd("get --kubeconfig " + file_ + " --context insecure --cacert " + other_ca + " /");
+  EXPECT_EQ(wrong.exit_code, 60) << "a CA that did not issue the server's certificate was accepted\n" << wrong.out;
+  const auto right = rebound_cmd("get --kubeconfig " + file_ + " --context insecure --cacert " +
+                                 server_->certificate_file() + " /");
+  EXPECT_EQ(right.exit_code, 0) << right.out;
+  const auto both = rebound_cmd("get -k --kubeconfig " + file_ + " --context insecure --cacert " + other_ca + " /");
+  EXPECT_EQ(both.exit_code, 0) << "-k with --cacert skips, as asked\n" << both.out;
+}
+
+TEST_F(CliKubeconfig, GetActsAsTheImpersonatedUserOfTheKubeconfig) {
+  // kubectl cannot write these fields (`config set` refuses them): the file is written by hand.
+  const auto file = dir_.write("impersonating",
+                               "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+                               "clusters:\n- name: k\n  cluster:\n    server: " + server_->url() +
+                                   "\n    certificate-authority: " + server_->certificate_file() +
+                                   "\ncontexts:\n- name: c\n  context:\n    cluster: k\n    user: alice\n"
+                                   "users:\n- name: alice\n  user:\n    token: t0k\n    as: bob\n"
+                                   "    as-groups: [devs, ops]\n    as-user-extra:\n      reason: [audit]\n");
+  const auto r = rebound_cmd("get --kubeconfig " + file + " /echo");
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  for (const char* field : {"authorization: Bearer t0k\n", "impersonate-user: bob\n", "impersonate-group: devs\n",
+                            "impersonate-group: ops\n", "impersonate-extra-reason: audit\n"})
+    EXPECT_NE(r.out.find(field), std::string::npos) << "missing " << field << "in what the server saw:\n" << r.out;
+}
+
 TEST_F(CliKubeconfig, GetTrustsAnEmbeddedCa) {
   kubectl_config(file_, "set-cluster embedded --embed-certs --server=" + server_->url() +
                             " --certificate-authority=" + server_->certificate_file());

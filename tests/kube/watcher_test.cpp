@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -301,4 +302,48 @@ TEST(Watcher, StopEndsRunPromptlyMidStream) {
   w.stop();
   runner.join();
   EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s);
+}
+
+TEST(Watcher, EachWatchAsksForATimeoutBetweenOnceAndTwiceTheOptionSoAFleetDoesNotReconnectTogether) {
+  // As client-go's reflector: timeoutSeconds = watch_timeout * (1 + U[0, 1)).
+  ScriptedApi api([](const std::string&, int n) {
+    if (n == 0) return list("10", {"a"});
+    return stream({event("MODIFIED", "a", std::to_string(10 + n))}, Reply::End::clean);
+  });
+  Seen seen;
+  auto o = watching(api, seen);
+  o.watch_timeout = std::chrono::seconds(100);
+  Client client;
+  Watcher w(client, o);
+  w.start();
+  ASSERT_TRUE(seen.wait_for(1 + 8));
+  w.stop();
+  std::set<int> asked;
+  const auto t = api.targets();
+  for (std::size_t i = 1; i < t.size(); ++i) {
+    const int s = std::stoi(param(t[i], "timeoutSeconds"));
+    EXPECT_GE(s, 100) << t[i];
+    EXPECT_LT(s, 200) << t[i];
+    asked.insert(s);
+  }
+  EXPECT_GT(asked.size(), 1u) << "every watch asked for the same timeout";
+}
+
+TEST(Watcher, AWatchAnswered410AtOnceEveryTimeListsAgainWithBackoffNotInATightLoop) {
+  // A server whose window is always past the list's version (a broken or
+  // overloaded one): each list is followed by a 410. Backoff 50-400 ms.
+  ScriptedApi api([](const std::string& target, int n) {
+    if (param(target, "watch") == "<absent>") return list(std::to_string(10 + n), {"a"});
+    return stream({gone(std::to_string(10 + n))}, Reply::End::clean);
+  });
+  Seen seen;
+  Client client;
+  Watcher w(client, watching(api, seen));
+  w.start();
+  std::this_thread::sleep_for(2s);
+  w.stop();
+  int lists = 0;
+  for (const auto& t : api.targets()) lists += param(t, "watch") == "<absent>";
+  EXPECT_GE(lists, 2) << "it did list again after a 410";
+  EXPECT_LE(lists, 20) << "listed " << lists << " times in 2 s: no backoff between 410s";
 }

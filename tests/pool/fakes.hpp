@@ -7,8 +7,11 @@
 #include "pool/connector.hpp"
 #include "pool/pool_clock.hpp"
 
+#include <rebound/credentials.hpp>
+
 #include <algorithm>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -82,7 +85,13 @@ class FakeConnection final : public Connection {
 
   std::size_t active() const noexcept override { return running_.size(); }
   bool limits_pending() const noexcept override { return limits_pending_; }
+  bool suspect() const noexcept override { return suspect_; }
   void submit(std::shared_ptr<Exchange> ex) override {
+    // A real connection reports an attempt from inside its protocol
+    // library's callbacks (nghttp2's on_stream_close): a submit from there
+    // re-enters the library.
+    if (handing_back_) ++reentrant_submits;
+    if (on_submit) on_submit(*ex);
     ex->set_carrier(this);
     running_.push_back(std::move(ex));
     mark_used();
@@ -109,21 +118,44 @@ class FakeConnection final : public Connection {
     Response r;
     r.status(status).protocol(protocol()).connection(id(), false);
     for (auto& [name, value] : headers) r.headers().add(std::move(name), std::move(value));
-    if (auto* o = owner()) o->on_attempt_done(ex, std::move(r));
+    hand_back(ex, std::move(r));
     regain_capacity();
   }
   /// The oldest running request fails with `code`, having got `reached` far.
   void fail_front(errc code, progress reached) {
     auto ex = take_front();
-    if (auto* o = owner()) o->on_attempt_done(ex, Error(code, describe(), reached));
+    hand_back(ex, Error(code, describe(), reached));
     regain_capacity();
   }
   /// GOAWAY: no new requests; closes once the running ones are done.
   void goaway() {
     drain();
+    if (state() == ConnState::draining)
+      if (auto* o = owner()) o->on_capacity_changed(*this);
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::goaway, describe());
   }
   const std::deque<std::shared_ptr<Exchange>>& running() const { return running_; }
+  /// As an HTTP/2 connection after a stream timed out: takes nothing new
+  /// (busy) until it hears from the peer (prove_alive()).
+  void become_suspect() {
+    if (state() != ConnState::ready && state() != ConnState::busy) return;
+    suspect_ = true;
+    if (state() == ConnState::ready) transition(ConnState::busy);
+    if (auto* o = owner()) o->on_capacity_changed(*this);
+  }
+  void prove_alive() {
+    if (!suspect_) return;
+    suspect_ = false;
+    regain_capacity();
+  }
+  /// Off: the connection never says when it went idle (idle_since() stays
+  /// at its creation), as HTTP/2 connections once did: the pool must not
+  /// rely on the protocol's bookkeeping alone to tell in-use from idle.
+  bool reports_idle = true;
+  /// Submits the pool made from inside this connection's on_attempt_done.
+  int reentrant_submits = 0;
+  /// Called for every request the pool puts on this connection (sent).
+  std::function<void(const Exchange&)> on_submit;
   /// Starts like a fresh HTTP/2 connection before the peer's SETTINGS:
   /// one request at most until learn_limits().
   void await_limits() {
@@ -134,11 +166,21 @@ class FakeConnection final : public Connection {
   /// The peer's limits arrived.
   void learn_limits() {
     limits_pending_ = false;
+    suspect_ = false;  // the peer spoke: as any frame read, that proves it alive
     capacity_ = capacity_after_limits_;
     regain_capacity();
+    if (state() == ConnState::busy)
+      if (auto* o = owner()) o->on_capacity_changed(*this);
   }
 
  private:
+  void hand_back(const std::shared_ptr<Exchange>& ex, Result<Response> r) {
+    auto* o = owner();
+    if (!o) return;
+    handing_back_ = true;
+    o->on_attempt_done(ex, std::move(r));
+    handing_back_ = false;
+  }
   std::shared_ptr<Exchange> take_front() {
     auto ex = std::move(running_.front());
     running_.pop_front();
@@ -154,8 +196,8 @@ class FakeConnection final : public Connection {
       return;
     }
     if (state() == ConnState::closed) return;
-    if (running_.empty()) mark_idle(clock_.now());
-    if (state() == ConnState::busy && running_.size() < capacity_) transition(ConnState::ready);
+    if (running_.empty() && reports_idle) mark_idle(clock_.now());
+    if (state() == ConnState::busy && running_.size() < capacity_ && !suspect_) transition(ConnState::ready);
     if (state() == ConnState::ready)
       if (auto* o = owner()) o->on_ready(*this);
   }
@@ -163,6 +205,8 @@ class FakeConnection final : public Connection {
   std::size_t capacity_;
   std::size_t capacity_after_limits_ = 0;
   bool limits_pending_ = false;
+  bool suspect_ = false;
+  bool handing_back_ = false;
   const PoolClock& clock_;
   std::deque<std::shared_ptr<Exchange>> running_;
 };
@@ -178,6 +222,9 @@ class FakeConnector final : public Connector {
     const std::size_t capacity = dialed.protocol == Protocol::http2 ? h2_streams : 1;
     connections.push_back(std::make_shared<FakeConnection>(owner, id, dialed.protocol, capacity, clock_));
     if (dialed.protocol == Protocol::http2 && h2_limits_pending) connections.back()->await_limits();
+    if (dialed.protocol == Protocol::http2) connections.back()->reports_idle = h2_reports_idle;
+    if (on_submit)
+      connections.back()->on_submit = [this, c = connections.back().get()](const Exchange& e) { on_submit(*c, e); };
     return connections.back();
   }
 
@@ -192,6 +239,10 @@ class FakeConnector final : public Connector {
   std::size_t h2_streams = 100;
   /// New HTTP/2 connections wait for learn_limits() (the peer's SETTINGS).
   bool h2_limits_pending = false;
+  /// New HTTP/2 connections keep idle_since() up to date (see FakeConnection::reports_idle).
+  bool h2_reports_idle = true;
+  /// When set, told of every request put on any connection made from now on.
+  std::function<void(FakeConnection&, const Exchange&)> on_submit;
   std::vector<std::shared_ptr<FakeDial>> dials;
   std::vector<std::shared_ptr<FakeConnection>> connections;
 
@@ -202,6 +253,42 @@ class FakeConnector final : public Connector {
     throw std::logic_error("no dial in flight");
   }
   const PoolClock& clock_;
+};
+
+/// A credential source that answers only when the test says so (an exec
+/// plugin taking its time): each fetch is held until answer(), which calls
+/// its `done` as the source's own thread would (the pool posts it back).
+class HeldCredentialSource final : public CredentialSource {
+ public:
+  void fetch(const std::optional<Credential>& rejected, std::function<void(Result<Credential>)> done) override {
+    if (inline_answer) {
+      done(*inline_answer);
+      return;
+    }
+    held.push_back({rejected, std::move(done)});
+  }
+  /// Answers the oldest held fetch.
+  void answer(Result<Credential> c) {
+    auto f = std::move(held.front());
+    held.pop_front();
+    f.done(std::move(c));
+  }
+  /// Answers the oldest held fetch twice (a buggy source).
+  void answer_twice(Result<Credential> c) {
+    auto f = std::move(held.front());
+    held.pop_front();
+    f.done(c);
+    f.done(std::move(c));
+  }
+  /// The oldest held fetch is never answered: its `done` is dropped.
+  void drop() { held.pop_front(); }
+  /// When set, every fetch answers at once with it (a fixed token).
+  std::optional<Credential> inline_answer;
+  struct Fetch {
+    std::optional<Credential> rejected;
+    std::function<void(Result<Credential>)> done;
+  };
+  std::deque<Fetch> held;
 };
 
 }  // namespace rebound::pool::fakes

@@ -1,13 +1,7 @@
 // Specification of the origin pool's state machine, driven through fakes
 // (tests/pool/fakes.hpp): no sockets, no sleeps. Each test names the
 // DESIGN.md invariant or retry-table row it pins.
-#include "pool/origin_pool.hpp"
-#include "pool/fakes.hpp"
-
-#include "client/completion_queue.hpp"
-
-#include <boost/asio/io_context.hpp>
-#include <gtest/gtest.h>
+#include "pool/pool_fixture.hpp"
 
 #include <map>
 #include <optional>
@@ -15,84 +9,8 @@
 using namespace rebound;
 using namespace rebound::pool;
 using namespace rebound::pool::fakes;
+using namespace rebound::pool::testing;
 using namespace std::chrono_literals;
-
-namespace {
-
-class PoolTest : public ::testing::Test {
- private:
-  // First, so they outlive the exchanges below: an exchange never completed
-  // (what TearDown reports) completes from its destructor through them.
-  boost::asio::io_context io_;
-  client::CompletionQueue completions_{io_.get_executor()};
-
- protected:
-  void make_pool(const std::string& origin) {
-    services_.executor = io_.get_executor();
-    services_.options = &options;
-    services_.connector = &connector;
-    services_.clock = &clock;
-    services_.next_connection_id = [this] { return ++connection_ids_; };
-    services_.emit = [this](const Event& e) { events.push_back(e); };
-    pool = std::make_shared<OriginPool>(services_, *parse_url(origin));
-    url_ = std::make_shared<const Url>(*parse_url(origin + "/path"));
-  }
-
-  /// Submits a request; returns its index in results().
-  std::size_t send(std::string method = "GET", bool wait_for_ready = false) {
-    const std::size_t i = exchanges.size();
-    auto ex = std::make_shared<client::Exchange>(
-        io_.get_executor(), completions_, Request(std::move(method), url_->str()), url_,
-        clock.now() + 1h, wait_for_ready,  // the deadline on the pool's clock
-        client::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
-          ++completion_counts[i];
-          results[i].emplace(std::move(r));
-        }));
-    exchanges.push_back(ex);
-    pool->submit(std::move(ex));
-    settle();
-    return i;
-  }
-
-  /// Runs whatever the pool deferred (pumps, completions).
-  void settle() {
-    io_.poll();
-    io_.restart();
-  }
-  void advance(client::Clock::duration d) {
-    clock.advance(d);
-    settle();
-  }
-
-  bool completed(std::size_t i) { return results.count(i) > 0; }
-  const Result<Response>& result(std::size_t i) { return *results.at(i); }
-  FakeConnection& conn(std::size_t i) { return *connector.connections.at(i); }
-
-  Options options;
-  ManualClock clock;
-  FakeConnector connector{clock};
-  std::shared_ptr<OriginPool> pool;
-  std::vector<std::shared_ptr<client::Exchange>> exchanges;
-  std::map<std::size_t, std::optional<Result<Response>>> results;
-  std::map<std::size_t, int> completion_counts;
-  std::vector<Event> events;
-
-  void TearDown() override {
-    pool->shutdown();
-    settle();
-    // Invariant 4 over every request the test sent: once, never zero, never twice.
-    for (std::size_t i = 0; i < exchanges.size(); ++i)
-      EXPECT_EQ(completion_counts[i], 1) << "request " << i << " completed " << completion_counts[i] << " times";
-    EXPECT_EQ(completions_.dropped(), 0u);
-  }
-
- private:
-  PoolServices services_;
-  std::shared_ptr<const Url> url_;
-  std::uint64_t connection_ids_ = 0;
-};
-
-}  // namespace
 
 // --- the lifecycle table ----------------------------------------------------
 
@@ -211,6 +129,23 @@ TEST_F(PoolTest, TheQueueIsBoundedPerOrigin) {
   EXPECT_EQ(result(third).error().code(), errc::queue_full);
 }
 
+TEST_F(PoolTest, TheQueueLimitCountsOnlyRequestsStillWaiting) {
+  options.max_queued_per_origin = 3;
+  make_pool("http://origin.test:80");
+  const auto first = send();
+  const auto second = send();
+  const auto third = send();
+  // The last two end while they wait (their deadlines), behind a live first.
+  for (const auto i : {second, third})
+    exchanges[i]->complete(Error(errc::deadline_exceeded, "deadline", progress::not_sent));
+  settle();
+  const auto fourth = send();
+  EXPECT_FALSE(completed(fourth)) << "refused with one request waiting: "
+                                  << (completed(fourth) ? result(fourth).error().message() : "");
+  EXPECT_EQ(pool->counts().waiting, 2u);
+  EXPECT_FALSE(completed(first));
+}
+
 // --- invariants 1 and 2 -----------------------------------------------------
 
 TEST_F(PoolTest, Invariant1_ADrainingConnectionIsNeverHandedARequest) {
@@ -293,26 +228,53 @@ TEST_F(PoolTest, RetryTable_ARequestRefusedTwiceRestsForAJitteredBackoffBeforeIt
   EXPECT_EQ(result(post)->attempts(), 3);
 }
 
-TEST_F(PoolTest, RetryTable_ARefuserToTheEndFailsWithTheRefusalAfterMaxAttempts) {
-  options.backoff_base = 100ms;
+TEST_F(PoolTest, RetryTable_ARefusalSpellOutlastingMaxAttemptsIsRiddenOutWithBackoffCappedNearASecond) {
   make_pool("https://origin.test:443");
+  const auto post = send("POST");
+  connector.succeed(Protocol::http2);
+  settle();
+  for (int i = 0; i < 3 * options.max_attempts; ++i) {
+    ASSERT_EQ(conn(0).running().size(), 1u)
+        << "refusal " << i << ": " << (completed(post) ? result(post).error().message() : "still resting");
+    conn(0).fail_front(errc::refused_by_server, progress::refused);
+    settle();
+    advance(1s);  // no rest after a refusal is longer than about a second
+  }
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).respond(201);
+  settle();
+  ASSERT_TRUE(completed(post));
+  ASSERT_TRUE(result(post)) << result(post).error().message();
+  EXPECT_EQ(result(post)->attempts(), 3 * options.max_attempts + 1);
+}
+
+TEST_F(PoolTest, RetryTable_ARefuserToTheEndFailsWithTheRefusalBeforeItsDeadline) {
+  make_pool("https://origin.test:443");
+  const auto ends = clock.now() + deadline;
   const auto get = send("GET");
   connector.succeed(Protocol::http2);
   settle();
-  for (int i = 0; i < options.max_attempts && !completed(get); ++i) {
-    ASSERT_EQ(conn(0).running().size(), 1u) << "attempt " << i + 1;
-    conn(0).fail_front(errc::refused_by_server, progress::refused);
-    advance(options.backoff_max);
+  while (!completed(get)) {
+    if (!conn(0).running().empty()) conn(0).fail_front(errc::refused_by_server, progress::refused);
+    settle();
+    advance(1s);
+    // The shard's deadline, if the pool has not ended it first.
+    if (clock.now() >= ends && !completed(get))
+      exchanges[get]->complete(Error(errc::deadline_exceeded, "deadline", progress::not_sent, exchanges[get]->attempts()));
+    settle();
   }
-  ASSERT_TRUE(completed(get));
   ASSERT_FALSE(result(get));
-  EXPECT_EQ(result(get).error().code(), errc::refused_by_server);
-  EXPECT_EQ(result(get).error().attempts(), options.max_attempts);
+  // Either the pool saw the next rest would pass the deadline, or the deadline came.
+  if (result(get).error().code() == errc::refused_by_server)
+    EXPECT_NE(result(get).error().message().find("deadline"), std::string::npos) << result(get).error().message();
+  else
+    EXPECT_EQ(result(get).error().code(), errc::deadline_exceeded);
+  EXPECT_GT(result(get).error().attempts(), 1000) << "bounded by the deadline, not a count";
 }
 
 TEST_F(PoolTest, ARefusedRequestWhoseBackoffWouldPassItsDeadlineFailsAtOnceSayingSo) {
-  options.backoff_base = 2h;  // longer than the hour send() gives every request
-  options.backoff_max = 2h;
+  options.backoff_base = 2s;  // rests 0.5-1 s (max_refusal_backoff) after the second refusal
+  deadline = 400ms;
   make_pool("https://origin.test:443");
   const auto get = send("GET");
   connector.succeed(Protocol::http2);

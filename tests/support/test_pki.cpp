@@ -44,6 +44,17 @@ TestPki::~TestPki() {
 }
 
 TestPki::Issued TestPki::issue_client(const std::string& name, const std::string& cn, bool via_intermediate) {
+  return issue_leaf(name, cn, "extendedKeyUsage=clientAuth\n", via_intermediate);
+}
+
+TestPki::Issued TestPki::issue_server(const std::string& name, const std::vector<std::string>& dns_names) {
+  std::string san = "subjectAltName=";
+  for (std::size_t i = 0; i < dns_names.size(); ++i) san += (i ? ",DNS:" : "DNS:") + dns_names[i];
+  return issue_leaf(name, dns_names.at(0), san + "\nextendedKeyUsage=serverAuth\n", false);
+}
+
+TestPki::Issued TestPki::issue_leaf(const std::string& name, const std::string& cn, const std::string& extensions,
+                                    bool via_intermediate) {
   std::filesystem::path signer_cert = dir_ / "ca.pem", signer_key = dir_ / "ca.key";
   const auto ext = dir_ / (name + ".ext");
   if (via_intermediate) {
@@ -56,7 +67,7 @@ TestPki::Issued TestPki::issue_client(const std::string& name, const std::string
     signer_cert = dir_ / (name + "-int.pem");
     signer_key = dir_ / (name + "-int.key");
   }
-  std::ofstream(ext) << "extendedKeyUsage=clientAuth\n";
+  std::ofstream(ext) << extensions;
   const auto key = dir_ / (name + ".key"), csr = dir_ / (name + ".csr"), leaf = dir_ / (name + "-leaf.pem");
   run("openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj '/CN=" + cn + "' -keyout " + q(key) +
       " -out " + q(csr));

@@ -1,10 +1,12 @@
 // A throwaway PKI for TLS tests, made with the openssl command: a CA,
-// client certificates it issued (with an intermediate when asked), an
-// encrypted key, and certificates from a CA nobody trusts.
+// client certificates it issued (with an intermediate when asked), server
+// certificates for DNS names, an encrypted key, and certificates from a CA
+// nobody trusts.
 #pragma once
 
 #include <filesystem>
 #include <string>
+#include <vector>
 
 namespace rebound::testing {
 
@@ -24,6 +26,9 @@ class TestPki {
   /// A client certificate with subject CN=`cn`, issued by this CA (through
   /// an intermediate CA when `via_intermediate`), files named after `name`.
   Issued issue_client(const std::string& name, const std::string& cn, bool via_intermediate = false);
+  /// A server certificate for `dns_names` (subjectAltName DNS entries; the
+  /// first is also the CN), issued by this CA, files named after `name`.
+  Issued issue_server(const std::string& name, const std::vector<std::string>& dns_names);
   /// The same key as `issued`, encrypted with a pass phrase.
   std::string encrypt_key(const Issued& issued, const std::string& name);
 
@@ -32,6 +37,9 @@ class TestPki {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
+  Issued issue_leaf(const std::string& name, const std::string& cn, const std::string& extensions,
+                    bool via_intermediate);
+
   std::filesystem::path dir_;
 };
 

@@ -81,6 +81,9 @@ PluginRun run_plugin(const std::string& command, const std::vector<std::string>&
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, out_w.fd, 1);
   posix_spawn_file_actions_adddup2(&actions, err_w.fd, 2);
+  // Nothing else of ours: the client's sockets (Asio opens them without
+  // close-on-exec) would outlive their connections in the plugin.
+  posix_spawn_file_actions_addclosefrom_np(&actions, 3);
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   // Its own process group, so a timeout kills what it started too; default

@@ -62,6 +62,10 @@ struct User {
   std::string password;
   std::optional<ExecEntry> exec;
   bool auth_provider = false;
+  std::string as;  ///< impersonation: as, as-uid, as-groups, as-user-extra
+  std::string as_uid;
+  std::vector<std::string> as_groups;
+  std::vector<std::pair<std::string, std::vector<std::string>>> as_user_extra;
 };
 
 struct Context {

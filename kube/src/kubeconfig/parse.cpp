@@ -179,7 +179,8 @@ User read_user(const Reader& r, const YAML::Node& item, const std::string& key) 
   r.mapping(body, k);
   if (!body) return u;
   for (const char* f : {"client-certificate", "client-certificate-data", "client-key", "client-key-data", "token",
-                        "tokenFile", "username", "password", "exec", "auth-provider"})
+                        "tokenFile", "username", "password", "exec", "auth-provider", "as", "as-uid", "as-groups",
+                        "as-user-extra"})
     r.note(u.origin, body, std::string("user.") + f, f);
   if (const YAML::Node exec = body["exec"]; exec) {
     for (const char* f : {"command", "apiVersion", "interactiveMode"})
@@ -195,6 +196,22 @@ User read_user(const Reader& r, const YAML::Node& item, const std::string& key) 
   u.password = r.scalar(body["password"], k + ".password");
   if (const YAML::Node exec = body["exec"]; exec && !exec.IsNull()) u.exec = read_exec(r, exec, k + ".exec");
   u.auth_provider = body["auth-provider"] && !body["auth-provider"].IsNull();
+  u.as = r.scalar(body["as"], k + ".as");
+  u.as_uid = r.scalar(body["as-uid"], k + ".as-uid");
+  const auto groups = r.list(body["as-groups"], k + ".as-groups");
+  for (std::size_t i = 0; i < groups.size(); ++i)
+    u.as_groups.push_back(r.scalar(groups[i], k + ".as-groups[" + std::to_string(i) + "]"));
+  if (const YAML::Node extra = body["as-user-extra"]; extra && !extra.IsNull()) {
+    r.mapping(extra, k + ".as-user-extra");
+    for (const auto& entry : extra) {
+      const std::string name = entry.first.as<std::string>();
+      const std::string ek = k + ".as-user-extra." + name;
+      std::vector<std::string> values;
+      const auto items = r.list(entry.second, ek);
+      for (std::size_t i = 0; i < items.size(); ++i) values.push_back(r.scalar(items[i], ek + "[" + std::to_string(i) + "]"));
+      u.as_user_extra.emplace_back(name, std::move(values));
+    }
+  }
   return u;
 }
 

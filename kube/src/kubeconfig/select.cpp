@@ -189,6 +189,7 @@ RestConfig select(const Kubeconfig& c, const std::string& context_name) {
   if (user && out.server.rfind("https://", 0) == 0) {
     apply_client_certificate(*user, out);
     apply_user_credentials(*user, cluster, out);
+    out.impersonate = {user->as, user->as_uid, user->as_groups, user->as_user_extra};
   }
   return out;
 }

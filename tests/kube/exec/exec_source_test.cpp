@@ -10,6 +10,8 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <thread>
 
 using namespace rebound;
@@ -207,6 +209,18 @@ TEST_F(ExecPlugin, TheConfiguredEnvironmentIsAddedToThisProcesses) {
   c.env = {{"REBOUND_REPLACED", "new"}};
   fetch_now(*exec_credentials(c));
   EXPECT_EQ(read_file(dir_ / "env"), "parent new\n");
+}
+
+TEST_F(ExecPlugin, ThePluginInheritsNoSocketOfTheClient) {
+  // A socket the client holds (made without close-on-exec, as Asio makes
+  // them) must not leak into the plugin, which could keep a connection open
+  // past its end, or read from it.
+  const int leaked = ::socket(AF_INET, SOCK_STREAM, 0);
+  ASSERT_GE(leaked, 0);
+  ExecConfig c = config(plugin("ls -l /proc/$$/fd | grep -c socket: > '" + (dir_ / "sockets") + "'\n" + answer("t")));
+  fetch_now(*exec_credentials(c));
+  ::close(leaked);
+  EXPECT_EQ(read_file(dir_ / "sockets"), "0\n") << "sockets the plugin inherited";
 }
 
 TEST_F(ExecPlugin, DestroyingTheSourceEndsARunAndAnswersItsWaiters) {

@@ -20,8 +20,24 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace rebound::kube {
+
+/// Acting as another user (kubeconfig's as, as-uid, as-groups,
+/// as-user-extra; client-go's ImpersonationConfig): sent with the
+/// credentials, to the server's origin only, as Impersonate-User,
+/// Impersonate-Uid, one Impersonate-Group per group and one
+/// Impersonate-Extra-<key> per value (the key percent-encoded where a
+/// header name could not carry it).
+struct Impersonation {
+  std::string user;
+  std::string uid;
+  std::vector<std::string> groups;
+  std::vector<std::pair<std::string, std::vector<std::string>>> extra;
+  bool empty() const noexcept { return user.empty() && uid.empty() && groups.empty() && extra.empty(); }
+};
 
 struct RestConfig {
   /// The API server: "https://host:port", possibly with a path prefix
@@ -36,14 +52,17 @@ struct RestConfig {
   /// plugin); null when the user has none (client certificate only, or
   /// anonymous).
   std::shared_ptr<rebound::CredentialSource> credentials;
+  /// Whom the requests act as (empty: the credentials' own user).
+  Impersonation impersonate;
   /// Where this came from, for messages: "kubeconfig /x/config, context c"
   /// or "in-cluster (/var/run/secrets/kubernetes.io/serviceaccount)".
   /// Never contains credentials.
   std::string origin_description;
 
   /// Sets options.tls to `tls` and options.credentials to {credentials,
-  /// server} (cleared when there are no credentials): the credentials go
-  /// to this server's origin only. Other options are left alone.
+  /// server} (cleared when there are neither credentials nor
+  /// impersonation): the credentials, and the impersonation headers beside
+  /// them, go to this server's origin only. Other options are left alone.
   void apply_to(rebound::Options& options) const;
 
   /// A URL on this server: an absolute "http(s)://..." is returned as it

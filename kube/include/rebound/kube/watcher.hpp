@@ -54,8 +54,10 @@ struct WatcherOptions {
   std::string label_selector;
   /// Start by watching from this version instead of listing ("": list first).
   std::string resource_version;
-  /// timeoutSeconds asked of the server per watch request; it then ends the
-  /// stream cleanly and the watcher resumes at once.
+  /// timeoutSeconds asked of the server per watch request is between this
+  /// and twice this (random, as client-go's reflector: watchers started
+  /// together do not reconnect together); the server then ends the stream
+  /// cleanly and the watcher resumes at once.
   std::chrono::seconds watch_timeout = std::chrono::minutes(5);
   /// A stream with no byte for this long is closed and resumed (a real API
   /// server sends a bookmark about once a minute).
