@@ -7,7 +7,9 @@
 # that did it is kept in build/fuzz/findings/<harness>/. Prints exec/s and
 # coverage per harness at the end.
 #   scripts/fuzz.sh [SECONDS] [HARNESS...]
-# FUZZ_JOBS sets the build's parallelism (default 2).
+# FUZZ_JOBS sets the build's parallelism (default 2); FUZZ_PRESET the CMake
+# preset (default fuzz; CI's ci-sanitize has the same flags and also runs the
+# test suite).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds=${1:-30}
@@ -16,8 +18,10 @@ harnesses=("$@")
 [ ${#harnesses[@]} -gt 0 ] || harnesses=(h1_fuzz h2_fuzz url_fuzz headers_fuzz lease_fuzz retry_after_fuzz watch_event_fuzz pool_fuzz)
 
 scripts/setup.sh
-[ -f build/fuzz/build.ninja ] || cmake --preset fuzz > /dev/null
-cmake --build build/fuzz -j "${FUZZ_JOBS:-2}" --target "${harnesses[@]}"
+preset=${FUZZ_PRESET:-fuzz}
+build=build/$preset
+[ -f "$build/build.ninja" ] || cmake --preset "$preset" > /dev/null
+cmake --build "$build" -j "${FUZZ_JOBS:-2}" --target "${harnesses[@]}"
 
 dict_of() {
   case $1 in
@@ -32,9 +36,9 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 status=0
 summary=()
 for h in "${harnesses[@]}"; do
-  bin=build/fuzz/tests/fuzz/$h
-  run=build/fuzz/run/$h
-  findings=build/fuzz/findings/$h
+  bin=$build/tests/fuzz/$h
+  run=$build/run/$h
+  findings=$build/findings/$h
   rm -rf "$run"
   mkdir -p "$run/corpus" "$findings"
   cp tests/fuzz/corpus/"$h"/* "$run/corpus/"

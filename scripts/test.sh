@@ -1,25 +1,85 @@
 #!/usr/bin/env bash
-# Builds and runs every test: the optimised build, then the whole suite
-# again under AddressSanitizer + UndefinedBehaviorSanitizer, then each
-# libFuzzer harness for a short bounded run (scripts/fuzz.sh; longer runs:
-# scripts/fuzz.sh 1200).
-# `scripts/test.sh tsan` instead runs the concurrency and fault tests under
-# ThreadSanitizer (kept out of CI for time: about 10 more minutes).
+# Builds and runs every test; CI runs exactly this (.ci/run). Three builds:
+#  ci (g++ -O2, line tables only, unity build, no benchmarks): the whole
+#    suite - the tests labelled `wallclock` (wall-clock bounds or a loaded
+#    machine: partition, demo, elect, leadership bounds, soak, compat) one at
+#    a time on an otherwise idle machine, the rest (they wait on sockets) at -j4.
+#  ci-sanitize (clang ASan+UBSan with the fuzz preset's instrumentation): the
+#    suite again except `wallclock` (their bounds would measure the sanitizer;
+#    the code they drive runs under ASan in the integration tests) and
+#    `install` (packaging); then each libFuzzer harness for a bounded time
+#    (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
+#  ci-tsan (clang ThreadSanitizer): the concurrency tests - client,
+#    credentials, pool, watcher, elector, server streams, recovery.
+# In a full run the socket-bound test runs and the fuzzers go beside the next
+# build (their output is printed when they end; logs in build/ci-logs); the
+# wallclock tests and the TSan tests run alone.
+# `scripts/test.sh ci|sanitize|tsan` runs one build's part, one step at a time.
 # Installs missing Debian packages first (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-if [ "${1:-}" = tsan ]; then
-  [ -f build/tsan/build.ninja ] || cmake --preset tsan > /dev/null
-  cmake --build build/tsan --target client_tests pool_tests recovery_tests lease_tests proxy_tests rebound_cli -j2
-  ctest --test-dir build/tsan -R 'Client|Pool|Recovery|Election|Proxy' -j2 --output-on-failure --timeout 300
-  exit
-fi
-for preset in default asan; do
-  echo "== $preset: build"
-  scripts/build.sh "$preset"
-  echo "== $preset: test"
-  ctest --preset "$preset"
-done
-echo "== fuzz"
-scripts/fuzz.sh 15
+
+# ThreadSanitizer: the executables these tests live in, and the tests
+# (parameterised suites carry a prefix: Transports/StreamingTest.X/1).
+tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests lease_tests server_tests)
+tsan_tests='^([A-Za-z]+/)?(Client[A-Za-z0-9]*|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
+
+build() {
+  [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null
+  cmake --build --preset "$1" "${@:2}"
+}
+ci_build() { build ci; }
+ci_wallclock_tests() { ctest --preset ci -L wallclock -j1; }
+ci_tests() { ctest --preset ci -LE wallclock -j4; }
+sanitize_build() { build ci-sanitize; }
+sanitize_tests() { ctest --preset ci-sanitize -LE 'wallclock|install' -j4; }
+fuzz() { FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15; }
+sanitize_tests_and_fuzz() { timed sanitize_tests; timed fuzz; }
+tsan_build() { build ci-tsan --target "${tsan_targets[@]}"; }
+tsan_tests() { ctest --preset ci-tsan -R "$tsan_tests" -j2; }
+
+# timed STEP: runs the function and prints its wall time (CI's step table).
+timed() {
+  local start=$SECONDS
+  echo "== $1"
+  "$1"
+  echo "== $1: done in $((SECONDS - start)) s"
+}
+# beside STEP: starts it in the background, its output to build/ci-logs;
+# joined STEP: waits for it, prints its output, fails when it failed.
+declare -A pids
+beside() {
+  mkdir -p build/ci-logs
+  echo "== $1: started beside the next step (build/ci-logs/$1.log)"
+  timed "$1" > "build/ci-logs/$1.log" 2>&1 &
+  pids[$1]=$!
+}
+joined() {
+  local status=0
+  wait "${pids[$1]}" || status=$?
+  cat "build/ci-logs/$1.log"
+  unset "pids[$1]"
+  return $status
+}
+trap '[ ${#pids[@]} -eq 0 ] || kill "${pids[@]}" 2> /dev/null' EXIT
+
+start=$SECONDS
+case ${1:-all} in
+  all)
+    timed ci_build
+    timed ci_wallclock_tests  # alone: their bounds must not measure a compiler
+    beside ci_tests
+    timed sanitize_build
+    joined ci_tests
+    beside sanitize_tests_and_fuzz
+    timed tsan_build
+    joined sanitize_tests_and_fuzz
+    timed tsan_tests
+    ;;
+  ci) timed ci_build; timed ci_wallclock_tests; timed ci_tests ;;
+  sanitize) timed sanitize_build; timed sanitize_tests; timed fuzz ;;
+  tsan) timed tsan_build; timed tsan_tests ;;
+  *) echo "usage: scripts/test.sh [ci|sanitize|tsan]" >&2; exit 2 ;;
+esac
+echo "== all steps passed in $((SECONDS - start)) s"

@@ -13,6 +13,11 @@ namespace rebound::cli::elect {
 // Shared with the writer thread, which may outlive the printer while it
 // is blocked in write(2).
 struct LinePrinter::Shared {
+  // A constructor, not aggregate initialisation through make_shared: clang
+  // 14 (the CI's sanitizer builds) lacks parenthesised aggregate init.
+  Shared(int fd, std::size_t max_queued, std::function<std::string(std::size_t)> dropped_line)
+      : fd(fd), max_queued(max_queued), dropped_line(std::move(dropped_line)) {}
+
   const int fd;
   const std::size_t max_queued;
   const std::function<std::string(std::size_t)> dropped_line;
