@@ -54,6 +54,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
   }
 
   bool closed() const noexcept { return closed_; }
+  int capacity_changes() const noexcept { return capacity_changes_; }
   std::size_t submitted() const noexcept { return tracked_.size(); }
 
   void check_all_completed() const {
@@ -78,6 +79,10 @@ class OwnerProbe final : public pool::ConnectionOwner {
     FUZZ_CHECK(why.code(), "closed without a reason");
     closed_ = true;
   }
+
+  // The pool would dial beside the connection; one connection alone has
+  // nothing to do with it (the pool model checks the pool's side).
+  void on_capacity_changed(pool::Connection&) override { ++capacity_changes_; }
 
   void on_attempt_done(const std::shared_ptr<client::Exchange>& ex, Result<Response> result) override {
     // No check against closed_: HTTP/1.1 reports its close first and then
@@ -162,6 +167,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
   std::shared_ptr<const Url> url_;
   std::deque<Tracked> tracked_;  // stable addresses: completions point at their entry
   bool closed_ = false;
+  int capacity_changes_ = 0;
 };
 
 }  // namespace rebound::fuzz
