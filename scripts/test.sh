@@ -48,7 +48,7 @@ timed() {
 }
 # beside STEP: starts it in the background, its output to build/ci-logs;
 # joined STEP: waits for it, prints its output, fails when it failed.
-declare -A pids
+declare -A pids=()
 beside() {
   mkdir -p build/ci-logs
   echo "== $1: started beside the next step (build/ci-logs/$1.log)"
