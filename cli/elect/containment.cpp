@@ -95,27 +95,33 @@ Containment::Containment(ContainmentChoice choice, const std::string& name) {
     throw std::runtime_error("--containment cgroup: " + detail_);
 }
 
-void Containment::try_cgroup(const std::string& name) {
+std::optional<std::string> own_cgroup_directory(std::string& why) {
   const auto mount = find_cgroup2_mount(read_file("/proc/self/mountinfo"));
   if (!mount) {
-    detail_ = "no cgroup2 file system in /proc/self/mountinfo";
-    return;
+    why = "no cgroup2 file system in /proc/self/mountinfo";
+    return std::nullopt;
   }
   auto ours = unified_cgroup_path(read_file("/proc/self/cgroup"));
   if (!ours) {
-    detail_ = "no 0:: line in /proc/self/cgroup (not in the unified hierarchy)";
-    return;
+    why = "no 0:: line in /proc/self/cgroup (not in the unified hierarchy)";
+    return std::nullopt;
   }
   if (mount->root != "/") {
     if (ours->rfind(mount->root, 0) != 0) {
-      detail_ = "our cgroup " + *ours + " is outside the mounted part " + mount->root;
-      return;
+      why = "our cgroup " + *ours + " is outside the mounted part " + mount->root;
+      return std::nullopt;
     }
     ours = ours->substr(mount->root.size());
   }
-  std::string parent = mount->mount_point + *ours;
-  while (parent.size() > 1 && parent.back() == '/') parent.pop_back();
-  const std::string group = parent + "/" + name;
+  std::string directory = mount->mount_point + *ours;
+  while (directory.size() > 1 && directory.back() == '/') directory.pop_back();
+  return directory;
+}
+
+void Containment::try_cgroup(const std::string& name) {
+  const auto parent = own_cgroup_directory(detail_);
+  if (!parent) return;
+  const std::string group = *parent + "/" + name;
   if (::mkdir(group.c_str(), 0755) != 0 && !(errno == EEXIST && ::rmdir(group.c_str()) == 0 &&
                                             ::mkdir(group.c_str(), 0755) == 0)) {
     detail_ = "cannot create " + group + ": " + std::strerror(errno);

@@ -39,6 +39,9 @@ std::optional<Cgroup2Mount> find_cgroup2_mount(std::string_view mountinfo);
 /// Our path in the unified hierarchy, from the "0::PATH" line of a
 /// /proc/PID/cgroup text.
 std::optional<std::string> unified_cgroup_path(std::string_view proc_cgroup);
+/// The directory of this process's own cgroup v2 group, from the two files
+/// above; nullopt when there is none, and `why` says why.
+std::optional<std::string> own_cgroup_directory(std::string& why);
 
 class Containment {
  public:

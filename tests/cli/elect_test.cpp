@@ -238,16 +238,13 @@ std::size_t index_of(const LineProcess& p, const std::string& event) {
   return lines.size();
 }
 
-// Why a cgroup of our own cannot be made here ("" when it can).
+// Why a cgroup of our own cannot be made here ("" when it can): the
+// containment's own search, then a group created and removed.
 std::string cgroup_unusable_reason() {
-  auto slurp = [](const char* path) {
-    std::ifstream in(path);
-    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  };
-  const auto mount = cli::elect::find_cgroup2_mount(slurp("/proc/self/mountinfo"));
-  const auto ours = cli::elect::unified_cgroup_path(slurp("/proc/self/cgroup"));
-  if (!mount || !ours || mount->root != "/") return "no cgroup2 mount holding our cgroup";
-  const std::string probe = mount->mount_point + *ours + "/rebound-elect-test-probe-" + std::to_string(::getpid());
+  std::string why;
+  const auto ours = cli::elect::own_cgroup_directory(why);
+  if (!ours) return why;
+  const std::string probe = *ours + "/rebound-elect-test-probe-" + std::to_string(::getpid());
   if (::mkdir(probe.c_str(), 0755) != 0) return "cannot create " + probe + ": " + std::strerror(errno);
   const bool kill_file = ::access((probe + "/cgroup.kill").c_str(), W_OK) == 0;
   ::rmdir(probe.c_str());
