@@ -100,8 +100,32 @@ bool RawConnection::write(std::string_view bytes) {
 }
 
 void RawConnection::close() {
+  // close() with input still unread would send RST and drop whatever is still
+  // queued for sending: the peer could lose the script's last bytes to
+  // ECONNRESET. So: FIN after everything written, then read (and discard)
+  // until the peer closes too, or a bound passes, and only then close.
+  int fd;
+  {
+    std::lock_guard lock(fd_mutex_);
+    if (fd_ < 0) return;
+    fd = fd_;
+    ::shutdown(fd, SHUT_WR);
+  }
+  // Unlocked: interrupt() may shut the socket down meanwhile, which ends this
+  // drain. Only close() and reset() close fd_, both on the script's thread.
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    const int ready = ::poll(&p, 1, remaining_ms(deadline));
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    char discard[16384];
+    const ssize_t n = ::recv(fd, discard, sizeof discard, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+  }
   std::lock_guard lock(fd_mutex_);
-  if (fd_ >= 0) ::close(fd_);
+  ::close(fd_);
   fd_ = -1;
 }
 

@@ -35,7 +35,9 @@ class RawConnection {
   std::string read_exactly(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(5));
   /// All of `bytes` (MSG_NOSIGNAL); false if the peer is gone.
   bool write(std::string_view bytes);
-  /// Closes with FIN.
+  /// Closes with FIN after everything written, then waits (up to 2 s) for
+  /// the peer's FIN, discarding its bytes: unread input must not turn the
+  /// close into an RST that loses the last bytes written.
   void close();
   /// Closes with RST (SO_LINGER 0), as a crashed server's kernel would.
   void reset();

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <thread>
 
 namespace rebound::testing {
 namespace {
@@ -95,6 +96,30 @@ TEST(RawServer, ReadUntilKeepsBytesPastTheDelimiterForTheNextRead) {
   EXPECT_EQ(head, "POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n");
   EXPECT_EQ(body, "hello");
   EXPECT_EQ(total, head.size() + body.size());
+}
+
+TEST(RawServer, AReturningScriptClosesWithFinEvenWithTheClientsBytesUnread) {
+  // close() on a socket with unread input sends RST and drops what is still
+  // queued for sending, so a hostile script that wrote its frames and
+  // returned could have its last bytes replaced by ECONNRESET. The fixture
+  // promises FIN: everything written arrives, then EOF.
+  const std::string payload(4u << 20, 'p');
+  RawServer server([&](RawConnection& conn, int) {
+    conn.read_exactly(1);
+    conn.write(payload);
+  });
+  Client client(server.port());
+  client.send("x");
+  std::string received;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::recv(client.fd(), buf, sizeof buf, 0)) > 0) {
+    if (received.empty()) client.send("bytes the script never reads");  // it is writing by now
+    received.append(buf, static_cast<std::size_t>(n));
+    if (received.size() < (1u << 20)) std::this_thread::sleep_for(1ms);  // a slow reader: the script returns first
+  }
+  EXPECT_EQ(n, 0) << "the connection ended with " << std::strerror(errno) << " after " << received.size() << " bytes";
+  EXPECT_EQ(received.size(), payload.size());
 }
 
 TEST(RawServer, ResetMakesTheClientSeeEconnreset) {
