@@ -151,7 +151,11 @@ class REBOUND_API Request {
   /// (on an I/O thread; keep it quick) instead of into Response::body().
   /// The response's headers still arrive with the final Response. Chunks
   /// only flow once the response has started, and a started response is
-  /// never retried, so the sink never sees two attempts' bodies.
+  /// never retried, so the sink never sees two attempts' bodies. The one
+  /// exception is decided before the sink sees a byte: the body of a 401
+  /// (re-authenticated once) or a 429/503 with Retry-After (retried after
+  /// the server's delay) is held back, up to 64 KiB, until rebound knows
+  /// whether it retries; if not, the sink gets it whole before completion.
   using BodySink = std::function<void(std::string_view chunk)>;
   Request& on_body(BodySink sink) { body_sink_ = std::move(sink); return *this; }
   const BodySink& body_sink() const noexcept { return body_sink_; }

@@ -56,6 +56,28 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
+void Exchange::deliver_body(std::string_view chunk) {
+  if (held_body_) {
+    if (held_body_->size() + chunk.size() <= max_held_body) {
+      held_body_->append(chunk);
+      return;
+    }
+    release_held_body();  // too large to hold: it is the caller's answer after all
+  }
+  if (chunk.empty()) return;
+  body_reached_sink_ = true;
+  request_.body_sink()(chunk);
+}
+
+void Exchange::release_held_body() {
+  if (!held_body_) return;
+  std::string body = std::move(*held_body_);
+  held_body_.reset();
+  if (body.empty()) return;
+  body_reached_sink_ = true;
+  request_.body_sink()(body);
+}
+
 void Exchange::watch_body_idle(std::function<void(Exchange&)> on_idle) {
   if (request_.body_idle_timeout()) on_body_idle_ = std::move(on_idle);
 }

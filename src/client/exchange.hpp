@@ -18,6 +18,8 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -85,6 +87,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     ++attempts_;
     carrier_ = carrier;
     response_started_ = false;
+    held_body_.reset();  // a held answer that was retried is nobody's
   }
   /// Set while it waits out the redial backoff after a failed dial.
   void set_backing_off(bool on) noexcept { backing_off_ = on; }
@@ -117,14 +120,26 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// With Request::body_idle_timeout set, `on_idle` runs when a started
   /// response of this attempt then gets no body byte for that long.
   void watch_body_idle(std::function<void(Exchange&)> on_idle);
-  /// The current attempt's response header arrived (stops the header timer,
-  /// starts the body idle timer).
-  void mark_response_started() {
+  /// The current attempt's final response header arrived with `status`
+  /// (stops the header timer, starts the body idle timer). With a body
+  /// sink, a 401, 429 or 503 body is held back from the sink: the pool may
+  /// still retry that answer, and the sink must see one body only.
+  void mark_response_started(int status) {
     if (response_started_) return;
     response_started_ = true;
     if (header_timer_) header_timer_->cancel();
     if (on_body_idle_) arm_body_idle();
+    if (request_.body_sink() && (status == 401 || status == 429 || status == 503)) held_body_.emplace();
   }
+  /// A chunk of the response body, for a request with a body sink: to the
+  /// sink, or held (see mark_response_started). A held body over
+  /// max_held_body goes to the sink after all, and the answer is final.
+  void deliver_body(std::string_view chunk);
+  /// The caller's sink has been handed bytes: the response is the caller's.
+  bool body_reached_sink() const noexcept { return body_reached_sink_; }
+  /// The answer is the caller's: a held body goes to the sink now.
+  void release_held_body();
+  static constexpr std::size_t max_held_body = 64 * 1024;
   /// Bytes of the response body arrived (for body_idle_timeout).
   void note_body_progress() {
     if (on_body_idle_) last_body_byte_ = Clock::now();
@@ -185,6 +200,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   int refusals_ = 0;
   bool response_started_ = false;
   bool body_read_ = false;
+  std::optional<std::string> held_body_;  // engaged while an answer may be retried
+  bool body_reached_sink_ = false;
   Clock::time_point rest_until_{};
   bool done_ = false;
   bool backing_off_ = false;

@@ -166,7 +166,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
       return;
     }
     if (parser_->is_header_done()) {
-      current_->mark_response_started();
+      current_->mark_response_started(static_cast<int>(parser_->get().result_int()));
       current_->note_body_progress();  // bytes after the header: body or its framing
       stream_body_out();
     }
@@ -269,10 +269,9 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
   // With a body sink, hand over what the parser has accumulated so far.
   void stream_body_out() {
-    const auto& sink = current_->request().body_sink();
     std::string& body = parser_->get().body();
-    if (!sink || body.empty()) return;
-    sink(body);
+    if (!current_->request().body_sink() || body.empty()) return;
+    current_->deliver_body(body);
     body.clear();
   }
 

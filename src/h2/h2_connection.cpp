@@ -144,7 +144,7 @@ class H2Connection final : public pool::Connection,
       if (status >= 200) {
         st->response.status(status);
         st->response_started = true;
-        if (st->ex) st->ex->mark_response_started();
+        if (st->ex) st->ex->mark_response_started(status);
       }
       return 0;
     }
@@ -239,8 +239,8 @@ class H2Connection final : public pool::Connection,
     if (!st || !st->ex) return 0;
     used_bytes_ += len;
     st->ex->note_body_progress();
-    if (const auto& sink = st->ex->request().body_sink()) {
-      sink(std::string_view(reinterpret_cast<const char*>(data), len));
+    if (st->ex->request().body_sink()) {
+      st->ex->deliver_body(std::string_view(reinterpret_cast<const char*>(data), len));
       return 0;
     }
     std::string& body = st->response.body();

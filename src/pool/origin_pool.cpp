@@ -210,8 +210,9 @@ void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error er
 
 bool OriginPool::retry_busy_answer(const std::shared_ptr<Exchange>& ex, const Response& answer) {
   if (answer.status() != 429 && answer.status() != 503) return false;
-  // A body already handed to the caller's sink cannot be taken back.
-  if (ex->request().body_sink()) return false;
+  // A body already handed to the caller's sink cannot be taken back (a
+  // busy answer's is held until now: Exchange::mark_response_started).
+  if (ex->body_reached_sink()) return false;
   const auto header = answer.headers().get("retry-after");
   const auto delay = header ? retry::parse_retry_after(*header, std::chrono::system_clock::now()) : std::nullopt;
   const retry::Verdict verdict = retry::decide_answer(answer.status(), delay, facts_of(*ex));
@@ -247,6 +248,7 @@ void OriginPool::schedule_wake(Clock::time_point at) {
 void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;
   if (services_.counters) ++(result ? services_.counters->requests_succeeded : services_.counters->requests_failed);
+  if (result) ex->release_held_body();  // a held 401/429/503 body is the caller's answer after all
   if (observed())
     emit(EventKind::request_done, result ? result->connection_id() : 0,
          result ? result->protocol() : protocol_, result ? error_code{} : result.error().code(),

@@ -72,8 +72,9 @@ void OriginPool::authenticate(std::shared_ptr<Exchange> ex) {
 bool OriginPool::reauthenticate(const std::shared_ptr<Exchange>& ex, Response& answer) {
   if (answer.status() != 401 || !ex->credential() || ex->reauthenticated()) return false;
   // A body that cannot be sent again, or a 401 body already handed to the
-  // caller's sink, makes the 401 the answer.
-  if (!ex->body_replayable() || ex->request().body_sink()) return false;
+  // caller's sink (it is held until now unless it was large), makes the 401
+  // the answer.
+  if (!ex->body_replayable() || ex->body_reached_sink()) return false;
   ex->mark_reauthenticated();
   const Credential rejected = *ex->credential();
   const auto fetch = hold_for_credential(ex);

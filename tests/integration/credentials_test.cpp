@@ -152,6 +152,35 @@ TEST(Credentials, ARotatedTokenFileIsReadAgainAfterA401AndTheRequestResentOnce) 
   std::filesystem::remove(file);
 }
 
+// A watch is a streamed response: its 401 must reach the credential source
+// too, or a watch-only controller whose token was revoked gets 401 for ever.
+TEST(Credentials, A401ToAStreamedResponseAsksTheSourceAgainAndTheSinkSeesOnlyTheFinalBody) {
+  for (const auto version : {HttpVersion::http1_only, HttpVersion::http2_prior_knowledge}) {
+    SCOPED_TRACE(version == HttpVersion::http1_only ? "HTTP/1.1" : "h2c");
+    auto s = start_server();
+    AuthRecorder rec;
+    rec.install(*s);
+    const auto file = temp_file("streamed-401", "old-token\n");
+    Options o = with_credentials(credentials::bearer_file(file.string()), s->url());
+    o.http_version = version;
+    CheckedClient c(o);
+    rec.accepted = "Bearer old-token";
+    ASSERT_TRUE(c.send(Request::get(s->url() + "/who")));  // reads and caches old-token
+    std::ofstream(file) << "new-token\n";  // rotated; the minute is not up
+    rec.accepted = "Bearer new-token";
+    auto streamed = std::make_shared<std::string>();
+    auto r = c.send(Request::get(s->url() + "/who").on_body([streamed](std::string_view chunk) {
+      streamed->append(chunk);
+    }));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 200);
+    EXPECT_EQ(r->attempts(), 2);
+    EXPECT_EQ(*streamed, "Bearer new-token") << "the sink saw the 401's body";
+    EXPECT_EQ(rec.all(), (std::vector<std::string>{"Bearer old-token", "Bearer old-token", "Bearer new-token"}));
+    std::filesystem::remove(file);
+  }
+}
+
 TEST(Credentials, A401WithNothingNewToOfferIsTheAnswerAndIsNotResent) {
   auto s = start_server();
   AuthRecorder rec;

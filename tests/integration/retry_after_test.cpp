@@ -60,6 +60,52 @@ TEST(RetryAfter, AGetAnsweredBusyWaitsTheServersDelayAndSucceeds) {
   }
 }
 
+// A streamed response (a body sink) is decided at its status: a busy
+// answer's body is held back from the sink until the pool knows whether it
+// retries, so the sink sees one body - the final one - whole.
+TEST(RetryAfter, AStreamedGetAnsweredBusyWaitsAndItsSinkSeesOnlyTheFinalBody) {
+  for (const auto version : {HttpVersion::http1_only, HttpVersion::http2_prior_knowledge}) {
+    SCOPED_TRACE(version == HttpVersion::http1_only ? "HTTP/1.1" : "h2c");
+    auto s = start_server();
+    auto seen = route_busy(*s, "/busy", 1, 429, "1");
+    Options o;
+    o.http_version = version;
+    CheckedClient c(o);
+    auto streamed = std::make_shared<std::string>();
+    auto r = c.send(Request::get(s->url() + "/busy").timeout(10s).on_body(
+        [streamed](std::string_view chunk) { streamed->append(chunk); }));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 200);
+    EXPECT_EQ(r->attempts(), 2);
+    EXPECT_EQ(*streamed, "ok") << "the sink saw the busy answer's body";
+    EXPECT_EQ(seen->load(), 2);
+  }
+}
+
+TEST(RetryAfter, AStreamedBusyAnswerThatIsNotRetriedReachesItsSinkWhole) {
+  for (const auto version : {HttpVersion::http1_only, HttpVersion::http2_prior_knowledge}) {
+    SCOPED_TRACE(version == HttpVersion::http1_only ? "HTTP/1.1" : "h2c");
+    auto s = start_server();
+    route_busy(*s, "/busy", 1'000, 503, "30");
+    Options o;
+    o.http_version = version;
+    CheckedClient c(o);
+    auto streamed = std::make_shared<std::string>();
+    auto sink = [streamed](std::string_view chunk) { streamed->append(chunk); };
+    // Past the deadline: the caller's answer, body included.
+    auto r = c.send(Request::get(s->url() + "/busy").timeout(2s).on_body(sink));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 503);
+    EXPECT_EQ(*streamed, "busy");
+    // A POST is never repeated: its answer too.
+    streamed->clear();
+    r = c.send(Request::post(s->url() + "/busy", "x").timeout(10s).on_body(sink));
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->status(), 503);
+    EXPECT_EQ(*streamed, "busy");
+  }
+}
+
 TEST(RetryAfter, APostWithoutAKeyGetsTheBusyAnswerAndIsNotResent) {
   auto s = start_server();
   auto seen = route_busy(*s, "/busy", 1, 429, "1");
