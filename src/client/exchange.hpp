@@ -89,6 +89,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     response_started_ = false;
     held_body_.reset();  // a held answer that was retried is nobody's
   }
+  /// The attempt just begun is not counted against max_attempts (a fast
+  /// redial after a refused dial: retry::fast_redial_window).
+  void uncharge_attempt() noexcept { ++uncharged_attempts_; }
+  /// Attempts that count against max_attempts.
+  int charged_attempts() const noexcept { return attempts_ - uncharged_attempts_; }
   /// Set while it waits out the redial backoff after a failed dial.
   void set_backing_off(bool on) noexcept { backing_off_ = on; }
   bool backing_off() const noexcept { return backing_off_; }
@@ -197,6 +202,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   AttemptCarrier* carrier_ = nullptr;
   Cancellation::Registration cancel_registration_;
   int attempts_ = 0;
+  int uncharged_attempts_ = 0;
   int refusals_ = 0;
   bool response_started_ = false;
   bool body_read_ = false;

@@ -165,7 +165,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
 retry::RequestFacts OriginPool::facts_of(const Exchange& ex) const {
   const Request& r = ex.request();
   return retry::RequestFacts{r.method(), r.headers().contains("idempotency-key"), ex.body_replayable(),
-                             r.retry_policy(), ex.attempts(), options_.max_attempts, ex.refusals()};
+                             r.retry_policy(), ex.charged_attempts(), options_.max_attempts, ex.refusals()};
 }
 
 void OriginPool::retry_or_complete(const std::shared_ptr<Exchange>& ex, Error err) {

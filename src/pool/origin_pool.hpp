@@ -15,7 +15,8 @@
 //    one per stagger and max_staggered_dials pending (the oldest makes way);
 //  - a dial failure fails only requests with no other way forward, and only
 //    when the retry decision (attempts, budget) says so; the others wait
-//    for a redial after backoff;
+//    for a redial after backoff - 25-50 ms, uncharged, for the first 2 s of
+//    refused dials (a restarting server), then exponential;
 //  - a request refused twice rests in the queue for a jittered backoff
 //    (growing to about a second) instead of being refused through all its
 //    attempts in a millisecond; refusals are bounded by the deadline and
@@ -53,6 +54,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <vector>
 
@@ -162,7 +164,11 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   void cancel_dials(std::size_t keep_newest);
   void on_dialed(const net::Dial* which, Error err, net::DialResult result);
   void after_dial_failure(const Error& err);
-  void schedule_redial();
+  /// Whether the failed dial `err` is within a streak of refused dials
+  /// young enough for a fast redial (retry::fast_redial_window); keeps the
+  /// streak's record.
+  bool note_refused_streak(const Error& err);
+  void schedule_redial(bool fast);
   void end_backoff();
   /// Makes sure pump() runs at `at`, when a resting request wakes.
   void schedule_wake(Clock::time_point at);
@@ -204,6 +210,10 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   bool protocol_known_ = false;  // plain http, or learned from a TLS dial's ALPN
   retry::Budget budget_;
   int consecutive_dial_failures_ = 0;
+  // The current streak of refused dials (ECONNREFUSED) began then; unset
+  // when the last dial failed otherwise or succeeded.
+  std::optional<Clock::time_point> refused_since_;
+  int fast_redials_ = 0;  // of consecutive_dial_failures_, those redialed fast
   ScheduledCall redial_;  // set while backing off after dial failures
   ScheduledCall wake_;    // set while a request rests after repeated refusals
   Clock::time_point wake_at_{};

@@ -149,6 +149,8 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
     return;
   }
   consecutive_dial_failures_ = 0;
+  fast_redials_ = 0;
+  refused_since_.reset();
   end_backoff();
   protocol_ = result.protocol;
   protocol_known_ = true;
@@ -173,7 +175,20 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
   }
 }
 
+bool OriginPool::note_refused_streak(const Error& err) {
+  const auto now = clock_.now();
+  if (err != errc::connection_refused) {
+    refused_since_.reset();
+    return false;
+  }
+  if (!refused_since_) refused_since_ = now;
+  const bool fast = now - *refused_since_ < retry::fast_redial_window;
+  if (fast) ++fast_redials_;
+  return fast;
+}
+
 void OriginPool::after_dial_failure(const Error& err) {
+  const bool fast = note_refused_streak(err);
   // Requests still have a way forward while another dial runs or a live
   // connection will free up: they keep waiting, charged nothing.
   const bool other_way = !dials_.empty() || std::any_of(connections_.begin(), connections_.end(), [](const auto& c) {
@@ -186,7 +201,7 @@ void OriginPool::after_dial_failure(const Error& err) {
     // requests still dial at once.
     for (auto& ex : waiting_)
       if (!ex->done()) ex->set_backing_off(true);
-    schedule_redial();
+    schedule_redial(fast);
     pump();
     return;
   }
@@ -204,6 +219,7 @@ void OriginPool::after_dial_failure(const Error& err) {
       continue;
     }
     ex->begin_attempt(nullptr);
+    if (fast) ex->uncharge_attempt();
     const retry::Verdict verdict = retry::decide({err.code(), progress::not_sent}, facts_of(*ex));
     std::string why(verdict.reason);
     if (verdict.action == retry::Action::retry_now) {
@@ -215,7 +231,8 @@ void OriginPool::after_dial_failure(const Error& err) {
       if (budget_ok) {
         ex->set_backing_off(true);
         emit(EventKind::retry, 0, protocol_, err.code(),
-             ex->describe() + ": dial failed; redialing after backoff (" + err.message() + ")");
+             ex->describe() + (fast ? ": refused; redialing in 25-50 ms (" : ": dial failed; redialing after backoff (") +
+                 err.message() + ")");
         keep.push_back(std::move(ex));
         continue;
       }
@@ -226,14 +243,18 @@ void OriginPool::after_dial_failure(const Error& err) {
     finish(ex, std::move(e));
   }
   for (auto& ex : keep) waiting_.push_back(std::move(ex));
-  if (!waiting_.empty()) schedule_redial();
+  if (!waiting_.empty()) schedule_redial(fast);
 }
 
-void OriginPool::schedule_redial() {
+void OriginPool::schedule_redial(bool fast) {
   if (redial_) return;
   const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
+  // After a fast spell the backoff starts from its first step.
+  const auto delay = fast ? retry::fast_redial_delay(r)
+                          : retry::backoff_delay(consecutive_dial_failures_ - fast_redials_, options_.backoff_base,
+                                                 options_.backoff_max, r);
   redial_ = clock_.call_after(
-      retry::backoff_delay(consecutive_dial_failures_, options_.backoff_base, options_.backoff_max, r),
+      delay,
       while_alive([this] {
         end_backoff();
         pump();

@@ -125,6 +125,11 @@ bool Budget::try_spend(Clock::time_point now) {
   return true;
 }
 
+std::chrono::milliseconds fast_redial_delay(double random01) {
+  constexpr double low = 25, high = 50;
+  return std::chrono::milliseconds(static_cast<std::int64_t>(low + (high - low) * std::clamp(random01, 0.0, 1.0)));
+}
+
 std::chrono::milliseconds backoff_delay(int failures, std::chrono::milliseconds base,
                                         std::chrono::milliseconds max, double random01) {
   if (failures <= 0) return std::chrono::milliseconds(0);

@@ -105,6 +105,16 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
 /// deadline and spends from the budget.
 Verdict decide_answer(int status, std::optional<std::chrono::milliseconds> retry_after, const RequestFacts& request);
 
+/// Nothing listening (ECONNREFUSED) is what a restarting server looks like,
+/// and it listens again within moments: while a request waits, the pool
+/// redials every 25-50 ms (jittered, so a fleet does not synchronise) for
+/// the first two seconds of a streak of refused dials, before
+/// backoff_delay() takes over. These redials are retries from the budget
+/// but not attempts counted against max_attempts.
+inline constexpr std::chrono::milliseconds fast_redial_window{2000};
+/// The delay before a redial within fast_redial_window: 25-50 ms.
+std::chrono::milliseconds fast_redial_delay(double random01);
+
 /// Delay before redial number `failures` (1-based) after consecutive dial
 /// failures: exponential from `base`, capped at `max`, with full jitter in
 /// [delay/2, delay]. `random01` is a uniform draw in [0,1).

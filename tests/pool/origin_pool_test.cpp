@@ -486,7 +486,7 @@ TEST_F(PoolTest, ADialFailureWithNoOtherWayForwardRedialsAfterBackoffForAnyMetho
   options.backoff_base = 100ms;
   make_pool("http://origin.test:80");
   const auto post = send("POST");
-  connector.fail(errc::connection_refused);
+  connector.fail(errc::connect_timeout);  // a refusal redials sooner: see below
   settle();
   EXPECT_FALSE(completed(post));
   EXPECT_EQ(connector.in_flight(), 0u) << "backing off";
@@ -508,15 +508,84 @@ TEST_F(PoolTest, DialFailuresFailARequestOnceItsAttemptsAreSpent) {
   const auto get = send();
   for (int i = 0; i < 3; ++i) {
     ASSERT_EQ(connector.in_flight(), 1u) << "dial " << i;
-    connector.fail(errc::connection_refused);
+    connector.fail(errc::connect_timeout);
     settle();
     advance(options.backoff_max);
   }
   ASSERT_TRUE(completed(get));
-  EXPECT_EQ(result(get).error().code(), errc::connection_refused);
+  EXPECT_EQ(result(get).error().code(), errc::connect_timeout);
   EXPECT_EQ(result(get).error().attempts(), 3);
   EXPECT_EQ(connector.dials.size(), 3u);
   EXPECT_EQ(clock.pending(), 0u) << "no redial left behind";
+}
+
+// Nothing listening (ECONNREFUSED) is what a restarting server looks like:
+// it will listen again in a moment, and a request that waits should get it
+// within tens of milliseconds, not after a backoff grown while it was down.
+// So, while a request waits, refused dials come every 25-50 ms (jittered)
+// for 2 s, uncharged against max_attempts (each is one retry from the
+// budget); after that, the usual exponential backoff and attempt count.
+TEST_F(PoolTest, RetryTable_RefusedDialsComeEvery25To50MsForTwoSecondsUnchargedThenBackOff) {
+  options.max_attempts = 3;
+  options.retry_budget_min_per_second = 1000;  // this test is about the schedule, not the budget
+  make_pool("http://origin.test:80");
+  const auto get = send();
+  // Advances 1 ms at a time until the next dial starts: the delay before it.
+  auto redial_delay = [&]() -> std::chrono::milliseconds {
+    for (auto waited = 0ms; waited < 10s; waited += 1ms) {
+      if (connector.in_flight() > 0) return waited;
+      advance(1ms);
+    }
+    return 10s;
+  };
+  auto refused_for = 0ms;
+  int fast = 0;
+  while (refused_for < 1900ms) {
+    ASSERT_EQ(connector.in_flight(), 1u);
+    connector.fail(errc::connection_refused);
+    settle();
+    const auto delay = redial_delay();
+    ASSERT_FALSE(completed(get)) << "failed after " << fast + 1 << " refused dials in " << refused_for.count()
+                                 << " ms: " << result(get).error().message();
+    EXPECT_GE(delay, 25ms) << "redial " << fast;
+    EXPECT_LE(delay, 50ms) << "redial " << fast;
+    refused_for += delay;
+    ++fast;
+  }
+  EXPECT_GE(fast, 38);  // about 2 s at 25-50 ms each
+  // Past the window the backoff grows, and attempts count again.
+  std::vector<std::chrono::milliseconds> slow;
+  while (!completed(get)) {
+    ASSERT_EQ(connector.in_flight(), 1u);
+    connector.fail(errc::connection_refused);
+    settle();
+    if (completed(get)) break;
+    slow.push_back(redial_delay());
+  }
+  ASSERT_GE(slow.size(), 2u);
+  EXPECT_GT(slow.back(), 50ms) << "no exponential backoff after the fast window";
+  EXPECT_EQ(result(get).error().code(), errc::connection_refused);
+  EXPECT_GT(result(get).error().attempts(), fast) << "every dial was an attempt, charged or not";
+  // Up to four more fast redials fit in the window's last 100 ms, which the
+  // first loop left unmeasured; then max_attempts charged ones.
+  EXPECT_LE(connector.dials.size(), static_cast<std::size_t>(fast + 1 + 4 + options.max_attempts));
+}
+
+TEST_F(PoolTest, RetryTable_FastRefusedRedialsAreRetriesFromTheBudget) {
+  options.retry_budget_min_per_second = 1;  // ten in the 10 s window
+  make_pool("http://origin.test:80");
+  const auto get = send();
+  int dials = 0;
+  while (!completed(get) && dials < 100) {
+    ASSERT_EQ(connector.in_flight(), 1u);
+    connector.fail(errc::connection_refused);
+    ++dials;
+    settle();
+    advance(50ms);
+  }
+  ASSERT_TRUE(completed(get)) << "redialed without limit";
+  EXPECT_LE(dials, 12);
+  EXPECT_NE(result(get).error().message().find("budget"), std::string::npos) << result(get).error().message();
 }
 
 TEST_F(PoolTest, ADialFailureDoesNotTouchRequestsABusyConnectionWillServe) {
