@@ -1,10 +1,12 @@
 // The watcher's loop: list, watch, resume or re-list; see watcher.hpp.
 // The stream's lines are cut on the I/O thread (the body sink must be
-// quick) and handed through a queue to the run() thread, which parses and
-// delivers them, so a slow callback never stalls the client.
+// quick) and handed through a bounded queue (watch_queue.hpp) to the run()
+// thread, which parses and delivers them, so a slow callback never stalls
+// the client.
 #include <rebound/kube/watcher.hpp>
 
 #include "watch_event.hpp"
+#include "watch_queue.hpp"
 
 #include <rebound/line_splitter.hpp>
 
@@ -13,7 +15,6 @@
 #include <boost/url/url.hpp>
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -38,15 +39,13 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// What the I/O thread hands the run thread: a line, or the stream's end.
-struct StreamEnd {
-  Result<Response> result;
-};
-using StreamItem = std::variant<std::string, StreamEnd>;
+using detail::StreamEnd;
+using detail::StreamItem;
 
 // How one watch request ended, as the loop acts on it.
 enum class WatchEnd : std::uint8_t {
   clean,    ///< the server ended the stream (timeoutSeconds, shutdown): resume now
+  overflowed,  ///< the callbacks fell max_queued_bytes behind: resume now
   expired,  ///< 410: the version left the window: list again
   failed,   ///< anything else: back off, then resume
   stopped,  ///< stop() was called
@@ -55,7 +54,8 @@ enum class WatchEnd : std::uint8_t {
 }  // namespace
 
 struct Watcher::Impl {
-  Impl(Client& c, WatcherOptions o) : client(c), options(std::move(o)), rv(options.resource_version) {
+  Impl(Client& c, WatcherOptions o)
+      : client(c), options(std::move(o)), queue(options.max_queued_bytes), rv(options.resource_version) {
     auto u = boost::urls::parse_absolute_uri(options.collection_url);
     if (!u || (u->scheme() != "http" && u->scheme() != "https"))
       throw std::invalid_argument("Watcher: collection_url \"" + options.collection_url + "\" is not an http(s) URL");
@@ -64,6 +64,7 @@ struct Watcher::Impl {
   Client& client;
   const WatcherOptions options;
   std::thread thread;
+  detail::WatchQueue queue;
 
   mutable std::mutex mutex;  // guards everything below
   std::condition_variable wake;
@@ -71,7 +72,6 @@ struct Watcher::Impl {
   std::string rv;
   WatcherStats stats;
   Cancellation current;  // the request in flight
-  std::deque<StreamItem> items;
 
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
@@ -113,7 +113,7 @@ struct Watcher::Impl {
     std::lock_guard lock(mutex);
     if (stopping) return std::nullopt;
     current = Cancellation();
-    items.clear();
+    queue.restart();
     return current;
   }
 
@@ -182,8 +182,10 @@ struct Watcher::Impl {
       std::lock_guard lock(mutex);
       ++stats.watches;
     }
-    auto splitter = std::make_shared<LineSplitter>([this](std::string_view line) { push(std::string(line)); });
     auto cancel_on_overflow = *cancel;
+    auto splitter = std::make_shared<LineSplitter>([this, cancel_on_overflow](std::string_view line) mutable {
+      if (!queue.push_line(line)) cancel_on_overflow.cancel();
+    });
     const auto timeout = next_watch_timeout();
     Request req = Request::get(url(true, timeout))
                       .header("accept", "application/json")
@@ -194,12 +196,12 @@ struct Watcher::Impl {
                         if (!splitter->feed(chunk)) cancel_on_overflow.cancel();
                       });
     const auto started = Clock::now();
-    client.send_async(std::move(req), [this](Result<Response> r) { push(StreamEnd{std::move(r)}); });
+    client.send_async(std::move(req), [this](Result<Response> r) { queue.push_end(StreamEnd{std::move(r)}); });
 
     bool expired = false, bad = false, delivered = false;
     std::string bad_why;
     for (;;) {
-      StreamItem item = pop();
+      StreamItem item = queue.pop();
       if (auto* end = std::get_if<StreamEnd>(&item)) {
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
         last_watch_lived = delivered || !at_once;
@@ -233,6 +235,11 @@ struct Watcher::Impl {
       return WatchEnd::expired;
     }
     if (bad) return fail(bad_why), WatchEnd::failed;
+    if (queue.overflowed()) {
+      status("the callbacks fell " + std::to_string(options.max_queued_bytes) +
+             " bytes behind the stream (max_queued_bytes): it was cut; resuming from " + resource_version());
+      return WatchEnd::overflowed;
+    }
     if (!r) return fail("watch from " + resource_version() + " ended: " + r.error().message()), WatchEnd::failed;
     if (r->status() != 200)
       return fail("watch failed: " + detail::describe_status_body(r->status(), r->body())), WatchEnd::failed;
@@ -260,24 +267,6 @@ struct Watcher::Impl {
     return true;
   }
 
-  // From the I/O thread. The notify is made under the lock: once the run
-  // thread can take the stream's last item it may return, and ~Watcher may
-  // destroy `wake` - a notify after the unlock would touch a dead
-  // condition variable (ThreadSanitizer saw it in every Watcher test).
-  void push(StreamItem item) {
-    std::lock_guard lock(mutex);
-    items.push_back(std::move(item));
-    wake.notify_all();
-  }
-
-  StreamItem pop() {
-    std::unique_lock lock(mutex);
-    wake.wait(lock, [&] { return !items.empty(); });
-    StreamItem item = std::move(items.front());
-    items.pop_front();
-    return item;
-  }
-
   void run() {
     bool need_list = resource_version().empty();
     bool first_watch = true;
@@ -293,7 +282,8 @@ struct Watcher::Impl {
       }
       first_watch = false;
       switch (watch()) {
-        case WatchEnd::clean: break;
+        case WatchEnd::clean:
+        case WatchEnd::overflowed: break;
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;
@@ -338,7 +328,10 @@ std::string Watcher::resource_version() const { return impl_->resource_version()
 
 WatcherStats Watcher::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->stats;
+  WatcherStats s = impl_->stats;
+  s.overflows = impl_->queue.overflows();
+  s.queue_peak_bytes = impl_->queue.peak_bytes();
+  return s;
 }
 
 }  // namespace rebound::kube

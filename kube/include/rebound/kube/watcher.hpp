@@ -9,6 +9,16 @@
 // Failed attempts back off exponentially with full jitter (client-go's 800 ms
 // doubling to 30 s), and a success resets the backoff.
 //
+// Slow callbacks: the stream is read on the client's I/O thread and queued
+// for the callbacks, at most max_queued_bytes of it. Past that the watcher
+// cuts the stream rather than pausing it: the client's body sink cannot push
+// back on one HTTP/2 stream without stalling its connection, and a paused
+// watch only moves the backlog into the server (which ends slow watchers
+// anyway). Cutting costs little: every line queued before the cut is
+// delivered, and the watch resumes from the last of them, so nothing is
+// lost or repeated and no re-list is needed (one follows only if that
+// version has left the server's window meanwhile: a 410, as any resume).
+//
 // Exactly once, by resourceVersion: an event whose version is not newer
 // than the last one delivered (or than the last list's) is dropped and
 // counted, never delivered; none is skipped across a resume because the
@@ -30,6 +40,7 @@
 #include <boost/json/object.hpp>
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -65,6 +76,14 @@ struct WatcherOptions {
   std::chrono::milliseconds list_timeout = std::chrono::seconds(60);
   std::chrono::milliseconds backoff_base = std::chrono::milliseconds(800);
   std::chrono::milliseconds backoff_max = std::chrono::seconds(30);
+  /// At most this many bytes of stream that the callbacks have not taken
+  /// yet are held (one line larger than this is still taken alone). When
+  /// the callbacks fall further behind, the stream is cut after the last
+  /// line held, those lines are delivered, and the watch resumes from the
+  /// last delivered version: nothing lost or repeated, stats().overflows
+  /// counted, on_status told. 16 MiB: a dozen objects at etcd's 1.5 MB
+  /// limit, tens of thousands of typical ones.
+  std::size_t max_queued_bytes = std::size_t{16} << 20;
   /// The whole collection at the start and after each re-list: replace
   /// your state with it. `resource_version` is the list's.
   std::function<void(const std::vector<boost::json::object>& items, const std::string& resource_version)> on_list;
@@ -82,6 +101,8 @@ struct WatcherStats {
   std::uint64_t duplicates_dropped = 0;  ///< events not newer than the last delivered version
   std::uint64_t expired = 0;             ///< 410 Gone answers (each followed by a list)
   std::uint64_t failures = 0;            ///< failed lists or watches (each followed by a backoff)
+  std::uint64_t overflows = 0;           ///< streams cut because the callbacks fell max_queued_bytes behind
+  std::uint64_t queue_peak_bytes = 0;    ///< the most stream bytes ever held for the callbacks
 };
 
 class Watcher {
