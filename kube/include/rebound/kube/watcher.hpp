@@ -11,13 +11,14 @@
 //
 // Slow callbacks: the stream is read on the client's I/O thread and queued
 // for the callbacks, at most max_queued_bytes of it. Past that the watcher
-// cuts the stream rather than pausing it: the client's body sink cannot push
-// back on one HTTP/2 stream without stalling its connection, and a paused
-// watch only moves the backlog into the server (which ends slow watchers
-// anyway). Cutting costs little: every line queued before the cut is
-// delivered, and the watch resumes from the last of them, so nothing is
-// lost or repeated and no re-list is needed (one follows only if that
-// version has left the server's window meanwhile: a 410, as any resume).
+// cuts the stream rather than pausing it: the client's body sink has no way
+// to hold back one stream (blocking it would block the I/O thread and every
+// request on it), and a paused watch only moves the backlog into the server,
+// which ends slow watchers anyway. Cutting costs little: every line queued
+// before the cut is delivered, and the watch resumes from the last of them,
+// so nothing is lost or repeated and no re-list is needed (one follows only
+// if that version has left the server's window meanwhile: a 410, as any
+// resume).
 //
 // Exactly once, by resourceVersion: an event whose version is not newer
 // than the last one delivered (or than the last list's) is dropped and
