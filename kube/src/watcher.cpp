@@ -46,6 +46,7 @@ using detail::StreamItem;
 enum class WatchEnd : std::uint8_t {
   clean,    ///< the server ended the stream (timeoutSeconds, shutdown): resume now
   overflowed,  ///< the callbacks fell max_queued_bytes behind: resume now
+  relist,   ///< a watch from "0" ended inside its initial events: list now
   expired,  ///< 410: the version left the window: list again
   failed,   ///< anything else: back off, then resume
   stopped,  ///< stop() was called
@@ -76,6 +77,13 @@ struct Watcher::Impl {
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
   bool last_watch_lived = false;  ///< the last watch delivered something or lasted a while
+  // kube-apiserver starts a watch at "0" with an ADDED event per object, in
+  // key order, not version order: those are not compared with each other,
+  // and until an event of another kind shows they are over, the stream
+  // cannot be resumed from a version (an object not sent yet may be older
+  // than the last one delivered).
+  bool in_initial_events = false;
+  bool initial_events_delivered = false;
 
   // timeoutSeconds for the next watch: watch_timeout * (1 + U[0, 1)), as
   // client-go's reflector asks, so that watchers started together (a fleet
@@ -196,6 +204,8 @@ struct Watcher::Impl {
                         if (!splitter->feed(chunk)) cancel_on_overflow.cancel();
                       });
     const auto started = Clock::now();
+    in_initial_events = resource_version() == "0";
+    initial_events_delivered = false;
     client.send_async(std::move(req), [this](Result<Response> r) { queue.push_end(StreamEnd{std::move(r)}); });
 
     bool expired = false, bad = false, delivered = false;
@@ -206,7 +216,12 @@ struct Watcher::Impl {
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
         last_watch_lived = delivered || !at_once;
         if (last_watch_lived) failures_in_a_row = 0;
-        return classify(end->result, expired, bad, bad_why, last_watch_lived);
+        const WatchEnd how = classify(end->result, expired, bad, bad_why, last_watch_lived);
+        if (in_initial_events && initial_events_delivered && how != WatchEnd::stopped && how != WatchEnd::expired) {
+          status("the watch from version 0 ended before its initial events were known complete: listing");
+          return WatchEnd::relist;
+        }
+        return how;
       }
       if (expired || bad) continue;  // the stream is being cancelled: drain it
       auto parsed = detail::parse_watch_line(std::get<std::string>(item));
@@ -252,14 +267,21 @@ struct Watcher::Impl {
 
   // Delivers `ev` unless it is not newer than what was delivered; true when delivered.
   bool deliver(WatchEvent& ev) {
+    const bool initial = in_initial_events && ev.type == WatchEvent::Type::added;
+    if (!initial) in_initial_events = false;
     {
       std::lock_guard lock(mutex);
-      if (detail::not_newer(ev.resource_version, rv)) {
+      if (initial) {
+        // rv becomes the newest of them: where the stream resumes once they are over.
+        initial_events_delivered = true;
+        if (!detail::not_newer(ev.resource_version, rv)) rv = ev.resource_version;
+      } else if (detail::not_newer(ev.resource_version, rv)) {
         // A bookmark at the version we hold is news of nothing, not a repeat.
         if (ev.type != WatchEvent::Type::bookmark) ++stats.duplicates_dropped;
         return false;
+      } else {
+        rv = ev.resource_version;
       }
-      rv = ev.resource_version;
       ++stats.events;
       if (ev.type == WatchEvent::Type::bookmark) ++stats.bookmarks;
     }
@@ -284,6 +306,7 @@ struct Watcher::Impl {
       switch (watch()) {
         case WatchEnd::clean:
         case WatchEnd::overflowed: break;
+        case WatchEnd::relist: need_list = true; break;
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;

@@ -29,6 +29,16 @@ std::vector<std::string> history_after(const std::string& target, int last) {
   return lines;
 }
 
+// Waits (at most 10 s) for `done` to hold.
+template <typename Condition>
+bool eventually(Condition done) {
+  for (int i = 0; i < 1000; ++i) {
+    if (done()) return true;
+    std::this_thread::sleep_for(10ms);
+  }
+  return done();
+}
+
 }  // namespace
 
 TEST(WatcherHardCases, ACallbackSlowerThanTheStreamHoldsTheQueueToItsBoundAndTheWatchResumesLosingAndRepeatingNothing) {
@@ -71,4 +81,52 @@ TEST(WatcherHardCases, ACallbackSlowerThanTheStreamHoldsTheQueueToItsBoundAndThe
   const int resumed_from = std::stoi(param(t[2], "resourceVersion"));
   EXPECT_GT(resumed_from, 10);
   EXPECT_LT(resumed_from, last);
+}
+
+TEST(WatcherHardCases, AWatchFromVersion0DeliversTheServersInitialAddedEventsThoughTheyComeInKeyOrderNotVersionOrder) {
+  // kube-apiserver starts a watch at "0" with an ADDED event per object,
+  // in key order: a, b, c here, changed last at 57, 30 and 12.
+  ScriptedApi api([](const std::string&, int n) {
+    if (n == 0)
+      return stream({event("ADDED", "a", "57"), event("ADDED", "b", "30"), event("ADDED", "c", "12"),
+                     event("MODIFIED", "b", "60")},
+                    Reply::End::clean);
+    return stream({}, Reply::End::stall);
+  });
+  Seen seen;
+  auto o = watching(api, seen);
+  o.resource_version = "0";
+  Client client;
+  Watcher w(client, o);
+  w.start();
+  ASSERT_TRUE(eventually([&] { return api.requests() >= 2; })) << "no resume after the first stream";
+  w.stop();
+  EXPECT_EQ(seen.all(), (std::vector<std::string>{"ADDED a 57", "ADDED b 30", "ADDED c 12", "MODIFIED b 60"}));
+  const auto t = api.targets();
+  EXPECT_EQ(param(t[0], "resourceVersion"), "0");
+  EXPECT_EQ(param(t[1], "resourceVersion"), "60") << "the stream ended after its initial events: it resumes";
+  EXPECT_EQ(w.stats().duplicates_dropped, 0u);
+  EXPECT_EQ(w.stats().lists, 0u);
+}
+
+TEST(WatcherHardCases, AWatchFromVersion0CutBeforeItsInitialEventsAreKnownCompleteListsInsteadOfResuming) {
+  // Resuming from 57 would lose c (changed at 12, not sent yet); from "0",
+  // repeat a and b. A list replaces the state without either.
+  ScriptedApi api([](const std::string&, int n) {
+    if (n == 0) return stream({event("ADDED", "a", "57"), event("ADDED", "b", "30")}, Reply::End::reset);
+    if (n == 1) return list("70", {"a", "b", "c"});
+    return stream({}, Reply::End::stall);
+  });
+  Seen seen;
+  auto o = watching(api, seen);
+  o.resource_version = "0";
+  Client client;
+  Watcher w(client, o);
+  w.start();
+  ASSERT_TRUE(eventually([&] { return api.requests() >= 3; }));
+  w.stop();
+  EXPECT_EQ(seen.all(), (std::vector<std::string>{"ADDED a 57", "ADDED b 30", "LIST 70 3"}));
+  const auto t = api.targets();
+  EXPECT_EQ(param(t[1], "watch"), "<absent>") << "the second request should be a list: " << t[1];
+  EXPECT_EQ(param(t[2], "resourceVersion"), "70");
 }

@@ -27,6 +27,11 @@
 // replaces what events would have told: on_list gets the current state.)
 // Versions are compared as numbers when both are decimal (as kube-apiserver
 // and rebound serve write them); opaque versions are never called duplicate.
+// One exception: a watch started at "0" first gets an ADDED event for each
+// existing object in key order, not version order; those are all delivered
+// (resource_version() becomes the newest of them), and if that stream ends
+// before an event of another kind shows they are over, the watcher lists
+// rather than resume (an object not sent yet may be older than the newest).
 //
 // Errors: the constructor throws std::invalid_argument for an unusable
 // collection_url. Failures while running are reported through on_status
@@ -64,7 +69,8 @@ struct WatcherOptions {
   std::string collection_url;
   std::string field_selector;  ///< e.g. "metadata.name=my-lease"
   std::string label_selector;
-  /// Start by watching from this version instead of listing ("": list first).
+  /// Start by watching from this version instead of listing ("": list
+  /// first; "0": the server's current objects arrive as ADDED events).
   std::string resource_version;
   /// timeoutSeconds asked of the server per watch request is between this
   /// and twice this (random, as client-go's reflector: watchers started
@@ -122,7 +128,8 @@ class Watcher {
   /// Ends run(): the stream in flight is cancelled. Idempotent.
   void stop();
 
-  /// The last version delivered ("" before the first list).
+  /// The last version delivered, the newest of a watch from "0"'s initial
+  /// ADDED events ("" before the first list).
   std::string resource_version() const;
   WatcherStats stats() const;
 
