@@ -26,9 +26,11 @@
 
 namespace rebound::kube::detail {
 
-/// The stream's end: the request's outcome (its status, or how it failed).
+/// The stream's end: the request's outcome (its status, or how it failed),
+/// and the start of its body (which went to the sink, not the Response).
 struct StreamEnd {
   Result<Response> result;
+  std::string body_start;
 };
 using StreamItem = std::variant<std::string, StreamEnd>;
 

@@ -52,6 +52,39 @@ enum class WatchEnd : std::uint8_t {
   stopped,  ///< stop() was called
 };
 
+// The first bytes of a watch answer's body, kept on the I/O thread: an error
+// answer's Status object is read from them (the body goes to the sink, not
+// to the Response), even one without the final newline the splitter needs.
+class BodyStart {
+ public:
+  void keep(std::string_view chunk) {
+    std::lock_guard lock(mutex_);
+    if (text_.size() < kept) text_.append(chunk.substr(0, kept - text_.size()));
+  }
+  std::string take() {
+    std::lock_guard lock(mutex_);
+    return std::move(text_);
+  }
+
+ private:
+  static constexpr std::size_t kept = 4096;
+  std::mutex mutex_;
+  std::string text_;
+};
+
+// What the run thread learnt from one stream's lines.
+struct StreamSeen {
+  bool delivered = false;
+  std::optional<detail::WatchError> error;  ///< an ERROR event
+  std::optional<std::string> bad_line;      ///< why a line was not an event
+  bool over() const { return error || bad_line; }  ///< nothing more is delivered
+};
+
+// A line that is not an event may be the start of an error answer (its
+// status is not known until the answer ends): the answer gets this long to
+// end by itself before it is cancelled.
+constexpr auto error_answer_grace = std::chrono::seconds(1);
+
 }  // namespace
 
 struct Watcher::Impl {
@@ -194,73 +227,88 @@ struct Watcher::Impl {
     auto splitter = std::make_shared<LineSplitter>([this, cancel_on_overflow](std::string_view line) mutable {
       if (!queue.push_line(line)) cancel_on_overflow.cancel();
     });
+    auto body_start = std::make_shared<BodyStart>();
     const auto timeout = next_watch_timeout();
     Request req = Request::get(url(true, timeout))
                       .header("accept", "application/json")
                       .timeout(std::chrono::duration_cast<milliseconds>(timeout) + std::chrono::seconds(30))
                       .body_idle_timeout(options.idle_timeout)
                       .cancellation(*cancel)
-                      .on_body([splitter, cancel_on_overflow](std::string_view chunk) mutable {
+                      .on_body([splitter, body_start, cancel_on_overflow](std::string_view chunk) mutable {
+                        body_start->keep(chunk);
                         if (!splitter->feed(chunk)) cancel_on_overflow.cancel();
                       });
     const auto started = Clock::now();
     in_initial_events = resource_version() == "0";
     initial_events_delivered = false;
-    client.send_async(std::move(req), [this](Result<Response> r) { queue.push_end(StreamEnd{std::move(r)}); });
+    client.send_async(std::move(req), [this, body_start](Result<Response> r) {
+      queue.push_end(StreamEnd{std::move(r), body_start->take()});
+    });
 
-    bool expired = false, bad = false, delivered = false;
-    std::string bad_why;
+    StreamSeen seen;
+    std::optional<Clock::time_point> cancel_at;
     for (;;) {
-      StreamItem item = queue.pop();
+      std::optional<StreamItem> next = cancel_at ? queue.pop_until(*cancel_at) : queue.pop();
+      if (!next) {  // not an answer that ends by itself: a broken stream
+        cancel->cancel();
+        cancel_at.reset();
+        continue;
+      }
+      StreamItem& item = *next;
       if (auto* end = std::get_if<StreamEnd>(&item)) {
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
-        last_watch_lived = delivered || !at_once;
+        last_watch_lived = seen.delivered || !at_once;
         if (last_watch_lived) failures_in_a_row = 0;
-        const WatchEnd how = classify(end->result, expired, bad, bad_why, last_watch_lived);
+        const WatchEnd how = classify(*end, seen);
         if (in_initial_events && initial_events_delivered && how != WatchEnd::stopped && how != WatchEnd::expired) {
           status("the watch from version 0 ended before its initial events were known complete: listing");
           return WatchEnd::relist;
         }
         return how;
       }
-      if (expired || bad) continue;  // the stream is being cancelled: drain it
+      if (seen.over()) continue;  // the stream is ending or being cancelled: drain it
       auto parsed = detail::parse_watch_line(std::get<std::string>(item));
       if (auto* e = std::get_if<detail::WatchError>(&parsed)) {
-        if (e->code == 410) expired = true;
-        else bad = true, bad_why = "watch error " + std::to_string(e->code) + ": " + e->message;
+        seen.error = std::move(*e);
         cancel->cancel();
         continue;
       }
       if (auto* b = std::get_if<detail::BadLine>(&parsed)) {
-        bad = true;
-        bad_why = "bad watch event: " + b->why;
-        cancel->cancel();
+        seen.bad_line = std::move(b->why);
+        cancel_at = Clock::now() + error_answer_grace;
         continue;
       }
-      delivered |= deliver(std::get<WatchEvent>(parsed));
+      seen.delivered |= deliver(std::get<WatchEvent>(parsed));
     }
   }
 
-  // `lived`: the stream delivered something or lasted a while.
-  WatchEnd classify(const Result<Response>& r, bool expired, bool bad, const std::string& bad_why, bool lived) {
+  WatchEnd expired() {
+    std::lock_guard lock(mutex);
+    ++stats.expired;
+    return WatchEnd::expired;
+  }
+
+  WatchEnd classify(const StreamEnd& end, const StreamSeen& seen) {
+    const Result<Response>& r = end.result;
     if (stopped()) return WatchEnd::stopped;
-    if (expired || (r && r->status() == 410)) {
-      std::lock_guard lock(mutex);
-      ++stats.expired;
-      return WatchEnd::expired;
+    // An error answer first: its status says more than its body's lines.
+    if (r && r->status() != 200) {
+      if (r->status() == 410) return expired();
+      return fail("watch failed: " + detail::describe_status_body(r->status(), end.body_start)), WatchEnd::failed;
     }
-    if (bad) return fail(bad_why), WatchEnd::failed;
+    if (seen.error && seen.error->code == 410) return expired();
+    if (seen.error)
+      return fail("watch error " + std::to_string(seen.error->code) + ": " + seen.error->message), WatchEnd::failed;
+    if (seen.bad_line) return fail("bad watch event: " + *seen.bad_line), WatchEnd::failed;
     if (queue.overflowed()) {
       status("the callbacks fell " + std::to_string(options.max_queued_bytes) +
              " bytes behind the stream (max_queued_bytes): it was cut; resuming from " + resource_version());
       return WatchEnd::overflowed;
     }
     if (!r) return fail("watch from " + resource_version() + " ended: " + r.error().message()), WatchEnd::failed;
-    if (r->status() != 200)
-      return fail("watch failed: " + detail::describe_status_body(r->status(), r->body())), WatchEnd::failed;
     // A stream that ends at once with nothing in it is a server refusing in
     // disguise: a failure, so that a loop of them backs off.
-    if (!lived) return fail("watch ended at once with nothing in it"), WatchEnd::failed;
+    if (!last_watch_lived) return fail("watch ended at once with nothing in it"), WatchEnd::failed;
     status("watch ended by the server; resuming from " + resource_version());
     return WatchEnd::clean;
   }

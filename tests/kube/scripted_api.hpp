@@ -33,6 +33,7 @@ struct Reply {
   bool streamed = false;           // a chunked stream of `lines`...
   std::vector<std::string> lines;
   enum class End { clean, reset, stall } end = End::clean;  // ...ended so
+  std::chrono::milliseconds end_after{0};  // ...this long after the last line
 };
 
 inline std::string lease_json(const std::string& name, const std::string& rv) {
@@ -50,11 +51,18 @@ inline std::string gone(const std::string& rv) {
   return R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: )" +
          rv + R"J( (40)","reason":"Expired","code":410}})J";
 }
+// A plain (content-length) answer.
+inline Reply answer(int status, std::string body) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
 inline Reply list(const std::string& rv, const std::vector<std::string>& names) {
   std::string items;
   for (const auto& n : names) items += (items.empty() ? "" : ",") + lease_json(n, rv);
-  return {200, R"({"kind":"LeaseList","apiVersion":"coordination.k8s.io/v1","metadata":{"resourceVersion":")" + rv +
-                   R"("},"items":[)" + items + "]}"};
+  return answer(200, R"({"kind":"LeaseList","apiVersion":"coordination.k8s.io/v1","metadata":{"resourceVersion":")" + rv +
+                         R"("},"items":[)" + items + "]}");
 }
 inline Reply stream(std::vector<std::string> lines, Reply::End end) {
   Reply r;
@@ -110,7 +118,8 @@ class ScriptedApi {
                    std::to_string(r.body.size()) + "\r\n\r\n" + r.body);
         continue;
       }
-      conn.write("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
+      conn.write("HTTP/1.1 " + std::to_string(r.status) +
+                 " X\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n");
       bool written = true;
       for (const auto& line : r.lines) {
         char size[16];
@@ -125,6 +134,7 @@ class ScriptedApi {
         ++streams_written_;
       }
       if (!written) return;
+      std::this_thread::sleep_for(r.end_after);
       switch (r.end) {
         case Reply::End::clean: conn.write("0\r\n\r\n"); break;
         case Reply::End::reset: conn.reset(); return;

@@ -130,3 +130,67 @@ TEST(WatcherHardCases, AWatchFromVersion0CutBeforeItsInitialEventsAreKnownComple
   EXPECT_EQ(param(t[1], "watch"), "<absent>") << "the second request should be a list: " << t[1];
   EXPECT_EQ(param(t[2], "resourceVersion"), "70");
 }
+
+TEST(WatcherHardCases, AWatchAnsweredWithAnErrorIsReportedWithItsHttpStatusAndTheStatusReasonAndMessage) {
+  const std::string forbidden =
+      R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"leases.coordination.k8s.io is forbidden: User \"bob\" cannot watch resource \"leases\" in API group \"coordination.k8s.io\" in the namespace \"default\"","reason":"Forbidden","details":{"group":"coordination.k8s.io","kind":"leases"},"code":403})";
+  ScriptedApi api([&](const std::string&, int n) {
+    if (n == 0) return list("10", {});
+    if (n == 1) {  // streamed, and ended a little after its Status object
+      Reply r = stream({forbidden}, Reply::End::clean);
+      r.status = 403;
+      r.end_after = 300ms;
+      return r;
+    }
+    if (n == 2) return answer(502, "<html><body>upstream connect error</body></html>");  // a proxy's, unterminated
+    return stream({event("ADDED", "a", "11")}, Reply::End::stall);
+  });
+  Seen seen;
+  std::mutex m;
+  std::vector<std::string> statuses;
+  auto o = watching(api, seen);
+  o.on_status = [&](const std::string& s) {
+    std::lock_guard lock(m);
+    statuses.push_back(s);
+  };
+  Client client;
+  Watcher w(client, o);
+  w.start();
+  ASSERT_TRUE(seen.wait_for(2));
+  w.stop();
+  EXPECT_EQ(seen.all(), (std::vector<std::string>{"LIST 10 0", "ADDED a 11"}));
+  EXPECT_EQ(w.stats().failures, 2u);
+  std::lock_guard lock(m);
+  const auto said = [&](const std::vector<std::string>& parts) {
+    for (const auto& s : statuses) {
+      bool all = true;
+      for (const auto& p : parts) all &= s.find(p) != std::string::npos;
+      if (all) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(said({"HTTP 403", "Forbidden", R"(User "bob" cannot watch resource "leases" in API group)"}))
+      << ::testing::PrintToString(statuses);
+  EXPECT_TRUE(said({"HTTP 502", "upstream connect error"})) << ::testing::PrintToString(statuses);
+}
+
+TEST(WatcherHardCases, ALineThatIsNotAnEventInAnOkStreamEndsItWithinASecondAndTheWatchResumes) {
+  // Not an error answer, so it does not end by itself: the watcher ends it.
+  ScriptedApi api([](const std::string&, int n) {
+    if (n == 0) return list("10", {});
+    if (n == 1) return stream({event("ADDED", "a", "11"), "this is not JSON", event("ADDED", "b", "12")}, Reply::End::stall);
+    return stream({event("ADDED", "b", "12")}, Reply::End::stall);
+  });
+  Seen seen;
+  Client client;
+  Watcher w(client, watching(api, seen));
+  const auto t0 = std::chrono::steady_clock::now();
+  w.start();
+  ASSERT_TRUE(seen.wait_for(3));
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, 5s);
+  w.stop();
+  EXPECT_EQ(seen.all(), (std::vector<std::string>{"LIST 10 0", "ADDED a 11", "ADDED b 12"}))
+      << "nothing after the bad line is delivered from that stream";
+  EXPECT_EQ(param(api.targets()[2], "resourceVersion"), "11");
+  EXPECT_EQ(w.stats().failures, 1u);
+}

@@ -107,7 +107,7 @@ TEST(Watcher, AQuietStreamIsClosedAfterTheIdleTimeoutAndResumed) {
 
 TEST(Watcher, FailedListsBackOffExponentiallyWithJitter) {
   ScriptedApi api([](const std::string&, int n) {
-    if (n < 3) return Reply{500, R"({"kind":"Status","reason":"InternalError","message":"etcd is sad","code":500})"};
+    if (n < 3) return answer(500, R"({"kind":"Status","reason":"InternalError","message":"etcd is sad","code":500})");
     if (n == 3) return list("10", {});
     return stream({}, Reply::End::stall);
   });

@@ -35,7 +35,9 @@
 //
 // Errors: the constructor throws std::invalid_argument for an unusable
 // collection_url. Failures while running are reported through on_status
-// and retried for ever; run() returns only after stop().
+// and retried for ever; run() returns only after stop(). An error answer to
+// a watch or list is reported with its HTTP status and its Status object's
+// reason and message ("watch failed: HTTP 403 Forbidden: ...").
 // Thread safety: every callback runs on the run() thread, one at a time, in
 // stream order. stop(), resource_version() and stats() may be called from
 // any thread (stop() also from a callback).
