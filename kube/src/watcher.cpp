@@ -47,6 +47,7 @@ enum class WatchEnd : std::uint8_t {
   clean,    ///< the server ended the stream (timeoutSeconds, shutdown): resume now
   overflowed,  ///< the callbacks fell max_queued_bytes behind: resume now
   relist,   ///< a watch from "0" ended inside its initial events: list now
+  too_large,  ///< the version is ahead of the server's: back off, then list
   expired,  ///< 410: the version left the window: list again
   failed,   ///< anything else: back off, then resume
   stopped,  ///< stop() was called
@@ -294,9 +295,13 @@ struct Watcher::Impl {
     // An error answer first: its status says more than its body's lines.
     if (r && r->status() != 200) {
       if (r->status() == 410) return expired();
-      return fail("watch failed: " + detail::describe_status_body(r->status(), end.body_start)), WatchEnd::failed;
+      const auto status = detail::parse_status_body(end.body_start);
+      fail("watch failed: " + detail::describe_status_body(r->status(), end.body_start));
+      return status && status->too_large_resource_version ? WatchEnd::too_large : WatchEnd::failed;
     }
     if (seen.error && seen.error->code == 410) return expired();
+    if (seen.error && seen.error->too_large_resource_version)
+      return fail("watch error " + std::to_string(seen.error->code) + ": " + seen.error->message), WatchEnd::too_large;
     if (seen.error)
       return fail("watch error " + std::to_string(seen.error->code) + ": " + seen.error->message), WatchEnd::failed;
     if (seen.bad_line) return fail("bad watch event: " + *seen.bad_line), WatchEnd::failed;
@@ -355,6 +360,16 @@ struct Watcher::Impl {
         case WatchEnd::clean:
         case WatchEnd::overflowed: break;
         case WatchEnd::relist: need_list = true; break;
+        case WatchEnd::too_large:
+          // As client-go's reflector: the server (a lagging one, an etcd
+          // restored from a backup) has not reached our version, and a
+          // list - a consistent read, no resourceVersion - gives its
+          // current one; backed off, so a server behind its own lists does
+          // not get a tight loop.
+          status("version " + resource_version() + " is ahead of the server's (too large): listing again");
+          need_list = true;
+          back_off();
+          break;
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;

@@ -9,6 +9,8 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,14 @@ std::vector<std::string> history_after(const std::string& target, int last) {
   for (int v = std::stoi(param(target, "resourceVersion")) + 1; v <= last; ++v)
     lines.push_back(event("MODIFIED", "a", std::to_string(v)));
   return lines;
+}
+
+// kube-apiserver's answer to a watch from a version it has not reached yet
+// (a lagging API server, an etcd restored from a backup).
+std::string too_large_status(int asked, int current) {
+  return R"({"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Too large resource version: )" +
+         std::to_string(asked) + ", current: " + std::to_string(current) +
+         R"(","reason":"Timeout","details":{"causes":[{"reason":"ResourceVersionTooLarge","message":"Too large resource version"}],"retryAfterSeconds":1},"code":504})";
 }
 
 // Waits (at most 10 s) for `done` to hold.
@@ -193,4 +203,45 @@ TEST(WatcherHardCases, ALineThatIsNotAnEventInAnOkStreamEndsItWithinASecondAndTh
       << "nothing after the bad line is delivered from that stream";
   EXPECT_EQ(param(api.targets()[2], "resourceVersion"), "11");
   EXPECT_EQ(w.stats().failures, 1u);
+}
+
+TEST(WatcherHardCases, AVersionTheServerHasNotReachedListsAgainAfterABackoffWhetherAnsweredOrSentAsAnErrorEvent) {
+  // The watcher starts from 50 on a server at 20: a 504 answer. Its list
+  // (at 20) is then refused on a newer server's way, as an ERROR event.
+  std::atomic<int> lists{0};
+  ScriptedApi api([&](const std::string& target, int) {
+    if (param(target, "watch") == "<absent>") return ++lists == 1 ? list("20", {"a"}) : list("22", {"a", "b"});
+    const std::string from = param(target, "resourceVersion");
+    if (from == "50") return answer(504, too_large_status(50, 20));
+    if (from == "20") return stream({R"({"type":"ERROR","object":)" + too_large_status(20, 19) + "}"}, Reply::End::stall);
+    return stream({event("ADDED", "c", "23")}, Reply::End::stall);
+  });
+  Seen seen;
+  std::mutex m;
+  std::vector<std::string> statuses;
+  auto o = watching(api, seen);
+  o.resource_version = "50";
+  o.on_status = [&](const std::string& s) {
+    std::lock_guard lock(m);
+    statuses.push_back(s);
+  };
+  Client client;
+  Watcher w(client, o);
+  w.start();
+  ASSERT_TRUE(seen.wait_for(3, 3s)) << ::testing::PrintToString(api.targets());
+  w.stop();
+  EXPECT_EQ(seen.all(), (std::vector<std::string>{"LIST 20 1", "LIST 22 2", "ADDED c 23"}));
+  const auto t = api.targets();
+  EXPECT_EQ(param(t[1], "watch"), "<absent>") << t[1];
+  EXPECT_EQ(param(t[3], "watch"), "<absent>") << t[3];
+  EXPECT_EQ(param(t[4], "resourceVersion"), "22");
+  EXPECT_EQ(w.stats().failures, 2u);
+  std::lock_guard lock(m);
+  int refused = 0, backed_off = 0;  // backoffs each after a refusal, before the next one
+  for (const auto& line : statuses) {
+    if (line.find("Too large resource version") != std::string::npos) ++refused;
+    if (line.rfind("backing off", 0) == 0 && backed_off < refused) ++backed_off;
+  }
+  EXPECT_EQ(refused, 2) << ::testing::PrintToString(statuses);
+  EXPECT_EQ(backed_off, 2) << "each refusal is followed by a backoff: " << ::testing::PrintToString(statuses);
 }

@@ -5,7 +5,11 @@
 // for idle_timeout, the server's own timeoutSeconds - it resumes from the
 // last resourceVersion it delivered, asking for bookmarks so that version
 // keeps moving while nothing changes. A 410 Gone (the version left the
-// server's window) makes it list again and hand the caller the whole list.
+// server's window) makes it list again and hand the caller the whole list;
+// so does, after a backoff, a "too large resource version" (504 Timeout with
+// cause ResourceVersionTooLarge: a version the server has not reached, from
+// a lagging API server or an etcd restored from a backup), as answer or as
+// ERROR event. A list asks for no version: it is a consistent read.
 // Failed attempts back off exponentially with full jitter (client-go's 800 ms
 // doubling to 30 s), and a success resets the backoff.
 //
