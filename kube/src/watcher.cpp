@@ -108,6 +108,7 @@ struct Watcher::Impl {
   WatcherStats stats;
   Cancellation current;  // the request in flight
 
+  // The run thread's alone.
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
   bool last_watch_lived = false;  ///< the last watch delivered something or lasted a while

@@ -94,7 +94,8 @@ struct WatcherOptions {
   /// the callbacks fall further behind, the stream is cut after the last
   /// line held, those lines are delivered, and the watch resumes from the
   /// last delivered version: nothing lost or repeated, stats().overflows
-  /// counted, on_status told. 16 MiB: a dozen objects at etcd's 1.5 MB
+  /// counted, on_status told (inside a watch from "0"'s initial ADDED
+  /// events it lists instead; see above). 16 MiB: a dozen objects at etcd's 1.5 MB
   /// limit, tens of thousands of typical ones.
   std::size_t max_queued_bytes = std::size_t{16} << 20;
   /// The whole collection at the start and after each re-list: replace
