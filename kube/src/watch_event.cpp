@@ -30,6 +30,34 @@ std::optional<std::uint64_t> decimal(const std::string& s) {
   return v;
 }
 
+// client-go's reflector calls a version "too large" by the Status cause
+// ResourceVersionTooLarge, or (servers before 1.18.6) by a Timeout whose
+// cause or message says "Too large resource version".
+bool says_too_large(const json::object& status) {
+  constexpr std::string_view text = "Too large resource version";
+  bool timeout = string_at(status, "reason") == "Timeout";
+  if (timeout && string_at(status, "message").find(text) != std::string::npos) return true;
+  const auto* details = status.if_contains("details");
+  const auto* causes = details && details->is_object() ? details->get_object().if_contains("causes") : nullptr;
+  if (!causes || !causes->is_array()) return false;
+  for (const auto& cause : causes->get_array()) {
+    if (!cause.is_object()) continue;
+    if (string_at(cause.get_object(), "reason") == "ResourceVersionTooLarge") return true;
+    if (timeout && string_at(cause.get_object(), "message") == text) return true;
+  }
+  return false;
+}
+
+WatchError status_error(const json::object& status) {
+  WatchError e;
+  if (const auto* code = status.if_contains("code"); code && code->is_int64()) e.code = static_cast<int>(code->get_int64());
+  e.message = string_at(status, "reason");
+  const std::string msg = string_at(status, "message");
+  if (!msg.empty()) e.message += (e.message.empty() ? "" : ": ") + msg;
+  e.too_large_resource_version = says_too_large(status);
+  return e;
+}
+
 }  // namespace
 
 ParsedLine parse_watch_line(std::string_view line) {
@@ -41,14 +69,7 @@ ParsedLine parse_watch_line(std::string_view line) {
   auto* object = o.if_contains("object");
   if (!object || !object->is_object()) return BadLine{"event without an object: " + std::string(line.substr(0, 120))};
   auto& obj = object->get_object();
-  if (type == "ERROR") {
-    WatchError e;
-    if (const auto* code = obj.if_contains("code"); code && code->is_int64()) e.code = static_cast<int>(code->get_int64());
-    e.message = string_at(obj, "reason");
-    const std::string msg = string_at(obj, "message");
-    if (!msg.empty()) e.message += (e.message.empty() ? "" : ": ") + msg;
-    return e;
-  }
+  if (type == "ERROR") return status_error(obj);
   const auto t = event_type(type);
   if (!t) return BadLine{"unknown event type \"" + type + "\""};
   WatchEvent ev;
@@ -58,6 +79,13 @@ ParsedLine parse_watch_line(std::string_view line) {
   if (ev.resource_version.empty()) return BadLine{"event without metadata.resourceVersion"};
   ev.object = std::move(obj);
   return ev;
+}
+
+std::optional<WatchError> parse_status_body(std::string_view body) {
+  boost::system::error_code ec;
+  const json::value doc = json::parse(body, ec);
+  if (ec || !doc.is_object() || string_at(doc.get_object(), "kind") != "Status") return std::nullopt;
+  return status_error(doc.get_object());
 }
 
 bool not_newer(const std::string& candidate, const std::string& last) {

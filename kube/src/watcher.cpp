@@ -1,10 +1,12 @@
 // The watcher's loop: list, watch, resume or re-list; see watcher.hpp.
 // The stream's lines are cut on the I/O thread (the body sink must be
-// quick) and handed through a queue to the run() thread, which parses and
-// delivers them, so a slow callback never stalls the client.
+// quick) and handed through a bounded queue (watch_queue.hpp) to the run()
+// thread, which parses and delivers them, so a slow callback never stalls
+// the client.
 #include <rebound/kube/watcher.hpp>
 
 #include "watch_event.hpp"
+#include "watch_queue.hpp"
 
 #include <rebound/line_splitter.hpp>
 
@@ -13,7 +15,6 @@
 #include <boost/url/url.hpp>
 
 #include <condition_variable>
-#include <deque>
 #include <mutex>
 #include <random>
 #include <stdexcept>
@@ -38,24 +39,58 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 
-// What the I/O thread hands the run thread: a line, or the stream's end.
-struct StreamEnd {
-  Result<Response> result;
-};
-using StreamItem = std::variant<std::string, StreamEnd>;
+using detail::StreamEnd;
+using detail::StreamItem;
 
 // How one watch request ended, as the loop acts on it.
 enum class WatchEnd : std::uint8_t {
   clean,    ///< the server ended the stream (timeoutSeconds, shutdown): resume now
+  overflowed,  ///< the callbacks fell max_queued_bytes behind: resume now
+  relist,   ///< a watch from "0" ended inside its initial events: list now
+  too_large,  ///< the version is ahead of the server's: back off, then list
   expired,  ///< 410: the version left the window: list again
   failed,   ///< anything else: back off, then resume
   stopped,  ///< stop() was called
 };
 
+// The first bytes of a watch answer's body, kept on the I/O thread: an error
+// answer's Status object is read from them (the body goes to the sink, not
+// to the Response), even one without the final newline the splitter needs.
+class BodyStart {
+ public:
+  void keep(std::string_view chunk) {
+    std::lock_guard lock(mutex_);
+    if (text_.size() < kept) text_.append(chunk.substr(0, kept - text_.size()));
+  }
+  std::string take() {
+    std::lock_guard lock(mutex_);
+    return std::move(text_);
+  }
+
+ private:
+  static constexpr std::size_t kept = 4096;
+  std::mutex mutex_;
+  std::string text_;
+};
+
+// What the run thread learnt from one stream's lines.
+struct StreamSeen {
+  bool delivered = false;
+  std::optional<detail::WatchError> error;  ///< an ERROR event
+  std::optional<std::string> bad_line;      ///< why a line was not an event
+  bool over() const { return error || bad_line; }  ///< nothing more is delivered
+};
+
+// A line that is not an event may be the start of an error answer (its
+// status is not known until the answer ends): the answer gets this long to
+// end by itself before it is cancelled.
+constexpr auto error_answer_grace = std::chrono::seconds(1);
+
 }  // namespace
 
 struct Watcher::Impl {
-  Impl(Client& c, WatcherOptions o) : client(c), options(std::move(o)), rv(options.resource_version) {
+  Impl(Client& c, WatcherOptions o)
+      : client(c), options(std::move(o)), queue(options.max_queued_bytes), rv(options.resource_version) {
     auto u = boost::urls::parse_absolute_uri(options.collection_url);
     if (!u || (u->scheme() != "http" && u->scheme() != "https"))
       throw std::invalid_argument("Watcher: collection_url \"" + options.collection_url + "\" is not an http(s) URL");
@@ -64,6 +99,7 @@ struct Watcher::Impl {
   Client& client;
   const WatcherOptions options;
   std::thread thread;
+  detail::WatchQueue queue;
 
   mutable std::mutex mutex;  // guards everything below
   std::condition_variable wake;
@@ -71,11 +107,18 @@ struct Watcher::Impl {
   std::string rv;
   WatcherStats stats;
   Cancellation current;  // the request in flight
-  std::deque<StreamItem> items;
 
+  // The run thread's alone.
   std::mt19937_64 random{std::random_device{}()};
   int failures_in_a_row = 0;
   bool last_watch_lived = false;  ///< the last watch delivered something or lasted a while
+  // kube-apiserver starts a watch at "0" with an ADDED event per object, in
+  // key order, not version order: those are not compared with each other,
+  // and until an event of another kind shows they are over, the stream
+  // cannot be resumed from a version (an object not sent yet may be older
+  // than the last one delivered).
+  bool in_initial_events = false;
+  bool initial_events_delivered = false;
 
   // timeoutSeconds for the next watch: watch_timeout * (1 + U[0, 1)), as
   // client-go's reflector asks, so that watchers started together (a fleet
@@ -113,7 +156,7 @@ struct Watcher::Impl {
     std::lock_guard lock(mutex);
     if (stopping) return std::nullopt;
     current = Cancellation();
-    items.clear();
+    queue.restart();
     return current;
   }
 
@@ -182,100 +225,122 @@ struct Watcher::Impl {
       std::lock_guard lock(mutex);
       ++stats.watches;
     }
-    auto splitter = std::make_shared<LineSplitter>([this](std::string_view line) { push(std::string(line)); });
     auto cancel_on_overflow = *cancel;
+    auto splitter = std::make_shared<LineSplitter>([this, cancel_on_overflow](std::string_view line) mutable {
+      if (!queue.push_line(line)) cancel_on_overflow.cancel();
+    });
+    auto body_start = std::make_shared<BodyStart>();
     const auto timeout = next_watch_timeout();
     Request req = Request::get(url(true, timeout))
                       .header("accept", "application/json")
                       .timeout(std::chrono::duration_cast<milliseconds>(timeout) + std::chrono::seconds(30))
                       .body_idle_timeout(options.idle_timeout)
                       .cancellation(*cancel)
-                      .on_body([splitter, cancel_on_overflow](std::string_view chunk) mutable {
+                      .on_body([splitter, body_start, cancel_on_overflow](std::string_view chunk) mutable {
+                        body_start->keep(chunk);
                         if (!splitter->feed(chunk)) cancel_on_overflow.cancel();
                       });
     const auto started = Clock::now();
-    client.send_async(std::move(req), [this](Result<Response> r) { push(StreamEnd{std::move(r)}); });
+    in_initial_events = resource_version() == "0";
+    initial_events_delivered = false;
+    client.send_async(std::move(req), [this, body_start](Result<Response> r) {
+      queue.push_end(StreamEnd{std::move(r), body_start->take()});
+    });
 
-    bool expired = false, bad = false, delivered = false;
-    std::string bad_why;
+    StreamSeen seen;
+    std::optional<Clock::time_point> cancel_at;
     for (;;) {
-      StreamItem item = pop();
+      std::optional<StreamItem> next = cancel_at ? queue.pop_until(*cancel_at) : queue.pop();
+      if (!next) {  // not an answer that ends by itself: a broken stream
+        cancel->cancel();
+        cancel_at.reset();
+        continue;
+      }
+      StreamItem& item = *next;
       if (auto* end = std::get_if<StreamEnd>(&item)) {
         const bool at_once = Clock::now() - started < std::chrono::seconds(1);
-        last_watch_lived = delivered || !at_once;
+        last_watch_lived = seen.delivered || !at_once;
         if (last_watch_lived) failures_in_a_row = 0;
-        return classify(end->result, expired, bad, bad_why, last_watch_lived);
+        const WatchEnd how = classify(*end, seen);
+        if (in_initial_events && initial_events_delivered && how != WatchEnd::stopped && how != WatchEnd::expired) {
+          status("the watch from version 0 ended before its initial events were known complete: listing");
+          return WatchEnd::relist;
+        }
+        return how;
       }
-      if (expired || bad) continue;  // the stream is being cancelled: drain it
+      if (seen.over()) continue;  // the stream is ending or being cancelled: drain it
       auto parsed = detail::parse_watch_line(std::get<std::string>(item));
       if (auto* e = std::get_if<detail::WatchError>(&parsed)) {
-        if (e->code == 410) expired = true;
-        else bad = true, bad_why = "watch error " + std::to_string(e->code) + ": " + e->message;
+        seen.error = std::move(*e);
         cancel->cancel();
         continue;
       }
       if (auto* b = std::get_if<detail::BadLine>(&parsed)) {
-        bad = true;
-        bad_why = "bad watch event: " + b->why;
-        cancel->cancel();
+        seen.bad_line = std::move(b->why);
+        cancel_at = Clock::now() + error_answer_grace;
         continue;
       }
-      delivered |= deliver(std::get<WatchEvent>(parsed));
+      seen.delivered |= deliver(std::get<WatchEvent>(parsed));
     }
   }
 
-  // `lived`: the stream delivered something or lasted a while.
-  WatchEnd classify(const Result<Response>& r, bool expired, bool bad, const std::string& bad_why, bool lived) {
+  WatchEnd expired() {
+    std::lock_guard lock(mutex);
+    ++stats.expired;
+    return WatchEnd::expired;
+  }
+
+  WatchEnd classify(const StreamEnd& end, const StreamSeen& seen) {
+    const Result<Response>& r = end.result;
     if (stopped()) return WatchEnd::stopped;
-    if (expired || (r && r->status() == 410)) {
-      std::lock_guard lock(mutex);
-      ++stats.expired;
-      return WatchEnd::expired;
+    // An error answer first: its status says more than its body's lines.
+    if (r && r->status() != 200) {
+      if (r->status() == 410) return expired();
+      const auto status = detail::parse_status_body(end.body_start);
+      fail("watch failed: " + detail::describe_status_body(r->status(), end.body_start));
+      return status && status->too_large_resource_version ? WatchEnd::too_large : WatchEnd::failed;
     }
-    if (bad) return fail(bad_why), WatchEnd::failed;
+    if (seen.error && seen.error->code == 410) return expired();
+    if (seen.error && seen.error->too_large_resource_version)
+      return fail("watch error " + std::to_string(seen.error->code) + ": " + seen.error->message), WatchEnd::too_large;
+    if (seen.error)
+      return fail("watch error " + std::to_string(seen.error->code) + ": " + seen.error->message), WatchEnd::failed;
+    if (seen.bad_line) return fail("bad watch event: " + *seen.bad_line), WatchEnd::failed;
+    if (queue.overflowed()) {
+      status("the callbacks fell " + std::to_string(options.max_queued_bytes) +
+             " bytes behind the stream (max_queued_bytes): it was cut; resuming from " + resource_version());
+      return WatchEnd::overflowed;
+    }
     if (!r) return fail("watch from " + resource_version() + " ended: " + r.error().message()), WatchEnd::failed;
-    if (r->status() != 200)
-      return fail("watch failed: " + detail::describe_status_body(r->status(), r->body())), WatchEnd::failed;
     // A stream that ends at once with nothing in it is a server refusing in
     // disguise: a failure, so that a loop of them backs off.
-    if (!lived) return fail("watch ended at once with nothing in it"), WatchEnd::failed;
+    if (!last_watch_lived) return fail("watch ended at once with nothing in it"), WatchEnd::failed;
     status("watch ended by the server; resuming from " + resource_version());
     return WatchEnd::clean;
   }
 
   // Delivers `ev` unless it is not newer than what was delivered; true when delivered.
   bool deliver(WatchEvent& ev) {
+    const bool initial = in_initial_events && ev.type == WatchEvent::Type::added;
+    if (!initial) in_initial_events = false;
     {
       std::lock_guard lock(mutex);
-      if (detail::not_newer(ev.resource_version, rv)) {
+      if (initial) {
+        // rv becomes the newest of them: where the stream resumes once they are over.
+        initial_events_delivered = true;
+        if (!detail::not_newer(ev.resource_version, rv)) rv = ev.resource_version;
+      } else if (detail::not_newer(ev.resource_version, rv)) {
         // A bookmark at the version we hold is news of nothing, not a repeat.
         if (ev.type != WatchEvent::Type::bookmark) ++stats.duplicates_dropped;
         return false;
+      } else {
+        rv = ev.resource_version;
       }
-      rv = ev.resource_version;
       ++stats.events;
       if (ev.type == WatchEvent::Type::bookmark) ++stats.bookmarks;
     }
     if (options.on_event) options.on_event(ev);
     return true;
-  }
-
-  // From the I/O thread. The notify is made under the lock: once the run
-  // thread can take the stream's last item it may return, and ~Watcher may
-  // destroy `wake` - a notify after the unlock would touch a dead
-  // condition variable (ThreadSanitizer saw it in every Watcher test).
-  void push(StreamItem item) {
-    std::lock_guard lock(mutex);
-    items.push_back(std::move(item));
-    wake.notify_all();
-  }
-
-  StreamItem pop() {
-    std::unique_lock lock(mutex);
-    wake.wait(lock, [&] { return !items.empty(); });
-    StreamItem item = std::move(items.front());
-    items.pop_front();
-    return item;
   }
 
   void run() {
@@ -293,7 +358,19 @@ struct Watcher::Impl {
       }
       first_watch = false;
       switch (watch()) {
-        case WatchEnd::clean: break;
+        case WatchEnd::clean:
+        case WatchEnd::overflowed: break;
+        case WatchEnd::relist: need_list = true; break;
+        case WatchEnd::too_large:
+          // As client-go's reflector: the server (a lagging one, an etcd
+          // restored from a backup) has not reached our version, and a
+          // list - a consistent read, no resourceVersion - gives its
+          // current one; backed off, so a server behind its own lists does
+          // not get a tight loop.
+          status("version " + resource_version() + " is ahead of the server's (too large): listing again");
+          need_list = true;
+          back_off();
+          break;
         case WatchEnd::expired:
           status("version " + resource_version() + " is gone from the server's window (410): listing again");
           need_list = true;
@@ -338,7 +415,10 @@ std::string Watcher::resource_version() const { return impl_->resource_version()
 
 WatcherStats Watcher::stats() const {
   std::lock_guard lock(impl_->mutex);
-  return impl_->stats;
+  WatcherStats s = impl_->stats;
+  s.overflows = impl_->queue.overflows();
+  s.queue_peak_bytes = impl_->queue.peak_bytes();
+  return s;
 }
 
 }  // namespace rebound::kube
