@@ -42,7 +42,9 @@ struct TlsOptions {
   std::string key_pem;        ///< (instead of key_file)
   /// How often ca_file, cert_file and key_file are checked for changes
   /// (client-go: 5 minutes). Changed files are loaded for new connections;
-  /// open ones keep their material and drain. Files that are mid-rotation
+  /// open ones retire within about a second of the load: they take nothing
+  /// new, finish what runs on them, then close, so none keeps presenting a
+  /// rotated client certificate (client-go closes them). Files that are mid-rotation
   /// or unusable keep the last good material (an event says so). 0: never.
   std::chrono::milliseconds reload_interval = std::chrono::minutes(5);
 };

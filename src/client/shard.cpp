@@ -36,6 +36,12 @@ void Shard::reap_later() {
     // shard comes first when a check is due).
     if (auto note = tls_->maybe_reload(now); note && options_.on_event)
       emit(Event{EventKind::tls_reloaded, now, {}, 0, Protocol::http1, note->error, std::move(note->detail)});
+    // New material (whichever shard loaded it): open connections made with
+    // the old one retire, so none keeps presenting a rotated certificate.
+    if (const auto generation = tls_->generation(); generation != tls_generation_seen_) {
+      tls_generation_seen_ = generation;
+      for (auto& [_, pool] : pools_) pool->retire_connections_older_than(generation);
+    }
     for (auto it = pools_.begin(); it != pools_.end();) {
       // An empty pool is dropped so an origin used once costs nothing later.
       if (it->second->reap(now)) it = pools_.erase(it);

@@ -73,6 +73,7 @@ class Shard {
 
   const Options& options_;
   std::shared_ptr<net::TlsContext> tls_;
+  std::uint64_t tls_generation_seen_ = 1;  // the reaper's; see reap_later()
   std::atomic<std::uint64_t>& connection_ids_;
   asio::io_context io_{1};
   asio::steady_timer reaper_;

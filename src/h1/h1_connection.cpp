@@ -69,6 +69,16 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
   void close(const Error& why) override { close_now(why); }
 
+  void retire(std::string why) override {
+    if (state() == ConnState::closed || state() == ConnState::draining) return;
+    if (!current_) {
+      close_now(Error(errc::connection_closed, describe() + ": retired (" + why + ")"));
+      return;
+    }
+    transition(ConnState::draining);  // closes after its response (finish_response)
+    if (auto* o = owner()) o->on_capacity_changed(*this);
+  }
+
  private:
   // One read is always pending, busy or idle. While idle it is the health
   // check: EOF or unsolicited bytes close the connection at once, so a dead

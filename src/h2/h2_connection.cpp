@@ -124,6 +124,15 @@ class H2Connection final : public pool::Connection,
 
   void close(const Error& why) override { close_now(why); }
 
+  void retire(std::string why) override {
+    if (state() == ConnState::closed || state() == ConnState::draining) return;
+    drain_reason_ = std::move(why);
+    stop_taking_streams();
+    if (auto* o = owner()) o->on_capacity_changed(*this);
+    // Nothing left to finish: nothing else would come to close it.
+    if (state() == ConnState::draining && streams_.empty()) close_now(drained());
+  }
+
   // --- nghttp2 events ---
   int on_begin_headers(const nghttp2_frame*) override { return 0; }
 
@@ -342,11 +351,6 @@ class H2Connection final : public pool::Connection,
                                  " " + h2_error_name(g.error_code));
   }
 
-  void retire(std::string why) {
-    drain_reason_ = std::move(why);
-    stop_taking_streams();
-    if (auto* o = owner()) o->on_capacity_changed(*this);
-  }
 
   void stop_taking_streams() {
     if (state() == ConnState::ready || state() == ConnState::busy) transition(ConnState::draining);

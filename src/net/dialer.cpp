@@ -95,7 +95,8 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
 
   void start_tls() {
     try {
-      tls_ = std::make_unique<TlsStream>(std::move(socket_), tls_context_->for_handshake()->native_handle());
+      tls_ = std::make_unique<TlsStream>(std::move(socket_),
+                                         tls_context_->for_handshake(&tls_generation_)->native_handle());
     } catch (const Exception& e) {
       fail(e.error().code(), e.error().message());
       return;
@@ -168,7 +169,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     done_ = true;
     timer_.cancel();
     auto handler = std::move(handler_);
-    handler(Error{}, DialResult{std::move(stream), p, std::move(cipher)});
+    handler(Error{}, DialResult{std::move(stream), p, std::move(cipher), tls_generation_});
   }
 
   void fail(error_code ec, std::string detail) {
@@ -185,6 +186,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   Url url_;
   const Options& options_;
   std::shared_ptr<TlsContext> tls_context_;
+  std::uint64_t tls_generation_ = 0;  // of the material this dial's handshake uses
   DialHandler handler_;
   tcp::resolver resolver_;
   tcp::socket socket_;

@@ -21,6 +21,8 @@ struct DialResult {
   std::unique_ptr<Stream> stream;
   Protocol protocol = Protocol::http1;
   std::string tls_cipher;  ///< negotiated cipher suite, empty without TLS
+  /// TlsContext::generation() of the material the handshake used (0 without TLS).
+  std::uint64_t tls_generation = 0;
 };
 
 /// Called once: a default (empty) Error on success.

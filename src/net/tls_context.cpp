@@ -10,8 +10,9 @@ TlsContext::TlsContext(const Options& options)
       next_check_(std::chrono::steady_clock::now() + options_.reload_interval),
       watching_(options_.reload_interval.count() > 0 && !stamps_.empty()) {}
 
-std::shared_ptr<asio::ssl::context> TlsContext::for_handshake() {
+std::shared_ptr<asio::ssl::context> TlsContext::for_handshake(std::uint64_t* generation) {
   std::lock_guard lock(mutex_);
+  if (generation) *generation = generation_.load(std::memory_order_relaxed);
   if (current_->needs_system_store) {
     // A missing system store is not fatal here: verification then fails
     // with certificate_verify_failed, which names the real problem.
@@ -32,7 +33,8 @@ std::optional<TlsContext::ReloadNote> TlsContext::maybe_reload(std::chrono::stea
   stamps_ = std::move(stamps);
   try {
     current_ = load_tls_material(options_);
-    return ReloadNote{{}, "TLS files changed; new connections use the new material"};
+    generation_.fetch_add(1, std::memory_order_release);
+    return ReloadNote{{}, "TLS files changed; new connections use the new material, open ones retire"};
   } catch (const Exception& e) {
     return ReloadNote{e.error().code(), "TLS files changed but are unusable (" + e.error().message() +
                                             "); new connections keep the previous material"};

@@ -1,6 +1,6 @@
 // The client's TLS configuration: the current TLS material shared by every
 // dial of a Client, and its reload when the CA, certificate or key files
-// change (new connections get the new material; open ones keep theirs).
+// change (new connections get the new material; the pools retire open ones).
 // The system trust store is loaded only when a dial first needs it: it
 // parses ~150 certificates (~40 ms), and a client that speaks h2c or does
 // not verify never pays for it.
@@ -11,7 +11,9 @@
 #include <rebound/error.hpp>
 #include <rebound/options.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,7 +31,12 @@ class TlsContext {
   /// The context for a new handshake (trust store loaded if verification
   /// is on). Thread-safe. The SSL object made from it holds its own
   /// reference, so a reload never pulls it from under a handshake.
-  std::shared_ptr<asio::ssl::context> for_handshake();
+  /// `generation` (if set) receives the material's generation().
+  std::shared_ptr<asio::ssl::context> for_handshake(std::uint64_t* generation = nullptr);
+  /// Counts the material loaded: 1 at construction, +1 for each reload
+  /// that replaced it. Connections dialed with an older one are retired.
+  /// Thread-safe.
+  std::uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
 
   /// What a reload check did, for an event.
   struct ReloadNote {
@@ -49,6 +56,7 @@ class TlsContext {
   std::vector<FileStamp> stamps_;              // guarded by mutex_
   std::chrono::steady_clock::time_point next_check_;  // guarded by mutex_
   bool watching_ = false;
+  std::atomic<std::uint64_t> generation_{1};  // written under mutex_
 };
 
 }  // namespace rebound::net

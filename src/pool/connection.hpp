@@ -127,6 +127,13 @@ class Connection : public client::AttemptCarrier {
   virtual void submit(std::shared_ptr<Exchange> ex) = 0;
   /// Graceful: take nothing new, finish what runs, then close.
   virtual void shutdown() = 0;
+  /// Retire (its TLS material was replaced, say): take nothing new, finish
+  /// what runs, close once idle - at once if idle now. `why` goes into the
+  /// close's description. The owner hears on_capacity_changed.
+  virtual void retire(std::string why) = 0;
+  /// The TLS material generation the connection was dialed with (0: none).
+  std::uint64_t tls_generation() const noexcept { return tls_generation_; }
+  void set_tls_generation(std::uint64_t g) noexcept { tls_generation_ = g; }
   /// Abrupt: close now; every attempt on it is handed back with `why`.
   virtual void close(const Error& why) = 0;
   /// Called by the pool when it stops tracking the connection (no more owner calls).
@@ -153,6 +160,7 @@ class Connection : public client::AttemptCarrier {
   void close_attempts(const Error& why, std::vector<InFlight> attempts);
 
  private:
+  std::uint64_t tls_generation_ = 0;
   ConnectionOwner* owner_;
   std::uint64_t id_;
   Protocol protocol_;

@@ -134,8 +134,10 @@ void OriginPool::on_closed(Connection& c, const Error& why) {
   asio::post(services_.executor, [keep_alive = std::move(keep_alive)] {});
   if (why == errc::client_certificate_rejected) {
     // TLS 1.3 says so only after the handshake: for the requests waiting
-    // for this connection it is a failed dial, and a redial would be
-    // refused the same way.
+    // for this connection it is a failed dial - counted as one, so the
+    // redial waits a growing backoff instead of being rejected in a storm.
+    ++rejections_in_a_row_;
+    if (services_.counters) ++services_.counters->dial_failures;
     asio::post(services_.executor, while_alive([this, why] { after_dial_failure(why); }));
     return;
   }
@@ -153,6 +155,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
       }
   ex->end_attempt();
   if (result) {
+    rejections_in_a_row_ = 0;  // a response: the server accepted our certificate
     if (reauthenticate(ex, *result)) return;
     if (retry_busy_answer(ex, *result)) return;
     result->attempts(ex->attempts());
@@ -291,6 +294,14 @@ void OriginPool::shutdown() {
   for (auto& c : conns) c->close(Error(errc::client_shut_down, c->describe() + ": client shut down"));
   for (auto& c : connections_) c->detach();
   connections_.clear();
+}
+
+void OriginPool::retire_connections_older_than(std::uint64_t generation) {
+  auto stale = connections_;  // retire() may close one, which erases it
+  for (const auto& c : stale)
+    if (c->tls_generation() != 0 && c->tls_generation() < generation &&
+        (c->state() == ConnState::ready || c->state() == ConnState::busy))
+      c->retire("TLS material reloaded");
 }
 
 PoolCounts OriginPool::counts() const {

@@ -100,6 +100,11 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   bool reap(Clock::time_point now);
   /// Fails everything with client_shut_down and closes every connection.
   void shutdown();
+  /// Retires every connection dialed with TLS material older than
+  /// `generation` (rotated certificate files): they take nothing new,
+  /// finish what runs on them and close, so none keeps presenting the old
+  /// identity; requests go to fresh dials meanwhile.
+  void retire_connections_older_than(std::uint64_t generation);
 
   PoolCounts counts() const;
   std::string dump() const;
@@ -214,6 +219,9 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   // when the last dial failed otherwise or succeeded.
   std::optional<Clock::time_point> refused_since_;
   int fast_redials_ = 0;  // of consecutive_dial_failures_, those redialed fast
+  // Connections whose client certificate the server rejected after the
+  // handshake (TLS 1.3), since the last response: their dials "succeeded".
+  int rejections_in_a_row_ = 0;
   ScheduledCall redial_;  // set while backing off after dial failures
   ScheduledCall wake_;    // set while a request rests after repeated refusals
   Clock::time_point wake_at_{};

@@ -164,7 +164,9 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
            (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) +
            (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
   if (services_.counters) ++services_.counters->connections_open;
+  const auto tls_generation = result.tls_generation;
   connections_.push_back(services_.connector->connect(*this, id, std::move(result)));
+  connections_.back()->set_tls_generation(tls_generation);
   pump();
   // HTTP/1.1: staggered siblings still pending are kept for the requests
   // still waiting, one each; the rest serve nobody.
@@ -250,9 +252,11 @@ void OriginPool::schedule_redial(bool fast) {
   if (redial_) return;
   const double r = std::uniform_real_distribution<double>(0.0, 1.0)(random_);
   // After a fast spell the backoff starts from its first step.
+  // A dial that succeeded but whose certificate was then rejected reset
+  // consecutive_dial_failures_: the rejections keep their own count.
+  const int step = std::max(consecutive_dial_failures_ - fast_redials_, rejections_in_a_row_);
   const auto delay = fast ? retry::fast_redial_delay(r)
-                          : retry::backoff_delay(consecutive_dial_failures_ - fast_redials_, options_.backoff_base,
-                                                 options_.backoff_max, r);
+                          : retry::backoff_delay(step, options_.backoff_base, options_.backoff_max, r);
   redial_ = clock_.call_after(
       delay,
       while_alive([this] {

@@ -14,7 +14,9 @@
 
 #include <atomic>
 #include <filesystem>
+#include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -147,6 +149,49 @@ TEST_F(MutualTlsNginx, RotatedCertificateFilesSwitchNewConnectionsWithoutFailing
   EXPECT_EQ(reloads.empty() ? "" : reloads.back(), "loaded");
 }
 
+// A rotated certificate must stop being presented: a busy HTTP/2
+// connection would otherwise keep the old identity for as long as it
+// lives (hours, for a controller's API connection). client-go closes them;
+// rebound retires them - they take nothing new, finish what runs, close.
+TEST_F(MutualTlsNginx, ARotationRetiresOpenConnectionsSoNoneKeepsPresentingTheOldCertificate) {
+  const auto old_id = pki.issue_client("old", "old-identity");
+  const auto new_id = pki.issue_client("new", "new-identity");
+  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
+  replace_file(old_id.cert, live.cert);
+  replace_file(old_id.key, live.key);
+  Options o = client_as(live);  // HTTP/2 by ALPN: one long-lived connection
+  o.tls.reload_interval = 1s;
+  std::mutex m;
+  std::vector<std::string> closes;
+  o.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::connection_closed) return;
+    std::lock_guard lock(m);
+    closes.push_back(e.detail);
+  };
+  Client c(o);
+  auto first = c.get(nginx->url("/whoami"));
+  ASSERT_TRUE(first) << first.error().message();
+  ASSERT_EQ(first->body(), "CN=old-identity");
+  ASSERT_EQ(first->protocol(), Protocol::http2);
+  replace_file(new_id.cert, live.cert);
+  replace_file(new_id.key, live.key);
+  std::optional<Response> last;
+  const auto until = std::chrono::steady_clock::now() + 10s;
+  while (std::chrono::steady_clock::now() < until) {
+    auto r = c.get(nginx->url("/whoami"));
+    ASSERT_TRUE(r) << r.error().message();
+    last = std::move(*r);
+    if (last->body() != "CN=old-identity") break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(last);
+  EXPECT_EQ(last->body(), "CN=new-identity") << "the open connection kept presenting the rotated certificate";
+  EXPECT_NE(last->connection_id(), first->connection_id());
+  std::lock_guard lock(m);
+  ASSERT_FALSE(closes.empty()) << "the old connection was never closed";
+  EXPECT_NE(closes.front().find("TLS"), std::string::npos) << closes.front();
+}
+
 namespace {
 
 // `openssl s_server -Verify 1`: refuses a missing or untrusted client
@@ -205,6 +250,44 @@ TEST_F(TlsVerifyingServer, AMissingOrUntrustedClientCertificateIsNamedAndNotRetr
       c.shutdown();
       EXPECT_EQ(dials.load(), 1);
     }
+  }
+}
+
+// TLS 1.3 rejects a client certificate only after the handshake, so the
+// dial looks successful: it must still count as a failed dial, and a
+// request that waits for readiness must redial after backoff, not in a
+// handshake storm.
+TEST_F(TlsVerifyingServer, ARejectedCertificateIsRedialedWithBackoffNotInAStorm) {
+  TestPki stranger("someone-else-ca");
+  const auto mallory = stranger.issue_client("mallory", "mallory");
+  for (const auto v : {HttpVersion::http1_only, HttpVersion::automatic}) {
+    SCOPED_TRACE(v == HttpVersion::http1_only ? "HTTP/1.1" : "ALPN");
+    std::atomic<int> dials{0};
+    Options o = client(mallory, v);
+    o.wait_for_ready = true;
+    o.on_event = [&](const Event& e) {
+      if (e.kind == EventKind::dial_start) ++dials;
+    };
+    Client c(o);
+    // Three at once: one rides the connection and is rejected on it; the
+    // others wait in the queue for the redial.
+    std::vector<std::future<Result<Response>>> answers;
+    for (int i = 0; i < 3; ++i) {
+      auto p = std::make_shared<std::promise<Result<Response>>>();
+      answers.push_back(p->get_future());
+      c.send_async(Request::get("https://127.0.0.1:" + std::to_string(port) + "/").timeout(2s),
+                   [p](Result<Response> r) { p->set_value(std::move(r)); });
+    }
+    std::string last_error;
+    for (auto& a : answers) {
+      ASSERT_EQ(a.wait_for(10s), std::future_status::ready);
+      auto r = a.get();
+      ASSERT_FALSE(r) << r->status();
+      last_error = r.error().message();
+    }
+    c.shutdown();
+    // Backoff from 50 ms doubling to 2 s: about 6 dials in 2 s; a storm is hundreds.
+    EXPECT_LE(dials.load(), 12) << "redialed without backoff: " << last_error;
   }
 }
 

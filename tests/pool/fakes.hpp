@@ -102,6 +102,11 @@ class FakeConnection final : public Connection {
     regain_capacity();
   }
   void shutdown() override { drain(); }
+  void retire(std::string) override {
+    drain();
+    if (state() == ConnState::draining)
+      if (auto* o = owner()) o->on_capacity_changed(*this);
+  }
   void close(const Error& why) override {
     if (state() == ConnState::closed) return;
     transition(ConnState::closed);
@@ -233,7 +238,9 @@ class FakeConnector final : public Connector {
     return static_cast<std::size_t>(std::count_if(dials.begin(), dials.end(), [](const auto& d) { return !d->finished(); }));
   }
   /// Completes the oldest dial in flight.
-  void succeed(Protocol p) { next()->complete({}, net::DialResult{nullptr, p, {}}); }
+  void succeed(Protocol p, std::uint64_t tls_generation = 0) {
+    next()->complete({}, net::DialResult{nullptr, p, {}, tls_generation});
+  }
   void fail(errc code) { next()->complete(Error(code, "fake dial", progress::not_sent), {}); }
 
   std::size_t h2_streams = 100;

@@ -658,6 +658,64 @@ TEST_F(PoolTest, ACertificateFailureIsNotRetried) {
   EXPECT_EQ(clock.pending(), 0u);
 }
 
+// TLS 1.3 rejects a client certificate after the handshake: the dial
+// looked successful, but for the requests waiting behind it, it failed -
+// and a redial at once would be rejected the same way, again and again.
+TEST_F(PoolTest, ACertificateRejectedAfterTheHandshakeIsAFailedDialAndTheRedialWaitsItsBackoff) {
+  options.max_conns_per_origin = 1;
+  make_pool("https://origin.test:443");
+  const auto on_connection = send("GET", true);  // wait_for_ready: both ride out failed dials
+  const auto queued = send("GET", true);
+  connector.succeed(Protocol::http1);
+  settle();
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  conn(0).close(Error(errc::client_certificate_rejected, "tlsv1 alert unknown ca", progress::not_sent));
+  settle();
+  ASSERT_TRUE(completed(on_connection));
+  EXPECT_EQ(result(on_connection).error().code(), errc::client_certificate_rejected);
+  EXPECT_FALSE(completed(queued));
+  EXPECT_EQ(connector.in_flight(), 0u) << "redialed at once after a rejected certificate";
+  advance(options.backoff_base / 2 - 1ms);
+  EXPECT_EQ(connector.in_flight(), 0u) << "redialed before half the first backoff";
+  advance(options.backoff_max);
+  EXPECT_EQ(connector.in_flight(), 1u) << "never redialed";
+  // A second rejection doubles the backoff: the streak counts it.
+  connector.succeed(Protocol::http1);
+  settle();
+  conn(1).close(Error(errc::client_certificate_rejected, "tlsv1 alert unknown ca", progress::not_sent));
+  settle();
+  advance(options.backoff_base - 1ms);
+  EXPECT_EQ(connector.in_flight(), 0u) << "the second backoff did not grow";
+}
+
+// Rotated TLS files: every connection made with the old material retires -
+// takes nothing new, finishes what runs on it, closes - so none keeps
+// presenting the old client certificate; the next request dials anew.
+TEST_F(PoolTest, ConnectionsFromOlderTlsMaterialRetireFinishingWhatRunsOnThem) {
+  make_pool("https://origin.test:443");
+  const auto running = send();
+  connector.succeed(Protocol::http2, /*tls_generation=*/1);
+  settle();
+  ASSERT_EQ(conn(0).running().size(), 1u);
+  pool->retire_connections_older_than(2);
+  settle();
+  EXPECT_EQ(conn(0).state(), ConnState::draining) << "a connection with the old material still takes requests";
+  const auto next = send();
+  EXPECT_EQ(conn(0).running().size(), 1u) << "the retiring connection took a new request";
+  ASSERT_EQ(connector.in_flight(), 1u) << "no dial for the request the retiring connection cannot take";
+  connector.succeed(Protocol::http2, /*tls_generation=*/2);
+  settle();
+  conn(1).respond();
+  conn(0).respond();
+  settle();
+  EXPECT_TRUE(result(running)) << "the running request did not finish on its retiring connection";
+  EXPECT_TRUE(result(next));
+  EXPECT_EQ(conn(0).state(), ConnState::closed);
+  pool->retire_connections_older_than(2);
+  settle();
+  EXPECT_NE(conn(1).state(), ConnState::draining) << "a connection with the current material was retired";
+}
+
 TEST_F(PoolTest, TheRetryBudgetCapsRedials) {
   options.retry_budget_ratio = 0;
   options.retry_budget_min_per_second = 0;
