@@ -146,5 +146,6 @@ TEST_F(SilentDeath, AnHttp1RequestToAPeerGoneSilentEndsByTcpUserTimeoutLongBefor
   EXPECT_LT(took, 12s) << "retransmitted for " << std::chrono::duration_cast<std::chrono::seconds>(took).count()
                        << " s: " << r.error().message();
   EXPECT_NE(r.error().message().find("timed out"), std::string::npos) << r.error().message();
-  EXPECT_EQ(closed.count(), 1u);
+  // The connection's close is reported beside the request's end, not before it.
+  EXPECT_TRUE(eventually([&] { return closed.count() == 1; }, 5s)) << c->dump_pools();
 }
