@@ -61,10 +61,13 @@ std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_v
   tm.tm_min = minute;
   tm.tm_sec = second;
   const std::chrono::seconds t(::timegm(&tm) - offset_minutes * 60);
-  // The clock's nanoseconds end in 2262: a later expiry is "never" for us.
+  // The clock's nanoseconds end in 2262: a later expiry is "never" for us;
+  // they begin in 1677: an earlier one has long passed.
   using Clock = std::chrono::system_clock;
   if (t >= std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::max()) - std::chrono::seconds(1))
     return Clock::time_point::max();
+  if (t <= std::chrono::duration_cast<std::chrono::seconds>(Clock::duration::min()) + std::chrono::seconds(1))
+    return Clock::time_point::min();
   return Clock::time_point(std::chrono::duration_cast<Clock::duration>(t) +
                            std::chrono::duration_cast<Clock::duration>(fraction));
 }

@@ -120,9 +120,14 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (state() == ConnState::closed) return;
     buffer_.commit(n);
     if (!current_) {
+      // An end of stream is the server's doing; any other error is the
+      // path's or the kernel's (keep-alive found the peer silent: ETIMEDOUT)
+      // and says so, or a dead path would read as a server's idle timeout.
+      const bool closed_by_server = ec == asio::error::eof || ec == asio::ssl::error::stream_truncated;
       close_now(Error(ec ? make_error_code(errc::connection_closed) : make_error_code(errc::protocol_error),
-                      describe() + (ec ? ": idle connection closed by the server"
-                                       : ": unsolicited bytes on an idle connection")));
+                      describe() + (!ec               ? ": unsolicited bytes on an idle connection"
+                                    : closed_by_server ? ": idle connection closed by the server"
+                                                       : ": idle connection lost: " + ec.message())));
       return;
     }
     if (ec) {

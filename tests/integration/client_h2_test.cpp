@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <thread>
 
 using namespace rebound;
@@ -181,19 +182,54 @@ TEST(ClientH2, ARefusalSpellOfThreeHundredMillisecondsIsRiddenOutByAGetAndAPost)
 
 TEST(ClientH2, GoawayDrainsTheConnectionAndTheNextRequestDialsAnew) {
   auto s = start_server(tls_server());
+  // /held answers its headers at once and its body when the test says so:
+  // its stream is open when the GOAWAY comes.
+  std::mutex m;
+  std::shared_ptr<server::ResponseStream> held_body;
+  s->route("/held", [&](const server::ServerRequest&) {
+    server::ServerResponse r;
+    r.stream = std::make_shared<server::ResponseStream>();
+    std::lock_guard lock(m);
+    held_body = r.stream;
+    return r;
+  });
   Options o = trusting(*s);
   std::atomic<int> goaways{0};
   o.on_event = [&](const Event& e) {
     if (e.kind == EventKind::goaway) ++goaways;
   };
   CheckedClient c(o);
-  auto a = c.get(s->url() + "/");
-  ASSERT_TRUE(a);
-  s->send_goaway();
+  auto held = std::make_shared<std::promise<Result<Response>>>();
+  auto held_result = held->get_future();
+  c.send_async(Request::get(s->url() + "/held"), [held](Result<Response> r) { held->set_value(std::move(r)); });
+  ASSERT_TRUE(eventually([&] {
+    std::lock_guard lock(m);
+    return held_body != nullptr;
+  })) << c.dump_pools();
+
+  s->send_goaway();  // last-stream-id: the held stream, which the server still answers
   ASSERT_TRUE(eventually([&] { return goaways.load() == 1; }));
-  auto b = c.get(s->url() + "/");
-  ASSERT_TRUE(b) << b.error().message();
-  EXPECT_NE(a->connection_id(), b->connection_id());
+  EXPECT_NE(c.dump_pools().find("draining 1"), std::string::npos) << c.dump_pools();
+
+  auto next = c.get(s->url() + "/");
+  ASSERT_TRUE(next) << next.error().message();
+  EXPECT_EQ(held_result.wait_for(0s), std::future_status::timeout) << "the held request ended with the GOAWAY";
+  EXPECT_EQ(s->stats().connections_accepted, 2u) << "the new request went to a new connection";
+
+  {
+    std::lock_guard lock(m);
+    held_body->write("finished on the draining connection");
+    held_body->close();
+  }
+  ASSERT_EQ(held_result.wait_for(20s), std::future_status::ready) << c.dump_pools();
+  auto r = held_result.get();
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(r->body(), "finished on the draining connection");
+  EXPECT_EQ(r->attempts(), 1) << "answered on the connection it started on, not retried";
+  EXPECT_NE(r->connection_id(), next->connection_id());
+  EXPECT_EQ(s->stats().requests_by_path["/held"], 1u);
+  // Drained: the old connection closes once its last stream is done.
+  EXPECT_TRUE(eventually([&] { return c.counters().connections_closed == 1; })) << c.dump_pools();
 }
 
 TEST(ClientH2, TenThousandRequestsOnOneConnectionDoNotGrowMemory) {

@@ -191,6 +191,26 @@ TEST_F(Recovery, WaitForReadyRidesOutAnOutageShorterThanTheDeadline) {
   EXPECT_EQ(s->stats().requests_by_method["POST"], 1u) << "the POST that waited out the outage ran once";
 }
 
+TEST_F(Recovery, WaitForReadyOutlastedByTheOutageEndsAtItsDeadlineSayingSo) {
+  const auto port = unused_port();  // an outage that never ends: every dial is refused
+  Options o;
+  o.wait_for_ready = true;
+  std::atomic<int> dial_failures{0};
+  o.on_event = [&](const Event& e) {
+    if (e.kind == EventKind::dial_failed) ++dial_failures;
+  };
+  CheckedClient c(o);  // fails the test if the request outlives its deadline by more than the grace
+  const auto t0 = Clock::now();
+  auto r = c.send(Request::post("http://127.0.0.1:" + std::to_string(port) + "/echo", "waits").timeout(1500ms));
+  const auto took = elapsed_since(t0);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code(), errc::deadline_exceeded) << r.error().message();
+  EXPECT_NE(r.error().message().find("deadline"), std::string::npos) << r.error().message();
+  EXPECT_EQ(r.error().reached(), progress::not_sent);
+  EXPECT_GE(took, 1400ms) << "gave up before its deadline: " << r.error().message();
+  EXPECT_GE(dial_failures.load(), 2) << "it waited without redialing";
+}
+
 TEST_F(Recovery, WithoutWaitForReadyAnOutageFailsFastWithTheDialError) {
   auto s = start_server();
   Options o;

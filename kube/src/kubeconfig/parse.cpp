@@ -182,7 +182,8 @@ User read_user(const Reader& r, const YAML::Node& item, const std::string& key) 
                         "tokenFile", "username", "password", "exec", "auth-provider", "as", "as-uid", "as-groups",
                         "as-user-extra"})
     r.note(u.origin, body, std::string("user.") + f, f);
-  if (const YAML::Node exec = body["exec"]; exec) {
+  if (const YAML::Node exec = body["exec"]; exec && !exec.IsNull()) {
+    r.mapping(exec, k + ".exec");  // before any of its fields is looked up
     for (const char* f : {"command", "apiVersion", "interactiveMode"})
       r.note(u.origin, exec, std::string("user.exec.") + f, f);
   }
@@ -204,7 +205,8 @@ User read_user(const Reader& r, const YAML::Node& item, const std::string& key) 
   if (const YAML::Node extra = body["as-user-extra"]; extra && !extra.IsNull()) {
     r.mapping(extra, k + ".as-user-extra");
     for (const auto& entry : extra) {
-      const std::string name = entry.first.as<std::string>();
+      if (!entry.first.IsScalar()) r.fail(k + ".as-user-extra", entry.first, "expected a string key");
+      const std::string name = entry.first.Scalar();
       const std::string ek = k + ".as-user-extra." + name;
       std::vector<std::string> values;
       const auto items = r.list(entry.second, ek);
@@ -241,17 +243,9 @@ void read_list(const Reader& r, const YAML::Node& root, const char* list_key, st
   }
 }
 
-}  // namespace
-
-Kubeconfig parse_kubeconfig(const std::string& path, const std::string& text) {
-  std::filesystem::path base = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
-  const Reader r(path, base);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::ParserException& e) {
-    throw ConfigError(path, "", "not valid YAML: " + e.msg, e.mark.line >= 0 ? e.mark.line + 1 : 0);
-  }
+// `root` by value, not const: a missing key of a const node is an invalid node,
+// whose line cannot be asked (yaml-cpp throws InvalidNode).
+Kubeconfig read_kubeconfig(const Reader& r, const std::string& path, YAML::Node root) {
   Kubeconfig cfg;
   cfg.files.push_back(path);
   if (!root || root.IsNull()) return cfg;  // an empty file is an empty config (clientcmd)
@@ -266,6 +260,27 @@ Kubeconfig parse_kubeconfig(const std::string& path, const std::string& text) {
   read_list(r, root, "users", cfg.users, read_user);
   read_list(r, root, "contexts", cfg.contexts, read_context);
   return cfg;
+}
+
+}  // namespace
+
+Kubeconfig parse_kubeconfig(const std::string& path, const std::string& text) {
+  std::filesystem::path base = std::filesystem::absolute(std::filesystem::path(path)).parent_path();
+  const Reader r(path, base);
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError(path, "", "not valid YAML: " + e.msg, e.mark.line >= 0 ? e.mark.line + 1 : 0);
+  }
+  try {
+    return read_kubeconfig(r, path, root);
+  } catch (const YAML::Exception& e) {
+    // Every shape is checked before it is read; should one be missed, the
+    // caller still gets a ConfigError naming the file and line, not
+    // yaml-cpp's own exception.
+    throw ConfigError(path, "", "unexpected structure: " + e.msg, e.mark.line >= 0 ? e.mark.line + 1 : 0);
+  }
 }
 
 }  // namespace rebound::kube::detail

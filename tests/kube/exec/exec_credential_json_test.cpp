@@ -61,6 +61,19 @@ TEST(Rfc3339, AcceptsFractionsAndOffsets) {
     EXPECT_FALSE(parse_rfc3339(bad)) << bad;
 }
 
+TEST(Rfc3339, AnInstantBeforeTheClocksRangeIsTheEarliestInstantNotAnOverflow) {
+  // The clock's nanoseconds begin in 1677: an expiry before that has passed
+  // (exec_credential_fuzz found the overflow: year 1015).
+  using Clock = std::chrono::system_clock;
+  EXPECT_EQ(parse_rfc3339("1015-01-02T03:04:05Z"), Clock::time_point::min());
+  EXPECT_EQ(parse_rfc3339("0000-01-01T00:00:00Z"), Clock::time_point::min());
+  const auto answer = parse_exec_answer(
+      R"({"apiVersion":"v1","kind":"ExecCredential","status":{"token":"t","expirationTimestamp":"1015-01-02T03:04:05Z"}})",
+      "v1");
+  ASSERT_EQ(answer.error, "");
+  EXPECT_EQ(answer.expiry, Clock::time_point::min()) << "an expiry long past: expired";
+}
+
 TEST(Base64, StrictDecodingAsGoDoes) {
   EXPECT_EQ(base64_decode("Ym9iOnB3"), "bob:pw");
   EXPECT_EQ(base64_decode("Q0EK"), "CA\n");

@@ -56,6 +56,28 @@ TEST_F(KubeconfigErrors, InvalidBase64NamesFileLineAndKey) {
   EXPECT_EQ(last_->line(), 13);
 }
 
+TEST_F(KubeconfigErrors, AnExecThatIsNotAMappingNamesItsKey) {
+  // kubeconfig_fuzz found yaml-cpp's BadSubscript escaping here instead.
+  const std::string what = error_of(cluster_ok + R"(users:
+- name: u
+  user:
+    exec: aws eks get-token
+)");
+  EXPECT_EQ(last_->key(), "users[0].user.exec") << what;
+  EXPECT_EQ(last_->line(), 10) << what;
+}
+
+TEST_F(KubeconfigErrors, AnImpersonationExtraKeyThatIsNotAStringNamesItsKey) {
+  const std::string what = error_of(cluster_ok + R"(users:
+- name: u
+  user:
+    as-user-extra:
+      ? [a, b]
+      : [c]
+)");
+  EXPECT_EQ(last_->key(), "users[0].user.as-user-extra") << what;
+}
+
 TEST_F(KubeconfigErrors, MalformedYamlGivesTheLine) {
   const std::string what = error_of("clusters:\n- name: c\n  cluster: {server: [unclosed\n");
   EXPECT_EQ(what.rfind(file_ + ":", 0), 0u) << what;
