@@ -20,8 +20,8 @@
 namespace rebound {
 
 namespace asio = boost::asio;
-using client::Clock;
-using client::Exchange;
+using inflight::Clock;
+using inflight::Exchange;
 using client::Shard;
 
 struct Client::Impl {
@@ -60,7 +60,7 @@ struct Client::Impl {
   }
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
-  void launch(Request request, client::Completion completion, asio::cancellation_slot slot);
+  void launch(Request request, inflight::Completion completion, asio::cancellation_slot slot);
 
   bool on_own_thread() const {
     for (const auto& s : shards)
@@ -139,7 +139,7 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   auto slot = asio::get_associated_cancellation_slot(handler);
   auto caller_ex = asio::prefer(asio::get_associated_executor(handler, asio::system_executor()),
                                 asio::execution::outstanding_work.tracked);
-  client::Completion completion(std::in_place_index<1>,
+  inflight::Completion completion(std::in_place_index<1>,
       [handler = std::move(handler), caller_ex = std::move(caller_ex), slot](Result<Response> r) mutable {
         caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
           if (slot.is_connected()) slot.clear();
@@ -152,10 +152,10 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
 void Client::send_async(Request request, std::function<void(Result<Response>)> done) {
   // The callback has no executor of its own: it runs on the shard's thread,
   // kept as the std::function it is.
-  impl_->launch(std::move(request), client::Completion(std::in_place_index<0>, std::move(done)), {});
+  impl_->launch(std::move(request), inflight::Completion(std::in_place_index<0>, std::move(done)), {});
 }
 
-void Client::Impl::launch(Request request, client::Completion completion, asio::cancellation_slot slot) {
+void Client::Impl::launch(Request request, inflight::Completion completion, asio::cancellation_slot slot) {
   const auto timeout = request.timeout().value_or(options.request_timeout);
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   auto url = validate(request);

@@ -1,6 +1,8 @@
 // Shard: the per-thread engine.
 #include "client/shard.hpp"
 
+#include "client/network_connector.hpp"
+
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/system_executor.hpp>
@@ -14,7 +16,7 @@ Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
              std::atomic<std::uint64_t>& connection_ids)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
       deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
-      connector_(pool::make_network_connector(io_.get_executor(), options_, tls_)),
+      connector_(make_network_connector(io_.get_executor(), options_, tls_)),
       clock_(pool::make_steady_clock(io_.get_executor())) {
   // The reaper's timer is always pending, which keeps run() going until
   // stop() cancels it and the pools' last handlers have run.

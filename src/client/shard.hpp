@@ -9,10 +9,10 @@
 // nobody runs.
 #pragma once
 
-#include "client/completion_queue.hpp"
-#include "client/counters.hpp"
-#include "client/deadline_queue.hpp"
-#include "client/exchange.hpp"
+#include "inflight/completion_queue.hpp"
+#include "inflight/counters.hpp"
+#include "inflight/deadline_queue.hpp"
+#include "inflight/exchange.hpp"
 #include "pool/connector.hpp"
 #include "pool/origin_pool.hpp"
 #include "pool/pool_clock.hpp"
@@ -29,6 +29,19 @@
 #include <thread>
 
 namespace rebound::client {
+
+// The in-flight request state lives below the pool (src/inflight); the
+// client's own code names it as before.
+using inflight::AtomicCounters;
+using inflight::AttemptCarrier;
+using inflight::Clock;
+using inflight::Completion;
+using inflight::CompletionQueue;
+using inflight::DeadlineQueue;
+using inflight::Exchange;
+using inflight::post_completion;
+using inflight::run_completion;
+namespace asio = boost::asio;
 
 class Shard {
  public:

@@ -1,11 +1,11 @@
 // A Beast Body for responses held in memory that grows with the bytes that
 // arrive. Beast's string_body reserves the whole Content-Length up front,
 // so a server (or many at once) claiming a gigabyte would get a gigabyte
-// before sending a byte; this one reserves at most pool::max_body_reserve
+// before sending a byte; this one reserves at most conn::max_body_reserve
 // and lets the parser's body_limit judge what actually arrives.
 #pragma once
 
-#include "pool/connection.hpp"
+#include "conn/connection.hpp"
 
 #include <boost/beast/core/buffers_range.hpp>
 #include <boost/beast/core/error.hpp>
@@ -29,7 +29,7 @@ struct growing_string_body {
 
     void init(const boost::optional<std::uint64_t>& length, boost::beast::error_code& ec) {
       ec = {};
-      if (length) body_.reserve(static_cast<std::size_t>(std::min(*length, pool::max_body_reserve)));
+      if (length) body_.reserve(static_cast<std::size_t>(std::min(*length, conn::max_body_reserve)));
     }
 
     template <class ConstBufferSequence>

@@ -27,12 +27,12 @@ namespace {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
-using pool::ConnState;
-using client::Exchange;
+using conn::ConnState;
+using inflight::Exchange;
 
-class H1Connection final : public pool::Connection, public std::enable_shared_from_this<H1Connection> {
+class H1Connection final : public conn::Connection, public std::enable_shared_from_this<H1Connection> {
  public:
-  H1Connection(pool::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
+  H1Connection(conn::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
                const Options& options)
       : Connection(owner, id, Protocol::http1), stream_(std::move(stream)), options_(options) {}
 
@@ -378,7 +378,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
     if (state() == ConnState::closed) return;
     transition(ConnState::closed);
     stream_->close();
-    std::vector<pool::InFlight> attempts;
+    std::vector<conn::InFlight> attempts;
     if (current_)
       // A write still running may already have put bytes on the wire: count
       // the request as sent then (never resent when not idempotent).
@@ -413,7 +413,7 @@ class H1Connection final : public pool::Connection, public std::enable_shared_fr
 
 }  // namespace
 
-std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
                                                   std::unique_ptr<net::Stream> stream,
                                                   const Options& options) {
   auto c = std::make_shared<H1Connection>(owner, id, std::move(stream), options);

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "net/stream.hpp"
-#include "pool/connection.hpp"
+#include "conn/connection.hpp"
 
 #include <rebound/options.hpp>
 
@@ -13,7 +13,7 @@
 namespace rebound::h1 {
 
 /// Creates an HTTP/1.1 connection over a connected stream. It starts ready.
-std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
                                                   std::unique_ptr<net::Stream> stream,
                                                   const Options& options);
 

@@ -23,14 +23,14 @@ namespace rebound::h2 {
 namespace {
 
 namespace asio = boost::asio;
-using pool::ConnState;
-using client::Clock;
+using conn::ConnState;
+using inflight::Clock;
 
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_batch = 64 * 1024;
 
 struct StreamState {
-  std::shared_ptr<client::Exchange> ex;  // null once abandoned
+  std::shared_ptr<inflight::Exchange> ex;  // null once abandoned
   Response response;
   std::size_t body_sent = 0;
   // A streamed body (Request::body_source): the chunk being sent.
@@ -47,11 +47,11 @@ struct StreamState {
   std::string violation;  // what nghttp2 found the server doing wrong on this stream
 };
 
-class H2Connection final : public pool::Connection,
+class H2Connection final : public conn::Connection,
                            public SessionEvents,
                            public std::enable_shared_from_this<H2Connection> {
  public:
-  H2Connection(pool::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
+  H2Connection(conn::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
                const Options& options)
       : Connection(owner, id, Protocol::http2), stream_(std::move(stream)), options_(options),
         health_timer_(stream_->get_executor()) {}
@@ -70,7 +70,7 @@ class H2Connection final : public pool::Connection,
   bool limits_pending() const noexcept override { return !peer_settings_seen_; }
   bool suspect() const noexcept override { return suspect_ && state() != ConnState::closed; }
 
-  void submit(std::shared_ptr<client::Exchange> ex) override {
+  void submit(std::shared_ptr<inflight::Exchange> ex) override {
     const HeaderBlock headers(ex->request(), ex->url());
     nghttp2_data_provider body{};
     body.read_callback = read_body_trampoline;
@@ -104,7 +104,7 @@ class H2Connection final : public pool::Connection,
     flush_soon();
   }
 
-  void abandon(client::Exchange& ex, Abandon why) override {
+  void abandon(inflight::Exchange& ex, Abandon why) override {
     for (auto& [sid, st] : streams_) {
       if (st.ex.get() != &ex) continue;
       st.ex.reset();
@@ -166,7 +166,7 @@ class H2Connection final : public pool::Connection,
       std::uint64_t length = 0;
       std::from_chars(value.data(), value.data() + value.size(), length);
       st->response.body().reserve(static_cast<std::size_t>(
-          std::min<std::uint64_t>({length, options_.max_response_body, pool::max_body_reserve})));
+          std::min<std::uint64_t>({length, options_.max_response_body, conn::max_body_reserve})));
     }
     if (st->headers_complete) {
       st->response.trailers().add(std::string(name), std::string(value));
@@ -560,7 +560,7 @@ class H2Connection final : public pool::Connection,
     transition(ConnState::closed);
     health_timer_.cancel();
     stream_->close();
-    std::vector<pool::InFlight> attempts;
+    std::vector<conn::InFlight> attempts;
     attempts.reserve(streams_.size());
     for (auto& [sid, st] : streams_)
       attempts.push_back({std::move(st.ex), st.headers_sent, st.response_started, st.local_error, {}});
@@ -596,7 +596,7 @@ class H2Connection final : public pool::Connection,
 
 }  // namespace
 
-std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
                                                   std::unique_ptr<net::Stream> stream,
                                                   const Options& options) {
   auto c = std::make_shared<H2Connection>(owner, id, std::move(stream), options);

@@ -4,7 +4,7 @@
 #pragma once
 
 #include "net/stream.hpp"
-#include "pool/connection.hpp"
+#include "conn/connection.hpp"
 
 #include <rebound/options.hpp>
 
@@ -14,7 +14,7 @@ namespace rebound::h2 {
 
 /// Creates an HTTP/2 connection over a connected stream and sends the
 /// preface and SETTINGS. It starts ready.
-std::shared_ptr<pool::Connection> make_connection(pool::ConnectionOwner& owner, std::uint64_t id,
+std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
                                                   std::unique_ptr<net::Stream> stream,
                                                   const Options& options);
 

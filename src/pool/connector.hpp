@@ -1,11 +1,12 @@
 // The pool's seam to the network: how it dials an origin and how a dialed
-// stream becomes a protocol connection. Production uses net::Dial and the
-// h1/h2 connections; the pool's unit tests hand it a fake that completes
-// dials on command and builds scripted connections.
+// stream becomes a protocol connection. The client wires the production
+// one (client/network_connector.hpp: net::Dial and the h1/h2 connections),
+// so the pool never includes a protocol; the pool's unit tests hand it a
+// fake that completes dials on command and builds scripted connections.
 #pragma once
 
+#include "conn/connection.hpp"
 #include "net/dialer.hpp"
-#include "pool/connection.hpp"
 
 #include <rebound/options.hpp>
 #include <rebound/url.hpp>
@@ -15,6 +16,13 @@
 namespace rebound::pool {
 
 namespace asio = boost::asio;
+
+// The pool speaks of connections and exchanges by these names.
+using conn::Connection;
+using conn::ConnectionOwner;
+using conn::ConnState;
+using conn::InFlight;
+using inflight::Exchange;
 
 class Connector {
  public:
@@ -27,9 +35,5 @@ class Connector {
   virtual std::shared_ptr<Connection> connect(ConnectionOwner& owner, std::uint64_t id,
                                               net::DialResult dialed) = 0;
 };
-
-/// The real network: net::Dial, then h1::make_connection or h2::make_connection.
-std::unique_ptr<Connector> make_network_connector(asio::any_io_executor executor, const Options& options,
-                                                  std::shared_ptr<net::TlsContext> tls);
 
 }  // namespace rebound::pool

@@ -89,7 +89,7 @@ void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
   if (options_.response_header_timeout.count() > 0) {
     ex->arm_header_timeout(options_.response_header_timeout, while_alive([this](Exchange& e) {
       auto keep = e.shared_from_this();
-      if (auto* carrier = e.carrier()) carrier->abandon(e, client::AttemptCarrier::Abandon::timed_out);
+      if (auto* carrier = e.carrier()) carrier->abandon(e, inflight::AttemptCarrier::Abandon::timed_out);
       e.set_carrier(nullptr);
       retry_or_complete(keep, Error(errc::response_header_timeout,
                                     "no response header within " +
@@ -106,7 +106,7 @@ void OriginPool::watch_body_idle(Exchange& ex) {
     auto keep = e.shared_from_this();
     // The stream went quiet, which is what a dead path looks like too: the
     // connection is told so (an HTTP/2 one then proves itself with a PING).
-    if (auto* carrier = e.carrier()) carrier->abandon(e, client::AttemptCarrier::Abandon::timed_out);
+    if (auto* carrier = e.carrier()) carrier->abandon(e, inflight::AttemptCarrier::Abandon::timed_out);
     e.set_carrier(nullptr);
     finish(keep, Error(errc::body_idle_timeout,
                        e.describe() + ": no response body byte for " +
@@ -149,7 +149,7 @@ void OriginPool::on_attempt_done(const std::shared_ptr<Exchange>& ex, Result<Res
   // The connection it ran on was in use until now (the reaper's clock).
   if (const auto* carrier = ex->carrier())
     for (const auto& c : connections_)
-      if (static_cast<const client::AttemptCarrier*>(c.get()) == carrier) {
+      if (static_cast<const inflight::AttemptCarrier*>(c.get()) == carrier) {
         c->note_activity(clock_.now());
         break;
       }

@@ -42,9 +42,9 @@
 // origin_pool_credentials.cpp (the credential step).
 #pragma once
 
-#include "client/counters.hpp"
-#include "client/exchange.hpp"
-#include "pool/connection.hpp"
+#include "inflight/counters.hpp"
+#include "inflight/exchange.hpp"
+#include "conn/connection.hpp"
 #include "pool/connector.hpp"
 #include "pool/pool_clock.hpp"
 #include "retry/retry.hpp"
@@ -73,7 +73,7 @@ struct PoolServices {
   PoolClock* clock = nullptr;
   std::function<std::uint64_t()> next_connection_id;
   std::function<void(const Event&)> emit;      ///< may be empty; must not run user code inline
-  client::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client; may be null
+  inflight::AtomicCounters* counters = nullptr;  ///< shard-local, summed by the Client; may be null
   /// This origin's credentials (null: its requests carry none).
   std::shared_ptr<CredentialSource> credentials;
   /// Posts to `executor` from any thread, while the shard runs (its

@@ -4,7 +4,7 @@
 // without sleeping.
 #pragma once
 
-#include "client/exchange.hpp"
+#include "inflight/exchange.hpp"
 
 #include <functional>
 #include <memory>
@@ -13,7 +13,7 @@ namespace rebound::pool {
 
 namespace asio = boost::asio;
 
-using client::Clock;
+using inflight::Clock;
 
 /// A pending call_after: dropping the handle cancels the call.
 using ScheduledCall = std::shared_ptr<void>;

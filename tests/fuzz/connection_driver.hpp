@@ -20,8 +20,8 @@
 
 namespace rebound::fuzz {
 
-using MakeConnection = std::function<std::shared_ptr<pool::Connection>(
-    pool::ConnectionOwner&, std::uint64_t, std::unique_ptr<net::Stream>, const Options&)>;
+using MakeConnection = std::function<std::shared_ptr<conn::Connection>(
+    conn::ConnectionOwner&, std::uint64_t, std::unique_ptr<net::Stream>, const Options&)>;
 
 class ConnectionDriver {
  public:
@@ -34,7 +34,7 @@ class ConnectionDriver {
     PeerSocket peer(io);
     handlers_ = 0;
     auto conn = make_(probe, 1, peer.client_stream(), options_);
-    const std::weak_ptr<pool::Connection> weak = conn;
+    const std::weak_ptr<conn::Connection> weak = conn;
 
     int unsent = script.requests;
     const auto submit_what_fits = [&] {
@@ -69,7 +69,7 @@ class ConnectionDriver {
     }
     settle(io, peer);
 
-    FUZZ_CHECK(conn->state() == pool::ConnState::closed, "still %s after the input ended (%zu active)",
+    FUZZ_CHECK(conn->state() == conn::ConnState::closed, "still %s after the input ended (%zu active)",
                pool::to_string(conn->state()), conn->active());
     FUZZ_CHECK(probe.closed(), "closed without telling its owner");
     probe.check_all_completed();

@@ -1,4 +1,4 @@
-// A pool::ConnectionOwner for harnesses: stands where the origin pool stands,
+// A conn::ConnectionOwner for harnesses: stands where the origin pool stands,
 // completes each attempt the connection hands back (no retries), and checks
 // the contract on every call: an attempt is handed back at most once, never
 // after it was abandoned; the close is reported once, with nothing left on
@@ -6,9 +6,9 @@
 // check_all_completed() asserts each request's callback ran exactly once.
 #pragma once
 
-#include "client/completion_queue.hpp"
+#include "inflight/completion_queue.hpp"
 #include "fuzz_check.hpp"
-#include "pool/connection.hpp"
+#include "conn/connection.hpp"
 #include "server_script.hpp"
 
 #include <rebound/options.hpp>
@@ -22,20 +22,20 @@
 
 namespace rebound::fuzz {
 
-class OwnerProbe final : public pool::ConnectionOwner {
+class OwnerProbe final : public conn::ConnectionOwner {
  public:
   OwnerProbe(boost::asio::io_context& io, const Options& options, Protocol protocol)
       : io_(io), completions_(io.get_executor()), options_(options), protocol_(protocol),
         url_(std::make_shared<const Url>(*parse_url("http://fuzz.test/p"))) {}
 
   /// Builds a request of `kind` and submits it to `c` (which must take it).
-  void submit(pool::Connection& c, RequestKind kind) {
+  void submit(conn::Connection& c, RequestKind kind) {
     Tracked& t = tracked_.emplace_back();
     t.streamed = kind == RequestKind::get_streamed;
     Request r = make_request(kind, t);
-    t.ex = std::make_shared<client::Exchange>(
-        io_.get_executor(), completions_, std::move(r), url_, client::Clock::now() + std::chrono::hours(1), false,
-        client::Completion(std::in_place_index<0>, [&t](Result<Response>) { ++t.callbacks; }));
+    t.ex = std::make_shared<inflight::Exchange>(
+        io_.get_executor(), completions_, std::move(r), url_, inflight::Clock::now() + std::chrono::hours(1), false,
+        inflight::Completion(std::in_place_index<0>, [&t](Result<Response>) { ++t.callbacks; }));
     t.ex->begin_attempt(&c);
     c.submit(t.ex);
   }
@@ -48,7 +48,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
       auto* carrier = t.ex->carrier();
       t.abandoned = true;
       t.ex->complete(Error(errc::cancelled, "fuzz: abandoned", carrier ? progress::sent : progress::not_sent));
-      if (carrier) carrier->abandon(*t.ex, rebound::client::AttemptCarrier::Abandon::timed_out);
+      if (carrier) carrier->abandon(*t.ex, rebound::inflight::AttemptCarrier::Abandon::timed_out);
       return;
     }
   }
@@ -66,15 +66,15 @@ class OwnerProbe final : public pool::ConnectionOwner {
     }
   }
 
-  // --- pool::ConnectionOwner ---
-  void on_ready(pool::Connection& c) override {
+  // --- conn::ConnectionOwner ---
+  void on_ready(conn::Connection& c) override {
     FUZZ_CHECK(!closed_, "on_ready after on_closed");
-    FUZZ_CHECK(c.state() == pool::ConnState::ready, "on_ready in state %s", pool::to_string(c.state()));
+    FUZZ_CHECK(c.state() == conn::ConnState::ready, "on_ready in state %s", pool::to_string(c.state()));
   }
 
-  void on_closed(pool::Connection& c, const Error& why) override {
+  void on_closed(conn::Connection& c, const Error& why) override {
     FUZZ_CHECK(!closed_, "on_closed twice");
-    FUZZ_CHECK(c.state() == pool::ConnState::closed, "on_closed in state %s", pool::to_string(c.state()));
+    FUZZ_CHECK(c.state() == conn::ConnState::closed, "on_closed in state %s", pool::to_string(c.state()));
     FUZZ_CHECK(c.active() == 0, "closed with %zu requests still on it", c.active());
     FUZZ_CHECK(why.code(), "closed without a reason");
     closed_ = true;
@@ -82,9 +82,9 @@ class OwnerProbe final : public pool::ConnectionOwner {
 
   // The pool would dial beside the connection; one connection alone has
   // nothing to do with it (the pool model checks the pool's side).
-  void on_capacity_changed(pool::Connection&) override { ++capacity_changes_; }
+  void on_capacity_changed(conn::Connection&) override { ++capacity_changes_; }
 
-  void on_attempt_done(const std::shared_ptr<client::Exchange>& ex, Result<Response> result) override {
+  void on_attempt_done(const std::shared_ptr<inflight::Exchange>& ex, Result<Response> result) override {
     // No check against closed_: HTTP/1.1 reports its close first and then
     // hands back the attempt that ended it (h1_connection.cpp reads owner()
     // before closing for that), although ConnectionOwner::on_closed says
@@ -103,13 +103,13 @@ class OwnerProbe final : public pool::ConnectionOwner {
     ex->complete(std::move(result));
   }
 
-  void on_connection_event(pool::Connection&, EventKind, std::string detail) override {
+  void on_connection_event(conn::Connection&, EventKind, std::string detail) override {
     FUZZ_CHECK(!detail.empty(), "event without detail");
   }
 
  private:
   struct Tracked {
-    std::shared_ptr<client::Exchange> ex;
+    std::shared_ptr<inflight::Exchange> ex;
     bool streamed = false;
     bool abandoned = false;
     int handed_back = 0;
@@ -134,7 +134,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
     return on;
   }
 
-  Tracked* find(const client::Exchange& ex) {
+  Tracked* find(const inflight::Exchange& ex) {
     for (Tracked& t : tracked_)
       if (t.ex.get() == &ex) return &t;
     return nullptr;
@@ -161,7 +161,7 @@ class OwnerProbe final : public pool::ConnectionOwner {
   }
 
   boost::asio::io_context& io_;
-  client::CompletionQueue completions_;
+  inflight::CompletionQueue completions_;
   const Options& options_;
   Protocol protocol_;
   std::shared_ptr<const Url> url_;

@@ -20,7 +20,7 @@ TEST_F(PoolTest, Invariant7_ASuspectHttp2ConnectionDoesNotHoldTheOriginsOnlySlot
   // the stream timed out, takes nothing until it proves alive - which it
   // may never do (no PING allowed, or none configured).
   exchanges[stalled]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
-  conn(0).abandon(*exchanges[stalled], client::AttemptCarrier::Abandon::timed_out);
+  conn(0).abandon(*exchanges[stalled], inflight::AttemptCarrier::Abandon::timed_out);
   conn(0).become_suspect();
   settle();
   const auto healthy = send();
@@ -60,7 +60,7 @@ TEST_F(PoolTest, Invariant7_ASuspectConnectionStillAwaitingItsPeersSettingsDoesN
   settle();
   // Its only request times out before the peer's limits arrived.
   exchanges[first]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
-  conn(0).abandon(*exchanges[first], client::AttemptCarrier::Abandon::timed_out);
+  conn(0).abandon(*exchanges[first], inflight::AttemptCarrier::Abandon::timed_out);
   conn(0).become_suspect();
   settle();
   const auto next = send();
@@ -118,7 +118,7 @@ TEST_F(PoolTest, Invariant7_ARequestQueuedBehindAFullConnectionThatTurnsSuspectG
   settle();
   ASSERT_EQ(connector.in_flight(), 1u) << "the slot came free and nobody dialed for the request waiting\n"
                                        << pool->dump();
-  conn(0).abandon(*exchanges[stalled], client::AttemptCarrier::Abandon::timed_out);
+  conn(0).abandon(*exchanges[stalled], inflight::AttemptCarrier::Abandon::timed_out);
   connector.succeed(Protocol::http2);
   settle();
   conn(1).respond(200);

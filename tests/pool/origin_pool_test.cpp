@@ -804,7 +804,7 @@ TEST_F(PoolTest, Invariant4_ARequestEndedByItsDeadlineCompletesOnceWhateverItsAt
   settle();
   // Both deadlines pass (what Shard::abort does); only b's carrier hears of it.
   for (auto i : {a, b}) exchanges[i]->complete(Error(errc::deadline_exceeded, "deadline", progress::sent));
-  conn(0).abandon(*exchanges[b], client::AttemptCarrier::Abandon::cancelled);
+  conn(0).abandon(*exchanges[b], inflight::AttemptCarrier::Abandon::cancelled);
   conn(0).respond(200);  // a's late response
   conn(0).close(Error(errc::connection_closed, "gone"));
   settle();

@@ -9,7 +9,7 @@
 #include "pool/fakes.hpp"
 #include "pool/origin_pool.hpp"
 
-#include "client/completion_queue.hpp"
+#include "inflight/completion_queue.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -33,7 +33,7 @@ class PoolTest : public ::testing::Test {
   // First, so they outlive the exchanges below: an exchange never completed
   // (what TearDown reports) completes from its destructor through them.
   boost::asio::io_context io_;
-  client::CompletionQueue completions_{io_.get_executor()};
+  inflight::CompletionQueue completions_{io_.get_executor()};
 
  protected:
   void make_pool(const std::string& origin) {
@@ -55,10 +55,10 @@ class PoolTest : public ::testing::Test {
   /// Submits a request; returns its index in results().
   std::size_t send(std::string method = "GET", bool wait_for_ready = false) {
     const std::size_t i = exchanges.size();
-    auto ex = std::make_shared<client::Exchange>(
+    auto ex = std::make_shared<inflight::Exchange>(
         io_.get_executor(), completions_, Request(std::move(method), url_->str()), url_,
         clock.now() + deadline, wait_for_ready,  // the deadline on the pool's clock
-        client::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
+        inflight::Completion(std::in_place_index<0>, [this, i](Result<Response> r) {
           ++completion_counts[i];
           results[i].emplace(std::move(r));
         }));
@@ -73,7 +73,7 @@ class PoolTest : public ::testing::Test {
     io_.poll();
     io_.restart();
   }
-  void advance(client::Clock::duration d) {
+  void advance(inflight::Clock::duration d) {
     clock.advance(d);
     settle();
   }
@@ -84,13 +84,13 @@ class PoolTest : public ::testing::Test {
 
   Options options;
   /// How long each request sent from now on has before its deadline.
-  client::Clock::duration deadline = 1h;
+  inflight::Clock::duration deadline = 1h;
   /// Set before make_pool() to give the origin credentials.
   std::shared_ptr<fakes::HeldCredentialSource> credentials;
   ManualClock clock;
   FakeConnector connector{clock};
   std::shared_ptr<OriginPool> pool;
-  std::vector<std::shared_ptr<client::Exchange>> exchanges;
+  std::vector<std::shared_ptr<inflight::Exchange>> exchanges;
   std::map<std::size_t, std::optional<Result<Response>>> results;
   std::map<std::size_t, int> completion_counts;
   std::vector<Event> events;
@@ -141,7 +141,7 @@ class PoolTest : public ::testing::Test {
                      << pool->dump();
   }
 
-  bool running_on_a_connection(const client::Exchange& ex) const {
+  bool running_on_a_connection(const inflight::Exchange& ex) const {
     for (const auto& c : connector.connections)
       for (const auto& running : c->running())
         if (running.get() == &ex) return true;

@@ -7,7 +7,7 @@
 #include "pool/fakes.hpp"
 #include "pool/origin_pool.hpp"
 
-#include "client/completion_queue.hpp"
+#include "inflight/completion_queue.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -34,8 +34,8 @@ const char* to_string(Step s) noexcept {
 namespace {
 
 using namespace std::chrono_literals;
-using client::Clock;
-using client::Exchange;
+using inflight::Clock;
+using inflight::Exchange;
 using fakes::FakeConnection;
 
 // How late past its deadline an exchange may complete: the deadline is
@@ -307,7 +307,7 @@ class Driver {
         ex->complete(Error(errc::deadline_exceeded, ex->describe(), progress::sent, ex->attempts()));
         last_use_[c.get()] = clock_.now();
         c->become_suspect();
-        c->abandon(*ex, client::AttemptCarrier::Abandon::timed_out);
+        c->abandon(*ex, inflight::AttemptCarrier::Abandon::timed_out);
         return;
       }
       case Step::ping_ack:
@@ -369,7 +369,7 @@ class Driver {
     const bool wait_for_ready = pick(5) == 0;
     auto ex = std::make_shared<Exchange>(
         io_.get_executor(), completions_, Request(r.method, url_->str()), url_, r.deadline, wait_for_ready,
-        client::Completion(std::in_place_index<0>, [this, i](Result<Response> res) {
+        inflight::Completion(std::in_place_index<0>, [this, i](Result<Response> res) {
           auto& rec = records_[i];
           ++rec.completions;
           if (!res && res.error() == errc::client_shut_down) rec.shut_down_error = res.error().message();
@@ -404,9 +404,9 @@ class Driver {
     ex.complete(Error(code, ex.describe(), carrier ? progress::sent : progress::not_sent, ex.attempts()));
     if (carrier) {
       for (const auto& c : connector_.connections)
-        if (static_cast<client::AttemptCarrier*>(c.get()) == carrier) last_use_[c.get()] = clock_.now();
-      carrier->abandon(ex, code == errc::deadline_exceeded ? client::AttemptCarrier::Abandon::timed_out
-                                                           : client::AttemptCarrier::Abandon::cancelled);
+        if (static_cast<inflight::AttemptCarrier*>(c.get()) == carrier) last_use_[c.get()] = clock_.now();
+      carrier->abandon(ex, code == errc::deadline_exceeded ? inflight::AttemptCarrier::Abandon::timed_out
+                                                           : inflight::AttemptCarrier::Abandon::cancelled);
     }
   }
 
@@ -627,7 +627,7 @@ class Driver {
   std::size_t max_steps_;
   // Before anything that holds exchanges: they complete through these.
   boost::asio::io_context io_;
-  client::CompletionQueue completions_{io_.get_executor()};
+  inflight::CompletionQueue completions_{io_.get_executor()};
   Options options_;
   fakes::ManualClock clock_;
   fakes::FakeConnector connector_{clock_};

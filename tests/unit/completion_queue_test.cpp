@@ -1,6 +1,6 @@
-// client::CompletionQueue: completions run later (never inside push), in the
+// inflight::CompletionQueue: completions run later (never inside push), in the
 // order they finished, in slices that let other queued handlers run between.
-#include "client/completion_queue.hpp"
+#include "inflight/completion_queue.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-namespace rebound::client {
+namespace rebound::inflight {
 namespace {
 
 Result<Response> ok(int status) {
@@ -79,4 +79,4 @@ TEST(CompletionQueue, ACompletionThatFinishesAnotherQueuesItAfterTheRest) {
 }
 
 }  // namespace
-}  // namespace rebound::client
+}  // namespace rebound::inflight

@@ -1,10 +1,10 @@
-// client::DeadlineQueue, every request deadline of a shard on one timer:
+// inflight::DeadlineQueue, every request deadline of a shard on one timer:
 // each linked exchange expires once, in deadline order and never before
 // its deadline; one removed (it completed) or destroyed never expires; an
 // earlier deadline added later re-arms the timer for it; after stop()
 // nothing expires; the queue may go before the exchanges it still links.
-#include "client/completion_queue.hpp"
-#include "client/deadline_queue.hpp"
+#include "inflight/completion_queue.hpp"
+#include "inflight/deadline_queue.hpp"
 
 #include <rebound/url.hpp>
 
@@ -16,7 +16,7 @@
 #include <vector>
 
 using namespace rebound;
-using namespace rebound::client;
+using namespace rebound::inflight;
 using namespace std::chrono_literals;
 
 namespace {

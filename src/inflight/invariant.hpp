@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 [[maybe_unused]] inline void invariant_failed(const std::string& what, const char* file, int line) {
 #if defined(REBOUND_CHECKED)
@@ -19,6 +19,6 @@ namespace rebound::client {
 #endif
 }
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight
 
-#define REBOUND_INVARIANT_FAILED(what) ::rebound::client::invariant_failed((what), __FILE__, __LINE__)
+#define REBOUND_INVARIANT_FAILED(what) ::rebound::inflight::invariant_failed((what), __FILE__, __LINE__)

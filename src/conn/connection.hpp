@@ -11,7 +11,7 @@
 // runs on its shard's I/O thread.
 #pragma once
 
-#include "client/exchange.hpp"
+#include "inflight/exchange.hpp"
 
 #include <rebound/error.hpp>
 #include <rebound/events.hpp>
@@ -23,10 +23,10 @@
 #include <optional>
 #include <vector>
 
-namespace rebound::pool {
+namespace rebound::conn {
 
-using client::Clock;
-using client::Exchange;
+using inflight::Clock;
+using inflight::Exchange;
 
 /// What a response's Content-Length may reserve before its bytes arrive
 /// (both protocols): the header is the server's claim, and many streams may
@@ -88,7 +88,7 @@ struct InFlight {
   std::optional<Result<Response>> outcome;
 };
 
-class Connection : public client::AttemptCarrier {
+class Connection : public inflight::AttemptCarrier {
  public:
   Connection(ConnectionOwner& owner, std::uint64_t id, Protocol protocol)
       : owner_(&owner), id_(id), protocol_(protocol) {}
@@ -171,4 +171,4 @@ class Connection : public client::AttemptCarrier {
 
 std::ostream& operator<<(std::ostream& os, const Connection& c);
 
-}  // namespace rebound::pool
+}  // namespace rebound::conn

@@ -7,13 +7,13 @@
 // Single-threaded: used on its shard's I/O thread only.
 #pragma once
 
-#include "client/exchange.hpp"
+#include "inflight/exchange.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 
 #include <functional>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 class DeadlineQueue {
  public:
@@ -44,4 +44,4 @@ class DeadlineQueue {
   Clock::time_point armed_for_{};
 };
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

@@ -23,7 +23,7 @@
 #include <variant>
 #include <vector>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
@@ -214,4 +214,4 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::uint64_t id_;
 };
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

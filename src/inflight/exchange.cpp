@@ -1,9 +1,9 @@
 // Exchange: deadline and exactly-once completion.
-#include "client/exchange.hpp"
+#include "inflight/exchange.hpp"
 
-#include "client/completion_queue.hpp"
-#include "client/deadline_queue.hpp"
-#include "client/invariant.hpp"
+#include "inflight/completion_queue.hpp"
+#include "inflight/deadline_queue.hpp"
+#include "inflight/invariant.hpp"
 
 #include <algorithm>
 
@@ -12,7 +12,7 @@
 
 #include <atomic>
 
-namespace rebound::client {
+namespace rebound::inflight {
 namespace {
 std::atomic<std::uint64_t> next_exchange_id{1};
 }
@@ -154,4 +154,4 @@ bool Exchange::complete(Result<Response> result) {
   return true;
 }
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

@@ -9,7 +9,7 @@
 // shard's I/O thread.
 #pragma once
 
-#include "client/exchange.hpp"
+#include "inflight/exchange.hpp"
 
 #include <boost/asio/io_context.hpp>
 
@@ -17,7 +17,7 @@
 #include <utility>
 #include <vector>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 class CompletionQueue {
  public:
@@ -56,4 +56,4 @@ class CompletionQueue {
   std::atomic<std::uint64_t> dropped_{0};
 };
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

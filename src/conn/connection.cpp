@@ -1,11 +1,11 @@
 // Connection state transitions, descriptions and the shared end of a close.
-#include "pool/connection.hpp"
+#include "conn/connection.hpp"
 
-#include "client/invariant.hpp"
+#include "inflight/invariant.hpp"
 
 #include <ostream>
 
-namespace rebound::pool {
+namespace rebound::conn {
 
 const char* to_string(ConnState s) noexcept {
   switch (s) {
@@ -82,4 +82,4 @@ std::string Connection::describe() const {
 
 std::ostream& operator<<(std::ostream& os, const Connection& c) { return os << c.describe(); }
 
-}  // namespace rebound::pool
+}  // namespace rebound::conn

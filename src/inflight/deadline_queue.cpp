@@ -1,7 +1,7 @@
 // DeadlineQueue: the ordered list and its one timer.
-#include "client/deadline_queue.hpp"
+#include "inflight/deadline_queue.hpp"
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 DeadlineQueue::DeadlineQueue(asio::any_io_executor executor, std::function<void(Exchange&)> on_expired)
     : timer_(std::move(executor)), on_expired_(std::move(on_expired)) {}
@@ -62,4 +62,4 @@ void DeadlineQueue::on_timer() {
   arm();
 }
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

@@ -5,7 +5,7 @@
 
 #include <atomic>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 struct AtomicCounters {
   std::atomic<std::uint64_t> requests_started{0};
@@ -30,4 +30,4 @@ struct AtomicCounters {
   }
 };
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight

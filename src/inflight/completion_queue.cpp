@@ -1,9 +1,9 @@
 // CompletionQueue: one posted handler per slice of completions.
-#include "client/completion_queue.hpp"
+#include "inflight/completion_queue.hpp"
 
 #include <boost/asio/post.hpp>
 
-namespace rebound::client {
+namespace rebound::inflight {
 
 namespace {
 // Completions per handler. After each slice the writes of the requests its
@@ -55,4 +55,4 @@ void CompletionQueue::run_batch() {
   running_.clear();
 }
 
-}  // namespace rebound::client
+}  // namespace rebound::inflight
