@@ -33,14 +33,14 @@ class ConnectionDriver {
     OwnerProbe probe(io, options_, protocol_);
     PeerSocket peer(io);
     handlers_ = 0;
-    auto conn = make_(probe, 1, peer.client_stream(), options_);
-    const std::weak_ptr<conn::Connection> weak = conn;
+    auto connection = make_(probe, 1, peer.client_stream(), options_);
+    const std::weak_ptr<conn::Connection> weak = connection;
 
     int unsent = script.requests;
     const auto submit_what_fits = [&] {
-      while (unsent > 0 && conn->can_take()) {
+      while (unsent > 0 && connection->can_take()) {
         --unsent;
-        probe.submit(*conn, script.kind);
+        probe.submit(*connection, script.kind);
         settle(io, peer);  // each request's bytes leave before the next is submitted
       }
     };
@@ -60,20 +60,20 @@ class ConnectionDriver {
     switch (script.ending) {
       case Ending::eof:
       case Ending::abandon: peer.end_of_stream(); break;
-      case Ending::local_close: conn->close(Error(errc::connection_closed, "fuzz: closed by the client")); break;
+      case Ending::local_close: connection->close(Error(errc::connection_closed, "fuzz: closed by the client")); break;
       case Ending::shutdown:
-        conn->shutdown();
+        connection->shutdown();
         settle(io, peer);
         peer.end_of_stream();
         break;
     }
     settle(io, peer);
 
-    FUZZ_CHECK(conn->state() == conn::ConnState::closed, "still %s after the input ended (%zu active)",
-               pool::to_string(conn->state()), conn->active());
+    FUZZ_CHECK(connection->state() == conn::ConnState::closed, "still %s after the input ended (%zu active)",
+               conn::to_string(connection->state()), connection->active());
     FUZZ_CHECK(probe.closed(), "closed without telling its owner");
     probe.check_all_completed();
-    conn.reset();
+    connection.reset();
     settle(io, peer);
     FUZZ_CHECK(weak.expired(), "the closed connection is still referenced (use_count %ld)", weak.use_count());
   }

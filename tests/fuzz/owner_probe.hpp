@@ -69,12 +69,12 @@ class OwnerProbe final : public conn::ConnectionOwner {
   // --- conn::ConnectionOwner ---
   void on_ready(conn::Connection& c) override {
     FUZZ_CHECK(!closed_, "on_ready after on_closed");
-    FUZZ_CHECK(c.state() == conn::ConnState::ready, "on_ready in state %s", pool::to_string(c.state()));
+    FUZZ_CHECK(c.state() == conn::ConnState::ready, "on_ready in state %s", conn::to_string(c.state()));
   }
 
   void on_closed(conn::Connection& c, const Error& why) override {
     FUZZ_CHECK(!closed_, "on_closed twice");
-    FUZZ_CHECK(c.state() == conn::ConnState::closed, "on_closed in state %s", pool::to_string(c.state()));
+    FUZZ_CHECK(c.state() == conn::ConnState::closed, "on_closed in state %s", conn::to_string(c.state()));
     FUZZ_CHECK(c.active() == 0, "closed with %zu requests still on it", c.active());
     FUZZ_CHECK(why.code(), "closed without a reason");
     closed_ = true;
