@@ -20,9 +20,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <algorithm>
-#include <charconv>
 #include <climits>
-#include <cstring>
 #include <map>
 #include <vector>
 
@@ -30,6 +28,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
+#include "h2_stream.hpp"
 #include "peer_identity.hpp"
 #include "sessions.hpp"
 
@@ -43,41 +42,6 @@ using error_code = boost::system::error_code;
 constexpr std::size_t kReadChunk = 128 * 1024;
 constexpr std::size_t kWriteBatch = 1024 * 1024;  // stop gathering output beyond this
 
-/// One request/response exchange, owned by the session's stream map and
-/// registered as nghttp2's stream user data.
-struct H2Stream {
-  H2Stream() = default;
-  H2Stream(const H2Stream&) = delete;
-  H2Stream& operator=(const H2Stream&) = delete;
-  ~H2Stream() {
-    // However the exchange ended (reset by the client, connection gone), a
-    // producer still writing learns it.
-    if (held.stream) held.stream->cancel();
-    if (body_stream) body_stream->cancel();
-  }
-  std::int32_t id = 0;
-  ServerRequest request;
-  std::string authority;
-  bool dispatched = false;  // handler ran (or the stream was reset for it)
-  bool abandoned = false;   // above a GOAWAY's last-stream-id: never answered
-  bool head = false;
-  ServerResponse held;      // a delayed response, until its timer fires
-  std::unique_ptr<asio::steady_timer> delay;
-  std::string body;         // response body being sent
-  std::size_t sent = 0;
-  std::shared_ptr<ResponseStream> body_stream;  // a streamed body, instead of `body`
-};
-
-bool connection_specific(std::string_view name) {
-  return name == "connection" || name == "keep-alive" || name == "proxy-connection" ||
-         name == "transfer-encoding" || name == "upgrade";
-}
-
-nghttp2_nv make_nv(const std::string& name, const std::string& value) {
-  return nghttp2_nv{reinterpret_cast<uint8_t*>(const_cast<char*>(name.data())),
-                    reinterpret_cast<uint8_t*>(const_cast<char*>(value.data())), name.size(), value.size(),
-                    NGHTTP2_NV_FLAG_NONE};
-}
 
 template <class Stream>
 class H2Session final : public ConnectionHandle, public std::enable_shared_from_this<H2Session<Stream>> {
@@ -110,17 +74,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     nghttp2_option_del(opt);
     if (created != 0) return close_now();
 
-    const std::uint32_t window = std::min<std::uint32_t>(ctx_.options.initial_window_size, INT32_MAX);
-    const nghttp2_settings_entry settings[] = {
-        {NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS, ctx_.options.max_concurrent_streams},
-        {NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, window},
-    };
-    nghttp2_submit_settings(session_, NGHTTP2_FLAG_NONE, settings, std::size(settings));
-    // The connection window starts at 65535 whatever SETTINGS say; widen it
-    // as well, or it throttles every stream's larger window.
-    if (window > NGHTTP2_INITIAL_CONNECTION_WINDOW_SIZE) {
-      nghttp2_session_set_local_window_size(session_, NGHTTP2_FLAG_NONE, 0, static_cast<std::int32_t>(window));
-    }
+    submit_initial_settings(session_, ctx_.options);
 
     switch (ctx_.registry.admit(id_, this->shared_from_this(), stream_.get_executor())) {
       case ConnectionRegistry::Admission::serve: break;
@@ -356,32 +310,11 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
       response.stream.reset();
     }
     s.body_stream = std::move(response.stream);
-
-    const std::string status = std::to_string(response.status);
-    static const std::string kStatus = ":status";
-    static const std::string kContentLength = "content-length";
-    std::vector<std::pair<std::string, std::string>> headers;
-    headers.reserve(response.headers.size() + 1);
-    bool has_length = false;
-    for (auto& [name, value] : response.headers) {
-      std::string key = name;
-      std::transform(key.begin(), key.end(), key.begin(), [](unsigned char c) { return std::tolower(c); });
-      if (connection_specific(key)) continue;
-      if (s.body_stream && key == kContentLength) continue;  // the length is not known
-      has_length = has_length || key == kContentLength;
-      headers.emplace_back(std::move(key), std::move(value));
-    }
-    if (!has_length && !bodiless_status && !s.body_stream)
-      headers.emplace_back(kContentLength, std::to_string(s.body.size()));
-
-    std::vector<nghttp2_nv> nva;
-    nva.reserve(headers.size() + 1);
-    nva.push_back(make_nv(kStatus, status));
-    for (const auto& [name, value] : headers) nva.push_back(make_nv(name, value));
+    const ResponseHeaderBlock block(response, s.body.size(), bodiless_status, static_cast<bool>(s.body_stream));
 
     nghttp2_data_provider provider{};
     provider.source.ptr = &s;
-    provider.read_callback = s.body_stream ? &H2Session::read_stream : &H2Session::read_body;
+    provider.read_callback = s.body_stream ? &read_streamed_body : &read_whole_body;
     const bool send_body = s.body_stream || (!s.head && !bodiless_status && !s.body.empty());
     if (s.body_stream) {
       std::weak_ptr<H2Session> weak = this->shared_from_this();
@@ -393,8 +326,8 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
       // stop() came while the handler's answer was held back: end at once.
       if (stopping_) s.body_stream->drain();
     }
-    // nghttp2 copies the header block, so `headers` may go out of scope.
-    nghttp2_submit_response(session_, s.id, nva.data(), nva.size(), send_body ? &provider : nullptr);
+    // nghttp2 copies the header block, so `block` may go out of scope.
+    nghttp2_submit_response(session_, s.id, block.nva.data(), block.nva.size(), send_body ? &provider : nullptr);
   }
 
   // --- nghttp2 callbacks -----------------------------------------------------
@@ -438,20 +371,7 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     H2Session& me = self(user_data);
     H2Stream* s = me.find(frame->hd.stream_id);
     if (!s || s->dispatched) return 0;
-    const std::string_view n(reinterpret_cast<const char*>(name), name_len);
-    const std::string_view v(reinterpret_cast<const char*>(value), value_len);
-    if (n.starts_with(':')) {
-      if (n == ":method") s->request.method = v;
-      else if (n == ":path") s->request.target = v;
-      else if (n == ":authority") s->authority = v;
-      return 0;
-    }
-    if (n == "content-length") {
-      std::size_t length = 0;
-      std::from_chars(v.data(), v.data() + v.size(), length);
-      s->request.body.reserve(std::min(length, kMaxRequestBody));
-    }
-    s->request.headers.emplace_back(n, v);
+    s->take_header({reinterpret_cast<const char*>(name), name_len}, {reinterpret_cast<const char*>(value), value_len});
     return 0;
   }
 
@@ -461,12 +381,10 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     H2Session& me = self(user_data);
     H2Stream* s = me.find(stream_id);
     if (!s || s->dispatched || s->abandoned) return 0;
-    if (s->request.body.size() + len > kMaxRequestBody) {
+    if (!s->take_body({reinterpret_cast<const char*>(data), len})) {
       nghttp2_submit_rst_stream(session, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_REFUSED_STREAM);
       s->dispatched = true;
-      return 0;
     }
-    s->request.body.append(reinterpret_cast<const char*>(data), len);
     return 0;
   }
 
@@ -488,32 +406,6 @@ class H2Session final : public ConnectionHandle, public std::enable_shared_from_
     return 0;
   }
 
-  static ssize_t read_body(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                           nghttp2_data_source* source, void*) {
-    auto& s = *static_cast<H2Stream*>(source->ptr);
-    const std::size_t n = std::min(length, s.body.size() - s.sent);
-    std::memcpy(buf, s.body.data() + s.sent, n);
-    s.sent += n;
-    if (s.sent == s.body.size()) {
-      *flags |= NGHTTP2_DATA_FLAG_EOF;
-      std::string().swap(s.body);
-    }
-    return static_cast<ssize_t>(n);
-  }
-
-  // The provider of a streamed body: what the producer wrote, as much as
-  // flow control lets through; deferred while there is nothing new.
-  static ssize_t read_stream(nghttp2_session*, int32_t, uint8_t* buf, size_t length, uint32_t* flags,
-                             nghttp2_data_source* source, void*) {
-    auto& s = *static_cast<H2Stream*>(source->ptr);
-    auto chunk = s.body_stream->take(length);
-    // Cancelled by its producer (or a client that does not read): reset the stream.
-    if (chunk.cancelled) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    std::memcpy(buf, chunk.data.data(), chunk.data.size());
-    if (chunk.finished) *flags |= NGHTTP2_DATA_FLAG_EOF;
-    else if (chunk.data.empty()) return NGHTTP2_ERR_DEFERRED;
-    return static_cast<ssize_t>(chunk.data.size());
-  }
 
   ServerContext& ctx_;
   Stream stream_;
