@@ -77,7 +77,7 @@ class LeaseServer {
   std::string dir_;
   std::string leases_file_;
   Timeline& tl_;
-  std::optional<ChildProcess> child_;
+  std::optional<process::ChildProcess> child_;
   std::string url_;
 };
 

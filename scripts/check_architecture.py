@@ -38,8 +38,8 @@ MODULES = [
     ("election/", "election"),
     ("lease_server/", "lease_server"),
     ("lease/", "lease"),  # forwarding headers for one release (see election/, lease_server/)
-    ("cli/soak/", "soak"),
     ("soak/", "soak"),
+    ("process/", "process"),
     ("cli/", "cli"),
 ]
 
@@ -62,8 +62,9 @@ ALLOWED = {
     "election": {"api", "kube"},
     "lease_server": {"api", "server", "election"},
     "lease": {"election", "lease_server"},
-    "soak": {"api", "server", "proxy"},
-    "cli": {"api", "server", "proxy", "kube", "election", "lease_server", "lease", "soak"},
+    "process": set(),
+    "soak": {"api", "server", "proxy", "process"},
+    "cli": {"api", "server", "proxy", "kube", "election", "lease_server", "lease", "soak", "process"},
 }
 
 # Source roots a quoted include is resolved against (besides the including
@@ -84,8 +85,9 @@ QUOTE_ROOTS = {
     "election": ["election/src", "election/include"],
     "lease_server": ["lease_server/src", "lease_server/include"],
     "lease": ["lease/src", "lease/include"],
-    "soak": ["soak/src", "soak/include", "cli"],
-    "cli": ["cli"],
+    "soak": ["soak/src", "soak/include", "process"],
+    "process": ["process"],
+    "cli": ["cli", "process"],
     "api": [],
 }
 

@@ -5,10 +5,10 @@
 // decides CI; and one fresh seed per run explores for 10 s, saved when it
 // breaks one but never failing the run.
 #include "support/run_shell.hpp"
-#include "soak/checks.hpp"
-#include "soak/event_trace.hpp"
-#include "soak/schedule.hpp"
-#include "soak/workload.hpp"
+#include <rebound/soak/checks.hpp>
+#include <rebound/soak/event_trace.hpp>
+#include <rebound/soak/schedule.hpp>
+#include <rebound/soak/workload.hpp>
 
 #include <rebound/rebound.hpp>
 #include <rebound/server/server.hpp>
@@ -29,7 +29,7 @@
 
 namespace {
 
-using namespace rebound::cli::soak;
+using namespace rebound::soak;
 using namespace std::chrono_literals;
 
 TEST(SoakSchedule, IsAFunctionOfTheSeed) {

@@ -43,13 +43,13 @@ class ChildServer {
     std::vector<std::string> argv{"serve"};
     argv.insert(argv.end(), args_.begin(), args_.end());
     child_.emplace(REBOUND_CLI_PATH, std::move(argv),
-                   commands_ ? cli::ChildProcess::Stdin::pipe : cli::ChildProcess::Stdin::null);
+                   commands_ ? process::ChildProcess::Stdin::pipe : process::ChildProcess::Stdin::null);
     url_ = child_->first_line();
   }
 
   std::vector<std::string> args_;  // must contain "--port"
   bool commands_ = false;
-  std::optional<cli::ChildProcess> child_;
+  std::optional<process::ChildProcess> child_;
   std::string url_;
 };
 
