@@ -6,7 +6,7 @@
 
 #include "integration/fixtures.hpp"  // open_fds()
 
-#include <rebound/lease/leader_elector.hpp>
+#include <rebound/election/leader_elector.hpp>
 #include <rebound/lease/lease_store.hpp>
 #include <rebound/rebound.hpp>
 #include <rebound/server/server.hpp>

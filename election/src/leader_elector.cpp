@@ -3,11 +3,11 @@
 // every decision comes from election_state.hpp, every request goes through
 // LeaseApi, leadership starts and ends only in start_leading() and
 // end_leading(), and every callback runs on the CallbackQueue's thread.
-#include "rebound/lease/leader_elector.hpp"
+#include "rebound/election/leader_elector.hpp"
 
-#include "client/callback_queue.hpp"
-#include "client/election_state.hpp"
-#include "client/lease_api.hpp"
+#include "callback_queue.hpp"
+#include "election_state.hpp"
+#include "lease_api.hpp"
 
 #include <atomic>
 #include <cstdio>

@@ -1,8 +1,8 @@
 // LeaderElectionConfig's checks, its constructors from a kube::RestConfig
 // (kubeconfig or in-cluster), and the event's text form.
-#include "rebound/lease/leader_elector.hpp"
+#include "rebound/election/leader_elector.hpp"
 
-#include "client/election_state.hpp"
+#include "election_state.hpp"
 
 #include <rebound/kube/in_cluster.hpp>
 

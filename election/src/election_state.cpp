@@ -1,5 +1,5 @@
 // Leader election's decisions: see election_state.hpp.
-#include "client/election_state.hpp"
+#include "election_state.hpp"
 
 #include <algorithm>
 #include <cmath>

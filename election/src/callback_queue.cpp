@@ -1,5 +1,5 @@
 // The elector's callback thread: see callback_queue.hpp.
-#include "client/callback_queue.hpp"
+#include "callback_queue.hpp"
 
 namespace rebound::lease::detail {
 

@@ -5,7 +5,7 @@
 // without sleeping.
 #pragma once
 
-#include <rebound/lease/leader_elector.hpp>
+#include <rebound/election/leader_elector.hpp>
 #include <rebound/lease/lease.hpp>
 
 #include <boost/json/object.hpp>

@@ -1,5 +1,5 @@
 // The elector's Lease API calls: see lease_api.hpp.
-#include "client/lease_api.hpp"
+#include "lease_api.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
