@@ -7,7 +7,7 @@
 #include "integration/fixtures.hpp"  // open_fds()
 
 #include <rebound/election/leader_elector.hpp>
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/rebound.hpp>
 #include <rebound/server/server.hpp>
 

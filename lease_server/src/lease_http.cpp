@@ -3,13 +3,13 @@
 // the API server does, call the LeaseTable (or the WatchHub for a watch), and
 // turn its outcome into a status code and a Lease, LeaseList or Status body.
 // Also LeaseStore's public members and install_lease_api.
-#include "rebound/lease/lease_store.hpp"
+#include "rebound/lease_server/lease_store.hpp"
 
-#include "server/discovery.hpp"
-#include "server/k8s_status.hpp"
-#include "server/list_query.hpp"
-#include "server/lease_table.hpp"
-#include "server/write_times.hpp"
+#include "discovery.hpp"
+#include "k8s_status.hpp"
+#include "list_query.hpp"
+#include "lease_table.hpp"
+#include "write_times.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,5 +1,5 @@
 // MicroTime fields of a write: see write_times.hpp.
-#include "server/write_times.hpp"
+#include "write_times.hpp"
 
 #include <boost/json/string.hpp>
 

@@ -1,5 +1,5 @@
 // Atomic file replacement: see atomic_file.hpp.
-#include "server/atomic_file.hpp"
+#include "atomic_file.hpp"
 
 #include <cerrno>
 #include <cstring>

@@ -1,5 +1,5 @@
 // List and watch queries: see list_query.hpp.
-#include "server/list_query.hpp"
+#include "list_query.hpp"
 
 #include <boost/json/string.hpp>
 

@@ -1,5 +1,5 @@
 // Discovery documents: see discovery.hpp.
-#include "server/discovery.hpp"
+#include "discovery.hpp"
 
 #include <rebound/lease/lease.hpp>
 

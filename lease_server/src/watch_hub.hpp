@@ -29,8 +29,8 @@
 #pragma once
 
 #include <rebound/server/append_log.hpp>
-#include "server/lease_state.hpp"
-#include "server/list_query.hpp"
+#include "lease_state.hpp"
+#include "list_query.hpp"
 
 #include <rebound/server/server.hpp>
 

@@ -1,8 +1,8 @@
 // The Lease store's state and its changes: see lease_table.hpp.
-#include "server/lease_table.hpp"
+#include "lease_table.hpp"
 
-#include "server/atomic_file.hpp"
-#include "server/lease_file.hpp"
+#include "atomic_file.hpp"
+#include "lease_file.hpp"
 
 #include <boost/json/array.hpp>
 

@@ -1,5 +1,5 @@
 // Kubernetes Status bodies: see k8s_status.hpp.
-#include "server/k8s_status.hpp"
+#include "k8s_status.hpp"
 
 #include <rebound/lease/lease.hpp>
 

@@ -11,9 +11,9 @@
 // publish the new state only once it is durable.
 #pragma once
 
-#include "server/file_lock.hpp"
-#include "server/lease_state.hpp"
-#include "server/watch_hub.hpp"
+#include "file_lock.hpp"
+#include "lease_state.hpp"
+#include "watch_hub.hpp"
 
 #include <boost/json/object.hpp>
 

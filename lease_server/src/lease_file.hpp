@@ -7,7 +7,7 @@
 // (times as MicroTime; "records" absent from older files).
 #pragma once
 
-#include "server/lease_state.hpp"
+#include "lease_state.hpp"
 
 #include <string>
 

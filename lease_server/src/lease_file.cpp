@@ -1,5 +1,5 @@
 // The persist file's format: see lease_file.hpp.
-#include "server/lease_file.hpp"
+#include "lease_file.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>

@@ -1,7 +1,7 @@
 // Lease watches: see watch_hub.hpp.
-#include "server/watch_hub.hpp"
+#include "watch_hub.hpp"
 
-#include "server/k8s_status.hpp"
+#include "k8s_status.hpp"
 
 #include <rebound/lease/lease.hpp>
 

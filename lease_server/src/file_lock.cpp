@@ -1,7 +1,7 @@
 // The persist file's lock: see file_lock.hpp.
-#include "server/file_lock.hpp"
+#include "file_lock.hpp"
 
-#include "rebound/lease/lease_store.hpp"
+#include "rebound/lease_server/lease_store.hpp"
 
 #include <cerrno>
 #include <cstring>

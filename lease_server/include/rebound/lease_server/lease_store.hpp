@@ -24,7 +24,7 @@
 //   GET    .../leases?watch=true a watch stream (200, application/json, one event per line:
 //                                {"type":"ADDED|MODIFIED|DELETED|BOOKMARK|ERROR","object":{...}});
 //                                resourceVersion, allowWatchBookmarks, timeoutSeconds and the
-//                                selectors as above. See server/watch_hub.hpp for the rules
+//                                selectors as above. See lease_server/src/watch_hub.hpp for the rules
 //                                (window, 410 as an ERROR event, bookmarks, the send log).
 //   POST   .../leases            201 Lease; 409 AlreadyExists; 422 Invalid (no/bad name, bad spec)
 //   GET    .../leases/{name}     200 Lease; 404 NotFound

@@ -1,5 +1,5 @@
 // Server-managed metadata helpers: see lease_state.hpp.
-#include "server/lease_state.hpp"
+#include "lease_state.hpp"
 
 #include <cstdio>
 #include <random>

@@ -4,7 +4,7 @@
 // it as an immutable snapshot; lease_file.cpp reads and writes it.
 #pragma once
 
-#include "rebound/lease/lease_store.hpp"
+#include "rebound/lease_server/lease_store.hpp"
 
 #include <boost/json/object.hpp>
 
