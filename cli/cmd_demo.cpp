@@ -13,7 +13,7 @@
 #include "common.hpp"
 #include "demo/timeline.hpp"
 
-#include <rebound/lease/leader_elector.hpp>
+#include <rebound/election/leader_elector.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json.hpp>

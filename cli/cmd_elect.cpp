@@ -17,7 +17,7 @@
 #include "duration.hpp"
 
 #include <rebound/kube/in_cluster.hpp>
-#include <rebound/lease/leader_elector.hpp>
+#include <rebound/election/leader_elector.hpp>
 #include <rebound/lease/lease.hpp>
 
 #include <boost/json.hpp>

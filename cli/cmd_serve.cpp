@@ -9,7 +9,7 @@
 #include "common.hpp"
 #include "duration.hpp"
 
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <csignal>

@@ -17,7 +17,8 @@ packages=(
   python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
   "$@"
 )
-# kubectl, for tests/kube (kubeconfig files written by kubectl) and
+# kubectl, for tests/kube (kubeconfig files written by kubectl),
+# tests/install (the installed controller's kubeconfig) and
 # tests/compat: machine images that ship kubectl (its own package) conflict
 # with Debian's kubernetes-client, so that is installed only where there is
 # no kubectl at all.

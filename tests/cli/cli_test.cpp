@@ -3,7 +3,7 @@
 // judged by its Lease server's own record, not by its verdict about itself.
 #include "support/run_shell.hpp"
 
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json.hpp>

@@ -4,7 +4,7 @@
 // CA, by file or embedded), a user's token, and an exec plugin's token.
 #include "kube/kube_fixtures.hpp"
 
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <gtest/gtest.h>

@@ -6,7 +6,7 @@
 // the watcher lists again and goes on from the list.
 #include <rebound/kube/watcher.hpp>
 #include <rebound/lease/lease.hpp>
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json/parse.hpp>

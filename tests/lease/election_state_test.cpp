@@ -1,9 +1,9 @@
 // Leader election's decisions with time passed in: expiry by the local
 // clock only, takeover and renewal specs, the release, jitter and the renew
 // deadline. No sleeps.
-#include "client/election_state.hpp"
+#include "election_state.hpp"
 
-#include <rebound/lease/leader_elector.hpp>
+#include <rebound/election/leader_elector.hpp>
 
 #include <gtest/gtest.h>
 

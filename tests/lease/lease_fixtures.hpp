@@ -6,8 +6,8 @@
 
 #include "integration/fixtures.hpp"  // open_fds()
 
-#include <rebound/lease/leader_elector.hpp>
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/election/leader_elector.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/rebound.hpp>
 #include <rebound/server/server.hpp>
 

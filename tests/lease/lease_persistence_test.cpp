@@ -4,7 +4,7 @@
 //
 // fsync cannot honestly be made to fail on a test machine's filesystem, so
 // these tests go through the seam every fsync of the store passes
-// (set_sync_function_for_tests in server/atomic_file.hpp, via sync_seam.hpp).
+// (set_sync_function_for_tests in lease_server/src/atomic_file.hpp, via sync_seam.hpp).
 #include "lease/lease_api_fixture.hpp"
 
 #include "lease/sync_seam.hpp"

@@ -9,7 +9,7 @@
 #include "lease/lease_fixtures.hpp"
 #include "lease/watch_client.hpp"
 
-#include <rebound/lease/lease_store.hpp>
+#include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json/parse.hpp>

@@ -5,7 +5,7 @@
 // store in memory and for one in a file.
 #include "lease/lease_api_fixture.hpp"
 
-#include "server/write_times.hpp"
+#include "write_times.hpp"
 
 #include <boost/json/serialize.hpp>
 

@@ -1,9 +1,9 @@
-// Test control of the Lease store's fsyncs (server/atomic_file.hpp's seam):
+// Test control of the Lease store's fsyncs (lease_server/src/atomic_file.hpp's seam):
 // fsync cannot honestly be made to fail, or to take long, on a test
 // machine's filesystem, so tests make it do either through this.
 #pragma once
 
-#include "server/atomic_file.hpp"
+#include "atomic_file.hpp"
 
 #include <cerrno>
 #include <chrono>

@@ -1,0 +1,69 @@
+// LeaderElector's events and callbacks: the event records, the holder
+// observed (on_new_leader), and start_leading()/end_leading(), the only
+// places leadership starts and ends. Every callback is posted to the
+// CallbackQueue's thread. See elector_impl.hpp.
+#include "elector_impl.hpp"
+
+#include <mutex>
+#include <utility>
+
+namespace rebound::lease {
+
+ElectionEvent LeaderElector::Impl::event(ElectionEventKind kind) const {
+  ElectionEvent e;
+  e.kind = kind;
+  e.time = Clock::now();
+  e.wall_time = std::chrono::system_clock::now();
+  e.identity = cfg.identity;
+  e.holder = observed.holder();
+  e.resource_version = observed.resource_version();
+  return e;
+}
+void LeaderElector::Impl::emit(ElectionEvent e) const {
+  if (cfg.on_event) callbacks.post([this, e = std::move(e)] { cfg.on_event(e); });
+}
+void LeaderElector::Impl::emit(ElectionEventKind kind, const Attempt& a, std::string message,
+                               Clock::time_point valid_until) const {
+  auto e = event(kind);
+  e.valid_until = valid_until;
+  e.http_status = a.http_status;
+  e.error_kind = a.error_kind;
+  e.message = message.empty() ? a.message : std::move(message);
+  e.took = a.took;
+  emit(std::move(e));
+}
+
+// Reports a newly observed holder once (client-go's maybeReportTransition).
+void LeaderElector::Impl::note_leader() {
+  const std::string& holder = observed.holder();
+  if (holder == reported_leader) return;
+  reported_leader = holder;
+  {
+    std::lock_guard lock(mutex);
+    leader = holder;
+  }
+  if (holder.empty()) return;  // free: nobody to report
+  emit(event(ElectionEventKind::new_leader));
+  if (cfg.on_new_leader) callbacks.post([this, holder] { cfg.on_new_leader(holder); });
+}
+
+void LeaderElector::Impl::observe(detail::ApiResult& r) {
+  observed.observe(std::move(r.object), *r.lease, Clock::now());
+  note_leader();
+}
+
+// The only places leadership starts and ends, so the callbacks pair up.
+// Validity is set before the flag, and the flag cleared first, so
+// is_leader() is never true with a stale bound.
+void LeaderElector::Impl::start_leading(Clock::time_point until) {
+  valid_until_ticks = until.time_since_epoch().count();
+  if (leading.exchange(true)) return;
+  if (cfg.on_started_leading) callbacks.post(cfg.on_started_leading);
+}
+void LeaderElector::Impl::end_leading() {
+  if (!leading.exchange(false)) return;
+  valid_until_ticks = 0;
+  if (cfg.on_stopped_leading) callbacks.post(cfg.on_stopped_leading);
+}
+
+}  // namespace rebound::lease

@@ -1,0 +1,142 @@
+// LeaderElector's state and the declarations of its steps, shared by the
+// three files that implement them: leader_elector.cpp (the phase machine and
+// the public API), elector_callbacks.cpp (events, the observed holder, the
+// only places leadership starts and ends) and elector_writes.cpp (one
+// tryAcquireOrRenew, and the release). Private to the election module.
+//
+// Thread safety: the members marked "run thread only" are touched by the
+// run thread alone; the others as their comments say.
+#pragma once
+
+#include "rebound/election/leader_elector.hpp"
+
+#include "callback_queue.hpp"
+#include "election_state.hpp"
+#include "lease_api.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <thread>
+
+namespace rebound::lease {
+
+struct LeaderElector::Impl {
+  using Clock = std::chrono::steady_clock;
+  using milliseconds = std::chrono::milliseconds;
+
+  enum class Phase {
+    acquiring,  ///< candidate: attempt, then wait a jittered retry_period
+    leading,    ///< leader: a renewal round every retry_period, each within its deadline
+    releasing,  ///< stopped while leading: hand the lease back, then stop
+    stopped,    ///< run() returns
+  };
+
+  enum class AttemptOutcome {
+    success,        ///< we hold the lease: created, taken over or renewed
+    held_by_other,  ///< someone else holds a valid lease
+    conflict,       ///< 409: someone else wrote between our read and our write
+    failed,         ///< transport error or unexpected answer
+    stopped,        ///< stop() interrupted the attempt
+  };
+
+  // One tryAcquireOrRenew, as the loop and the events need it.
+  struct Attempt {
+    AttemptOutcome outcome = AttemptOutcome::failed;
+    bool created = false;
+    std::string previous_holder;      ///< holder before our successful write
+    Clock::time_point write_sent{};   ///< when the successful write was sent
+    int http_status = 0;
+    std::string error_kind;
+    std::string message;
+    milliseconds took{0};
+  };
+
+  static milliseconds remaining(Clock::time_point deadline) {
+    return std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
+  }
+
+  explicit Impl(LeaderElectionConfig c);
+
+  const LeaderElectionConfig cfg;
+  detail::LeaseApi api;
+  const std::int32_t duration_seconds;
+  const milliseconds span;  // leadership bought by a write, from its send time
+
+  // --- run thread only ---
+  detail::Observation observed;
+  std::string reported_leader;  // last holder passed to on_new_leader
+  std::mt19937_64 rng;
+
+  // --- shared; mutex guards the non-atomics ---
+  std::atomic<bool> leading{false};
+  std::atomic<Clock::rep> valid_until_ticks{0};  // steady time since epoch; meaningful while leading
+  std::atomic<bool> ran{false};
+  mutable std::mutex mutex;
+  std::condition_variable wake;
+  bool stop_requested = false;
+  std::optional<Cancellation> inflight;  // the current attempt's, cancelled by stop()
+  std::string leader;
+  std::mutex join_mutex;  // one stop() at a time joins
+  std::thread thread;
+  std::atomic<std::thread::id> run_thread{};  // set while run() runs
+  // Last: destroyed first, running what was posted while the rest exists.
+  mutable detail::CallbackQueue callbacks;
+
+  Clock::time_point valid_until() const { return Clock::time_point(Clock::duration(valid_until_ticks.load())); }
+  bool leading_now() const { return leading.load() && Clock::now() < valid_until(); }
+
+  // --- stop and waits ---
+  bool stopping() const {
+    std::lock_guard lock(mutex);
+    return stop_requested;
+  }
+  // False when stop() came first.
+  bool sleep_until(Clock::time_point t) {
+    std::unique_lock lock(mutex);
+    return !wake.wait_until(lock, t, [this] { return stop_requested; });
+  }
+  // A fresh cancellation for the next attempt; nullopt once stopping.
+  std::optional<Cancellation> begin_attempt() {
+    std::lock_guard lock(mutex);
+    if (stop_requested) return std::nullopt;
+    inflight = Cancellation{};
+    return inflight;
+  }
+
+  // --- events and leadership (elector_callbacks.cpp) ---
+  ElectionEvent event(ElectionEventKind kind) const;
+  void emit(ElectionEvent e) const;
+  /// `valid_until`: for acquired and renewed, the leadership the write bought.
+  void emit(ElectionEventKind kind, const Attempt& a, std::string message = {},
+            Clock::time_point valid_until = {}) const;
+  // Reports a newly observed holder once (client-go's maybeReportTransition).
+  void note_leader();
+  void observe(detail::ApiResult& r);
+  // The only places leadership starts and ends, so the callbacks pair up.
+  void start_leading(Clock::time_point until);
+  void end_leading();
+
+  // --- the Lease writes (elector_writes.cpp): client-go's tryAcquireOrRenew, the release ---
+  Attempt try_acquire_or_renew(Clock::time_point deadline);
+  static Attempt failure(AttemptOutcome outcome, const detail::ApiResult& r);
+  Attempt attempt(Clock::time_point deadline);
+  // Reports a non-success attempt; true when the attempt was a stop.
+  bool report(const Attempt& a);
+  void release();
+
+  // --- the phases (leader_elector.cpp) ---
+  Phase acquire();
+  Phase lost(std::string why, const Attempt& a);
+  Phase expired(const char* when);
+  Phase stop_leading();
+  Phase lead();
+  void run();
+};
+
+}  // namespace rebound::lease

@@ -1,0 +1,145 @@
+// LeaderElector's writes to the Lease: one attempt (client-go's
+// tryAcquireOrRenew: read, then create or a write conditional on the
+// version read) and the release when stopped while leading. See
+// elector_impl.hpp.
+#include "elector_impl.hpp"
+
+#include <string>
+#include <utility>
+
+namespace rebound::lease {
+
+auto LeaderElector::Impl::try_acquire_or_renew(Clock::time_point deadline) -> Attempt {
+  const auto t0 = Clock::now();
+  Attempt a = attempt(deadline);
+  a.took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+  // A request cut short by stop() is not a failure worth reporting.
+  if (a.outcome == AttemptOutcome::failed && stopping()) a.outcome = AttemptOutcome::stopped;
+  return a;
+}
+
+auto LeaderElector::Impl::failure(AttemptOutcome outcome, const detail::ApiResult& r) -> Attempt {
+  Attempt a;
+  a.outcome = outcome;
+  a.http_status = r.status;
+  a.error_kind = r.error_kind;
+  a.message = r.message;
+  return a;
+}
+
+auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
+  const auto cancel = begin_attempt();
+  if (!cancel) {
+    Attempt a;
+    a.outcome = AttemptOutcome::stopped;
+    return a;
+  }
+
+  auto got = api.get(remaining(deadline), *cancel);
+  if (got.outcome == detail::ApiOutcome::not_found) {
+    // No lease: create it, holding it.
+    observed.clear();
+    note_leader();
+    Lease fresh;
+    fresh.metadata.name = cfg.name;
+    fresh.metadata.namespace_ = cfg.namespace_;
+    fresh.spec = detail::next_spec(nullptr, false, cfg.identity, now_micro(), duration_seconds);
+    observed.note_sent(fresh.spec);
+    Attempt a;
+    a.write_sent = Clock::now();
+    auto created = api.create(to_json(fresh), remaining(deadline), *cancel);
+    if (created.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, created);
+    if (created.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, created);
+    observe(created);
+    observed.note_written();
+    a.outcome = AttemptOutcome::success;
+    a.created = true;
+    a.http_status = created.status;
+    return a;
+  }
+  if (got.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, got);
+
+  observe(got);
+  const auto now = Clock::now();
+  if (detail::decide(observed, cfg.identity, now, cfg.lease_duration) == detail::Verdict::held_by_other) {
+    Attempt a = failure(AttemptOutcome::held_by_other, got);
+    const auto left = std::chrono::duration_cast<milliseconds>(detail::expiry(observed, cfg.lease_duration) - now);
+    a.message = "held by " + observed.holder() +
+                (observed.holder() == cfg.identity ? " (written by another process with our identity)" : "") +
+                "; expires in " + std::to_string(left.count()) + " ms by our clock unless renewed";
+    return a;
+  }
+
+  // Ours, free or expired: write it, conditional on the version we read.
+  Attempt a;
+  a.previous_holder = observed.holder();
+  auto object = observed.object();
+  const auto spec =
+      detail::next_spec(&observed.spec(), detail::ours(observed, cfg.identity), cfg.identity, now_micro(), duration_seconds);
+  write_spec(object, spec);
+  observed.note_sent(spec);
+  a.write_sent = Clock::now();
+  auto updated = api.update(object, remaining(deadline), *cancel);
+  if (updated.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, updated);
+  if (updated.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, updated);
+  observe(updated);
+  observed.note_written();
+  a.outcome = AttemptOutcome::success;
+  a.http_status = updated.status;
+  return a;
+}
+
+// Reports a non-success attempt; true when the attempt was a stop.
+bool LeaderElector::Impl::report(const Attempt& a) {
+  switch (a.outcome) {
+    case AttemptOutcome::held_by_other: emit(ElectionEventKind::held_by_other, a); return false;
+    case AttemptOutcome::conflict: emit(ElectionEventKind::conflict, a); return false;
+    case AttemptOutcome::failed: emit(ElectionEventKind::failed, a); return false;
+    case AttemptOutcome::stopped: return true;
+    case AttemptOutcome::success: return false;
+  }
+  return false;
+}
+
+void LeaderElector::Impl::release() {
+  // Nothing to hand back unless the last record we saw is ours.
+  if (!detail::ours(observed, cfg.identity)) return;
+  // on_stopped_leading has stopped the work before anyone may take over.
+  callbacks.drain();
+  // stop() cancelled the attempts; the release gets its own cancellation.
+  const Cancellation cancel;
+  const auto deadline = Clock::now() + cfg.renew_deadline;
+  const auto t0 = Clock::now();
+  detail::ApiResult r;
+  // Two tries: a renewal cut short by stop() may have been applied, leaving
+  // our resourceVersion stale; re-read and release if it is still ours.
+  for (int i = 0; i < 2; ++i) {
+    auto object = observed.object();
+    write_spec(object, detail::released_spec(observed.spec(), now_micro()));
+    r = api.update(object, remaining(deadline), cancel);
+    if (r.outcome == detail::ApiOutcome::ok) {
+      observe(r);
+      Attempt a;
+      a.http_status = r.status;
+      a.took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+      emit(ElectionEventKind::released, a, "released the lease");
+      return;
+    }
+    if (r.outcome != detail::ApiOutcome::conflict || i == 1) break;
+    auto again = api.get(remaining(deadline), cancel);
+    if (again.outcome != detail::ApiOutcome::ok) {
+      r = std::move(again);
+      break;
+    }
+    observe(again);
+    if (!detail::ours(observed, cfg.identity)) {
+      r.message = "the lease is no longer ours (held by " + observed.holder() + ")";
+      break;
+    }
+  }
+  Attempt a = failure(AttemptOutcome::failed, r);
+  a.took = std::chrono::duration_cast<milliseconds>(Clock::now() - t0);
+  emit(ElectionEventKind::release_failed, a);
+}
+
+}  // namespace rebound::lease

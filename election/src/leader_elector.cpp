@@ -1,0 +1,198 @@
+// LeaderElector: the election loop. One explicit phase machine
+// (acquiring -> leading -> releasing -> stopped) driven on the run thread;
+// every decision comes from election_state.hpp, every request goes through
+// LeaseApi (elector_writes.cpp), leadership starts and ends only in
+// start_leading() and end_leading() (elector_callbacks.cpp), and every
+// callback runs on the CallbackQueue's thread. Also the public API.
+#include "elector_impl.hpp"
+
+#include <cstdio>
+#include <stdexcept>
+
+namespace rebound::lease {
+
+namespace {
+
+// The config with its identity made unique to this elector (unless asked not to).
+LeaderElectionConfig with_unique_identity(LeaderElectionConfig c) {
+  if (!c.unique_identity) return c;
+  std::random_device entropy;
+  char suffix[10];
+  std::snprintf(suffix, sizeof suffix, "_%08x", static_cast<unsigned>(entropy()));
+  c.identity += suffix;
+  return c;
+}
+
+// The config's bearer token fields as the client's credentials for the
+// Lease API's origin, unless the client options bring their own.
+rebound::Options with_bearer_token(rebound::Options o, const LeaderElectionConfig& cfg) {
+  if (o.credentials.source) return o;
+  if (!cfg.bearer_token_file.empty()) o.credentials = {credentials::bearer_file(cfg.bearer_token_file), cfg.base_url};
+  else if (!cfg.bearer_token.empty()) o.credentials = {credentials::bearer(cfg.bearer_token), cfg.base_url};
+  return o;
+}
+
+}  // namespace
+
+LeaderElector::Impl::Impl(LeaderElectionConfig c)
+    : cfg(with_unique_identity(std::move(c))),
+      api(with_bearer_token(detail::election_client_options(cfg), cfg), cfg.base_url, cfg.namespace_, cfg.name),
+      duration_seconds(detail::whole_seconds_up(cfg.lease_duration)),
+      span(detail::leadership_span(cfg.lease_duration, detail::safety_margin(cfg))),
+      rng(std::random_device{}()) {}
+
+auto LeaderElector::Impl::acquire() -> Phase {
+  for (;;) {
+    // Each attempt gets at most a retry period, like a renewal would.
+    const auto now = Clock::now();
+    Attempt a = try_acquire_or_renew(detail::attempt_deadline(now, cfg.retry_period, now + cfg.renew_deadline));
+    if (a.outcome == AttemptOutcome::success) {
+      const auto until = a.write_sent + span;
+      if (Clock::now() < until) {
+        std::string how = a.created                           ? "created the lease"
+                          : a.previous_holder == cfg.identity ? "the lease was still ours"
+                          : a.previous_holder.empty()         ? "took the free lease"
+                                                              : "took over from " + a.previous_holder;
+        emit(ElectionEventKind::acquired, a, std::move(how), until);
+        start_leading(until);
+        return Phase::leading;
+      }
+      // Answered after the leadership it bought had passed (the process
+      // was paused or starved): not leading. The record is ours, so the
+      // next attempt renews it.
+      a.outcome = AttemptOutcome::failed;
+      a.error_kind = "too_late";
+      a.message = "the write was answered after the leadership it bought had ended";
+    }
+    if (report(a)) return Phase::stopped;
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    if (!sleep_until(Clock::now() + detail::jittered(cfg.retry_period, cfg.jitter_factor, unit(rng))))
+      return Phase::stopped;
+  }
+}
+
+auto LeaderElector::Impl::lost(std::string why, const Attempt& a) -> Phase {
+  auto e = event(ElectionEventKind::lost);
+  e.error_kind = a.error_kind;
+  e.http_status = a.http_status;
+  e.message = std::move(why);
+  emit(std::move(e));
+  end_leading();
+  if (!cfg.rejoin_after_loss) return Phase::stopped;
+  // The old leadership's work has stopped before this one may lead again.
+  callbacks.drain();
+  return Phase::acquiring;
+}
+
+auto LeaderElector::Impl::expired(const char* when) -> Phase {
+  Attempt a;
+  a.error_kind = "expired";
+  return lost(std::string("leadership expired ") + when + " (the process was paused or starved)", a);
+}
+
+auto LeaderElector::Impl::stop_leading() -> Phase {
+  end_leading();
+  return cfg.release_on_cancel ? Phase::releasing : Phase::stopped;
+}
+
+auto LeaderElector::Impl::lead() -> Phase {
+  for (;;) {
+    if (!sleep_until(std::min(Clock::now() + cfg.retry_period, valid_until()))) return stop_leading();
+    // A timer that fired late (a paused process) finds the bound first:
+    // nothing is written after it.
+    if (Clock::now() >= valid_until()) return expired("before the next renewal was due to be sent");
+    const auto deadline = detail::renew_round_deadline(Clock::now(), cfg.renew_deadline, valid_until());
+    for (;;) {
+      Attempt a = try_acquire_or_renew(detail::attempt_deadline(Clock::now(), cfg.retry_period, deadline));
+      if (a.outcome == AttemptOutcome::success) {
+        // An answer processed after leadership lapsed (sent before a
+        // pause, read after it) renews nothing: others may already wait
+        // out the lease, and the work has been told to stop by is_leader().
+        if (Clock::now() >= valid_until()) return expired("before the renewal's answer was read");
+        const auto until = a.write_sent + span;
+        valid_until_ticks = until.time_since_epoch().count();
+        emit(ElectionEventKind::renewed, a, {}, until);
+        break;
+      }
+      if (report(a)) return stop_leading();
+      // Another holder's valid lease: ours is gone, no point retrying.
+      if (a.outcome == AttemptOutcome::held_by_other) return lost("lease taken by " + observed.holder(), a);
+      const auto now = Clock::now();
+      if (now >= deadline) return lost("renew deadline passed: " + a.error_kind + ": " + a.message, a);
+      if (!sleep_until(std::min(now + cfg.retry_period, deadline))) return stop_leading();
+      if (Clock::now() >= deadline) return lost("renew deadline passed: " + a.error_kind + ": " + a.message, a);
+    }
+  }
+}
+
+void LeaderElector::Impl::run() {
+  run_thread = std::this_thread::get_id();
+  Phase phase = Phase::acquiring;
+  while (phase != Phase::stopped) {
+    switch (phase) {
+      case Phase::acquiring: phase = acquire(); break;
+      case Phase::leading: phase = lead(); break;
+      case Phase::releasing:
+        release();
+        phase = Phase::stopped;
+        break;
+      case Phase::stopped: break;
+    }
+  }
+  emit(event(ElectionEventKind::stopped));
+  // Every callback this run caused has returned before run() does.
+  callbacks.drain();
+}
+
+LeaderElector::LeaderElector(LeaderElectionConfig config) {
+  if (auto why = config.validate(); !why.empty()) throw std::invalid_argument("LeaderElectionConfig: " + why);
+  impl_ = std::make_unique<Impl>(std::move(config));
+}
+
+LeaderElector::~LeaderElector() { stop(); }
+
+void LeaderElector::run() {
+  if (impl_->ran.exchange(true)) throw std::logic_error("LeaderElector::run: already ran");
+  impl_->run();
+}
+
+void LeaderElector::start() {
+  if (impl_->ran.exchange(true)) throw std::logic_error("LeaderElector::start: already ran");
+  std::lock_guard lock(impl_->join_mutex);
+  impl_->thread = std::thread([this] { impl_->run(); });
+}
+
+void LeaderElector::stop() {
+  std::optional<Cancellation> inflight;
+  {
+    std::lock_guard lock(impl_->mutex);
+    impl_->stop_requested = true;
+    inflight = impl_->inflight;
+  }
+  if (inflight) inflight->cancel();
+  impl_->wake.notify_all();
+  // From the run thread or a callback joining would deadlock (the run
+  // thread may wait for the callbacks: a release waits for
+  // on_stopped_leading); the loop sees the flag on its own. Checked before
+  // taking join_mutex, which another stop() may hold while it joins.
+  if (impl_->run_thread.load() == std::this_thread::get_id() || impl_->callbacks.on_queue_thread()) return;
+  std::lock_guard lock(impl_->join_mutex);
+  if (impl_->thread.joinable()) impl_->thread.join();
+}
+
+bool LeaderElector::is_leader() const noexcept { return impl_->leading_now(); }
+
+std::chrono::steady_clock::time_point LeaderElector::valid_until() const noexcept {
+  return impl_->leading.load() ? impl_->valid_until() : std::chrono::steady_clock::time_point{};
+}
+
+const std::string& LeaderElector::identity() const noexcept { return impl_->cfg.identity; }
+
+std::string LeaderElector::leader() const {
+  std::lock_guard lock(impl_->mutex);
+  return impl_->leader;
+}
+
+const LeaderElectionConfig& LeaderElector::config() const noexcept { return impl_->cfg; }
+
+}  // namespace rebound::lease
