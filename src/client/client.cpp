@@ -169,10 +169,13 @@ void Client::Impl::launch(Request request, client::Completion completion, asio::
                                        Clock::now() + timeout, wait_for_ready, std::move(completion));
   if (slot.is_connected() || cancellation) {
     // Cancels arrive from a handler of their own on the shard, never inside
-    // an engine operation; the registration ends when the exchange completes.
-    auto abort_on_shard = [weak = std::weak_ptr<Exchange>(ex), &shard] { shard.abort_soon(weak, errc::cancelled); };
-    if (slot.is_connected()) slot.assign([abort_on_shard](asio::cancellation_type) { abort_on_shard(); });
-    if (cancellation) ex->hold(cancellation->on_cancel(abort_on_shard));
+    // an engine operation. The Cancellation's registration ends when the
+    // exchange completes; the slot is cleared only when the caller's
+    // completion runs, which may be after ~Client, so what it holds must
+    // stay harmless then (Shard::canceller).
+    auto cancel = shard.canceller(ex);
+    if (slot.is_connected()) slot.assign([cancel](asio::cancellation_type) { cancel(); });
+    if (cancellation) ex->hold(cancellation->on_cancel(std::move(cancel)));
   }
   if (!shard.submit(ex)) {
     ex->complete_off_shard(Error(errc::client_shut_down, ex->describe() + ": the client was shut down"));

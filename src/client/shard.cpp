@@ -99,12 +99,16 @@ bool Shard::submit(std::shared_ptr<Exchange>& ex) {
   return true;
 }
 
-void Shard::abort_soon(std::weak_ptr<Exchange> ex, errc code) {
-  std::lock_guard lock(accepting_mutex_);
-  if (stopped_) return;  // the shutdown fails it
-  asio::post(io_, [this, ex = std::move(ex), code] {
-    if (auto e = ex.lock()) abort(*e, code);
-  });
+std::function<void()> Shard::canceller(std::weak_ptr<Exchange> ex) {
+  // Holds the gate, not the Shard: `this` is reached only through an open
+  // gate, which stop() closes (under the gate's lock) before the Shard can go.
+  return [gate = foreign_gate_, this, ex = std::move(ex)] {
+    std::lock_guard lock(gate->mutex);
+    if (!gate->open) return;  // the shutdown fails it
+    asio::post(io_, [this, ex] {
+      if (auto e = ex.lock()) abort(*e, errc::cancelled);
+    });
+  };
 }
 
 void Shard::deliver(Completion completion, Result<Response> result) {

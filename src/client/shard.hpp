@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,9 +48,13 @@ class Shard {
   /// operation is on the stack), else from a handler of its own. False
   /// when the shard has stopped (`ex` untouched).
   bool submit(std::shared_ptr<Exchange>& ex);
-  /// Aborts `ex` with `code` from a handler of its own (any thread): a
-  /// cancel never re-enters the engine mid-operation.
-  void abort_soon(std::weak_ptr<Exchange> ex, errc code);
+  /// What cancels `ex`: callable from any thread, at any time - after
+  /// this Shard is destroyed too, for the caller's cancellation slot or
+  /// Cancellation may outlive the Client. While the shard runs it aborts
+  /// `ex` with errc::cancelled from a handler of its own (a cancel never
+  /// re-enters the engine mid-operation); once stop() began it does
+  /// nothing: the shutdown completes `ex`.
+  std::function<void()> canceller(std::weak_ptr<Exchange> ex);
   /// Runs `completion(result)` off every engine stack: on this shard's
   /// thread, or on Asio's system executor once the shard has stopped.
   void deliver(Completion completion, Result<Response> result);
@@ -85,9 +90,10 @@ class Shard {
   std::thread thread_;
   std::mutex accepting_mutex_;
   bool stopped_ = false;                    // guarded by accepting_mutex_
-  /// Lets threads that are not ours (a credential source's) post work
-  /// here only while the shard has not stopped: they may answer after the
-  /// Client is gone, and must then find a closed gate, not a freed io_context.
+  /// Lets threads that are not ours (a credential source's, a caller
+  /// cancelling) post work here only while the shard has not stopped: they
+  /// may come after the Client is gone, and must then find a closed gate,
+  /// not a freed io_context.
   struct ForeignGate {
     std::mutex mutex;
     bool open = true;
