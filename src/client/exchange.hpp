@@ -111,9 +111,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void hold(Cancellation::Registration r) { cancel_registration_ = std::move(r); }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
   /// The current attempt ended (its carrier handed it back): no timer of
-  /// that attempt may act on the request any more.
+  /// that attempt may act on the request any more, and until the next one
+  /// begins the request is not on the wire (a deadline or cancel while it
+  /// waits for a 401's new credential or a 429's Retry-After says so).
   void end_attempt() {
     carrier_ = nullptr;
+    response_started_ = false;
     if (header_timer_) header_timer_->cancel();
     if (body_idle_timer_) body_idle_timer_->cancel();
   }
@@ -163,7 +166,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool reauthenticated() const noexcept { return reauthenticated_; }
   void mark_reauthenticated() noexcept { reauthenticated_ = true; }
   /// The current attempt's response header arrived: how far it got, for an
-  /// error that ends it from outside (deadline, cancel).
+  /// error that ends it from outside (deadline, cancel). False between
+  /// attempts.
   bool response_started() const noexcept { return response_started_; }
 
   /// Completes with a response or error. Completing twice is a bug in

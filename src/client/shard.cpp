@@ -138,9 +138,13 @@ void Shard::abort(Exchange& ex, errc code) {
   const progress reached = ex.response_started() ? progress::response_started
                            : carrier               ? progress::sent
                                                    : progress::not_sent;
+  // Between attempts (after a 401, a 429's Retry-After, a failed dial) the
+  // last attempt's progress is history: say where it is instead.
+  std::string where = ex.describe();
+  if (!carrier && ex.attempts() > 0) where += " (waiting to retry after attempt " + std::to_string(ex.attempts()) + ")";
   ++counters_.requests_failed;
   auto keep = ex.shared_from_this();
-  ex.complete(Error(code, ex.describe(), reached, ex.attempts()));
+  ex.complete(Error(code, std::move(where), reached, ex.attempts()));
   if (carrier)
     carrier->abandon(ex, code == errc::deadline_exceeded ? AttemptCarrier::Abandon::timed_out
                                                           : AttemptCarrier::Abandon::cancelled);
