@@ -31,8 +31,11 @@ struct Client::Impl {
     if (options.max_attempts < 1) options.max_attempts = 1;
     scope_credentials();
     tls = std::make_shared<net::TlsContext>(options);
+    Shard::ReleaseOrigin release;
+    if (options.io_threads > 1)
+      release = [this](const std::string& origin, std::uint64_t started) { return release_origin(origin, started); };
     for (unsigned i = 0; i < options.io_threads; ++i)
-      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids));
+      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids, release));
   }
 
   /// Options::credentials.origin as the pools spell an origin; refuses
@@ -50,13 +53,35 @@ struct Client::Impl {
   /// The shard that owns `origin`: each origin lives on one shard, so its
   /// connection limit, queue, dial coalescing and retry budget are the
   /// Client's, not multiplied by the thread count. New origins are spread
-  /// round-robin.
+  /// round-robin (a hash of the origin would need no map, but two busy
+  /// origins would share one thread half the time with two threads). The
+  /// placement lasts while the shard has a pool for the origin or a
+  /// request on its way there: release_origin() ends it with the pool, so
+  /// a client meeting origins without end (a crawler) keeps no entry per
+  /// origin it ever met.
   Shard& shard_for(const Url& url) {
     if (shards.size() == 1) return *shards.front();
     std::lock_guard lock(origins_mutex);
-    auto [it, added] = origin_shard.try_emplace(url.origin(), 0);
-    if (added) it->second = next_shard++ % shards.size();
-    return *shards[it->second];
+    auto [it, added] = origin_shard.try_emplace(url.origin());
+    if (added) it->second.shard = next_shard++ % shards.size();
+    ++it->second.placed;
+    return *shards[it->second.shard];
+  }
+  /// The shard dropping `origin`'s empty pool asks (on its thread): the
+  /// placement goes only when every request placed there has started (a
+  /// request still on its way would meet a new placement elsewhere, and
+  /// the origin would live on two shards at once).
+  bool release_origin(const std::string& origin, std::uint64_t started) {
+    std::lock_guard lock(origins_mutex);
+    auto it = origin_shard.find(origin);
+    if (it == origin_shard.end()) return true;
+    if (it->second.placed != started) return false;
+    origin_shard.erase(it);
+    return true;
+  }
+  std::size_t origins_placed() {
+    std::lock_guard lock(origins_mutex);
+    return origin_shard.size();
   }
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
@@ -71,10 +96,15 @@ struct Client::Impl {
   Options options;
   std::shared_ptr<net::TlsContext> tls;
   std::atomic<std::uint64_t> connection_ids{0};
-  std::vector<std::unique_ptr<Shard>> shards;
+  struct Placement {
+    std::size_t shard = 0;
+    std::uint64_t placed = 0;  // requests sent there (compared with the shard's count of those it started)
+  };
   std::mutex origins_mutex;
-  std::unordered_map<std::string, std::size_t> origin_shard;  // guarded by origins_mutex
-  std::size_t next_shard = 0;                                 // guarded by origins_mutex
+  std::unordered_map<std::string, Placement> origin_shard;  // guarded by origins_mutex
+  std::size_t next_shard = 0;                               // guarded by origins_mutex
+  // Last: destroyed first, so no shard thread can ask release_origin() about a freed map.
+  std::vector<std::unique_ptr<Shard>> shards;
 };
 
 namespace {
@@ -201,6 +231,8 @@ Counters Client::counters() const {
 std::string Client::dump_pools() const {
   std::string out;
   for (const auto& s : impl_->shards) out += s->dump();
+  if (impl_->shards.size() > 1)
+    out += "origins placed on I/O threads: " + std::to_string(impl_->origins_placed()) + "\n";
   return out;
 }
 

@@ -11,11 +11,11 @@
 namespace rebound::client {
 
 Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-             std::atomic<std::uint64_t>& connection_ids)
+             std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
       deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
       connector_(pool::make_network_connector(io_.get_executor(), options_, tls_)),
-      clock_(pool::make_steady_clock(io_.get_executor())) {
+      clock_(pool::make_steady_clock(io_.get_executor())), release_origin_(std::move(release_origin)) {
   // The reaper's timer is always pending, which keeps run() going until
   // stop() cancels it and the pools' last handlers have run.
   reap_later();
@@ -37,18 +37,22 @@ void Shard::reap_later() {
     if (auto note = tls_->maybe_reload(now); note && options_.on_event)
       emit(Event{EventKind::tls_reloaded, now, {}, 0, Protocol::http1, note->error, std::move(note->detail)});
     for (auto it = pools_.begin(); it != pools_.end();) {
-      // An empty pool is dropped so an origin used once costs nothing later.
-      if (it->second->reap(now)) it = pools_.erase(it);
-      else ++it;
+      // An empty pool is dropped so an origin used once costs nothing later,
+      // in the Client's placement map too.
+      auto& [origin, placed] = *it;
+      if (placed.pool->reap(now) && (!release_origin_ || release_origin_(origin, placed.started)))
+        it = pools_.erase(it);
+      else
+        ++it;
     }
     reap_later();
   });
 }
 
-pool::OriginPool& Shard::origin_pool(const Url& url) {
+Shard::PlacedPool& Shard::origin_pool(const Url& url) {
   const std::string& key = url.origin();
   auto it = pools_.find(key);
-  if (it != pools_.end()) return *it->second;
+  if (it != pools_.end()) return it->second;
   pool::PoolServices services;
   services.executor = io_.get_executor();
   services.options = &options_;
@@ -65,7 +69,7 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
     };
   }
   auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
-  return *pools_.emplace(key, std::move(pool)).first->second;
+  return pools_.emplace(key, PlacedPool{std::move(pool)}).first->second;
 }
 
 void Shard::emit(const Event& e) {
@@ -122,14 +126,19 @@ void Shard::deliver(Completion completion, Result<Response> result) {
 
 void Shard::start(std::shared_ptr<Exchange> ex) {
   ++counters_.requests_started;
-  if (ex->done()) return;  // cancelled before it got here
   if (stopped_flag_) {  // handed over just before stop(): its shutdown is queued behind us
+    if (ex->done()) return;
     ++counters_.requests_failed;
     ex->complete(Error(errc::client_shut_down, ex->describe()));
     return;
   }
+  // Counted even when it was cancelled on the way: the Client counted it
+  // when it placed the origin here.
+  PlacedPool& placed = origin_pool(ex->url());
+  ++placed.started;
+  if (ex->done()) return;  // cancelled before it got here
   deadlines_.add(*ex);
-  origin_pool(ex->url()).submit(std::move(ex));
+  placed.pool->submit(std::move(ex));
 }
 
 void Shard::abort(Exchange& ex, errc code) {
@@ -166,7 +175,7 @@ void Shard::stop() {
     asio::post(io_, [this] {
       reaper_.cancel();
       deadlines_.stop();
-      for (auto& [_, p] : pools_) p->shutdown();
+      for (auto& [_, placed] : pools_) placed.pool->shutdown();
       pools_.clear();
     });
   }
@@ -190,7 +199,7 @@ std::string Shard::dump() {
     if (stopped_) return "(stopped)\n";
     asio::dispatch(io_, [this, p] {  // inline when called from a callback on this thread
       std::ostringstream os;
-      for (auto& [_, pool] : pools_) os << pool->dump() << "\n";
+      for (auto& [_, placed] : pools_) os << placed.pool->dump() << "\n";
       p->set_value(os.str());
     });
   }

@@ -33,8 +33,16 @@ namespace rebound::client {
 
 class Shard {
  public:
+  /// Asked (on the shard's thread) before an origin's empty pool is
+  /// dropped, with the number of requests for it this shard has started:
+  /// the Client forgets where it placed the origin and says true, or says
+  /// false while a request it placed here is still on its way (the pool is
+  /// kept, and asked about again on the next tick).
+  using ReleaseOrigin = std::function<bool(const std::string& origin, std::uint64_t started)>;
+
+  /// `release_origin` may be empty (a Client with one shard places nothing).
   Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-        std::atomic<std::uint64_t>& connection_ids);
+        std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin = {});
   /// stop()s and joins. Must not run on the shard's own thread.
   ~Shard();
 
@@ -70,10 +78,14 @@ class Shard {
   std::string dump();
 
  private:
+  struct PlacedPool {
+    std::shared_ptr<pool::OriginPool> pool;
+    std::uint64_t started = 0;  // requests for this origin started here (see ReleaseOrigin)
+  };
   void start(std::shared_ptr<Exchange> ex);
   void abort(Exchange& ex, errc code);
   void reap_later();
-  pool::OriginPool& origin_pool(const Url& url);
+  PlacedPool& origin_pool(const Url& url);
   void emit(const Event& e);
 
   const Options& options_;
@@ -85,7 +97,8 @@ class Shard {
   DeadlineQueue deadlines_;
   std::unique_ptr<pool::Connector> connector_;
   std::unique_ptr<pool::PoolClock> clock_;
-  std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
+  std::map<std::string, PlacedPool> pools_;
+  ReleaseOrigin release_origin_;
   AtomicCounters counters_;
   std::thread thread_;
   std::mutex accepting_mutex_;
