@@ -3,6 +3,7 @@
 // exchange there. Sync and callback calls are thin layers over async_send.
 #include <rebound/client.hpp>
 
+#include "client/caller_code.hpp"
 #include "client/shard.hpp"
 #include "net/dialer.hpp"
 
@@ -167,13 +168,20 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   // call stack, keeping that executor's work alive until then, and clear the
   // cancellation slot there, where the caller may emit on it.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto caller_ex = asio::prefer(asio::get_associated_executor(handler, asio::system_executor()),
-                                asio::execution::outstanding_work.tracked);
+  auto associated = asio::get_associated_executor(handler, asio::system_executor());
+  // A handler with an executor of its own throws out of that executor's
+  // run(), as any Asio operation's would; one without runs on Asio's system
+  // executor, where nobody could catch it: counted there (client.hpp).
+  client::ThrowCount count_throws;
+  if (associated.template target<asio::system_executor>())
+    count_throws = impl_->shards.front()->completions().throw_count();
+  auto caller_ex = asio::prefer(std::move(associated), asio::execution::outstanding_work.tracked);
   client::Completion completion(std::in_place_index<1>,
-      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot](Result<Response> r) mutable {
-        caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
+      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot, count_throws](Result<Response> r) mutable {
+        caller_ex.execute([handler = std::move(handler), r = std::move(r), slot, count_throws]() mutable {
           if (slot.is_connected()) slot.clear();
-          std::move(handler)(std::move(r));
+          if (count_throws) client::run_counting_throws([&] { std::move(handler)(std::move(r)); }, count_throws);
+          else std::move(handler)(std::move(r));
         });
       });
   impl_->launch(std::move(request), std::move(completion), slot);

@@ -117,9 +117,8 @@ std::function<void()> Shard::canceller(std::weak_ptr<Exchange> ex) {
 
 void Shard::deliver(Completion completion, Result<Response> result) {
   std::lock_guard lock(accepting_mutex_);
-  auto run = [completion = std::move(completion), result = std::move(result)]() mutable {
-    run_completion(completion, std::move(result));
-  };
+  auto run = [completion = std::move(completion), result = std::move(result),
+              threw = completions_.throw_count()]() mutable { run_completion(completion, std::move(result), threw); };
   if (stopped_) asio::post(asio::system_executor(), std::move(run));
   else asio::post(io_, std::move(run));
 }
@@ -189,6 +188,7 @@ void Shard::join() {
 void Shard::add_counters(Counters& sum) const {
   counters_.add_to(sum);
   sum.completions_dropped += completions_.dropped();
+  sum.callbacks_threw += completions_.throw_count()->load(std::memory_order_relaxed);
 }
 
 std::string Shard::dump() {
