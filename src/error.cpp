@@ -62,6 +62,7 @@ std::string ErrorCategory::message(int ev) const {
     case errc::tls_configuration: return "TLS configuration unusable";
     case errc::body_idle_timeout: return "response body went idle";
     case errc::client_certificate_rejected: return "the server rejected the client certificate (or its absence)";
+    case errc::callback_threw: return "a callback of the request threw";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -137,7 +138,7 @@ bool in_condition(errc e, condition c) noexcept {
              e == errc::tls_handshake_failed;
     case condition::request_error:
       return e == errc::invalid_url || e == errc::unsupported_scheme ||
-             e == errc::invalid_request || e == errc::tls_configuration;
+             e == errc::invalid_request || e == errc::tls_configuration || e == errc::callback_threw;
   }
   return false;
 }
@@ -187,6 +188,7 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(tls_configuration)
     REBOUND_ERRC_NAME(body_idle_timeout)
     REBOUND_ERRC_NAME(client_certificate_rejected)
+    REBOUND_ERRC_NAME(callback_threw)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

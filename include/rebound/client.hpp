@@ -11,6 +11,23 @@
 // and how far the request got (see <rebound/error.hpp>). Nothing throws
 // except the constructor (an unreadable CA file).
 //
+// Exceptions from your code: a Request's body sink or body source that
+// throws fails that request (and only it) with errc::callback_threw, whose
+// message says which callback threw and what; it is not resent. Over
+// HTTP/2 the stream is reset and the connection goes on serving its other
+// streams; over HTTP/1.1 the connection, mid-message, is closed. A
+// completion that throws:
+//  - on an executor of yours (co_await, a token bound to your executor or
+//    strand): the exception leaves that executor's run(), as any Asio
+//    operation's would - your code, your thread, your handling;
+//  - where rebound runs it (a send_async callback, on an I/O thread; a
+//    token with no executor, on Asio's system executor): nobody's run() is
+//    there to receive it, and letting it out would end the process and
+//    every request with it. It is caught, counted in
+//    Counters::callbacks_threw, and otherwise ignored; catch in your
+//    callback what you mean to handle.
+// Event hooks (Options::on_event) that throw are ignored likewise.
+//
 // Thread safety: a Client may be shared by any number of threads; every
 // member is thread-safe. The Client runs its own I/O thread(s)
 // (Options::io_threads; each origin lives on one of them). Callbacks run on

@@ -68,6 +68,8 @@ enum class errc : int {
   body_idle_timeout,         ///< no response body byte within the request's body_idle_timeout
   client_certificate_rejected, ///< the server refused our client certificate, or its absence, with
                                ///< a TLS alert (during the handshake, or right after it in TLS 1.3)
+  callback_threw,            ///< the request's body sink or body source threw; the message says
+                             ///< which, and what it threw. The request is not resent.
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

@@ -62,6 +62,11 @@ struct Counters {
   /// client_shut_down): always 0 unless rebound has a bug (checked builds
   /// abort on a second completion). Tests assert it stays 0.
   std::uint64_t completions_dropped = 0;
+  /// Completions that threw where rebound runs them: a send_async callback
+  /// (on an I/O thread), or a completion token without an executor of its
+  /// own (on Asio's system executor). Caught, counted here, and otherwise
+  /// ignored: no run() of the caller's could receive them.
+  std::uint64_t callbacks_threw = 0;
 };
 
 }  // namespace rebound

@@ -106,7 +106,8 @@ class REBOUND_API Request {
   /// Produces a streamed request body one chunk per call; an empty chunk
   /// ends the body. Called on an I/O thread while the request is written
   /// (keep it quick; it may send requests, which are posted, but must not
-  /// block on one).
+  /// block on one). If it throws, the request fails with
+  /// errc::callback_threw (saying what it threw) and is not resent.
   using BodySource = std::function<std::string()>;
   /// Streams the request body from `source` instead of holding it in
   /// memory (an upload larger than memory, a generated body). With
@@ -156,6 +157,8 @@ class REBOUND_API Request {
   /// (re-authenticated once) or a 429/503 with Retry-After (retried after
   /// the server's delay) is held back, up to 64 KiB, until rebound knows
   /// whether it retries; if not, the sink gets it whole before completion.
+  /// If it throws, it is not called again and the request fails with
+  /// errc::callback_threw (saying what it threw).
   using BodySink = std::function<void(std::string_view chunk)>;
   Request& on_body(BodySink sink) { body_sink_ = std::move(sink); return *this; }
   const BodySink& body_sink() const noexcept { return body_sink_; }

@@ -45,6 +45,7 @@ bool expected_kind(const error_code& ec) {
     case errc::credentials_failed:  // the soak sends none
     case errc::tls_configuration:
     case errc::body_idle_timeout:  // the soak sets no body idle limit
+    case errc::callback_threw:  // the soak's sinks and callbacks never throw
     case errc::client_certificate_rejected: return false;
   }
   return false;

@@ -3,6 +3,7 @@
 // exchange there. Sync and callback calls are thin layers over async_send.
 #include <rebound/client.hpp>
 
+#include "inflight/caller_code.hpp"
 #include "client/shard.hpp"
 #include "net/dialer.hpp"
 
@@ -31,8 +32,11 @@ struct Client::Impl {
     if (options.max_attempts < 1) options.max_attempts = 1;
     scope_credentials();
     tls = std::make_shared<net::TlsContext>(options);
+    Shard::ReleaseOrigin release;
+    if (options.io_threads > 1)
+      release = [this](const std::string& origin, std::uint64_t started) { return release_origin(origin, started); };
     for (unsigned i = 0; i < options.io_threads; ++i)
-      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids));
+      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids, release));
   }
 
   /// Options::credentials.origin as the pools spell an origin; refuses
@@ -50,13 +54,35 @@ struct Client::Impl {
   /// The shard that owns `origin`: each origin lives on one shard, so its
   /// connection limit, queue, dial coalescing and retry budget are the
   /// Client's, not multiplied by the thread count. New origins are spread
-  /// round-robin.
+  /// round-robin (a hash of the origin would need no map, but two busy
+  /// origins would share one thread half the time with two threads). The
+  /// placement lasts while the shard has a pool for the origin or a
+  /// request on its way there: release_origin() ends it with the pool, so
+  /// a client meeting origins without end (a crawler) keeps no entry per
+  /// origin it ever met.
   Shard& shard_for(const Url& url) {
     if (shards.size() == 1) return *shards.front();
     std::lock_guard lock(origins_mutex);
-    auto [it, added] = origin_shard.try_emplace(url.origin(), 0);
-    if (added) it->second = next_shard++ % shards.size();
-    return *shards[it->second];
+    auto [it, added] = origin_shard.try_emplace(url.origin());
+    if (added) it->second.shard = next_shard++ % shards.size();
+    ++it->second.placed;
+    return *shards[it->second.shard];
+  }
+  /// The shard dropping `origin`'s empty pool asks (on its thread): the
+  /// placement goes only when every request placed there has started (a
+  /// request still on its way would meet a new placement elsewhere, and
+  /// the origin would live on two shards at once).
+  bool release_origin(const std::string& origin, std::uint64_t started) {
+    std::lock_guard lock(origins_mutex);
+    auto it = origin_shard.find(origin);
+    if (it == origin_shard.end()) return true;
+    if (it->second.placed != started) return false;
+    origin_shard.erase(it);
+    return true;
+  }
+  std::size_t origins_placed() {
+    std::lock_guard lock(origins_mutex);
+    return origin_shard.size();
   }
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
@@ -71,10 +97,15 @@ struct Client::Impl {
   Options options;
   std::shared_ptr<net::TlsContext> tls;
   std::atomic<std::uint64_t> connection_ids{0};
-  std::vector<std::unique_ptr<Shard>> shards;
+  struct Placement {
+    std::size_t shard = 0;
+    std::uint64_t placed = 0;  // requests sent there (compared with the shard's count of those it started)
+  };
   std::mutex origins_mutex;
-  std::unordered_map<std::string, std::size_t> origin_shard;  // guarded by origins_mutex
-  std::size_t next_shard = 0;                                 // guarded by origins_mutex
+  std::unordered_map<std::string, Placement> origin_shard;  // guarded by origins_mutex
+  std::size_t next_shard = 0;                               // guarded by origins_mutex
+  // Last: destroyed first, so no shard thread can ask release_origin() about a freed map.
+  std::vector<std::unique_ptr<Shard>> shards;
 };
 
 namespace {
@@ -137,13 +168,20 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   // call stack, keeping that executor's work alive until then, and clear the
   // cancellation slot there, where the caller may emit on it.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto caller_ex = asio::prefer(asio::get_associated_executor(handler, asio::system_executor()),
-                                asio::execution::outstanding_work.tracked);
+  auto associated = asio::get_associated_executor(handler, asio::system_executor());
+  // A handler with an executor of its own throws out of that executor's
+  // run(), as any Asio operation's would; one without runs on Asio's system
+  // executor, where nobody could catch it: counted there (client.hpp).
+  inflight::ThrowCount count_throws;
+  if (associated.template target<asio::system_executor>())
+    count_throws = impl_->shards.front()->completions().throw_count();
+  auto caller_ex = asio::prefer(std::move(associated), asio::execution::outstanding_work.tracked);
   inflight::Completion completion(std::in_place_index<1>,
-      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot](Result<Response> r) mutable {
-        caller_ex.execute([handler = std::move(handler), r = std::move(r), slot]() mutable {
+      [handler = std::move(handler), caller_ex = std::move(caller_ex), slot, count_throws](Result<Response> r) mutable {
+        caller_ex.execute([handler = std::move(handler), r = std::move(r), slot, count_throws]() mutable {
           if (slot.is_connected()) slot.clear();
-          std::move(handler)(std::move(r));
+          if (count_throws) inflight::run_counting_throws([&] { std::move(handler)(std::move(r)); }, count_throws);
+          else std::move(handler)(std::move(r));
         });
       });
   impl_->launch(std::move(request), std::move(completion), slot);
@@ -169,10 +207,13 @@ void Client::Impl::launch(Request request, inflight::Completion completion, asio
                                        Clock::now() + timeout, wait_for_ready, std::move(completion));
   if (slot.is_connected() || cancellation) {
     // Cancels arrive from a handler of their own on the shard, never inside
-    // an engine operation; the registration ends when the exchange completes.
-    auto abort_on_shard = [weak = std::weak_ptr<Exchange>(ex), &shard] { shard.abort_soon(weak, errc::cancelled); };
-    if (slot.is_connected()) slot.assign([abort_on_shard](asio::cancellation_type) { abort_on_shard(); });
-    if (cancellation) ex->hold(cancellation->on_cancel(abort_on_shard));
+    // an engine operation. The Cancellation's registration ends when the
+    // exchange completes; the slot is cleared only when the caller's
+    // completion runs, which may be after ~Client, so what it holds must
+    // stay harmless then (Shard::canceller).
+    auto cancel = shard.canceller(ex);
+    if (slot.is_connected()) slot.assign([cancel](asio::cancellation_type) { cancel(); });
+    if (cancellation) ex->hold(cancellation->on_cancel(std::move(cancel)));
   }
   if (!shard.submit(ex)) {
     ex->complete_off_shard(Error(errc::client_shut_down, ex->describe() + ": the client was shut down"));
@@ -198,6 +239,8 @@ Counters Client::counters() const {
 std::string Client::dump_pools() const {
   std::string out;
   for (const auto& s : impl_->shards) out += s->dump();
+  if (impl_->shards.size() > 1)
+    out += "origins placed on I/O threads: " + std::to_string(impl_->origins_placed()) + "\n";
   return out;
 }
 

@@ -13,11 +13,11 @@
 namespace rebound::client {
 
 Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-             std::atomic<std::uint64_t>& connection_ids)
+             std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin)
     : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
       deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
       connector_(make_network_connector(io_.get_executor(), options_, tls_)),
-      clock_(pool::make_steady_clock(io_.get_executor())) {
+      clock_(pool::make_steady_clock(io_.get_executor())), release_origin_(std::move(release_origin)) {
   // The reaper's timer is always pending, which keeps run() going until
   // stop() cancels it and the pools' last handlers have run.
   reap_later();
@@ -42,21 +42,25 @@ void Shard::reap_later() {
     // the old one retire, so none keeps presenting a rotated certificate.
     if (const auto generation = tls_->generation(); generation != tls_generation_seen_) {
       tls_generation_seen_ = generation;
-      for (auto& [_, pool] : pools_) pool->retire_connections_older_than(generation);
+      for (auto& [_, placed] : pools_) placed.pool->retire_connections_older_than(generation);
     }
     for (auto it = pools_.begin(); it != pools_.end();) {
-      // An empty pool is dropped so an origin used once costs nothing later.
-      if (it->second->reap(now)) it = pools_.erase(it);
-      else ++it;
+      // An empty pool is dropped so an origin used once costs nothing later,
+      // in the Client's placement map too.
+      auto& [origin, placed] = *it;
+      if (placed.pool->reap(now) && (!release_origin_ || release_origin_(origin, placed.started)))
+        it = pools_.erase(it);
+      else
+        ++it;
     }
     reap_later();
   });
 }
 
-pool::OriginPool& Shard::origin_pool(const Url& url) {
+Shard::PlacedPool& Shard::origin_pool(const Url& url) {
   const std::string& key = url.origin();
   auto it = pools_.find(key);
-  if (it != pools_.end()) return *it->second;
+  if (it != pools_.end()) return it->second;
   pool::PoolServices services;
   services.executor = io_.get_executor();
   services.options = &options_;
@@ -73,7 +77,7 @@ pool::OriginPool& Shard::origin_pool(const Url& url) {
     };
   }
   auto pool = std::make_shared<pool::OriginPool>(std::move(services), url);
-  return *pools_.emplace(key, std::move(pool)).first->second;
+  return pools_.emplace(key, PlacedPool{std::move(pool)}).first->second;
 }
 
 void Shard::emit(const Event& e) {
@@ -107,33 +111,41 @@ bool Shard::submit(std::shared_ptr<Exchange>& ex) {
   return true;
 }
 
-void Shard::abort_soon(std::weak_ptr<Exchange> ex, errc code) {
-  std::lock_guard lock(accepting_mutex_);
-  if (stopped_) return;  // the shutdown fails it
-  asio::post(io_, [this, ex = std::move(ex), code] {
-    if (auto e = ex.lock()) abort(*e, code);
-  });
+std::function<void()> Shard::canceller(std::weak_ptr<Exchange> ex) {
+  // Holds the gate, not the Shard: `this` is reached only through an open
+  // gate, which stop() closes (under the gate's lock) before the Shard can go.
+  return [gate = foreign_gate_, this, ex = std::move(ex)] {
+    std::lock_guard lock(gate->mutex);
+    if (!gate->open) return;  // the shutdown fails it
+    asio::post(io_, [this, ex] {
+      if (auto e = ex.lock()) abort(*e, errc::cancelled);
+    });
+  };
 }
 
 void Shard::deliver(Completion completion, Result<Response> result) {
   std::lock_guard lock(accepting_mutex_);
-  auto run = [completion = std::move(completion), result = std::move(result)]() mutable {
-    run_completion(completion, std::move(result));
-  };
+  auto run = [completion = std::move(completion), result = std::move(result),
+              threw = completions_.throw_count()]() mutable { run_completion(completion, std::move(result), threw); };
   if (stopped_) asio::post(asio::system_executor(), std::move(run));
   else asio::post(io_, std::move(run));
 }
 
 void Shard::start(std::shared_ptr<Exchange> ex) {
   ++counters_.requests_started;
-  if (ex->done()) return;  // cancelled before it got here
   if (stopped_flag_) {  // handed over just before stop(): its shutdown is queued behind us
+    if (ex->done()) return;
     ++counters_.requests_failed;
     ex->complete(Error(errc::client_shut_down, ex->describe()));
     return;
   }
+  // Counted even when it was cancelled on the way: the Client counted it
+  // when it placed the origin here.
+  PlacedPool& placed = origin_pool(ex->url());
+  ++placed.started;
+  if (ex->done()) return;  // cancelled before it got here
   deadlines_.add(*ex);
-  origin_pool(ex->url()).submit(std::move(ex));
+  placed.pool->submit(std::move(ex));
 }
 
 void Shard::abort(Exchange& ex, errc code) {
@@ -142,9 +154,13 @@ void Shard::abort(Exchange& ex, errc code) {
   const progress reached = ex.response_started() ? progress::response_started
                            : carrier               ? progress::sent
                                                    : progress::not_sent;
+  // Between attempts (after a 401, a 429's Retry-After, a failed dial) the
+  // last attempt's progress is history: say where it is instead.
+  std::string where = ex.describe();
+  if (!carrier && ex.attempts() > 0) where += " (waiting to retry after attempt " + std::to_string(ex.attempts()) + ")";
   ++counters_.requests_failed;
   auto keep = ex.shared_from_this();
-  ex.complete(Error(code, ex.describe(), reached, ex.attempts()));
+  ex.complete(Error(code, std::move(where), reached, ex.attempts()));
   if (carrier)
     carrier->abandon(ex, code == errc::deadline_exceeded ? AttemptCarrier::Abandon::timed_out
                                                           : AttemptCarrier::Abandon::cancelled);
@@ -166,7 +182,7 @@ void Shard::stop() {
     asio::post(io_, [this] {
       reaper_.cancel();
       deadlines_.stop();
-      for (auto& [_, p] : pools_) p->shutdown();
+      for (auto& [_, placed] : pools_) placed.pool->shutdown();
       pools_.clear();
     });
   }
@@ -180,6 +196,7 @@ void Shard::join() {
 void Shard::add_counters(Counters& sum) const {
   counters_.add_to(sum);
   sum.completions_dropped += completions_.dropped();
+  sum.callbacks_threw += completions_.throw_count()->load(std::memory_order_relaxed);
 }
 
 std::string Shard::dump() {
@@ -190,7 +207,7 @@ std::string Shard::dump() {
     if (stopped_) return "(stopped)\n";
     asio::dispatch(io_, [this, p] {  // inline when called from a callback on this thread
       std::ostringstream os;
-      for (auto& [_, pool] : pools_) os << pool->dump() << "\n";
+      for (auto& [_, placed] : pools_) os << placed.pool->dump() << "\n";
       p->set_value(os.str());
     });
   }

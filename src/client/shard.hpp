@@ -23,6 +23,7 @@
 #include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -45,8 +46,16 @@ namespace asio = boost::asio;
 
 class Shard {
  public:
+  /// Asked (on the shard's thread) before an origin's empty pool is
+  /// dropped, with the number of requests for it this shard has started:
+  /// the Client forgets where it placed the origin and says true, or says
+  /// false while a request it placed here is still on its way (the pool is
+  /// kept, and asked about again on the next tick).
+  using ReleaseOrigin = std::function<bool(const std::string& origin, std::uint64_t started)>;
+
+  /// `release_origin` may be empty (a Client with one shard places nothing).
   Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-        std::atomic<std::uint64_t>& connection_ids);
+        std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin = {});
   /// stop()s and joins. Must not run on the shard's own thread.
   ~Shard();
 
@@ -60,9 +69,13 @@ class Shard {
   /// operation is on the stack), else from a handler of its own. False
   /// when the shard has stopped (`ex` untouched).
   bool submit(std::shared_ptr<Exchange>& ex);
-  /// Aborts `ex` with `code` from a handler of its own (any thread): a
-  /// cancel never re-enters the engine mid-operation.
-  void abort_soon(std::weak_ptr<Exchange> ex, errc code);
+  /// What cancels `ex`: callable from any thread, at any time - after
+  /// this Shard is destroyed too, for the caller's cancellation slot or
+  /// Cancellation may outlive the Client. While the shard runs it aborts
+  /// `ex` with errc::cancelled from a handler of its own (a cancel never
+  /// re-enters the engine mid-operation); once stop() began it does
+  /// nothing: the shutdown completes `ex`.
+  std::function<void()> canceller(std::weak_ptr<Exchange> ex);
   /// Runs `completion(result)` off every engine stack: on this shard's
   /// thread, or on Asio's system executor once the shard has stopped.
   void deliver(Completion completion, Result<Response> result);
@@ -78,10 +91,14 @@ class Shard {
   std::string dump();
 
  private:
+  struct PlacedPool {
+    std::shared_ptr<pool::OriginPool> pool;
+    std::uint64_t started = 0;  // requests for this origin started here (see ReleaseOrigin)
+  };
   void start(std::shared_ptr<Exchange> ex);
   void abort(Exchange& ex, errc code);
   void reap_later();
-  pool::OriginPool& origin_pool(const Url& url);
+  PlacedPool& origin_pool(const Url& url);
   void emit(const Event& e);
 
   const Options& options_;
@@ -94,14 +111,16 @@ class Shard {
   DeadlineQueue deadlines_;
   std::unique_ptr<pool::Connector> connector_;
   std::unique_ptr<pool::PoolClock> clock_;
-  std::map<std::string, std::shared_ptr<pool::OriginPool>> pools_;
+  std::map<std::string, PlacedPool> pools_;
+  ReleaseOrigin release_origin_;
   AtomicCounters counters_;
   std::thread thread_;
   std::mutex accepting_mutex_;
   bool stopped_ = false;                    // guarded by accepting_mutex_
-  /// Lets threads that are not ours (a credential source's) post work
-  /// here only while the shard has not stopped: they may answer after the
-  /// Client is gone, and must then find a closed gate, not a freed io_context.
+  /// Lets threads that are not ours (a credential source's, a caller
+  /// cancelling) post work here only while the shard has not stopped: they
+  /// may come after the Client is gone, and must then find a closed gate,
+  /// not a freed io_context.
   struct ForeignGate {
     std::mutex mutex;
     bool open = true;

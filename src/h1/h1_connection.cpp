@@ -183,7 +183,7 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
     if (parser_->is_header_done()) {
       current_->mark_response_started(static_cast<int>(parser_->get().result_int()));
       current_->note_body_progress();  // bytes after the header: body or its framing
-      stream_body_out();
+      if (!stream_body_out()) return;
     }
     if (parser_->is_done()) {
       finish_response(true);
@@ -244,7 +244,12 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
     }
     const Request& r = current_->request();
     current_->mark_body_read();
-    chunk_ = r.body_source()();
+    if (!current_->pull_body_chunk(chunk_)) {
+      writing_ = false;
+      // Half a body is on the wire: the connection goes with the request.
+      fail(make_error_code(errc::callback_threw), progress::sent, current_->caller_threw().value_or(""));
+      return;
+    }
     streamed_ += chunk_.size();
     const auto declared = r.body_source_length();
     if (declared && (streamed_ > *declared || (chunk_.empty() && streamed_ != *declared))) {
@@ -283,11 +288,17 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
   }
 
   // With a body sink, hand over what the parser has accumulated so far.
-  void stream_body_out() {
+  // False when the sink threw: the request failed, and the connection,
+  // mid-response, with it.
+  bool stream_body_out() {
     std::string& body = parser_->get().body();
-    if (!current_->request().body_sink() || body.empty()) return;
-    current_->deliver_body(body);
+    if (!current_->request().body_sink() || body.empty()) return true;
+    if (!current_->deliver_body(body)) {
+      fail(make_error_code(errc::callback_threw), progress::response_started, current_->caller_threw().value_or(""));
+      return false;
+    }
     body.clear();
+    return true;
   }
 
   // An interim (1xx) response: skipped, and the final one parsed next. 101

@@ -249,7 +249,12 @@ class H2Connection final : public conn::Connection,
     used_bytes_ += len;
     st->ex->note_body_progress();
     if (st->ex->request().body_sink()) {
-      st->ex->deliver_body(std::string_view(reinterpret_cast<const char*>(data), len));
+      if (st->local_error) return 0;  // failing already: the rest is nobody's
+      if (!st->ex->deliver_body(std::string_view(reinterpret_cast<const char*>(data), len))) {
+        // The caller's sink threw: this stream ends, the connection serves on.
+        st->local_error = errc::callback_threw;
+        nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
+      }
       return 0;
     }
     std::string& body = st->response.body();
@@ -303,7 +308,10 @@ class H2Connection final : public conn::Connection,
     const Request& r = st.ex->request();
     if (st.chunk_sent == st.chunk.size() && !st.source_done) {
       st.ex->mark_body_read();
-      st.chunk = r.body_source()();
+      if (!st.ex->pull_body_chunk(st.chunk)) {
+        st.local_error = errc::callback_threw;
+        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream only
+      }
       st.chunk_sent = 0;
       st.streamed += st.chunk.size();
       st.source_done = st.chunk.empty();
@@ -328,6 +336,9 @@ class H2Connection final : public conn::Connection,
   Error stream_error(const StreamState& st, std::uint32_t code) const {
     if (!st.violation.empty())
       return Error(errc::protocol_error, describe() + ": the server broke HTTP/2: " + st.violation + " (found by rebound)",
+                   st.response_started ? progress::response_started : progress::sent);
+    if (st.local_error == errc::callback_threw && st.ex && st.ex->caller_threw())
+      return Error(errc::callback_threw, describe() + ": " + *st.ex->caller_threw(),
                    st.response_started ? progress::response_started : progress::sent);
     if (st.local_error)
       return Error(*st.local_error,

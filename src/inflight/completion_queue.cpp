@@ -39,7 +39,7 @@ void CompletionQueue::run_batch() {
   const std::size_t n = std::min(running_.size(), batch_limit);
   for (std::size_t i = 0; i < n; ++i) {
     auto& [completion, result] = running_[i];
-    run_completion(completion, std::move(result));
+    run_completion(completion, std::move(result), threw_);  // a throw is counted, the batch goes on
   }
   if (n < running_.size()) {
     // The rest after the handlers already queued (the writes of the

@@ -14,6 +14,7 @@
 #include <boost/asio/io_context.hpp>
 
 #include <atomic>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -31,6 +32,9 @@ class CompletionQueue {
   void count_dropped() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
   /// Readable from any thread.
   std::uint64_t dropped() const noexcept { return dropped_.load(std::memory_order_relaxed); }
+  /// Completions that threw (Counters::callbacks_threw), wherever rebound
+  /// ran them for this queue's shard; readable from any thread.
+  const std::shared_ptr<std::atomic<std::uint64_t>>& throw_count() const noexcept { return threw_; }
   /// True while this thread runs user code delivered by this queue (or by
   /// run_user_code): a safe point, with no engine operation on the stack.
   bool running_user_code() const noexcept;
@@ -54,6 +58,7 @@ class CompletionQueue {
   std::vector<std::pair<Completion, Result<Response>>> running_;  // kept for its capacity
   bool posted_ = false;
   std::atomic<std::uint64_t> dropped_{0};
+  std::shared_ptr<std::atomic<std::uint64_t>> threw_ = std::make_shared<std::atomic<std::uint64_t>>(0);
 };
 
 }  // namespace rebound::inflight

@@ -1,6 +1,7 @@
 // Exchange: deadline and exactly-once completion.
 #include "inflight/exchange.hpp"
 
+#include "inflight/caller_code.hpp"
 #include "inflight/completion_queue.hpp"
 #include "inflight/deadline_queue.hpp"
 #include "inflight/invariant.hpp"
@@ -56,26 +57,45 @@ void Exchange::arm_header_timeout(std::chrono::milliseconds after, std::function
   });
 }
 
-void Exchange::deliver_body(std::string_view chunk) {
+bool Exchange::deliver_body(std::string_view chunk) {
+  if (caller_threw_) return false;
   if (held_body_) {
     if (held_body_->size() + chunk.size() <= max_held_body) {
       held_body_->append(chunk);
-      return;
+      return true;
     }
-    release_held_body();  // too large to hold: it is the caller's answer after all
+    // Too large to hold: it is the caller's answer after all.
+    if (!release_held_body()) return false;
   }
-  if (chunk.empty()) return;
-  body_reached_sink_ = true;
-  request_.body_sink()(chunk);
+  if (chunk.empty()) return true;
+  return call_sink(chunk);
 }
 
-void Exchange::release_held_body() {
-  if (!held_body_) return;
+bool Exchange::release_held_body() {
+  if (caller_threw_) return false;
+  if (!held_body_) return true;
   std::string body = std::move(*held_body_);
   held_body_.reset();
-  if (body.empty()) return;
+  if (body.empty()) return true;
+  return call_sink(body);
+}
+
+bool Exchange::call_sink(std::string_view chunk) {
   body_reached_sink_ = true;
-  request_.body_sink()(body);
+  if (auto what = what_caller_code_threw([&] { request_.body_sink()(chunk); })) {
+    caller_threw_ = "the request's body sink threw: " + *what;
+    return false;
+  }
+  return true;
+}
+
+bool Exchange::pull_body_chunk(std::string& chunk) {
+  if (caller_threw_) return false;
+  if (auto what = what_caller_code_threw([&] { chunk = request_.body_source()(); })) {
+    caller_threw_ = "the request's body source threw: " + *what;
+    return false;
+  }
+  return true;
 }
 
 void Exchange::watch_body_idle(std::function<void(Exchange&)> on_idle) {
@@ -123,17 +143,17 @@ void Exchange::complete_off_shard(Result<Response> result) {
   if (done_) return;
   done_ = true;
   cancel_registration_.reset();
-  post_completion(asio::system_executor(), std::move(completion_), std::move(result));
+  post_completion(asio::system_executor(), std::move(completion_), std::move(result), completions_.throw_count());
 }
 
-void run_completion(Completion& completion, Result<Response> result) {
-  std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion);
+void run_completion(Completion& completion, Result<Response> result, const ThrowCount& threw) {
+  run_counting_throws([&] { std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion); }, threw);
 }
 
-void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result) {
-  asio::post(executor, [completion = std::move(completion), result = std::move(result)]() mutable {
-    run_completion(completion, std::move(result));
-  });
+void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result,
+                     ThrowCount threw) {
+  asio::post(executor, [completion = std::move(completion), result = std::move(result),
+                        threw = std::move(threw)]() mutable { run_completion(completion, std::move(result), threw); });
 }
 
 bool Exchange::complete(Result<Response> result) {

@@ -13,6 +13,7 @@
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -33,12 +34,14 @@ using Clock = std::chrono::steady_clock;
 using Completion = std::variant<std::function<void(Result<Response>)>,
                                 asio::any_completion_handler<void(Result<Response>)>>;
 
-/// Invokes whichever callable `completion` holds with `result`.
-void run_completion(Completion& completion, Result<Response> result);
+/// Invokes whichever callable `completion` holds with `result`; what it
+/// throws is counted in `threw` (see caller_code.hpp).
+void run_completion(Completion& completion, Result<Response> result, const std::shared_ptr<std::atomic<std::uint64_t>>& threw);
 
 /// Posts `completion(result)` to `executor` (from any thread): a completion
 /// never runs inside rebound's own call stack.
-void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result);
+void post_completion(const asio::any_io_executor& executor, Completion completion, Result<Response> result,
+                     std::shared_ptr<std::atomic<std::uint64_t>> threw);
 
 class Exchange;
 class DeadlineQueue;
@@ -111,9 +114,12 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void hold(Cancellation::Registration r) { cancel_registration_ = std::move(r); }
   void set_carrier(AttemptCarrier* carrier) noexcept { carrier_ = carrier; }
   /// The current attempt ended (its carrier handed it back): no timer of
-  /// that attempt may act on the request any more.
+  /// that attempt may act on the request any more, and until the next one
+  /// begins the request is not on the wire (a deadline or cancel while it
+  /// waits for a 401's new credential or a 429's Retry-After says so).
   void end_attempt() {
     carrier_ = nullptr;
+    response_started_ = false;
     if (header_timer_) header_timer_->cancel();
     if (body_idle_timer_) body_idle_timer_->cancel();
   }
@@ -139,11 +145,20 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// A chunk of the response body, for a request with a body sink: to the
   /// sink, or held (see mark_response_started). A held body over
   /// max_held_body goes to the sink after all, and the answer is final.
-  void deliver_body(std::string_view chunk);
+  /// False when the sink threw: the attempt must end, failed with
+  /// errc::callback_threw and caller_threw().
+  [[nodiscard]] bool deliver_body(std::string_view chunk);
   /// The caller's sink has been handed bytes: the response is the caller's.
   bool body_reached_sink() const noexcept { return body_reached_sink_; }
-  /// The answer is the caller's: a held body goes to the sink now.
-  void release_held_body();
+  /// The answer is the caller's: a held body goes to the sink now. False
+  /// when the sink threw (as deliver_body).
+  [[nodiscard]] bool release_held_body();
+  /// The request body source's next chunk into `chunk` (empty: the end).
+  /// False when the source threw (as deliver_body).
+  [[nodiscard]] bool pull_body_chunk(std::string& chunk);
+  /// What the caller's sink or source threw, in words ("the request's body
+  /// sink threw: disk full"), once one did; the sink is not called again.
+  const std::optional<std::string>& caller_threw() const noexcept { return caller_threw_; }
   static constexpr std::size_t max_held_body = 64 * 1024;
   /// Bytes of the response body arrived (for body_idle_timeout).
   void note_body_progress() {
@@ -163,7 +178,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool reauthenticated() const noexcept { return reauthenticated_; }
   void mark_reauthenticated() noexcept { reauthenticated_ = true; }
   /// The current attempt's response header arrived: how far it got, for an
-  /// error that ends it from outside (deadline, cancel).
+  /// error that ends it from outside (deadline, cancel). False between
+  /// attempts.
   bool response_started() const noexcept { return response_started_; }
 
   /// Completes with a response or error. Completing twice is a bug in
@@ -207,6 +223,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool response_started_ = false;
   bool body_read_ = false;
   std::optional<std::string> held_body_;  // engaged while an answer may be retried
+  std::optional<std::string> caller_threw_;
+  bool call_sink(std::string_view chunk);
   bool body_reached_sink_ = false;
   Clock::time_point rest_until_{};
   bool done_ = false;

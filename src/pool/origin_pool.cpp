@@ -250,8 +250,12 @@ void OriginPool::schedule_wake(Clock::time_point at) {
 
 void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
   if (ex->done()) return;
+  // A held 401/429/503 body is the caller's answer after all; a sink that
+  // throws on it makes the answer that error.
+  if (result && !ex->release_held_body())
+    result = Error(errc::callback_threw, ex->describe() + ": " + ex->caller_threw().value_or(""),
+                   progress::response_started, ex->attempts());
   if (services_.counters) ++(result ? services_.counters->requests_succeeded : services_.counters->requests_failed);
-  if (result) ex->release_held_body();  // a held 401/429/503 body is the caller's answer after all
   if (observed())
     emit(EventKind::request_done, result ? result->connection_id() : 0,
          result ? result->protocol() : protocol_, result ? error_code{} : result.error().code(),

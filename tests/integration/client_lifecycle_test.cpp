@@ -6,11 +6,17 @@
 #include "integration/completions.hpp"
 #include "integration/fixtures.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/bind_executor.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/io_context.hpp>
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace rebound;
@@ -67,6 +73,31 @@ TEST(ClientLifecycle, DestroyingTheClientCompletesEveryRequestInFlightExactlyOnc
       EXPECT_EQ(done.result(i).error().code(), errc::client_shut_down) << done.result(i).error().message();
     }
   }
+}
+
+// The caller's cancellation signal and executor live longer than the
+// Client, and its completion has not run when the Client goes (the caller's
+// io_context is not running yet): the slot still holds rebound's handler.
+// Emitting on it then must touch nothing the Client freed (run under
+// ci-sanitize, the old handler's Shard& was a heap-use-after-free).
+TEST(ClientLifecycle, ACancellationSignalEmittedAfterTheClientIsGoneDoesNothing) {
+  namespace asio = boost::asio;
+  auto s = start_server();
+  asio::io_context caller;
+  asio::cancellation_signal signal;
+  std::optional<Result<Response>> result;
+  auto c = std::make_unique<Client>();
+  c->async_send(Request::get(s->url() + "/delay/5000"),
+                asio::bind_cancellation_slot(signal.slot(), asio::bind_executor(caller, [&](Result<Response> r) {
+                                               result = std::move(r);
+                                             })));
+  ASSERT_TRUE(eventually([&] { return s->stats().requests_by_path["/delay/5000"] == 1; }));
+  c.reset();
+  signal.emit(asio::cancellation_type::terminal);
+  caller.run();
+  ASSERT_TRUE(result) << "the completion never ran";
+  ASSERT_FALSE(*result) << "status " << (*result)->status();
+  EXPECT_EQ(result->error().code(), errc::client_shut_down) << result->error().message();
 }
 
 TEST(ClientLifecycle, ShutdownFromACompletionCallbackShutsEverythingDown) {

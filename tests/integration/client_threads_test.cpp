@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -116,4 +117,48 @@ TEST(ClientThreads, DumpPoolsFromCallbacksOnTwoShardsAtOnceDoesNotDeadlock) {
   EXPECT_NE(fa.get().find(a->url()), std::string::npos) << "the caller's own shard is always dumped";
   EXPECT_NE(fb.get().find(b->url()), std::string::npos);
   EXPECT_NE(c.dump_pools().find(b->url()), std::string::npos) << "from outside, every shard is dumped";
+}
+
+namespace {
+
+// The count dump_pools() reports of origins the Client has placed on an
+// I/O thread; nullopt when the dump does not say.
+std::optional<std::size_t> origins_placed(const Client& c) {
+  const std::string dump = c.dump_pools();
+  const std::string label = "origins placed on I/O threads: ";
+  const auto at = dump.find(label);
+  if (at == std::string::npos) return std::nullopt;
+  return std::stoul(dump.substr(at + label.size()));
+}
+
+}  // namespace
+
+TEST(ClientThreads, AnOriginIsForgottenOnceItsPoolIsReapedSoACrawlerDoesNotGrowWithoutBound) {
+  // A crawler or a multi-tenant proxy meets origins without end. Each is
+  // placed on one I/O thread (so its limits hold for the whole Client);
+  // that placement must go when the origin's pool does, or the Client
+  // keeps an entry per origin it ever met.
+  Options o;
+  o.io_threads = 2;
+  CheckedClient c(o);
+  std::set<std::uint16_t> ports;
+  while (ports.size() < 30) ports.insert(unused_port());
+  Completions done(ports.size());
+  std::size_t i = 0;
+  for (const auto port : ports)
+    c.send_async(Request::get("http://127.0.0.1:" + std::to_string(port) + "/").retry_policy(RetryPolicy::never),
+                 done.callback(i++));
+  ASSERT_TRUE(done.wait(10s)) << done.completed() << " of " << ports.size() << " completed";
+  for (std::size_t k = 0; k < ports.size(); ++k) {
+    ASSERT_FALSE(done.result(k));
+    EXPECT_EQ(done.result(k).error().code(), errc::connection_refused) << done.result(k).error().message();
+  }
+  ASSERT_TRUE(eventually([&] { return origins_placed(c) == std::size_t{0}; }, 10s))
+      << "origins still placed after their pools were reaped: " << origins_placed(c).value_or(9999) << "\n"
+      << c.dump_pools();
+  // A forgotten origin met again is placed again, and served.
+  auto s = start_server();
+  auto r = c.get(s->url() + "/");
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(origins_placed(c), std::size_t{1});
 }

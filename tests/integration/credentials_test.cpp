@@ -333,6 +333,64 @@ TEST(Credentials, ShutdownCompletesASendWaitingForItsCredentialAtOnceAndTheLateA
   EXPECT_EQ(s->stats().requests, 0u);
 }
 
+// A 401 sends the source back for a fresh credential; while it works (an
+// exec plugin, seconds) the request's next attempt has not left the client.
+// A deadline or cancel then reports "not sent", not the 401 attempt's
+// "response_started".
+TEST(Credentials, ARequestCancelledWhileItsCredentialIsRefreshedAfterA401ReportsItsRetryWasNotSent) {
+  auto s = start_server();
+  AuthRecorder rec;
+  rec.accepted = "Bearer new";
+  rec.install(*s);
+  // The first fetch answers at once with a token the server rejects; the
+  // refresh after the 401 answers only when the test lets it.
+  struct Refresh {
+    std::mutex mutex;
+    std::function<void(Result<Credential>)> answer;
+  };
+  auto refresh = std::make_shared<Refresh>();
+  class RefreshingSource final : public CredentialSource {
+   public:
+    explicit RefreshingSource(std::shared_ptr<Refresh> r) : refresh_(std::move(r)) {}
+    void fetch(const std::optional<Credential>& rejected, std::function<void(Result<Credential>)> done) override {
+      if (!rejected) {
+        done(Credential{{{"authorization", "Bearer old"}}});
+        return;
+      }
+      std::lock_guard lock(refresh_->mutex);
+      refresh_->answer = std::move(done);
+    }
+
+   private:
+    std::shared_ptr<Refresh> refresh_;
+  };
+  auto source = std::make_shared<RefreshingSource>(refresh);
+  std::function<void(Result<Credential>)> late_answer;
+  {
+    CheckedClient c(with_credentials(source, s->url()));
+    Cancellation cancel;
+    auto done = std::make_shared<std::promise<Result<Response>>>();
+    auto result = done->get_future();
+    c.send_async(Request::get(s->url() + "/who").timeout(20s).cancellation(cancel),
+                 [done](Result<Response> r) { done->set_value(std::move(r)); });
+    ASSERT_TRUE(eventually([&] {
+      std::lock_guard lock(refresh->mutex);
+      return static_cast<bool>(refresh->answer);
+    })) << "the 401 did not ask the source again";
+    cancel.cancel();
+    ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+    auto r = result.get();
+    ASSERT_FALSE(r) << "status " << r->status();
+    EXPECT_EQ(r.error().code(), errc::cancelled);
+    EXPECT_EQ(r.error().reached(), progress::not_sent) << r.error().message();
+    EXPECT_NE(r.error().message().find("waiting to retry"), std::string::npos) << r.error().message();
+    std::lock_guard lock(refresh->mutex);
+    late_answer = std::move(refresh->answer);
+  }
+  late_answer(Credential{{{"authorization", "Bearer new"}}});  // after the Client: nothing happens
+  EXPECT_EQ(rec.all(), std::vector<std::string>{"Bearer old"});
+}
+
 TEST(Credentials, NeverAppearInEventsErrorsOrThePoolDump) {
   auto s = start_server();
   AuthRecorder rec;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <future>
 
 using namespace rebound;
 using namespace rebound::testing;
@@ -126,6 +127,33 @@ TEST(RetryAfter, AWaitPastTheDeadlineReturnsTheBusyAnswerAtOnce) {
   ASSERT_TRUE(r) << r.error().message();
   EXPECT_EQ(r->status(), 503);
   EXPECT_LT(elapsed_since(t0), 1s) << "waited for a retry that could not come in time";
+}
+
+// The first attempt was answered 429; the retry has not left the client
+// when the caller cancels during the server's delay. How far the request
+// got is how far its current attempt got: not sent (the 429 said the
+// server did not do the work), never the earlier attempt's
+// "response_started", which would tell the caller a response was cut off.
+TEST(RetryAfter, ARequestCancelledWhileItWaitsOutRetryAfterReportsItsRetryWasNotSent) {
+  auto s = start_server();
+  auto seen = route_busy(*s, "/busy", 1, 429, "5");
+  CheckedClient c;
+  Cancellation cancel;
+  auto done = std::make_shared<std::promise<Result<Response>>>();
+  auto result = done->get_future();
+  // The deadline allows the wait: past it, the 429 itself would be the answer.
+  c.send_async(Request::get(s->url() + "/busy").timeout(20s).cancellation(cancel),
+               [done](Result<Response> r) { done->set_value(std::move(r)); });
+  ASSERT_TRUE(eventually([&] { return c.counters().retries == 1; })) << "the 429 was not waited out";
+  cancel.cancel();
+  ASSERT_EQ(result.wait_for(5s), std::future_status::ready);
+  auto r = result.get();
+  ASSERT_FALSE(r) << "status " << r->status();
+  EXPECT_EQ(r.error().code(), errc::cancelled);
+  EXPECT_EQ(r.error().reached(), progress::not_sent) << r.error().message();
+  EXPECT_NE(r.error().message().find("[not sent, attempts: 1]"), std::string::npos) << r.error().message();
+  EXPECT_NE(r.error().message().find("waiting to retry"), std::string::npos) << r.error().message();
+  EXPECT_EQ(seen->load(), 1);
 }
 
 TEST(RetryAfter, AStormOfBusyAnswersIsHeldToTheRetryBudget) {
