@@ -89,7 +89,9 @@ Error classify_connect_status(unsigned status, std::string_view reason, const Pr
   if (status >= 200 && status < 300) return {};
   const std::string said = "proxy " + proxy.display() + " answered CONNECT with " + std::to_string(status) +
                            (reason.empty() ? "" : " \"" + std::string(reason) + "\"");
-  if (status == 407)
+  // Only the proxy answers a CONNECT, so its 401 means our credentials too
+  // (tinyproxy answers 401 to wrong ones, 407 to none).
+  if (status == 407 || status == 401)
     return Error(errc::proxy_auth_required,
                  said + (proxy.user.empty() ? " (no credentials given)" : " (the credentials were refused)"));
   return Error(errc::proxy_tunnel_refused, said);

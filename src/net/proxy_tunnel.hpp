@@ -1,6 +1,7 @@
 // An HTTP CONNECT tunnel (RFC 9110 9.3.6) through an HTTP/1.1 proxy, on
 // Boost.Beast: the request with its Proxy-Authorization, and the proxy's
-// answer classified - 2xx opens the tunnel, 407 is proxy_auth_required,
+// answer classified - 2xx opens the tunnel, 407 (or 401: only the proxy
+// answers a CONNECT) is proxy_auth_required,
 // anything else proxy_tunnel_refused with the status.
 #pragma once
 

@@ -161,6 +161,7 @@ TEST(ConnectStatus, TwoHundredsOpenFourOhSevenAsksForAuthOthersRefuse) {
   ProxyUrl p{ProxyUrl::Kind::http, "127.0.0.1", 3128, "", ""};
   EXPECT_FALSE(classify_connect_status(200, "Connection established", p));
   EXPECT_EQ(classify_connect_status(407, "Proxy Authentication Required", p), errc::proxy_auth_required);
+  EXPECT_EQ(classify_connect_status(401, "Unauthorized", p), errc::proxy_auth_required);  // tinyproxy's wrong password
   const auto refused = classify_connect_status(403, "Forbidden", p);
   EXPECT_EQ(refused, errc::proxy_tunnel_refused);
   EXPECT_NE(refused.message().find("403 \"Forbidden\""), std::string::npos) << refused.message();
