@@ -38,7 +38,13 @@ bool TlsSessionCache::prepare(SSL* ssl, const std::string& key) {
     sessions_.erase(it);
     return false;
   }
-  return SSL_set_session(ssl, s) == 1;  // takes its own reference
+  // A copy again: the connection's abrupt close would mark the cached
+  // object itself not resumable (TLS 1.2 resumes without a new session).
+  SSL_SESSION* copy = SSL_SESSION_dup(s);
+  if (!copy) return false;
+  const bool offered = SSL_set_session(ssl, copy) == 1;  // takes its own reference
+  SSL_SESSION_free(copy);
+  return offered;
 }
 
 void TlsSessionCache::forget(const std::string& key) {
@@ -61,8 +67,12 @@ int TlsSessionCache::on_new_session(SSL* ssl, SSL_SESSION* session) {
   if (!tag) return 0;
   auto cache = tag->cache.lock();
   if (!cache) return 0;
-  cache->store(tag->key, session);
-  return 1;  // the cache owns the reference OpenSSL handed us
+  // A copy: OpenSSL marks the SSL's own session not resumable when the
+  // connection is freed without a close_notify, as ours are (Stream::close),
+  // and under TLS 1.3 that object is the one the last ticket arrived in.
+  SSL_SESSION* copy = SSL_SESSION_dup(session);
+  if (copy) cache->store(tag->key, copy);
+  return 0;  // OpenSSL keeps its reference to `session`
 }
 
 void TlsSessionCache::store(const std::string& key, SSL_SESSION* session) {
