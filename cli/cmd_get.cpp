@@ -5,6 +5,7 @@
 
 #include <iostream>
 #include <mutex>
+#include <optional>
 
 namespace rebound::cli {
 namespace {
@@ -18,6 +19,7 @@ struct GetFlags {
   bool include = false;
   bool fail = false;
   std::uint64_t max_filesize = 0;  // 0: no cap beyond the library's default
+  std::optional<std::string> proxy;  // -x: overrides the environment; "" means none (as curl)
   ClientFlags client;
 };
 
@@ -46,6 +48,10 @@ int run(const GetFlags& f) {
   // first (they come with the complete response): then it is held, bounded.
   const bool stream = !f.include;
   if (f.max_filesize > 0) options.max_response_body = f.max_filesize;
+  if (f.proxy) {
+    options.proxy.url = *f.proxy;
+    options.proxy.use_environment = !f.proxy->empty() && options.proxy.use_environment;
+  }
   Cancellation cancel;
   auto streamed = std::make_shared<std::uint64_t>(0);
   auto over_limit = std::make_shared<bool>(false);
@@ -109,6 +115,8 @@ void add_get(CLI::App& root) {
   app->add_flag("-v,--verbose", flags->verbose, "Narrate connections and the exchange on stderr");
   app->add_flag("-i,--include", flags->include, "Print the status line and headers before the body");
   app->add_flag("-f,--fail", flags->fail, "Exit 22 when the status is 400 or above");
+  app->add_option("-x,--proxy", flags->proxy,
+                  "Proxy: http://[user:pass@]host:port, socks5://, socks5h:// (overrides HTTP(S)_PROXY; \"\": none)");
   app->add_option("--max-filesize", flags->max_filesize,
                   "Stop and exit 63 when the response body exceeds this many bytes (default 1 GiB)");
   app->footer(exit_codes_help());

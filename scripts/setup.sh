@@ -15,6 +15,7 @@ packages=(
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
   python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
+  tinyproxy microsocks  # tests/net proxy tests: a real HTTP proxy (CONNECT, basic auth) and SOCKS5 server
   "$@"
 )
 # kubectl, for tests/kube (kubeconfig files written by kubectl),

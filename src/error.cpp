@@ -63,6 +63,9 @@ std::string ErrorCategory::message(int ev) const {
     case errc::body_idle_timeout: return "response body went idle";
     case errc::client_certificate_rejected: return "the server rejected the client certificate (or its absence)";
     case errc::callback_threw: return "a callback of the request threw";
+    case errc::proxy_unreachable: return "the proxy could not be reached";
+    case errc::proxy_auth_required: return "the proxy requires authentication (or refused the credentials)";
+    case errc::proxy_tunnel_refused: return "the proxy refused to open a tunnel to the origin";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -125,7 +128,8 @@ bool in_condition(errc e, condition c) noexcept {
     case condition::connection_failure:
       return e == errc::connection_refused || e == errc::connection_closed ||
              e == errc::connection_lost_after_send || e == errc::truncated_response ||
-             e == errc::health_check_failed || e == errc::connect_timeout;
+             e == errc::health_check_failed || e == errc::connect_timeout ||
+             e == errc::proxy_unreachable;
     case condition::timeout:
       return e == errc::connect_timeout || e == errc::deadline_exceeded ||
              e == errc::response_header_timeout || e == errc::health_check_failed ||
@@ -135,7 +139,8 @@ bool in_condition(errc e, condition c) noexcept {
              e == errc::connect_timeout || e == errc::connection_closed ||
              e == errc::connection_lost_after_send || e == errc::health_check_failed ||
              e == errc::refused_by_server || e == errc::response_header_timeout ||
-             e == errc::tls_handshake_failed;
+             e == errc::tls_handshake_failed || e == errc::proxy_unreachable ||
+             e == errc::proxy_tunnel_refused;
     case condition::request_error:
       return e == errc::invalid_url || e == errc::unsupported_scheme ||
              e == errc::invalid_request || e == errc::tls_configuration || e == errc::callback_threw;
@@ -189,6 +194,9 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(body_idle_timeout)
     REBOUND_ERRC_NAME(client_certificate_rejected)
     REBOUND_ERRC_NAME(callback_threw)
+    REBOUND_ERRC_NAME(proxy_unreachable)
+    REBOUND_ERRC_NAME(proxy_auth_required)
+    REBOUND_ERRC_NAME(proxy_tunnel_refused)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

@@ -70,6 +70,11 @@ enum class errc : int {
                                ///< a TLS alert (during the handshake, or right after it in TLS 1.3)
   callback_threw,            ///< the request's body sink or body source threw; the message says
                              ///< which, and what it threw. The request is not resent.
+  proxy_unreachable,         ///< the proxy did not resolve, refused the connection, or closed it
+                             ///< during its handshake
+  proxy_auth_required,       ///< the proxy wants credentials, or refused ours (HTTP 407, SOCKS5)
+  proxy_tunnel_refused,      ///< the proxy would not open the tunnel to the origin: the CONNECT
+                             ///< status or the SOCKS5 reply is in the message
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

@@ -49,6 +49,41 @@ struct TlsOptions {
   std::chrono::milliseconds reload_interval = std::chrono::minutes(5);
 };
 
+/// Proxies. By default the environment decides, with curl's rules:
+/// `http_proxy`/`HTTP_PROXY` for http:// URLs, `https_proxy`/`HTTPS_PROXY`
+/// for https:// (lower case first), and `no_proxy`/`NO_PROXY` for the hosts
+/// that bypass them. A proxy URL is `http://[user:pass@]host[:port]`
+/// (HTTP/1.1 to the proxy: absolute-form requests for http://, a CONNECT
+/// tunnel for https:// - TLS and HTTP/2 by ALPN inside it),
+/// `socks5h://` (SOCKS5, the proxy resolves the name), or `socks5://`
+/// (SOCKS5, the name resolved here); user and password (percent-encoded)
+/// become basic auth or SOCKS5 username/password. Without a port: 80 for
+/// http, 1080 for SOCKS. A bare `host:port` is taken as http://.
+/// `https://` proxies are not supported yet (the dial fails with
+/// unsupported_scheme). The environment is read once, when the Client is
+/// constructed; a malformed value fails each dial it would serve with
+/// invalid_url, naming the variable.
+///
+/// The pool keys connections by origin and the proxy is a function of the
+/// origin for a Client, so connections through a proxy and direct ones are
+/// never shared. Proxy failures are dial failures (progress::not_sent):
+/// errc::proxy_unreachable, proxy_auth_required (407, or SOCKS5 refused
+/// the credentials), proxy_tunnel_refused (the status or SOCKS5 reply).
+struct ProxyOptions {
+  /// The proxy for every URL, overriding the environment (with `no_proxy`
+  /// below instead of NO_PROXY). Empty: see use_environment.
+  std::string url;
+  /// Hosts that bypass `url`, curl's NO_PROXY syntax: a comma (or space)
+  /// separated list of names (a name matches itself and its subdomains; a
+  /// leading dot is ignored), IP literals or CIDR blocks ("10.0.0.0/8",
+  /// IPv6 with or without brackets), each optionally with ":port" (then
+  /// only that port); "*" alone: every host. Used only with `url`.
+  std::string no_proxy;
+  /// With `url` empty: true reads the environment, false connects directly
+  /// (no proxy at all, whatever the environment says).
+  bool use_environment = true;
+};
+
 struct Options {
   // --- connections ---
   std::chrono::milliseconds connect_timeout = 10s;
@@ -73,6 +108,7 @@ struct Options {
   std::chrono::milliseconds idle_timeout = 90s;
   HttpVersion http_version = HttpVersion::automatic;
   TlsOptions tls;
+  ProxyOptions proxy;
   /// Added to every request to credentials.origin (see credentials.hpp).
   CredentialOptions credentials;
 

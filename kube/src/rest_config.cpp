@@ -7,6 +7,7 @@ namespace rebound::kube {
 
 void RestConfig::apply_to(rebound::Options& options) const {
   options.tls = tls;
+  if (!proxy_url.empty()) options.proxy.url = proxy_url;
   if (!impersonate.empty())
     options.credentials = rebound::CredentialOptions{detail::impersonating(credentials, impersonate), server};
   else if (credentials)

@@ -46,6 +46,9 @@ bool expected_kind(const error_code& ec) {
     case errc::tls_configuration:
     case errc::body_idle_timeout:  // the soak sets no body idle limit
     case errc::callback_threw:  // the soak's sinks and callbacks never throw
+    case errc::proxy_unreachable:  // the soak uses no proxy
+    case errc::proxy_auth_required:
+    case errc::proxy_tunnel_refused:
     case errc::client_certificate_rejected: return false;
   }
   return false;

@@ -13,12 +13,12 @@ class NetworkConnector final : public pool::Connector {
       : executor_(std::move(executor)), options_(options), tls_(std::move(tls)) {}
 
   std::shared_ptr<net::Dial> dial(const Url& origin, net::DialHandler done) override {
-    return net::Dial::start(executor_, origin, options_, tls_, std::move(done));
+    return net::Dial::start(executor_, origin, options_, tls_, std::move(done), &proxies_);
   }
 
   std::shared_ptr<conn::Connection> connect(conn::ConnectionOwner& owner, std::uint64_t id, net::DialResult dialed) override {
     switch (dialed.protocol) {
-      case Protocol::http1: return h1::make_connection(owner, id, std::move(dialed.stream), options_);
+      case Protocol::http1: return h1::make_connection_via(owner, id, std::move(dialed.stream), options_, std::move(dialed.forward));
       case Protocol::http2: return h2::make_connection(owner, id, std::move(dialed.stream), options_);
     }
     return nullptr;
@@ -28,6 +28,7 @@ class NetworkConnector final : public pool::Connector {
   boost::asio::any_io_executor executor_;
   const Options& options_;
   std::shared_ptr<net::TlsContext> tls_;
+  const net::ProxySelector proxies_{options_.proxy};  // the environment, read once per Client
 };
 
 }  // namespace

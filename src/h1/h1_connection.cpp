@@ -33,8 +33,9 @@ using inflight::Exchange;
 class H1Connection final : public conn::Connection, public std::enable_shared_from_this<H1Connection> {
  public:
   H1Connection(conn::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
-               const Options& options)
-      : Connection(owner, id, Protocol::http1), stream_(std::move(stream)), options_(options) {}
+               const Options& options, net::ForwardProxy forward)
+      : Connection(owner, id, Protocol::http1), stream_(std::move(stream)), options_(options),
+        forward_(std::move(forward)) {}
 
   void start() { read_more(); }
 
@@ -180,6 +181,14 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
            "a trailer section over " + std::to_string(options_.max_header_list_size) + " bytes");
       return;
     }
+    if (parser_->is_header_done() && forward_.absolute_form && parser_->get().result_int() == 407) {
+      // The proxy, not the origin, wants credentials: a proxy error like
+      // CONNECT's 407, not the origin's response.
+      fail(make_error_code(errc::proxy_auth_required), progress::response_started,
+           std::string("the proxy answered 407 \"") + std::string(parser_->get().reason()) + "\"" +
+               (forward_.authorization.empty() ? " (no credentials given)" : " (the credentials were refused)"));
+      return;
+    }
     if (parser_->is_header_done()) {
       current_->mark_response_started(static_cast<int>(parser_->get().result_int()));
       current_->note_body_progress();  // bytes after the header: body or its framing
@@ -197,8 +206,10 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
     const Url& url = current_->url();
     request_ = {};
     request_.method_string(r.method());
-    request_.target(url.target());
+    // Through a forwarding proxy: the absolute form, "http://host:port/path".
+    request_.target(forward_.absolute_form ? url.str() : url.target());
     request_.version(11);
+    if (!forward_.authorization.empty()) request_.set(http::field::proxy_authorization, forward_.authorization);
     bool has_host = false;
     for (const auto& [name, value] : r.headers()) {
       if (iequals(name, "host")) has_host = true;
@@ -400,6 +411,7 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
 
   std::unique_ptr<net::Stream> stream_;
   const Options& options_;
+  const net::ForwardProxy forward_;
   std::shared_ptr<Exchange> current_;
   http::request<http::span_body<const char>> request_;
   std::optional<http::request_serializer<http::span_body<const char>>> serializer_;
@@ -424,12 +436,17 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
 
 }  // namespace
 
-std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
-                                                  std::unique_ptr<net::Stream> stream,
-                                                  const Options& options) {
-  auto c = std::make_shared<H1Connection>(owner, id, std::move(stream), options);
+std::shared_ptr<conn::Connection> make_connection_via(conn::ConnectionOwner& owner, std::uint64_t id,
+                                                      std::unique_ptr<net::Stream> stream, const Options& options,
+                                                      net::ForwardProxy forward) {
+  auto c = std::make_shared<H1Connection>(owner, id, std::move(stream), options, std::move(forward));
   c->start();
   return c;
+}
+
+std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
+                                                  std::unique_ptr<net::Stream> stream, const Options& options) {
+  return make_connection_via(owner, id, std::move(stream), options, {});
 }
 
 }  // namespace rebound::h1

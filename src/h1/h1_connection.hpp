@@ -3,6 +3,7 @@
 // a dead connection leaves the pool before anyone picks it).
 #pragma once
 
+#include "net/dialer.hpp"
 #include "net/stream.hpp"
 #include "conn/connection.hpp"
 
@@ -16,5 +17,11 @@ namespace rebound::h1 {
 std::shared_ptr<conn::Connection> make_connection(conn::ConnectionOwner& owner, std::uint64_t id,
                                                   std::unique_ptr<net::Stream> stream,
                                                   const Options& options);
+/// The same, for what the dial said about a proxy: with `forward.absolute_form` the stream goes to a forwarding HTTP proxy:
+/// requests are sent in absolute form with the proxy's credentials, and a
+/// 407 fails the request with errc::proxy_auth_required.
+std::shared_ptr<conn::Connection> make_connection_via(conn::ConnectionOwner& owner, std::uint64_t id,
+                                                      std::unique_ptr<net::Stream> stream, const Options& options,
+                                                      net::ForwardProxy forward);
 
 }  // namespace rebound::h1

@@ -1,8 +1,13 @@
-// Resolve + connect + TLS for one new connection. One object per dial; the
-// connect_timeout covers all three steps.
+// Resolve + connect + proxy handshake + TLS for one new connection. One
+// object per dial; the connect_timeout covers every step, so a proxy that
+// accepts and never answers is bounded like a silent server.
 #include "net/dialer.hpp"
 
+#include "net/proxy_tunnel.hpp"
+#include "net/socks5.hpp"
+
 #include <boost/asio/connect.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -28,21 +33,33 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
       : url_(url), options_(options), tls_context_(std::move(tls)), handler_(std::move(handler)),
         resolver_(ex), socket_(ex), timer_(ex) {}
 
-  void run() {
+  void run(const ProxySelector* proxies) {
     timer_.expires_after(options_.connect_timeout);
     timer_.async_wait([self = shared_from_this()](error_code ec) {
       if (!ec) self->on_timeout();
     });
-    boost::system::error_code ec;
-    auto address = asio::ip::make_address(url_.host(), ec);
-    if (!ec) {
-      connect({tcp::endpoint(address, url_.port())});
+    if (proxies) {
+      auto chosen = proxies->for_url(url_);
+      if (!chosen) {
+        asio::post(resolver_.get_executor(), [self = shared_from_this(), e = chosen.error()] {
+          self->fail(e.code(), e.where());
+        });
+        return;
+      }
+      proxy_ = std::move(*chosen);
+    }
+    // socks5:// (not socks5h) sends the proxy an address resolved here.
+    if (proxy_ && proxy_->kind == ProxyUrl::Kind::socks5 && !is_address(url_.host())) {
+      resolver_.async_resolve(url_.host(), std::to_string(url_.port()),
+                              [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
+                                if (self->done_) return;
+                                if (ec || r.empty()) return self->fail_resolve(url_host_error(self->url_, ec));
+                                self->target_address_ = r.begin()->endpoint().address().to_string();
+                                self->dial_next_hop();
+                              });
       return;
     }
-    resolver_.async_resolve(url_.host(), std::to_string(url_.port()),
-                            [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
-                              self->on_resolved(ec, std::move(r));
-                            });
+    dial_next_hop();
   }
 
   bool reached_peer() const noexcept override { return reached_peer_; }
@@ -53,12 +70,45 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   }
 
  private:
-  std::string where() const { return "dialing " + url_.origin(); }
+  static bool is_address(const std::string& host) {
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    return !ec;
+  }
+  static std::string url_host_error(const Url& url, error_code ec) {
+    return "\"" + url.host() + "\": " + (ec ? ec.message() : "no addresses");
+  }
+
+  std::string where() const {
+    return "dialing " + url_.origin() + (proxy_ ? " via " + proxy_->display() : std::string());
+  }
+
+  // TCP to the proxy when there is one, else to the origin.
+  void dial_next_hop() {
+    const std::string& host = proxy_ ? proxy_->host : url_.host();
+    const std::uint16_t port = proxy_ ? proxy_->port : url_.port();
+    boost::system::error_code ec;
+    auto address = asio::ip::make_address(host, ec);
+    if (!ec) {
+      connect({tcp::endpoint(address, port)});
+      return;
+    }
+    resolver_.async_resolve(host, std::to_string(port),
+                            [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
+                              self->on_resolved(ec, std::move(r));
+                            });
+  }
+
+  void fail_resolve(std::string detail) { fail(make_error_code(errc::resolve_failed), std::move(detail)); }
 
   void on_resolved(error_code ec, tcp::resolver::results_type results) {
     if (done_) return;
     if (ec || results.empty()) {
-      fail(make_error_code(errc::resolve_failed), "\"" + url_.host() + "\": " + (ec ? ec.message() : "no addresses"));
+      if (proxy_)
+        fail(make_error_code(errc::proxy_unreachable),
+             "the proxy's name \"" + proxy_->host + "\" did not resolve: " + (ec ? ec.message() : "no addresses"));
+      else
+        fail_resolve(url_host_error(url_, ec));
       return;
     }
     std::vector<tcp::endpoint> endpoints;
@@ -76,14 +126,37 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   void on_connected(error_code ec) {
     if (done_) return;
     if (ec) {
-      if (ec == asio::error::connection_refused)
-        fail(make_error_code(errc::connection_refused), ec.message());
-      else
-        fail(ec, ec.message());
+      if (proxy_) fail(make_error_code(errc::proxy_unreachable), "connecting to the proxy: " + ec.message());
+      else if (ec == asio::error::connection_refused) fail(make_error_code(errc::connection_refused), ec.message());
+      else fail(ec, ec.message());
       return;
     }
     reached_peer_ = true;
     apply_socket_options(socket_, options_);
+    if (!proxy_) return through_to_origin();
+    auto on_tunnel = [self = shared_from_this()](Error e) {
+      if (self->done_) return;
+      if (e) return self->fail(e.code(), e.where());
+      self->through_to_origin();
+    };
+    switch (proxy_->kind) {
+      case ProxyUrl::Kind::http:
+        if (!url_.tls() && options_.http_version != HttpVersion::http2_prior_knowledge) {
+          // Plain HTTP/1.1 is forwarded: requests go to the proxy in absolute form.
+          forward_ = ForwardProxy{true, proxy_basic_authorization(*proxy_)};
+          return through_to_origin();
+        }
+        return async_connect_tunnel(socket_, *proxy_, url_.host(), url_.port(), std::move(on_tunnel));
+      case ProxyUrl::Kind::socks5h:
+        return socks5::async_handshake(socket_, *proxy_, url_.host(), url_.port(), std::move(on_tunnel));
+      case ProxyUrl::Kind::socks5:
+        return socks5::async_handshake(socket_, *proxy_, target_address_.empty() ? url_.host() : target_address_,
+                                       url_.port(), std::move(on_tunnel));
+    }
+  }
+
+  // The socket now carries bytes to the origin (directly or tunnelled).
+  void through_to_origin() {
     if (!url_.tls()) {
       const Protocol p = options_.http_version == HttpVersion::http2_prior_knowledge ? Protocol::http2
                                                                                      : Protocol::http1;
@@ -106,6 +179,11 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     boost::system::error_code not_an_address;
     asio::ip::make_address(name, not_an_address);
     if (not_an_address) SSL_set_tlsext_host_name(ssl, name.c_str());  // SNI is for names, not IP literals
+    // A session is resumed only by a dial that would have made it: same
+    // origin, name, verification and material (client certificate, CAs).
+    session_key_ = url_.origin() + "|" + name + "|" + (options_.tls.verify_peer ? "verify" : "noverify") + "|" +
+                   std::to_string(tls_generation_);
+    tls_context_->sessions().prepare(ssl, session_key_);
     switch (options_.http_version) {
       case HttpVersion::automatic: SSL_set_alpn_protos(ssl, alpn_h2_h1, sizeof alpn_h2_h1); break;
       case HttpVersion::http1_only: SSL_set_alpn_protos(ssl, alpn_h1, sizeof alpn_h1); break;
@@ -130,6 +208,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   void on_handshake(error_code ec) {
     if (done_) return;
     SSL* ssl = tls_->native_handle();
+    if (ec) tls_context_->sessions().forget(session_key_);  // never offer it again
     if (ec) {
       const long verify = SSL_get_verify_result(ssl);
       if (is_certificate_rejection(ec)) {
@@ -156,6 +235,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
       return;
     }
     const char* cipher = SSL_get_cipher_name(ssl);
+    resumed_ = SSL_session_reused(ssl) == 1;
     succeed(std::make_unique<Stream>(std::move(tls_)), protocol, cipher ? cipher : "");
   }
 
@@ -169,7 +249,8 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     done_ = true;
     timer_.cancel();
     auto handler = std::move(handler_);
-    handler(Error{}, DialResult{std::move(stream), p, std::move(cipher), tls_generation_});
+    handler(Error{}, DialResult{std::move(stream), p, std::move(cipher), tls_generation_, resumed_,
+                                proxy_ ? proxy_->display() : std::string(), std::move(forward_)});
   }
 
   void fail(error_code ec, std::string detail) {
@@ -187,6 +268,11 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   const Options& options_;
   std::shared_ptr<TlsContext> tls_context_;
   std::uint64_t tls_generation_ = 0;  // of the material this dial's handshake uses
+  std::string session_key_;
+  bool resumed_ = false;
+  std::optional<ProxyUrl> proxy_;
+  std::string target_address_;  // socks5://: the origin's address, resolved here
+  ForwardProxy forward_;
   DialHandler handler_;
   tcp::resolver resolver_;
   tcp::socket socket_;
@@ -220,10 +306,10 @@ void apply_socket_options(tcp::socket& socket, const Options& options) {
 
 std::shared_ptr<Dial> Dial::start(asio::any_io_executor executor, const Url& url,
                                   const Options& options, std::shared_ptr<TlsContext> tls,
-                                  DialHandler handler) {
+                                  DialHandler handler, const ProxySelector* proxies) {
   auto op = std::make_shared<DialOp>(std::move(executor), url, options, std::move(tls),
                                      std::move(handler));
-  op->run();
+  op->run(proxies);
   return op;
 }
 

@@ -8,7 +8,9 @@ TlsContext::TlsContext(const Options& options)
       current_(load_tls_material(options_)),
       stamps_(stamp_tls_files(options_)),
       next_check_(std::chrono::steady_clock::now() + options_.reload_interval),
-      watching_(options_.reload_interval.count() > 0 && !stamps_.empty()) {}
+      watching_(options_.reload_interval.count() > 0 && !stamps_.empty()) {
+  TlsSessionCache::enable(current_->context.native_handle());
+}
 
 std::shared_ptr<asio::ssl::context> TlsContext::for_handshake(std::uint64_t* generation) {
   std::lock_guard lock(mutex_);
@@ -33,7 +35,11 @@ std::optional<TlsContext::ReloadNote> TlsContext::maybe_reload(std::chrono::stea
   stamps_ = std::move(stamps);
   try {
     current_ = load_tls_material(options_);
+    TlsSessionCache::enable(current_->context.native_handle());
     generation_.fetch_add(1, std::memory_order_release);
+    // Sessions of the old material would resume as the old identity (the
+    // server keeps the certificate a session was made with).
+    sessions_->clear();
     return ReloadNote{{}, "TLS files changed; new connections use the new material, open ones retire"};
   } catch (const Exception& e) {
     return ReloadNote{e.error().code(), "TLS files changed but are unusable (" + e.error().message() +

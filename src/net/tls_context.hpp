@@ -7,6 +7,7 @@
 #pragma once
 
 #include "net/tls_material.hpp"
+#include "net/tls_session_cache.hpp"
 
 #include <rebound/error.hpp>
 #include <rebound/options.hpp>
@@ -49,6 +50,10 @@ class TlsContext {
   /// Thread-safe; cheap when no check is due.
   std::optional<ReloadNote> maybe_reload(std::chrono::steady_clock::time_point now);
 
+  /// The sessions dials resume (see tls_session_cache.hpp); cleared by a
+  /// reload that replaced the material. Thread-safe.
+  TlsSessionCache& sessions() noexcept { return *sessions_; }
+
  private:
   const TlsOptions options_;
   std::mutex mutex_;
@@ -57,6 +62,7 @@ class TlsContext {
   std::chrono::steady_clock::time_point next_check_;  // guarded by mutex_
   bool watching_ = false;
   std::atomic<std::uint64_t> generation_{1};  // written under mutex_
+  std::shared_ptr<TlsSessionCache> sessions_ = std::make_shared<TlsSessionCache>();
 };
 
 }  // namespace rebound::net

@@ -161,7 +161,8 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
   if (cancelled > 0) cancel_dials(0);
   emit(EventKind::dial_done, id, result.protocol, {},
        origin_.origin() + " " + to_string(result.protocol) +
-           (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) +
+           (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) + (result.tls_resumed ? " resumed" : "") +
+           (result.proxy.empty() ? "" : " via " + result.proxy) +
            (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
   if (services_.counters) ++services_.counters->connections_open;
   const auto tls_generation = result.tls_generation;

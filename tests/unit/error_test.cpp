@@ -29,8 +29,23 @@ TEST(Error, CategoriesCompareByTheirFixedIdNotTheirAddress) {
   EXPECT_TRUE(is_retryable(from_copy));
 }
 
+TEST(Error, NewCodesAreAppendedWithFixedValues) {
+  // ABI: the values appear in JSON by name but callers may store them.
+  EXPECT_EQ(static_cast<int>(errc::client_certificate_rejected), 27);
+  EXPECT_EQ(static_cast<int>(errc::callback_threw), 28);
+  EXPECT_EQ(static_cast<int>(errc::proxy_unreachable), 29);
+  EXPECT_EQ(static_cast<int>(errc::proxy_auth_required), 30);
+  EXPECT_EQ(static_cast<int>(errc::proxy_tunnel_refused), 31);
+  // An unreachable proxy is a failed dial like a refused connection; a
+  // refused credential is not worth another attempt.
+  EXPECT_TRUE(is_retryable(make_error_code(errc::proxy_unreachable)));
+  EXPECT_TRUE(is_connection_failure(make_error_code(errc::proxy_unreachable)));
+  EXPECT_TRUE(is_retryable(make_error_code(errc::proxy_tunnel_refused)));
+  EXPECT_FALSE(is_retryable(make_error_code(errc::proxy_auth_required)));
+}
+
 TEST(Error, EveryEnumeratorHasANameAndAMessage) {
-  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::callback_threw); ++v) {
+  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::proxy_tunnel_refused); ++v) {
     const auto e = static_cast<errc>(v);
     EXPECT_STRNE(to_string(e), "unknown") << v;
     EXPECT_EQ(make_error_code(e).message().find("unknown"), std::string::npos) << v;

@@ -64,8 +64,17 @@ std::string with_scheme(const Cluster& cl, const User* u) {
 
 void apply_cluster(const Cluster& cl, RestConfig& out) {
   const Origin& o = cl.origin;
-  if (!cl.proxy_url.empty())
-    throw o.error("cluster.proxy-url", "proxies are not supported: rebound connects to the server directly");
+  if (!cl.proxy_url.empty()) {
+    // client-go takes http, https and socks5; its socks5 dialer sends the
+    // name to the proxy (remote resolution), which is rebound's socks5h.
+    const std::string& p = cl.proxy_url;
+    if (p.rfind("http://", 0) == 0) out.proxy_url = p;
+    else if (p.rfind("socks5://", 0) == 0) out.proxy_url = "socks5h://" + p.substr(9);
+    else if (p.rfind("https://", 0) == 0)
+      throw o.error("cluster.proxy-url", "https:// proxies are not supported yet (http:// and socks5:// are)");
+    else
+      throw o.error("cluster.proxy-url", "the scheme must be http, https or socks5");
+  }
   if (!cl.certificate_authority.empty() && !cl.certificate_authority_data.empty())
     throw o.error("cluster.certificate-authority-data", "certificate-authority and certificate-authority-data are both set");
   if (cl.insecure_skip_tls_verify && (!cl.certificate_authority.empty() || !cl.certificate_authority_data.empty()))

@@ -132,10 +132,12 @@ TEST_F(KubeconfigErrors, AKubeconfigThatIsADirectoryOrUnreadable) {
   }
 }
 
-TEST_F(KubeconfigErrors, ProxyUrlIsRefusedBecauseReboundConnectsDirectly) {
-  EXPECT_EQ(error_of(cluster_ok + "    proxy-url: http://127.0.0.1:3128\ncontexts:\n- name: x\n  context: {cluster: c}\n"
-                                  "current-context: x\n"),
-            file_ + ":7: clusters[0].cluster.proxy-url: proxies are not supported: rebound connects to the server directly");
+TEST_F(KubeconfigErrors, ProxyUrlTakesHttpAndSocks5AndNamesWhatItCannotUse) {
+  const std::string ctx = "contexts:\n- name: x\n  context: {cluster: c}\ncurrent-context: x\n";
+  EXPECT_EQ(error_of(cluster_ok + "    proxy-url: https://127.0.0.1:3128\n" + ctx),
+            file_ + ":7: clusters[0].cluster.proxy-url: https:// proxies are not supported yet (http:// and socks5:// are)");
+  EXPECT_EQ(error_of(cluster_ok + "    proxy-url: ftp://127.0.0.1:3128\n" + ctx),
+            file_ + ":7: clusters[0].cluster.proxy-url: the scheme must be http, https or socks5");
 }
 
 TEST_F(KubeconfigErrors, TwoAuthenticationMethodsAreRefusedWithoutQuotingSecrets) {

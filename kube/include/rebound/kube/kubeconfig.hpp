@@ -21,8 +21,9 @@
 // instead; rebound says so, since sending requests without the intended
 // credentials only moves the error to a 401). The cluster needs a server.
 // Cluster fields: server, certificate-authority(-data),
-// insecure-skip-tls-verify, tls-server-name; proxy-url is an error
-// (rebound connects directly). User fields: client-certificate(-data),
+// insecure-skip-tls-verify, tls-server-name, proxy-url (http:// or
+// socks5://, the latter resolving names at the proxy as client-go does;
+// https:// proxies are an error for now). User fields: client-certificate(-data),
 // client-key(-data), token, tokenFile (re-read every minute), username and
 // password, exec (see exec_credentials.hpp); auth-provider is an error.
 // As in client-go: a server without a scheme is https when the cluster

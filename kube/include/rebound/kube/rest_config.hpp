@@ -48,6 +48,10 @@ struct RestConfig {
   /// CA (file or PEM), insecure-skip-tls-verify, tls-server-name, client
   /// certificate and key (files or PEM).
   rebound::TlsOptions tls;
+  /// The cluster's proxy-url as rebound::ProxyOptions::url takes it (a
+  /// kubeconfig's socks5:// becomes socks5h://: client-go lets the proxy
+  /// resolve the name); empty: the environment decides, as in client-go.
+  std::string proxy_url;
   /// The user's credentials (bearer token, token file, basic auth, exec
   /// plugin); null when the user has none (client certificate only, or
   /// anonymous).
@@ -59,7 +63,7 @@ struct RestConfig {
   /// Never contains credentials.
   std::string origin_description;
 
-  /// Sets options.tls to `tls` and options.credentials to {credentials,
+  /// Sets options.tls to `tls`, options.proxy.url to proxy_url when set, and options.credentials to {credentials,
   /// server} (cleared when there are neither credentials nor
   /// impersonation): the credentials, and the impersonation headers beside
   /// them, go to this server's origin only. Other options are left alone.
