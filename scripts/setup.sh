@@ -15,6 +15,8 @@ packages=(
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
   python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
+  etcd-server  # tests/etcd: a real 3-member cluster for the etcd lock backend and the gRPC client
+  protobuf-compiler libprotobuf-dev  # etcd_proto/: etcd's messages, generated for the lite runtime
   "$@"
 )
 # kubectl, for tests/kube (kubeconfig files written by kubectl),
