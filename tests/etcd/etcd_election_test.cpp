@@ -166,3 +166,22 @@ TEST_F(EtcdElection, KillingTheMemberTheLeaderTalksToDoesNotEndLeadership) {
   a.stop();
   cluster->restart(0);
 }
+
+TEST_F(EtcdElection, ReboundElectOnEtcdRunsTheCommandWhileLeadingThenReleasesTheKey) {
+  // The first URL refuses connections: elect moves on to the next member.
+  std::string urls = "http://127.0.0.1:1";
+  for (const auto& u : cluster->client_urls()) urls += "," + u;
+  const std::string command = std::string(REBOUND_CLI_PATH) + " elect --etcd " + urls +
+                              " --lease election/cli --lease-duration 3s --renew-deadline 2s --retry-period 300ms"
+                              " --containment subreaper -- sh -c 'echo command-ran' 2>&1";
+  FILE* out = ::popen(command.c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  std::string text;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, out)) text += buf;
+  const int status = ::pclose(out);
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_NE(text.find(" acquired "), std::string::npos) << text;
+  EXPECT_NE(text.find("command-ran"), std::string::npos) << text;
+  EXPECT_NE(text.find("revoked the etcd lease"), std::string::npos) << text;
+}
