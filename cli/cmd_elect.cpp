@@ -1,6 +1,7 @@
 // `rebound elect (--server URL | --kubeconfig F [--context C] | --in-cluster)
-//  --lease [NS/]NAME [--identity ID] -- CMD ARGS...`:
-// leader election over a Lease from the command line. Prints every
+//  --lease [NS/]NAME [--identity ID] -- CMD ARGS...`, or
+// `rebound elect --etcd URL[,URL...] --lease KEY [--cacert/--cert/--key] -- CMD`:
+// leader election over a Lease, or over an etcd key, from the command line. Prints every
 // election event (text, or one JSON object per line with --json, with
 // valid_until on acquisitions and renewals); with a command, runs it only
 // while this process leads. The command is run and signalled by a watchdog
@@ -33,7 +34,8 @@ namespace {
 
 struct ElectFlags {
   std::string server;
-  std::string lease;  // NAMESPACE/NAME
+  std::string etcd;   // URL[,URL...]: etcd members instead of a Lease API server
+  std::string lease;  // NAMESPACE/NAME, or the etcd key
   std::string identity;
   bool exact_identity = false;
   std::string lease_duration = "15s";
@@ -121,18 +123,45 @@ elect::ContainmentChoice containment_choice(const std::string& v) {
   return elect::ContainmentChoice::subreaper;
 }
 
+// "a,b,,c" -> {"a", "b", "c"}
+std::vector<std::string> comma_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    const auto comma = std::min(s.find(',', start), s.size());
+    if (comma > start) out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+// The etcd lock backend: `--lease` names the key, whole; the members are
+// tried in the order given, moving on when one does not answer.
+lease::LeaderElectionConfig etcd_config(const ElectFlags& f, const ClientSetup& setup) {
+  if (!f.server.empty() || setup.cluster)
+    throw CLI::ValidationError("--etcd", "give either --etcd or one of --server, --kubeconfig, --in-cluster");
+  if (f.lease.empty()) throw CLI::ValidationError("--lease", "the etcd key is empty");
+  lease::LeaderElectionConfig cfg;
+  cfg.etcd_endpoints = comma_list(f.etcd);
+  if (cfg.etcd_endpoints.empty()) throw CLI::ValidationError("--etcd", "no URL given");
+  cfg.name = f.lease;
+  return cfg;
+}
+
 int run(const ElectFlags& f) {
   const ClientSetup setup = f.client.setup();
-  if (f.server.empty() == !setup.cluster)
+  const bool on_etcd = !f.etcd.empty();
+  if (!on_etcd && f.server.empty() == !setup.cluster)
     throw CLI::ValidationError("--server", "give one of --server URL, --kubeconfig F / --context C, or --in-cluster");
   // NAMESPACE/NAME, or NAME in the context's (or the pod's) namespace.
-  const auto slash = f.lease.find('/');
-  if (f.lease.empty() || slash == 0 || (slash != std::string::npos && slash + 1 == f.lease.size()) ||
+  const auto slash = on_etcd ? std::string::npos : f.lease.find('/');
+  if (!on_etcd && f.lease.empty() || slash == 0 || (slash != std::string::npos && slash + 1 == f.lease.size()) ||
       (slash != std::string::npos && f.lease.find('/', slash + 1) != std::string::npos))
     throw CLI::ValidationError("--lease", "expected NAMESPACE/NAME or NAME, got '" + f.lease + "'");
 
   lease::LeaderElectionConfig cfg;
-  if (setup.cluster) cfg = lease::LeaderElectionConfig::from(*setup.cluster, "", "");
+  if (on_etcd) cfg = etcd_config(f, setup);
+  else if (setup.cluster) cfg = lease::LeaderElectionConfig::from(*setup.cluster, "", "");
   else cfg.base_url = f.server;
   if (f.client.in_cluster)  // the elector sends this token itself until the Client applies credentials
     cfg.bearer_token_file = std::string(kube::default_service_account_dir) + "/token";
@@ -244,13 +273,16 @@ int run(const ElectFlags& f) {
 void add_elect(CLI::App& root) {
   auto flags = std::make_shared<ElectFlags>();
   CLI::App* app = root.add_subcommand(
-      "elect", "Leader election over a Kubernetes Lease; runs a command only while this process leads");
+      "elect", "Leader election over a Kubernetes Lease or an etcd key; runs a command only while this process leads");
   app->add_option("--server", flags->server,
                   "API server URL, e.g. https://127.0.0.1:6443 (rebound serve --leases); or use --kubeconfig, "
                   "--context or --in-cluster");
+  app->add_option("--etcd", flags->etcd,
+                  "Elect on etcd instead: client URLs of its members, comma-separated (http:// or https://; "
+                  "--cacert, --cert and --key for TLS); the first that answers is used");
   app->add_option("--lease", flags->lease,
                   "The Lease to hold, NAMESPACE/NAME, or NAME in the context's namespace (in-cluster: the pod's; "
-                  "else default)")
+                  "else default); with --etcd, the key")
       ->required();
   app->add_option("--identity", flags->identity, "This candidate's identity (default: the host name), made unique with a random suffix");
   app->add_flag("--exact-identity", flags->exact_identity,

@@ -3,8 +3,9 @@
 #   rebound::rebound     the client library        rebound.pc
 #   rebound::kube        kubeconfig, exec plugins, in-cluster, Watcher
 #                                                   rebound-kube.pc (needs yaml-cpp)
-#   rebound::election    leader election over a Lease, with the Lease model
-#                        (rebound::lease_model)     rebound-election.pc
+#   rebound::election    leader election over a Lease or an etcd key, with the
+#                        Lease model (rebound::lease_model), rebound::grpc and
+#                        rebound::etcd_proto (protobuf-lite)  rebound-election.pc
 # find_package(rebound) loads the core and every module whose dependencies
 # are found; find_package(rebound COMPONENTS kube election) requires those.
 # The embedded server and the Lease API server (lease_server/) are not
@@ -37,8 +38,11 @@ rebound_install_module(kube TARGETS rebound_kube HEADERS kube/include)
 # The Lease model travels with the election module: the elector's public
 # header does not include it, but its library does, and a controller that
 # reads the lease it watches wants the typed view.
-rebound_install_module(election TARGETS rebound_lease_model rebound_election
-                       HEADERS lease/include election/include)
+# The etcd lock backend brings rebound::grpc (installed with its headers)
+# and the generated etcd messages (a library only: their headers stay
+# private, so no user includes them).
+rebound_install_module(election TARGETS rebound_lease_model rebound_grpc rebound_etcd_proto rebound_election
+                       HEADERS lease/include grpc/include election/include)
 
 configure_package_config_file(cmake/reboundConfig.cmake.in
   ${CMAKE_CURRENT_BINARY_DIR}/reboundConfig.cmake

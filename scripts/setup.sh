@@ -16,6 +16,8 @@ packages=(
   iproute2 nftables  # the partition test: network namespaces, a veth pair, packet drops
   python3 python3-kubernetes  # tests/compat: the official Kubernetes Python client against rebound serve
   tinyproxy microsocks  # tests/net proxy tests: a real HTTP proxy (CONNECT, basic auth) and SOCKS5 server
+  etcd-server  # tests/etcd: a real 3-member cluster for the etcd lock backend and the gRPC client
+  protobuf-compiler libprotobuf-dev  # etcd_proto/: etcd's messages, generated for the lite runtime
   "$@"
 )
 # kubectl, for tests/kube (kubeconfig files written by kubectl),

@@ -15,8 +15,11 @@ namespace rebound::lease {
 
 std::string LeaderElectionConfig::validate() const {
   using std::chrono::milliseconds;
-  if (base_url.empty()) return "base_url is empty";
-  if (namespace_.empty()) return "namespace_ is empty";
+  for (const auto& endpoint : etcd_endpoints)
+    if (endpoint.rfind("http://", 0) != 0 && endpoint.rfind("https://", 0) != 0)
+      return "etcd endpoint \"" + endpoint + "\" is not an http:// or https:// URL";
+  if (etcd_endpoints.empty() && base_url.empty()) return "base_url is empty";
+  if (etcd_endpoints.empty() && namespace_.empty()) return "namespace_ is empty";
   if (name.empty()) return "name is empty";
   if (identity.empty()) return "identity is empty";
   if (lease_duration <= milliseconds::zero() || renew_deadline <= milliseconds::zero() ||
@@ -44,6 +47,16 @@ rebound::Options election_client_options(const LeaderElectionConfig& cfg) {
   o.connect_timeout = std::min(o.connect_timeout, cfg.retry_period);
   o.read_idle_timeout = std::min(o.read_idle_timeout, cfg.renew_deadline / 2);
   o.tcp_user_timeout = std::min(o.tcp_user_timeout, cfg.renew_deadline / 2);
+  return o;
+}
+
+rebound::Options etcd_client_options(const LeaderElectionConfig& cfg) {
+  rebound::Options o = election_client_options(cfg);
+  o.http_version = rebound::HttpVersion::http2_prior_knowledge;
+  // etcd's default --grpc-keepalive-min-time.
+  constexpr std::chrono::milliseconds etcd_min_ping_interval = std::chrono::seconds(5);
+  if (o.read_idle_timeout > std::chrono::milliseconds::zero())
+    o.read_idle_timeout = std::max(o.read_idle_timeout, etcd_min_ping_interval);
   return o;
 }
 

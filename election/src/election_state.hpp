@@ -126,4 +126,11 @@ SteadyTime attempt_deadline(SteadyTime now, std::chrono::milliseconds retry_peri
 /// the renew deadline). Never raised.
 rebound::Options election_client_options(const LeaderElectionConfig& cfg);
 
+/// The etcd backend's client options: election_client_options, HTTP/2
+/// (prior knowledge for http:// members), and PINGs no more often than
+/// every 5 s - etcd's gRPC server answers more frequent ones with GOAWAY
+/// too_many_pings. A silent member is left by the attempt deadline and the
+/// move to the next endpoint instead.
+rebound::Options etcd_client_options(const LeaderElectionConfig& cfg);
+
 }  // namespace rebound::lease::detail

@@ -15,8 +15,8 @@ ElectionEvent LeaderElector::Impl::event(ElectionEventKind kind) const {
   e.time = Clock::now();
   e.wall_time = std::chrono::system_clock::now();
   e.identity = cfg.identity;
-  e.holder = observed.holder();
-  e.resource_version = observed.resource_version();
+  e.holder = holder();
+  e.resource_version = etcd ? std::to_string(etcd_key_revision) : observed.resource_version();
   return e;
 }
 void LeaderElector::Impl::emit(ElectionEvent e) const {
@@ -35,7 +35,7 @@ void LeaderElector::Impl::emit(ElectionEventKind kind, const Attempt& a, std::st
 
 // Reports a newly observed holder once (client-go's maybeReportTransition).
 void LeaderElector::Impl::note_leader() {
-  const std::string& holder = observed.holder();
+  const std::string& holder = this->holder();
   if (holder == reported_leader) return;
   reported_leader = holder;
   {

@@ -1,8 +1,10 @@
 // LeaderElector's state and the declarations of its steps, shared by the
-// three files that implement them: leader_elector.cpp (the phase machine and
+// files that implement them: leader_elector.cpp (the phase machine and
 // the public API), elector_callbacks.cpp (events, the observed holder, the
-// only places leadership starts and ends) and elector_writes.cpp (one
-// tryAcquireOrRenew, and the release). Private to the election module.
+// only places leadership starts and ends), elector_writes.cpp (one
+// tryAcquireOrRenew on a Lease, and the release) and elector_etcd.cpp (the
+// same two steps on an etcd key: the lock backend chosen by
+// LeaderElectionConfig::etcd_endpoints). Private to the election module.
 //
 // Thread safety: the members marked "run thread only" are touched by the
 // run thread alone; the others as their comments say.
@@ -12,12 +14,15 @@
 
 #include "callback_queue.hpp"
 #include "election_state.hpp"
+#include "etcd_api.hpp"
+#include "etcd_lock_state.hpp"
 #include "lease_api.hpp"
 
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <random>
@@ -51,6 +56,9 @@ struct LeaderElector::Impl {
     bool created = false;
     std::string previous_holder;      ///< holder before our successful write
     Clock::time_point write_sent{};   ///< when the successful write was sent
+    /// Leadership the success bought from write_sent, when the backend
+    /// decides it (etcd: its granted TTL less the margin); 0: `span`.
+    milliseconds bought{0};
     int http_status = 0;
     std::string error_kind;
     std::string message;
@@ -64,12 +72,17 @@ struct LeaderElector::Impl {
   explicit Impl(LeaderElectionConfig c);
 
   const LeaderElectionConfig cfg;
-  detail::LeaseApi api;
+  std::optional<detail::LeaseApi> api;   // the Lease backend (no etcd_endpoints)
+  std::unique_ptr<detail::EtcdApi> etcd;  // the etcd backend (etcd_endpoints)
   const std::int32_t duration_seconds;
   const milliseconds span;  // leadership bought by a write, from its send time
 
   // --- run thread only ---
-  detail::Observation observed;
+  detail::Observation observed;         // the Lease backend's record
+  detail::EtcdLeaseState etcd_lease;     // the etcd backend's lease...
+  std::string etcd_holder;               // ...the key's holder (its value) as last read
+  std::int64_t etcd_key_revision = 0;    // ...and its mod revision
+  bool etcd_key_ours = false;            // the last read found the key on our lease
   std::string reported_leader;  // last holder passed to on_new_leader
   std::mt19937_64 rng;
 
@@ -90,6 +103,12 @@ struct LeaderElector::Impl {
 
   Clock::time_point valid_until() const { return Clock::time_point(Clock::duration(valid_until_ticks.load())); }
   bool leading_now() const { return leading.load() && Clock::now() < valid_until(); }
+  // The holder last observed, whichever backend holds the lock.
+  const std::string& holder() const { return etcd ? etcd_holder : observed.holder(); }
+  // When a success's leadership ends.
+  Clock::time_point bought_until(const Attempt& a) const {
+    return a.write_sent + (a.bought > milliseconds::zero() ? a.bought : span);
+  }
 
   // --- stop and waits ---
   bool stopping() const {
@@ -129,6 +148,11 @@ struct LeaderElector::Impl {
   // Reports a non-success attempt; true when the attempt was a stop.
   bool report(const Attempt& a);
   void release();
+
+  // --- the etcd backend (elector_etcd.cpp): the same two steps on an etcd key ---
+  Attempt etcd_attempt(Clock::time_point deadline, const Cancellation& cancel);
+  static Attempt etcd_failure(const grpc::Status& s, const std::string& endpoint, const char* call);
+  void etcd_release();
 
   // --- the phases (leader_elector.cpp) ---
   Phase acquire();

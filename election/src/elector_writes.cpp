@@ -34,8 +34,9 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
     a.outcome = AttemptOutcome::stopped;
     return a;
   }
+  if (etcd) return etcd_attempt(deadline, *cancel);
 
-  auto got = api.get(remaining(deadline), *cancel);
+  auto got = api->get(remaining(deadline), *cancel);
   if (got.outcome == detail::ApiOutcome::not_found) {
     // No lease: create it, holding it.
     observed.clear();
@@ -47,7 +48,7 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
     observed.note_sent(fresh.spec);
     Attempt a;
     a.write_sent = Clock::now();
-    auto created = api.create(to_json(fresh), remaining(deadline), *cancel);
+    auto created = api->create(to_json(fresh), remaining(deadline), *cancel);
     if (created.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, created);
     if (created.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, created);
     observe(created);
@@ -79,7 +80,7 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
   write_spec(object, spec);
   observed.note_sent(spec);
   a.write_sent = Clock::now();
-  auto updated = api.update(object, remaining(deadline), *cancel);
+  auto updated = api->update(object, remaining(deadline), *cancel);
   if (updated.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, updated);
   if (updated.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, updated);
   observe(updated);
@@ -102,6 +103,7 @@ bool LeaderElector::Impl::report(const Attempt& a) {
 }
 
 void LeaderElector::Impl::release() {
+  if (etcd) return etcd_release();
   // Nothing to hand back unless the last record we saw is ours.
   if (!detail::ours(observed, cfg.identity)) return;
   // on_stopped_leading has stopped the work before anyone may take over.
@@ -116,7 +118,7 @@ void LeaderElector::Impl::release() {
   for (int i = 0; i < 2; ++i) {
     auto object = observed.object();
     write_spec(object, detail::released_spec(observed.spec(), now_micro()));
-    r = api.update(object, remaining(deadline), cancel);
+    r = api->update(object, remaining(deadline), cancel);
     if (r.outcome == detail::ApiOutcome::ok) {
       observe(r);
       Attempt a;
@@ -126,7 +128,7 @@ void LeaderElector::Impl::release() {
       return;
     }
     if (r.outcome != detail::ApiOutcome::conflict || i == 1) break;
-    auto again = api.get(remaining(deadline), cancel);
+    auto again = api->get(remaining(deadline), cancel);
     if (again.outcome != detail::ApiOutcome::ok) {
       r = std::move(again);
       break;

@@ -36,10 +36,14 @@ rebound::Options with_bearer_token(rebound::Options o, const LeaderElectionConfi
 
 LeaderElector::Impl::Impl(LeaderElectionConfig c)
     : cfg(with_unique_identity(std::move(c))),
-      api(with_bearer_token(detail::election_client_options(cfg), cfg), cfg.base_url, cfg.namespace_, cfg.name),
       duration_seconds(detail::whole_seconds_up(cfg.lease_duration)),
       span(detail::leadership_span(cfg.lease_duration, detail::safety_margin(cfg))),
-      rng(std::random_device{}()) {}
+      rng(std::random_device{}()) {
+  if (cfg.etcd_endpoints.empty())
+    api.emplace(with_bearer_token(detail::election_client_options(cfg), cfg), cfg.base_url, cfg.namespace_, cfg.name);
+  else
+    etcd = std::make_unique<detail::EtcdApi>(detail::etcd_client_options(cfg), cfg.etcd_endpoints);
+}
 
 auto LeaderElector::Impl::acquire() -> Phase {
   for (;;) {
@@ -47,7 +51,7 @@ auto LeaderElector::Impl::acquire() -> Phase {
     const auto now = Clock::now();
     Attempt a = try_acquire_or_renew(detail::attempt_deadline(now, cfg.retry_period, now + cfg.renew_deadline));
     if (a.outcome == AttemptOutcome::success) {
-      const auto until = a.write_sent + span;
+      const auto until = bought_until(a);
       if (Clock::now() < until) {
         std::string how = a.created                           ? "created the lease"
                           : a.previous_holder == cfg.identity ? "the lease was still ours"
@@ -109,14 +113,14 @@ auto LeaderElector::Impl::lead() -> Phase {
         // pause, read after it) renews nothing: others may already wait
         // out the lease, and the work has been told to stop by is_leader().
         if (Clock::now() >= valid_until()) return expired("before the renewal's answer was read");
-        const auto until = a.write_sent + span;
+        const auto until = bought_until(a);
         valid_until_ticks = until.time_since_epoch().count();
         emit(ElectionEventKind::renewed, a, {}, until);
         break;
       }
       if (report(a)) return stop_leading();
       // Another holder's valid lease: ours is gone, no point retrying.
-      if (a.outcome == AttemptOutcome::held_by_other) return lost("lease taken by " + observed.holder(), a);
+      if (a.outcome == AttemptOutcome::held_by_other) return lost("lease taken by " + holder(), a);
       const auto now = Clock::now();
       if (now >= deadline) return lost("renew deadline passed: " + a.error_kind + ": " + a.message, a);
       if (!sleep_until(std::min(now + cfg.retry_period, deadline))) return stop_leading();

@@ -49,7 +49,11 @@ TestPki::Issued TestPki::issue_client(const std::string& name, const std::string
 
 TestPki::Issued TestPki::issue_server(const std::string& name, const std::vector<std::string>& dns_names) {
   std::string san = "subjectAltName=";
-  for (std::size_t i = 0; i < dns_names.size(); ++i) san += (i ? ",DNS:" : "DNS:") + dns_names[i];
+  for (std::size_t i = 0; i < dns_names.size(); ++i) {
+    // A dotted-quad is an IP address entry (servers reached as 127.0.0.1).
+    const bool ip = dns_names[i].find_first_not_of("0123456789.") == std::string::npos;
+    san += std::string(i ? "," : "") + (ip ? "IP:" : "DNS:") + dns_names[i];
+  }
   return issue_leaf(name, dns_names.at(0), san + "\nextendedKeyUsage=serverAuth\n", false);
 }
 

@@ -26,8 +26,9 @@ class TestPki {
   /// A client certificate with subject CN=`cn`, issued by this CA (through
   /// an intermediate CA when `via_intermediate`), files named after `name`.
   Issued issue_client(const std::string& name, const std::string& cn, bool via_intermediate = false);
-  /// A server certificate for `dns_names` (subjectAltName DNS entries; the
-  /// first is also the CN), issued by this CA, files named after `name`.
+  /// A server certificate for `dns_names` (subjectAltName DNS entries, or IP
+  /// entries for dotted-quad addresses; the first is also the CN), issued
+  /// by this CA, files named after `name`.
   Issued issue_server(const std::string& name, const std::vector<std::string>& dns_names);
   /// The same key as `issued`, encrypted with a pass phrase.
   std::string encrypt_key(const Issued& issued, const std::string& name);

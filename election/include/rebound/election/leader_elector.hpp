@@ -83,6 +83,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace rebound::kube {
 struct RestConfig;
@@ -127,7 +128,24 @@ std::string to_string(const ElectionEvent& e);
 
 struct LeaderElectionConfig {
   /// "https://host:port" of the API server (a trailing '/' is ignored).
+  /// Unused with etcd_endpoints.
   std::string base_url;
+  /// Hold the lock on etcd instead of a Lease: the client URLs of etcd
+  /// members ("https://10.0.0.1:2379", at least one). `name` is then the
+  /// key; base_url and namespace_ are unused; client_options.tls carries
+  /// the CA and client certificate. The backend: an etcd lease of
+  /// lease_duration (rounded up to seconds; etcd may grant more, and the
+  /// granted TTL is used), the key created only if absent (a Txn comparing
+  /// create_revision == 0) on that lease with our identity as its value,
+  /// renewed by LeaseKeepAlive, released by LeaseRevoke. Each attempt
+  /// sends a keepalive, then the create-if-absent Txn, which reads the key
+  /// when it exists: the key is ours when it is on our lease (so a resent
+  /// acquire finds itself), another's otherwise. valid_until is the send
+  /// time of the last successful grant or keepalive + the granted TTL -
+  /// safety margin. Leader changes are seen by that read every retry
+  /// period (there is no Watch). A failure without an answer moves to the
+  /// next endpoint.
+  std::vector<std::string> etcd_endpoints;
   std::string namespace_ = "default";
   std::string name;      ///< the Lease's name
   std::string identity;  ///< this candidate's identity (e.g. the pod name)

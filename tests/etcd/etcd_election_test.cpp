@@ -1,0 +1,188 @@
+// Leader election on a real 3-member etcd cluster (the etcd lock backend of
+// rebound::lease::LeaderElector): racing electors never both lead, a leader
+// that dies without releasing is replaced within the TTL and a retry
+// period, a released lock is taken at once, and killing the member the
+// leader talks to does not end its leadership (renewals move on).
+// "Never both lead" is checked on the fencing bound itself: a sampler reads
+// is_leader() of every elector every few milliseconds.
+#include "support/peer_skip.hpp"
+#include "etcd_cluster.hpp"
+
+#include <rebound/election/leader_elector.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+using namespace rebound::testing;
+using namespace std::chrono_literals;
+using rebound::lease::LeaderElectionConfig;
+using rebound::lease::LeaderElector;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+class EtcdElection : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (EtcdCluster::available()) cluster = new EtcdCluster(3);
+  }
+  static void TearDownTestSuite() {
+    delete cluster;
+    cluster = nullptr;
+  }
+  void SetUp() override {
+    if (!cluster) REBOUND_SKIP_FOR_PEER("etcd is not installed (scripts/setup.sh installs etcd-server)");
+  }
+
+  // Leases of 4 s (etcd's minimum is 1.5 election timeouts), a 3 s renew
+  // deadline (1 s margin), attempts every 300 ms.
+  static LeaderElectionConfig config(const std::string& key, const std::string& identity) {
+    LeaderElectionConfig c;
+    c.etcd_endpoints = cluster->client_urls();
+    c.client_options = cluster->client_options();
+    c.name = key;
+    c.identity = identity;
+    c.lease_duration = 4s;
+    c.renew_deadline = 3s;
+    c.retry_period = 300ms;
+    return c;
+  }
+
+  static bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+    const auto deadline = Clock::now() + timeout;
+    while (Clock::now() < deadline) {
+      if (condition()) return true;
+      std::this_thread::sleep_for(5ms);
+    }
+    return condition();
+  }
+
+  static EtcdCluster* cluster;
+};
+EtcdCluster* EtcdElection::cluster = nullptr;
+
+// Samples is_leader() of the electors until stopped; counts the samples
+// in which more than one was leader.
+class DoubleLeaderSampler {
+ public:
+  explicit DoubleLeaderSampler(std::vector<const LeaderElector*> electors)
+      : electors_(std::move(electors)), thread_([this] { run(); }) {}
+  ~DoubleLeaderSampler() { stop(); }
+  void stop() {
+    done_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int double_leader_samples() const { return doubles_.load(); }
+
+ private:
+  void run() {
+    while (!done_) {
+      int leaders = 0;
+      for (const auto* e : electors_) leaders += e->is_leader() ? 1 : 0;
+      if (leaders > 1) ++doubles_;
+      std::this_thread::sleep_for(2ms);
+    }
+  }
+  std::vector<const LeaderElector*> electors_;
+  std::atomic<bool> done_{false};
+  std::atomic<int> doubles_{0};
+  std::thread thread_;
+};
+
+}  // namespace
+
+TEST_F(EtcdElection, RacingElectorsNeverBothLeadAndALeaderThatDiesIsReplacedWithinTtlAndARetryPeriod) {
+  auto ca = config("election/race", "a");
+  ca.release_on_cancel = false;  // stopping it is dying: nothing handed back
+  auto cb = ca;
+  cb.identity = "b";
+  LeaderElector a(ca), b(cb);
+  DoubleLeaderSampler sampler({&a, &b});
+  a.start();
+  b.start();
+  ASSERT_TRUE(wait_for([&] { return a.is_leader() || b.is_leader(); }, 10s)) << "nobody became leader";
+  std::this_thread::sleep_for(1500ms);  // several renewal rounds with both racing
+  LeaderElector& leader = a.is_leader() ? a : b;
+  LeaderElector& follower = a.is_leader() ? b : a;
+  EXPECT_EQ(follower.leader(), leader.identity());
+
+  const auto died = Clock::now();
+  leader.stop();
+  ASSERT_TRUE(wait_for([&] { return follower.is_leader(); }, 10s)) << "no takeover";
+  const auto takeover = Clock::now() - died;
+  // The key lives out the granted TTL (4 s) from the last keepalive; the
+  // follower tries every 300-660 ms.
+  EXPECT_LT(takeover, 4s + 660ms + 1s) << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count();
+  EXPECT_GT(takeover, 1500ms) << "the dead leader's key should have outlived it for most of its TTL";
+  sampler.stop();
+  EXPECT_EQ(sampler.double_leader_samples(), 0);
+  follower.stop();
+}
+
+TEST_F(EtcdElection, AReleasedLockIsTakenAtOnce) {
+  LeaderElector a(config("election/release", "a"));
+  a.start();
+  ASSERT_TRUE(wait_for([&] { return a.is_leader(); }, 10s));
+  LeaderElector b(config("election/release", "b"));
+  b.start();
+  std::this_thread::sleep_for(700ms);
+  EXPECT_FALSE(b.is_leader());
+  const auto released = Clock::now();
+  a.stop();  // release_on_cancel: LeaseRevoke deletes the key
+  ASSERT_TRUE(wait_for([&] { return b.is_leader(); }, 5s));
+  EXPECT_LT(Clock::now() - released, 2s) << "taken on the next attempt, not after the TTL";
+  b.stop();
+}
+
+TEST_F(EtcdElection, KillingTheMemberTheLeaderTalksToDoesNotEndLeadership) {
+  std::atomic<int> stopped_leading{0};
+  std::atomic<int> renewals{0};
+  auto c = config("election/member-killed", "a");
+  c.on_stopped_leading = [&] { ++stopped_leading; };
+  c.on_event = [&](const rebound::lease::ElectionEvent& e) {
+    if (e.kind == rebound::lease::ElectionEventKind::renewed) ++renewals;
+  };
+  LeaderElector a(c);  // talks to member 0 first
+  a.start();
+  ASSERT_TRUE(wait_for([&] { return a.is_leader(); }, 10s));
+  std::atomic<bool> lapsed{false};
+  std::atomic<bool> sampling{true};
+  std::thread watch([&] {
+    while (sampling) {
+      if (!a.is_leader()) lapsed = true;
+      std::this_thread::sleep_for(2ms);
+    }
+  });
+  cluster->kill(0);
+  const int before = renewals.load();
+  // Longer than the lease: only renewals through other members keep it.
+  std::this_thread::sleep_for(5s);
+  sampling = false;
+  watch.join();
+  EXPECT_FALSE(lapsed.load()) << "is_leader() was false for a moment after the member died";
+  EXPECT_EQ(stopped_leading.load(), 0);
+  EXPECT_GT(renewals.load(), before + 3) << "renewals should continue through the other members";
+  a.stop();
+  cluster->restart(0);
+}
+
+TEST_F(EtcdElection, ReboundElectOnEtcdRunsTheCommandWhileLeadingThenReleasesTheKey) {
+  // The first URL refuses connections: elect moves on to the next member.
+  std::string urls = "http://127.0.0.1:1";
+  for (const auto& u : cluster->client_urls()) urls += "," + u;
+  const std::string command = std::string(REBOUND_CLI_PATH) + " elect --etcd " + urls +
+                              " --lease election/cli --lease-duration 3s --renew-deadline 2s --retry-period 300ms"
+                              " --containment subreaper -- sh -c 'echo command-ran' 2>&1";
+  FILE* out = ::popen(command.c_str(), "r");
+  ASSERT_NE(out, nullptr);
+  std::string text;
+  char buf[512];
+  while (std::fgets(buf, sizeof buf, out)) text += buf;
+  const int status = ::pclose(out);
+  EXPECT_EQ(status, 0) << text;
+  EXPECT_NE(text.find(" acquired "), std::string::npos) << text;
+  EXPECT_NE(text.find("command-ran"), std::string::npos) << text;
+  EXPECT_NE(text.find("revoked the etcd lease"), std::string::npos) << text;
+}
