@@ -6,6 +6,7 @@
 #include "h1/h1_connection.hpp"
 
 #include "h1/growing_string_body.hpp"
+#include "h1/request_head.hpp"
 #include "net/tls_stream.hpp"
 
 #include <boost/asio/post.hpp>
@@ -204,20 +205,7 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
   void write_request() {
     const Request& r = current_->request();
     const Url& url = current_->url();
-    request_ = {};
-    request_.method_string(r.method());
-    // Through a forwarding proxy: the absolute form, "http://host:port/path".
-    request_.target(forward_.absolute_form ? url.str() : url.target());
-    request_.version(11);
-    if (!forward_.authorization.empty()) request_.set(http::field::proxy_authorization, forward_.authorization);
-    bool has_host = false;
-    for (const auto& [name, value] : r.headers()) {
-      if (iequals(name, "host")) has_host = true;
-      request_.insert(name, value);
-    }
-    if (!has_host) request_.set(http::field::host, url.authority());
-    if (!r.headers().contains("user-agent")) request_.set(http::field::user_agent, "rebound/0.1");
-    request_.body() = http::span_body<const char>::value_type(r.body().data(), r.body().size());
+    build_request_head(request_, r, url, forward_);
     bytes_written_ = 0;
     streamed_ = 0;
     body_finished_ = false;
@@ -413,7 +401,7 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
   const Options& options_;
   const net::ForwardProxy forward_;
   std::shared_ptr<Exchange> current_;
-  http::request<http::span_body<const char>> request_;
+  RequestMessage request_;
   std::optional<http::request_serializer<http::span_body<const char>>> serializer_;
   std::optional<http::response_parser<growing_string_body>> parser_;
   beast::flat_buffer buffer_;

@@ -23,8 +23,9 @@ std::optional<std::string> FloodGuard::on_frame(const nghttp2_frame_hd& hd, Cloc
          "unknown or empty DATA)";
 }
 
-std::optional<std::string> FloodGuard::on_read(std::size_t received, std::size_t used, std::size_t limit,
-                                               Clock::time_point now) {
+std::optional<std::string> FloodGuard::on_read(std::size_t received, std::size_t limit, Clock::time_point now) {
+  const std::size_t used = used_;
+  used_ = 0;
   // More than a whole connection window of unused bytes in a second is a
   // server that does not stop, not data still in flight for a stream we reset.
   if (now - bytes_window_ >= std::chrono::seconds(1)) {

@@ -24,16 +24,21 @@ class FloodGuard {
   /// data (SETTINGS, PING, RST_STREAM, PRIORITY, GOAWAY, unknown, empty
   /// DATA) pass the limit in the current second.
   std::optional<std::string> on_frame(const nghttp2_frame_hd& hd, Clock::time_point now);
-  /// A read of `received` bytes of which `used` reached a live stream
-  /// (nghttp2 drops the rest without a callback). Returns why, once more
-  /// than `limit` unused bytes arrived in the current second.
-  std::optional<std::string> on_read(std::size_t received, std::size_t used, std::size_t limit, Clock::time_point now);
+  /// `n` bytes of the current read reached a live stream (a header field,
+  /// DATA for an open stream).
+  void count_used(std::size_t n) { used_ += n; }
+  /// A read of `received` bytes ended; those not counted as used since the
+  /// last read reached no live stream (nghttp2 drops them without a
+  /// callback). Returns why, once more than `limit` unused bytes arrived in
+  /// the current second.
+  std::optional<std::string> on_read(std::size_t received, std::size_t limit, Clock::time_point now);
 
  private:
   Clock::time_point frames_window_{};
   int idle_frames_ = 0;
   Clock::time_point bytes_window_{};
   std::size_t unused_bytes_ = 0;
+  std::size_t used_ = 0;  // of the current read
 };
 
 }  // namespace rebound::h2

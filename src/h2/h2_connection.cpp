@@ -8,14 +8,14 @@
 
 #include "h2/flood_guard.hpp"
 #include "h2/h2_session.hpp"
+#include "h2/h2_stream.hpp"
+#include "h2/health_check.hpp"
 #include "net/tls_stream.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
-#include <charconv>
-#include <cstring>
 #include <unordered_map>
 
 namespace rebound::h2 {
@@ -29,23 +29,6 @@ using inflight::Clock;
 constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_batch = 64 * 1024;
 
-struct StreamState {
-  std::shared_ptr<inflight::Exchange> ex;  // null once abandoned
-  Response response;
-  std::size_t body_sent = 0;
-  // A streamed body (Request::body_source): the chunk being sent.
-  std::string chunk;
-  std::size_t chunk_sent = 0;
-  std::uint64_t streamed = 0;
-  bool source_done = false;
-  std::size_t header_bytes = 0;
-  bool reused = false;
-  bool headers_sent = false;      // our HEADERS frame left
-  bool response_started = false;  // a final :status arrived
-  bool headers_complete = false;  // the final response header block ended
-  std::optional<errc> local_error;
-  std::string violation;  // what nghttp2 found the server doing wrong on this stream
-};
 
 class H2Connection final : public conn::Connection,
                            public SessionEvents,
@@ -54,21 +37,19 @@ class H2Connection final : public conn::Connection,
   H2Connection(conn::ConnectionOwner& owner, std::uint64_t id, std::unique_ptr<net::Stream> stream,
                const Options& options)
       : Connection(owner, id, Protocol::http2), stream_(std::move(stream)), options_(options),
-        health_timer_(stream_->get_executor()) {}
+        health_timer_(stream_->get_executor()),
+        health_(options.read_idle_timeout, options.ping_timeout, Clock::now()) {}
 
   void start() {
     session_ = make_client_session(*this, options_);
-    started_ = last_read_ = Clock::now();
     read_more();
     flush();
-    // The first check comes early enough to hold the server to its SETTINGS.
-    arm_health_check(options_.ping_timeout.count() > 0 ? std::min(options_.read_idle_timeout, options_.ping_timeout)
-                                                       : options_.read_idle_timeout);
+    arm_health_check(health_.first_check());
   }
 
   std::size_t active() const noexcept override { return streams_.size(); }
-  bool limits_pending() const noexcept override { return !peer_settings_seen_; }
-  bool suspect() const noexcept override { return suspect_ && state() != ConnState::closed; }
+  bool limits_pending() const noexcept override { return health_.limits_pending(); }
+  bool suspect() const noexcept override { return health_.suspect() && state() != ConnState::closed; }
 
   void submit(std::shared_ptr<inflight::Exchange> ex) override {
     const HeaderBlock headers(ex->request(), ex->url());
@@ -141,60 +122,25 @@ class H2Connection final : public conn::Connection,
     // Abandoned (deadline, cancel): its RST_STREAM may still wait behind a
     // busy write while the server answers. Nobody reads this response.
     if (!st || !st->ex) return 0;
-    st->header_bytes += name.size() + value.size() + 32;
-    used_bytes_ += name.size() + value.size();
-    if (st->header_bytes > options_.max_header_list_size) {
-      st->local_error = errc::response_too_large;
-      return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets the stream
-    }
-    if (name == ":status") {
-      int status = 0;
-      std::from_chars(value.data(), value.data() + value.size(), status);
-      if (status >= 200) {
-        st->response.status(status);
-        st->response_started = true;
-        if (st->ex) st->ex->mark_response_started(status);
-      }
-      return 0;
-    }
-    if (!st->response_started) return 0;  // fields of a 1xx response
-    if (!st->headers_complete && name == "content-length" && !st->ex->request().body_sink()) {
-      // Grow the body once instead of doubling through every DATA frame
-      // (that regrowth was a third of the instructions for 1 MiB bodies),
-      // but only up to max_body_reserve: the header is the server's claim,
-      // not bytes that arrived, and many streams may make it at once.
-      std::uint64_t length = 0;
-      std::from_chars(value.data(), value.data() + value.size(), length);
-      st->response.body().reserve(static_cast<std::size_t>(
-          std::min<std::uint64_t>({length, options_.max_response_body, conn::max_body_reserve})));
-    }
-    if (st->headers_complete) {
-      st->response.trailers().add(std::string(name), std::string(value));
-      return 0;
-    }
-    // One allocation for a typical response's fields instead of regrowing.
-    if (st->response.headers().empty()) st->response.headers().reserve(12);
-    st->response.headers().add(std::string(name), std::string(value));
-    return 0;
+    flood_.count_used(name.size() + value.size());
+    return st->take_header(name, value, options_);
   }
 
   int on_frame_recv(const nghttp2_frame* frame) override {
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
         if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
-        may_probe_ = true;
+        health_.on_headers_or_data();
         break;
-      case NGHTTP2_DATA: may_probe_ = true; break;
+      case NGHTTP2_DATA: health_.on_headers_or_data(); break;
       case NGHTTP2_GOAWAY: on_goaway(frame->goaway); break;
       case NGHTTP2_SETTINGS:
-        if (frame->hd.flags & NGHTTP2_FLAG_ACK) settings_acked_ = true;
-        else peer_settings_seen_ = true;  // capacity follows this read
+        if (frame->hd.flags & NGHTTP2_FLAG_ACK) health_.on_settings_acked();
+        else health_.on_peer_settings();  // capacity follows this read
         break;
       case NGHTTP2_PING:
-        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && ping_outstanding_) {
-          ping_outstanding_ = false;
+        if ((frame->hd.flags & NGHTTP2_FLAG_ACK) && health_.on_ping_ack())
           if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_acked, describe());
-        }
         break;
       default: break;
     }
@@ -219,13 +165,6 @@ class H2Connection final : public conn::Connection,
     return 0;
   }
 
-  // Bytes of this read that reached no live stream count toward a flood.
-  void count_unused_bytes(std::size_t received) {
-    const std::size_t limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
-    if (auto why = flood_.on_read(received, used_bytes_, limit, Clock::now())) calm_down(std::move(*why));
-    used_bytes_ = 0;
-  }
-
   // GOAWAY(ENHANCE_YOUR_CALM): the connection ends once it is written.
   void calm_down(std::string why) {
     if (!violation_.empty() && violation_.rfind("rebound ", 0) != 0) return;
@@ -246,24 +185,9 @@ class H2Connection final : public conn::Connection,
   int on_data_chunk(std::int32_t sid, const std::uint8_t* data, std::size_t len) override {
     StreamState* st = find(sid);
     if (!st || !st->ex) return 0;
-    used_bytes_ += len;
-    st->ex->note_body_progress();
-    if (st->ex->request().body_sink()) {
-      if (st->local_error) return 0;  // failing already: the rest is nobody's
-      if (!st->ex->deliver_body(std::string_view(reinterpret_cast<const char*>(data), len))) {
-        // The caller's sink threw: this stream ends, the connection serves on.
-        st->local_error = errc::callback_threw;
-        nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
-      }
-      return 0;
-    }
-    std::string& body = st->response.body();
-    if (body.size() + len > options_.max_response_body) {
-      st->local_error = errc::response_too_large;
+    flood_.count_used(len);
+    if (!st->take_data({reinterpret_cast<const char*>(data), len}, options_))
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, sid, NGHTTP2_CANCEL);
-      return 0;
-    }
-    body.append(reinterpret_cast<const char*>(data), len);
     return 0;
   }
 
@@ -281,7 +205,7 @@ class H2Connection final : public conn::Connection,
       o->on_attempt_done(st.ex, std::move(st.response));
       return 0;
     }
-    Error err = stream_error(st, code);
+    Error err = st.failure(describe(), code);
     o->on_attempt_done(st.ex, std::move(err));
     return 0;
   }
@@ -290,64 +214,13 @@ class H2Connection final : public conn::Connection,
                     std::uint32_t* data_flags) override {
     StreamState* st = find(sid);
     if (!st || !st->ex) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-    if (st->ex->request().body_source()) return read_streamed_body(*st, buf, length, data_flags);
-    const std::string& body = st->ex->request().body();
-    const std::size_t n = std::min(length, body.size() - st->body_sent);
-    std::memcpy(buf, body.data() + st->body_sent, n);
-    st->body_sent += n;
-    if (st->body_sent == body.size()) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
+    return st->read_request_body(buf, length, data_flags);
   }
 
  private:
-  // Pulls the next chunk from the request's body source when the last one
-  // is sent. A body that does not match its declared length fails the
-  // stream (RST INTERNAL_ERROR) with invalid_request: the peer would see a
-  // malformed message.
-  ssize_t read_streamed_body(StreamState& st, std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags) {
-    const Request& r = st.ex->request();
-    if (st.chunk_sent == st.chunk.size() && !st.source_done) {
-      st.ex->mark_body_read();
-      if (!st.ex->pull_body_chunk(st.chunk)) {
-        st.local_error = errc::callback_threw;
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;  // resets this stream only
-      }
-      st.chunk_sent = 0;
-      st.streamed += st.chunk.size();
-      st.source_done = st.chunk.empty();
-      const auto declared = r.body_source_length();
-      if (declared && (st.streamed > *declared || (st.source_done && st.streamed != *declared))) {
-        st.local_error = errc::invalid_request;
-        return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-      }
-    }
-    const std::size_t n = std::min(length, st.chunk.size() - st.chunk_sent);
-    std::memcpy(buf, st.chunk.data() + st.chunk_sent, n);
-    st.chunk_sent += n;
-    if (st.source_done) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
-    return static_cast<ssize_t>(n);
-  }
-
   StreamState* find(std::int32_t sid) {
     auto it = streams_.find(sid);
     return it == streams_.end() ? nullptr : &it->second;
-  }
-
-  Error stream_error(const StreamState& st, std::uint32_t code) const {
-    if (!st.violation.empty())
-      return Error(errc::protocol_error, describe() + ": the server broke HTTP/2: " + st.violation + " (found by rebound)",
-                   st.response_started ? progress::response_started : progress::sent);
-    if (st.local_error == errc::callback_threw && st.ex && st.ex->caller_threw())
-      return Error(errc::callback_threw, describe() + ": " + *st.ex->caller_threw(),
-                   st.response_started ? progress::response_started : progress::sent);
-    if (st.local_error)
-      return Error(*st.local_error,
-                   describe() + (*st.local_error == errc::invalid_request
-                                     ? ": the streamed body's size differs from its declared content-length"
-                                     : ": stream limit exceeded"),
-                   st.response_started ? progress::response_started : progress::sent);
-    const StreamFailure f = classify_stream_close(code, st.response_started);
-    return Error(f.code, describe() + ": stream closed with " + h2_error_name(code), f.reached);
   }
 
   void on_goaway(const nghttp2_goaway& g) {
@@ -381,15 +254,16 @@ class H2Connection final : public conn::Connection,
                        ec.message()));
       return;
     }
-    last_read_ = Clock::now();
-    suspect_ = false;  // it speaks: alive (its streams may now be taken again)
+    health_.on_input(Clock::now());  // it speaks: alive (a suspect connection takes streams again)
     const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
     if (rv < 0) {
       on_violation(0, nghttp2_strerror(static_cast<int>(rv)));
       close_now(ending(errc::protocol_error, nghttp2_strerror(static_cast<int>(rv))));
       return;
     }
-    count_unused_bytes(n);
+    // Bytes of this read that reached no live stream count toward a flood.
+    const std::size_t flood_limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
+    if (auto why = flood_.on_read(n, flood_limit, Clock::now())) calm_down(std::move(*why));
     if (state() == ConnState::closed) return;
     update_capacity(true);
     flush_soon();
@@ -408,14 +282,14 @@ class H2Connection final : public conn::Connection,
     if (options_.max_streams_per_connection > 0) limit = std::min(limit, options_.max_streams_per_connection);
     // Until the server's SETTINGS says how many streams it allows, one
     // request goes at once and the rest wait the fraction of a round trip.
-    if (!peer_settings_seen_) limit = std::min<std::uint32_t>(limit, 1);
-    const bool has_room = streams_.size() < limit && !suspect_;
+    if (health_.limits_pending()) limit = std::min<std::uint32_t>(limit, 1);
+    const bool has_room = streams_.size() < limit && !health_.suspect();
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
     if (!notify) return;
     // The server's first SETTINGS: the pool held dials back for them, and
     // must hear of them even when they leave no room here.
-    const bool limits_learned = peer_settings_seen_ && !limits_reported_;
+    const bool limits_learned = !health_.limits_pending() && !limits_reported_;
     if (limits_learned) limits_reported_ = true;
     if (auto* o = owner()) {
       if (has_room) o->on_ready(*this);
@@ -484,86 +358,46 @@ class H2Connection final : public conn::Connection,
   // A stream timed out (its deadline, a header timeout; not a cancel): the
   // path may have died in silence, and TCP would not say so for minutes.
   // The connection takes no new streams until it proves alive (any input);
-  // a PING asks for that proof, and no answer within ping_timeout closes
-  // it. gRPC servers answer more than a couple of PINGs without HEADERS or
-  // DATA in between with GOAWAY ENHANCE_YOUR_CALM, so at most one probe is
-  // outstanding and none is sent again until the server sent either.
+  // HealthCheck says whether a PING asks for that proof or, when none may,
+  // the connection retires (its open streams finish, and the pool dials a
+  // fresh one for what waits: invariant 7).
   void probe() {
-    if (state() == ConnState::closed || state() == ConnState::draining || options_.ping_timeout.count() <= 0) return;
-    suspect_ = true;
+    if (state() == ConnState::closed || state() == ConnState::draining) return;
+    const auto verdict = health_.on_stream_timed_out();
+    if (verdict == HealthCheck::ProbeVerdict::nothing) return;
     update_capacity(false);
-    if (!ping_outstanding_ && !may_probe_) {
-      // No PING may ask (the last probe got no HEADERS or DATA since), and
-      // a connection nobody can prove alive must not wait for traffic
-      // that may never come: it retires, its open streams finish, and the
-      // pool dials a fresh one for what waits (invariant 7).
+    if (verdict == HealthCheck::ProbeVerdict::retire) {
       retire("gave up a second stream with no response since its last probe");
       return;
     }
     if (auto* o = owner()) o->on_capacity_changed(*this);
-    if (ping_outstanding_) return;  // a PING already asks
-    may_probe_ = false;
+    if (verdict == HealthCheck::ProbeVerdict::asking) return;  // a PING already asks
     nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
-    ping_outstanding_ = true;
-    ping_sent_at_ = Clock::now();
+    health_.on_ping_sent(Clock::now());
     if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe() + ": probe after an abandoned stream");
     arm_health_check(options_.ping_timeout);
   }
 
-  Error drained() const {
-    return Error(errc::connection_closed,
-                 describe() + ": drained" + (drain_reason_.empty() ? "" : " (retired: " + drain_reason_ + ")"));
-  }
-
-  // Why the connection ends: a protocol violation nghttp2 found outranks
-  // whatever the transport said afterwards (the server usually closes
-  // after our GOAWAY).
+  Error drained() const { return drained_error(describe(), drain_reason_); }
   Error ending(errc otherwise, const std::string& what) const {
-    if (!violation_.empty())
-      return Error(errc::protocol_error, describe() + ": the server broke HTTP/2: " + violation_ + " (found by rebound)");
-    return Error(otherwise, describe() + ": " + what);
-  }
-
-  // The server's SETTINGS, and its ACK of ours, are due within ping_timeout
-  // of the connection: a peer that never sends them is not speaking HTTP/2.
-  bool settings_overdue(Clock::time_point now) {
-    if ((peer_settings_seen_ && settings_acked_) || options_.ping_timeout.count() <= 0) return false;
-    if (now - started_ < options_.ping_timeout) return false;
-    close_now(Error(errc::protocol_negotiation_failed,
-                    describe() + (peer_settings_seen_ ? ": the server did not acknowledge our SETTINGS within "
-                                                      : ": the server sent no SETTINGS within ") +
-                        std::to_string(options_.ping_timeout.count()) + " ms"));
-    return true;
+    return ending_error(describe(), violation_, otherwise, what);
   }
 
   void on_health_timer() {
     if (state() == ConnState::closed) return;
+    using Do = HealthCheck::TimerVerdict::Do;
     const auto now = Clock::now();
-    if (settings_overdue(now)) return;
-    if (!(peer_settings_seen_ && settings_acked_) && options_.ping_timeout.count() > 0) {
-      const auto due = std::chrono::duration_cast<std::chrono::milliseconds>(started_ + options_.ping_timeout - now);
-      arm_health_check(std::max(due, std::chrono::milliseconds(1)));
-      return;
+    const auto verdict = health_.on_timer(now);
+    switch (verdict.what) {
+      case Do::close: return close_now(Error(verdict.code, describe() + ": " + verdict.reason));
+      case Do::send_ping:
+        nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
+        health_.on_ping_sent(now);
+        if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe());
+        flush();
+        return arm_health_check(verdict.after);
+      case Do::wait: return arm_health_check(verdict.after);
     }
-    if (ping_outstanding_) {
-      if (now - ping_sent_at_ >= options_.ping_timeout && last_read_ < ping_sent_at_) {
-        close_now(Error(errc::health_check_failed,
-                        describe() + ": no PING ACK within " + std::to_string(options_.ping_timeout.count()) + " ms"));
-        return;
-      }
-      if (last_read_ >= ping_sent_at_) ping_outstanding_ = false;  // input arrived: alive
-    }
-    const auto idle = std::chrono::duration_cast<std::chrono::milliseconds>(now - last_read_);
-    if (!ping_outstanding_ && idle >= options_.read_idle_timeout) {
-      nghttp2_submit_ping(session_.get(), NGHTTP2_FLAG_NONE, nullptr);
-      ping_outstanding_ = true;
-      ping_sent_at_ = now;
-      if (auto* o = owner()) o->on_connection_event(*this, EventKind::ping_sent, describe());
-      flush();
-      arm_health_check(options_.ping_timeout);
-      return;
-    }
-    arm_health_check(ping_outstanding_ ? options_.ping_timeout : options_.read_idle_timeout - idle);
   }
 
   void close_now(const Error& why) {
@@ -588,21 +422,12 @@ class H2Connection final : public conn::Connection,
   bool flush_posted_ = false;
   std::unordered_map<std::int32_t, StreamState> streams_;  // nodes are stable: find() pointers stay valid
   asio::steady_timer health_timer_;
-  Clock::time_point last_read_;
-  Clock::time_point ping_sent_at_;
-  bool ping_outstanding_ = false;
-  bool peer_settings_seen_ = false;
+  HealthCheck health_;
   bool limits_reported_ = false;  // the pool was told the peer's first SETTINGS arrived
-  bool settings_acked_ = false;
-  bool suspect_ = false;    // gave up a stream; takes none until input arrives
-  bool may_probe_ = true;   // no probe PING since the server last sent HEADERS or DATA
   std::string drain_reason_;  // why we stopped taking streams ourselves, if we did
-  Clock::time_point started_;
   // The first protocol violation nghttp2 found on the connection, if any.
   std::string violation_;
   FloodGuard flood_;
-  // Received bytes of the current read that reached a live stream (for flood_).
-  std::size_t used_bytes_ = 0;
 };
 
 }  // namespace

@@ -144,4 +144,16 @@ std::string h2_error_name(std::uint32_t error_code) {
   return nghttp2_http2_strerror(error_code);
 }
 
+Error drained_error(const std::string& connection, const std::string& retired_because) {
+  return Error(errc::connection_closed,
+               connection + ": drained" + (retired_because.empty() ? "" : " (retired: " + retired_because + ")"));
+}
+
+Error ending_error(const std::string& connection, const std::string& violation, errc otherwise,
+                   const std::string& what) {
+  if (!violation.empty())
+    return Error(errc::protocol_error, connection + ": the server broke HTTP/2: " + violation + " (found by rebound)");
+  return Error(otherwise, connection + ": " + what);
+}
+
 }  // namespace rebound::h2

@@ -89,4 +89,13 @@ StreamFailure classify_stream_close(std::uint32_t error_code, bool response_star
 /// nghttp2's name for an error code ("REFUSED_STREAM").
 std::string h2_error_name(std::uint32_t error_code);
 
+/// A connection closed once its last stream ended after it stopped taking
+/// streams; `retired_because` says why it stopped, if it did so itself.
+Error drained_error(const std::string& connection, const std::string& retired_because);
+/// Why a connection ends: a protocol violation nghttp2 found outranks
+/// whatever the transport said afterwards (the server usually closes after
+/// our GOAWAY).
+Error ending_error(const std::string& connection, const std::string& violation, errc otherwise,
+                   const std::string& what);
+
 }  // namespace rebound::h2

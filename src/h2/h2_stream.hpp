@@ -1,0 +1,58 @@
+// One stream of a client HTTP/2 connection, apart from the connection that
+// multiplexes them (h2_connection.cpp): its exchange, the response as its
+// HEADERS and DATA arrive (limits, trailers, a body sink), the request body
+// as nghttp2 pulls it (whole, or from a body source), and the error that
+// says how a failed stream ended and how far it got.
+#pragma once
+
+#include "inflight/exchange.hpp"
+
+#include <rebound/error.hpp>
+#include <rebound/options.hpp>
+#include <rebound/response.hpp>
+
+#include <nghttp2/nghttp2.h>
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace rebound::h2 {
+
+struct StreamState {
+  std::shared_ptr<inflight::Exchange> ex;  // null once abandoned
+  Response response;
+  std::size_t body_sent = 0;
+  // A streamed body (Request::body_source): the chunk being sent.
+  std::string chunk;
+  std::size_t chunk_sent = 0;
+  std::uint64_t streamed = 0;
+  bool source_done = false;
+  std::size_t header_bytes = 0;
+  bool reused = false;
+  bool headers_sent = false;      // our HEADERS frame left
+  bool response_started = false;  // a final :status arrived
+  bool headers_complete = false;  // the final response header block ended
+  std::optional<errc> local_error;
+  std::string violation;  // what nghttp2 found the server doing wrong on this stream
+
+  /// A response header field (or trailer). 0, or
+  /// NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE to reset the stream (the header
+  /// list passed max_header_list_size). Precondition: ex is set.
+  int take_header(std::string_view name, std::string_view value, const Options& options);
+  /// A chunk of the response body: to the sink, or into the response.
+  /// False when the stream must be reset (over max_response_body, or the
+  /// caller's sink threw); local_error says which. Precondition: ex is set.
+  bool take_data(std::string_view chunk, const Options& options);
+  /// nghttp2's data provider: the next bytes of the request body.
+  ssize_t read_request_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
+  /// How the stream failed, closed with `code`, for the attempt's error.
+  Error failure(const std::string& connection, std::uint32_t code) const;
+
+ private:
+  ssize_t read_streamed_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
+};
+
+}  // namespace rebound::h2
