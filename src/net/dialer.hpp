@@ -1,4 +1,6 @@
-// Dialing: resolve, TCP connect (with timeout and socket options), the
+// Dialing: resolve (getaddrinfo, anew for every dial; Options::resolve
+// instead when it names the host), TCP connect racing every address (Happy
+// Eyeballs, net/address_race.hpp; with timeout and socket options), the
 // proxy's handshake when the Client uses one (HTTP CONNECT, SOCKS5), TLS
 // handshake (SNI, ALPN, verification, session resumption). Produces a
 // connected Stream and the negotiated protocol, or a classified error
