@@ -3,6 +3,8 @@
 // the exchange on stderr. Exit codes name the failure's class (--help).
 #include "common.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -20,8 +22,43 @@ struct GetFlags {
   bool fail = false;
   std::uint64_t max_filesize = 0;  // 0: no cap beyond the library's default
   std::optional<std::string> proxy;  // -x: overrides the environment; "" means none (as curl)
+  std::vector<std::string> resolve;  // --resolve host:port:addr[,addr...]
   ClientFlags client;
 };
+
+// curl's form: HOST:PORT:ADDR[,ADDR...], an IPv6 address in brackets.
+ResolveOverride parse_resolve(const std::string& flag) {
+  const auto bad = [&](const std::string& why) {
+    return CLI::ValidationError("--resolve", "\"" + flag + "\": " + why + " (expected HOST:PORT:ADDR[,ADDR...])");
+  };
+  const auto first = flag.find(':');
+  const auto second = first == std::string::npos ? first : flag.find(':', first + 1);
+  if (second == std::string::npos || first == 0) throw bad("missing a part");
+  ResolveOverride r;
+  r.host = flag.substr(0, first);
+  const std::string port = flag.substr(first + 1, second - first - 1);
+  try {
+    std::size_t used = 0;
+    const unsigned long p = std::stoul(port, &used);
+    if (used != port.size() || p == 0 || p > 65535) throw bad("bad port");
+    r.port = static_cast<std::uint16_t>(p);
+  } catch (const std::logic_error&) {
+    throw bad("bad port");
+  }
+  std::string rest = flag.substr(second + 1);
+  for (std::size_t start = 0; start <= rest.size();) {
+    auto end = rest.find(',', start);
+    if (end == std::string::npos) end = rest.size();
+    std::string a = rest.substr(start, end - start);
+    if (a.size() >= 2 && a.front() == '[' && a.back() == ']') a = a.substr(1, a.size() - 2);
+    boost::system::error_code ec;
+    boost::asio::ip::make_address(a, ec);
+    if (ec) throw bad("\"" + a + "\" is not an IP address");
+    r.addresses.push_back(a);
+    start = end + 1;
+  }
+  return r;
+}
 
 void print_event(const Event& e) {
   static std::mutex m;  // events may come from the I/O thread while main prints
@@ -48,6 +85,7 @@ int run(const GetFlags& f) {
   // first (they come with the complete response): then it is held, bounded.
   const bool stream = !f.include;
   if (f.max_filesize > 0) options.max_response_body = f.max_filesize;
+  for (const auto& r : f.resolve) options.resolve.push_back(parse_resolve(r));
   if (f.proxy) {
     options.proxy.url = *f.proxy;
     options.proxy.use_environment = !f.proxy->empty() && options.proxy.use_environment;
@@ -117,6 +155,9 @@ void add_get(CLI::App& root) {
   app->add_flag("-f,--fail", flags->fail, "Exit 22 when the status is 400 or above");
   app->add_option("-x,--proxy", flags->proxy,
                   "Proxy: http://[user:pass@]host:port, socks5://, socks5h:// (overrides HTTP(S)_PROXY; \"\": none)");
+  app->add_option("--resolve", flags->resolve,
+                  "HOST:PORT:ADDR[,ADDR...]: connect there instead of resolving HOST (repeatable; the URL's "
+                  "name still goes in SNI and is verified)");
   app->add_option("--max-filesize", flags->max_filesize,
                   "Stop and exit 63 when the response body exceeds this many bytes (default 1 GiB)");
   app->footer(exit_codes_help());

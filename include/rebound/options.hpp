@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace rebound {
 
@@ -84,9 +85,29 @@ struct ProxyOptions {
   bool use_environment = true;
 };
 
+/// curl's `--resolve host:port:addr[,addr...]`: dials to `host`:`port` go to
+/// these addresses instead of resolving the name (the proxy's name too, when
+/// it matches). The URL keeps its name: the Host header, SNI and certificate
+/// verification use it. An address that does not parse fails the dial
+/// (errc::resolve_failed).
+struct ResolveOverride {
+  std::string host;
+  std::uint16_t port = 0;
+  std::vector<std::string> addresses;  ///< IPv4 or IPv6 literals, tried as resolved ones are
+};
+
 struct Options {
   // --- connections ---
+  /// Covers resolving, every address's connect (Happy Eyeballs: the name's
+  /// addresses are raced, IPv6 first and the families alternating, the next
+  /// one 250 ms after the last or at once when one fails), the proxy's
+  /// handshake and TLS. Names are resolved anew by every dial (getaddrinfo,
+  /// no cache), so a service that moved to a new address is found by the
+  /// next dial.
   std::chrono::milliseconds connect_timeout = 10s;
+  /// Names resolved to fixed addresses (see ResolveOverride); the first
+  /// entry for a host:port wins.
+  std::vector<ResolveOverride> resolve;
   /// A request is never held back by a dial pending longer than this: a
   /// fresh dial starts beside it (a SYN lost to a partition is retried by
   /// TCP only after 1 s, then 3 s, 7 s...; a fresh one goes out at once),

@@ -1,15 +1,20 @@
 // Resolve + connect + proxy handshake + TLS for one new connection. One
 // object per dial; the connect_timeout covers every step, so a proxy that
-// accepts and never answers is bounded like a silent server.
+// accepts and never answers is bounded like a silent server. Every address
+// of the name is raced (net/address_race.hpp); each dial resolves anew.
 #include "net/dialer.hpp"
+
+#include "net/address_race.hpp"
 
 #include "net/proxy_tunnel.hpp"
 #include "net/socks5.hpp"
 
-#include <boost/asio/connect.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/steady_timer.hpp>
+
+#include <algorithm>
+#include <cctype>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -50,6 +55,12 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     }
     // socks5:// (not socks5h) sends the proxy an address resolved here.
     if (proxy_ && proxy_->kind == ProxyUrl::Kind::socks5 && !is_address(url_.host())) {
+      if (const auto* fixed = find_resolve_override(options_, url_.host(), url_.port())) {
+        if (fixed->addresses.empty() || !is_address(fixed->addresses.front()))
+          return post_fail_resolve("--resolve gives no valid address for \"" + url_.host() + "\"");
+        target_address_ = fixed->addresses.front();
+        return dial_next_hop();
+      }
       resolver_.async_resolve(url_.host(), std::to_string(url_.port()),
                               [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
                                 if (self->done_) return;
@@ -63,6 +74,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   }
 
   bool reached_peer() const noexcept override { return reached_peer_; }
+  bool racing() const noexcept override { return race_ && race_->untried_left(); }
   void cancel() override {
     asio::post(resolver_.get_executor(), [self = shared_from_this()] {
       self->fail(make_error_code(errc::cancelled), "dial cancelled");
@@ -93,10 +105,26 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
       connect({tcp::endpoint(address, port)});
       return;
     }
+    if (const auto* fixed = find_resolve_override(options_, host, port)) {
+      std::vector<tcp::endpoint> endpoints;
+      for (const auto& a : fixed->addresses) {
+        auto parsed = asio::ip::make_address(a, ec);
+        if (ec) return post_fail_resolve("--resolve address \"" + a + "\" for \"" + host + "\" is not an IP address");
+        endpoints.emplace_back(parsed, port);
+      }
+      if (endpoints.empty()) return post_fail_resolve("--resolve gives no address for \"" + host + "\"");
+      return connect(interleave_families(endpoints));
+    }
     resolver_.async_resolve(host, std::to_string(port),
                             [self = shared_from_this()](error_code ec, tcp::resolver::results_type r) {
                               self->on_resolved(ec, std::move(r));
                             });
+  }
+
+  // From run(): the handler must not run inside Dial::start.
+  void post_fail_resolve(std::string detail) {
+    asio::post(resolver_.get_executor(),
+               [self = shared_from_this(), d = std::move(detail)]() mutable { self->fail_resolve(std::move(d)); });
   }
 
   void fail_resolve(std::string detail) { fail(make_error_code(errc::resolve_failed), std::move(detail)); }
@@ -113,24 +141,27 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     }
     std::vector<tcp::endpoint> endpoints;
     for (const auto& r : results) endpoints.push_back(r.endpoint());
-    connect(std::move(endpoints));
+    connect(interleave_families(endpoints));
   }
 
   void connect(std::vector<tcp::endpoint> endpoints) {
-    asio::async_connect(socket_, endpoints,
-                        [self = shared_from_this()](error_code ec, const tcp::endpoint&) {
-                          self->on_connected(ec);
-                        });
+    race_ = std::make_shared<AddressRace>(
+        socket_.get_executor(), std::move(endpoints), connection_attempt_delay,
+        [self = shared_from_this()](error_code ec, tcp::socket socket, std::string detail) {
+          self->on_connected(ec, std::move(socket), std::move(detail));
+        });
+    race_->start();
   }
 
-  void on_connected(error_code ec) {
+  void on_connected(error_code ec, tcp::socket socket, std::string detail) {
     if (done_) return;
     if (ec) {
-      if (proxy_) fail(make_error_code(errc::proxy_unreachable), "connecting to the proxy: " + ec.message());
-      else if (ec == asio::error::connection_refused) fail(make_error_code(errc::connection_refused), ec.message());
-      else fail(ec, ec.message());
+      if (proxy_) fail(make_error_code(errc::proxy_unreachable), "connecting to the proxy: " + detail);
+      else if (ec == asio::error::connection_refused) fail(make_error_code(errc::connection_refused), detail);
+      else fail(ec, detail);
       return;
     }
+    socket_ = std::move(socket);
     reached_peer_ = true;
     apply_socket_options(socket_, options_);
     if (!proxy_) return through_to_origin();
@@ -258,6 +289,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     done_ = true;
     timer_.cancel();
     resolver_.cancel();
+    if (race_) race_->cancel();
     socket_.close(ignored_);
     if (tls_) tls_->socket().close(ignored_);
     auto handler = std::move(handler_);
@@ -276,6 +308,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   DialHandler handler_;
   tcp::resolver resolver_;
   tcp::socket socket_;
+  std::shared_ptr<AddressRace> race_;
   std::unique_ptr<TlsStream> tls_;
   asio::steady_timer timer_;
   bool done_ = false;
@@ -284,6 +317,17 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
 };
 
 }  // namespace
+
+const ResolveOverride* find_resolve_override(const Options& options, const std::string& host,
+                                             std::uint16_t port) noexcept {
+  for (const auto& r : options.resolve)
+    if (r.port == port && r.host.size() == host.size() &&
+        std::equal(host.begin(), host.end(), r.host.begin(),
+                   [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
+                                               std::tolower(static_cast<unsigned char>(b)); }))
+      return &r;
+  return nullptr;
+}
 
 void apply_socket_options(tcp::socket& socket, const Options& options) {
   boost::system::error_code ec;

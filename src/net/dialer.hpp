@@ -1,4 +1,6 @@
-// Dialing: resolve, TCP connect (with timeout and socket options), the
+// Dialing: resolve (getaddrinfo, anew for every dial; Options::resolve
+// instead when it names the host), TCP connect racing every address (Happy
+// Eyeballs, net/address_race.hpp; with timeout and socket options), the
 // proxy's handshake when the Client uses one (HTTP CONNECT, SOCKS5), TLS
 // handshake (SNI, ALPN, verification, session resumption). Produces a
 // connected Stream and the negotiated protocol, or a classified error
@@ -56,7 +58,15 @@ class Dial {
   /// True once TCP connected (a proxy's or TLS handshake may still run):
   /// the path to the next hop works, whatever happens next.
   virtual bool reached_peer() const noexcept = 0;
+  /// True while the dial's address race has addresses still to try: it
+  /// sends a fresh SYN at least every 250 ms itself, so the pool's
+  /// dial_stagger starts no whole dial beside it.
+  virtual bool racing() const noexcept { return false; }
 };
+
+/// The first of options.resolve for `host` (case-insensitive) and `port`, or null.
+const ResolveOverride* find_resolve_override(const Options& options, const std::string& host,
+                                             std::uint16_t port) noexcept;
 
 /// Applies TCP_NODELAY, keep-alive and TCP_USER_TIMEOUT to a connected socket.
 void apply_socket_options(tcp::socket& socket, const Options& options);

@@ -162,6 +162,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// Whether the youngest pending dial has been pending for the stagger
   /// and none has reached the peer.
   bool dials_stale() const;
+  bool dials_racing() const;  // some dial still has addresses of its name to try
   /// Staggered dials rotated for connect_timeout without a connection.
   bool dial_streak_timed_out() const;
   /// Ends such a streak as one failed dial (connect_timeout).

@@ -56,7 +56,15 @@ bool OriginPool::dials_stale() const {
   // A dial that reached the peer (TCP up, TLS under way) proves the path:
   // a slow handshake is the server's, and a fresh dial would meet the same.
   if (std::any_of(dials_.begin(), dials_.end(), [](const auto& d) { return d.dial->reached_peer(); })) return false;
+  // A dial still racing its name's addresses sends a fresh SYN every 250 ms
+  // itself (net/address_race.hpp): a whole dial beside it would repeat its
+  // first addresses and, three dials on, cancel the one furthest along.
+  if (dials_racing()) return false;
   return clock_.now() - dials_.back().started >= options_.dial_stagger;
+}
+
+bool OriginPool::dials_racing() const {
+  return std::any_of(dials_.begin(), dials_.end(), [](const auto& d) { return d.dial->racing(); });
 }
 
 bool OriginPool::dial_streak_timed_out() const {
@@ -86,6 +94,13 @@ void OriginPool::maybe_dial() {
   const DialPlan plan = dials_wanted();
   for (std::size_t n = plan.fresh; n > 0; --n) start_dial(false);
   if (plan.staggered) start_dial(true);
+  else if (options_.dial_stagger.count() > 0 && dials_racing()) {
+    // Look again once the race may have run out of addresses.
+    const auto streak_left = dialing_since_ + options_.connect_timeout - clock_.now();
+    auto next = std::chrono::duration_cast<Clock::duration>(options_.dial_stagger);
+    if (streak_left > Clock::duration::zero()) next = std::min(next, streak_left);
+    stagger_ = clock_.call_after(next, while_alive([this] { pump(); }));
+  }
 }
 
 void OriginPool::start_dial(bool staggered) {

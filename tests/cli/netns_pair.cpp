@@ -91,6 +91,25 @@ std::string NetnsPair::add_server_address() {
   return address;
 }
 
+std::string NetnsPair::add_server_address6() {
+  const std::string prefix = "fd00:213:" + subnet_.substr(subnet_.rfind('.') + 1) + "::";
+  if (extra_addresses6_ == 0) {
+    const std::string client_device = server_device_.substr(0, server_device_.size() - 2) + "c0";
+    must(ip_path() + " -n " + client_ns_ + " addr add " + prefix + "1/64 dev " + client_device + " nodad");
+  }
+  const std::string address = prefix + std::to_string(2 + extra_addresses6_++);
+  must(ip_path() + " -n " + server_ns_ + " addr add " + address + "/64 dev " + server_device_ + " nodad");
+  return address;
+}
+
+void NetnsPair::blackhole(const std::string& address) {
+  const char* family = address.find(':') == std::string::npos ? "ip" : "ip6";
+  must(ip_path() + " netns exec " + server_ns_ + " " + find_program("nft") +
+       " 'add table inet rebound_blackhole; "
+       "add chain inet rebound_blackhole in { type filter hook input priority 0; policy accept; }; "
+       "add rule inet rebound_blackhole in " + family + " daddr " + address + " drop'");
+}
+
 void NetnsPair::set_client_hosts(const std::string& text) {
   const std::filesystem::path dir = "/etc/netns/" + client_ns_;
   std::filesystem::create_directories(dir);

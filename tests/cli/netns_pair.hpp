@@ -2,7 +2,7 @@
 // host on one machine - and a partition between them: the server's
 // namespace drops every packet in and out (nftables) until healed. The
 // addresses (10.213.x.1 and .2, and more server addresses on request)
-// exist only inside these namespaces; both are deleted, veth included,
+// (fd00:213:x::N for IPv6) exist only inside these namespaces; both are deleted, veth included,
 // when the pair is destroyed. The client's namespace may have a hosts file
 // of its own, so that names resolve there without any DNS: `ip netns exec`
 // bind-mounts /etc/netns/NAME/hosts over /etc/hosts for what it runs.
@@ -36,6 +36,14 @@ class NetnsPair {
   /// Adds another address (10.213.x.N, N = 3, 4...) to the server's
   /// interface and returns it.
   std::string add_server_address();
+  /// Adds an IPv6 address (fd00:213:x::N, N = 2, 3...) to the server's
+  /// interface - the client's gets fd00:213:x::1 with the first - and
+  /// returns it. Without duplicate address detection (`nodad`), so it
+  /// works at once.
+  std::string add_server_address6();
+  /// Packets to `address` (IPv4 or IPv6, one of the server's) are dropped
+  /// in the server's namespace from now on: a SYN is never answered.
+  void blackhole(const std::string& address);
   /// The client's /etc/hosts (`text`, hosts(5) lines), for what runs in
   /// the client's namespace.
   void set_client_hosts(const std::string& text);
@@ -51,7 +59,7 @@ class NetnsPair {
 
  private:
   std::string client_ns_, server_ns_, server_address_, subnet_, server_device_;
-  int extra_addresses_ = 0;
+  int extra_addresses_ = 0, extra_addresses6_ = 0;
 };
 
 }  // namespace rebound::testing

@@ -60,6 +60,7 @@ class FakeDial final : public net::Dial {
   explicit FakeDial(net::DialHandler done) : done_(std::move(done)) {}
   void cancel() override { cancelled = true; }
   bool reached_peer() const noexcept override { return reached; }
+  bool racing() const noexcept override { return racing_addresses; }
   bool finished() const { return finished_ || cancelled; }
   void complete(Error err, net::DialResult result) {
     finished_ = true;
@@ -68,6 +69,7 @@ class FakeDial final : public net::Dial {
   }
   bool cancelled = false;
   bool reached = false;  ///< TCP connected, TLS still to come
+  bool racing_addresses = false;  ///< Happy Eyeballs: addresses still to try
 
  private:
   net::DialHandler done_;

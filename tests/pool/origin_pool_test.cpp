@@ -423,6 +423,22 @@ TEST_F(PoolTest, NoStaggeredDialBesideADialThatReachedThePeer) {
   end_with_requests_in_flight();
 }
 
+TEST_F(PoolTest, NoStaggeredDialBesideADialStillRacingItsAddressesAndOneWithinAStaggerOfTheRaceRunningOut) {
+  // The dial sends a fresh SYN to its name's next address every 250 ms
+  // itself (Happy Eyeballs): a whole dial beside it would start over at the
+  // first address and, three dials on, cancel the one furthest along.
+  options.dial_stagger = 250ms;
+  make_pool("https://origin.test:443");
+  send();
+  connector.dials[0]->racing_addresses = true;
+  for (int i = 0; i < 4; ++i) advance(250ms);
+  EXPECT_EQ(connector.dials.size(), 1u) << "a staggered dial beside a racing one";
+  connector.dials[0]->racing_addresses = false;  // every address tried, none answered yet
+  advance(250ms);
+  EXPECT_EQ(connector.dials.size(), 2u) << "the pool did not look again once the race ran out";
+  end_with_requests_in_flight();
+}
+
 TEST_F(PoolTest, StaggeredDialsThatNeverConnectFailTheirRequestsWithConnectTimeoutInTime) {
   // A partition that does not heal: the rotated streak owns connect_timeout,
   // so the requests learn it as they would from one dial.
