@@ -134,7 +134,9 @@ class REBOUND_API Client {
   Counters counters() const;
   /// A readable dump of every origin pool (for debugging and -v output).
   /// From a callback, an I/O thread that does not answer within 2 s (it may
-  /// be waiting for this one) is left out with a note, never waited for.
+  /// be waiting for this one) is left out with a note, never waited for;
+  /// on your executor, so is a strand that does not answer because the
+  /// calling thread is the one that would run it (outside that strand).
   std::string dump_pools() const;
   /// Fails outstanding requests with client_shut_down and closes every
   /// connection; later requests fail the same way, at once (their

@@ -10,6 +10,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 #include <gtest/gtest.h>
@@ -17,6 +18,7 @@
 #include <dirent.h>
 
 #include <atomic>
+#include <future>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -49,13 +51,21 @@ bool run_until(asio::io_context& io, Done done, std::chrono::milliseconds limit 
   return done();
 }
 
+// Options that tell when the Client's state is freed: it holds its Options,
+// and with them this hook and the sentinel it captures.
+Options watched(const std::shared_ptr<int>& sentinel, Options o = {}) {
+  o.on_event = [sentinel](const Event&) {};
+  return o;
+}
+
 }  // namespace
 
 TEST(ClientOnCallersExecutor, CompletesOnTheCallersThreadWithoutAThreadOfItsOwn) {
   auto s = start_server();
   asio::io_context io(1);
   const auto before = threads_in_process();
-  auto c = std::make_unique<Client>(io.get_executor());
+  auto sentinel = std::make_shared<int>();
+  auto c = std::make_unique<Client>(io.get_executor(), watched(sentinel));
   EXPECT_EQ(c->get_executor(), asio::any_io_executor(io.get_executor()));
   const auto me = std::this_thread::get_id();
   int callbacks = 0, coroutines = 0, elsewhere = 0;
@@ -81,6 +91,7 @@ TEST(ClientOnCallersExecutor, CompletesOnTheCallersThreadWithoutAThreadOfItsOwn)
   io.restart();
   io.run_for(5s);
   EXPECT_TRUE(io.stopped()) << "the destroyed Client left work on the caller's io_context";
+  EXPECT_EQ(sentinel.use_count(), 1) << "the Client's state outlived its last handler";
 }
 
 TEST(ClientOnCallersExecutor, OneThreadCompletionRunsOnTheThreadThatSent) {
@@ -138,8 +149,9 @@ TEST(ClientOnCallersExecutor, DestroyedWithRequestsInFlightEachCompletesShutDown
   for (int i = 0; i < 2; ++i) threads.emplace_back([&] { io.run(); });
   constexpr std::size_t n = 20;
   Completions done(n);
+  auto sentinel = std::make_shared<int>();
   {
-    Client c(io.get_executor());
+    Client c(io.get_executor(), watched(sentinel));
     for (std::size_t i = 0; i < n; ++i) c.send_async(Request::get(s->url() + "/delay/5000"), done.callback(i));
     std::this_thread::sleep_for(200ms);
   }
@@ -152,12 +164,14 @@ TEST(ClientOnCallersExecutor, DestroyedWithRequestsInFlightEachCompletesShutDown
   EXPECT_EQ(done.duplicates(), 0u);
   guard.reset();
   for (auto& t : threads) t.join();
+  EXPECT_EQ(sentinel.use_count(), 1) << "the Client's state outlived its last handler";
 }
 
 TEST(ClientOnCallersExecutor, DestroyedFromItsOwnCompletionDoesNotDeadlock) {
   auto s = start_server();
   asio::io_context io(1);
-  auto c = std::make_unique<Client>(io.get_executor());
+  auto sentinel = std::make_shared<int>();
+  auto c = std::make_unique<Client>(io.get_executor(), watched(sentinel));
   Completions done(2);
   c->send_async(Request::get(s->url() + "/delay/3000"), done.callback(1));
   c->send_async(Request::get(s->url() + "/bytes/1"), [&, cb = done.callback(0)](Result<Response> r) {
@@ -171,6 +185,7 @@ TEST(ClientOnCallersExecutor, DestroyedFromItsOwnCompletionDoesNotDeadlock) {
   io.restart();
   io.run_for(5s);
   EXPECT_TRUE(io.stopped());
+  EXPECT_EQ(sentinel.use_count(), 1) << "the Client's state outlived its last handler";
 }
 
 TEST(ClientOnCallersExecutor, BlockingSendFromTheExecutorsThreadIsRefused) {
@@ -198,4 +213,25 @@ TEST(ClientOnCallersExecutor, BlockingSendFromTheExecutorsThreadIsRefused) {
   watcher.join();
   ASSERT_TRUE(from_other && *from_other);
   EXPECT_EQ((*from_other)->body().size(), 2u);
+}
+
+TEST(ClientOnCallersExecutor, OnAThreadPoolBlockingSendWorksOutsideAndIsRefusedInside) {
+  auto s = start_server();
+  asio::thread_pool pool(3);
+  auto sentinel = std::make_shared<int>();
+  {
+    Client c(pool.get_executor(), watched(sentinel));
+    auto outside = c.get(s->url() + "/bytes/4");
+    ASSERT_TRUE(outside) << outside.error().message();
+    EXPECT_EQ(outside->body().size(), 4u);
+    std::promise<Result<Response>> inside;
+    asio::post(pool, [&] { inside.set_value(c.get(s->url() + "/bytes/4")); });
+    auto r = inside.get_future().get();
+    ASSERT_FALSE(r);
+    EXPECT_EQ(r.error().code(), errc::invalid_request);
+  }
+  // join() returns only when the pool is out of work: the Client left none.
+  auto joined = std::async(std::launch::async, [&] { pool.join(); });
+  ASSERT_EQ(joined.wait_for(10s), std::future_status::ready) << "the destroyed Client left work on the pool";
+  EXPECT_EQ(sentinel.use_count(), 1);
 }
