@@ -71,7 +71,9 @@
 // destroy it: its pending handlers are then destroyed unrun, as with any
 // Asio object; completions not yet delivered are then lost). The Client's
 // state is freed by the last of those handlers. Destroying the Client from
-// inside one of its own completions is safe in both modes.
+// inside one of its own completions is safe in both modes. As for any Asio
+// I/O object, `executor`'s context (the io_context, the thread_pool) must
+// outlive the Client.
 #pragma once
 
 #include <rebound/error.hpp>
@@ -142,7 +144,8 @@ class REBOUND_API Client {
   /// connection; later requests fail the same way, at once (their
   /// callbacks run on Asio's system executor, or the token's executor).
   /// Idempotent; callable from any thread, callbacks included (then it
-  /// does not wait for the I/O thread it runs on).
+  /// does not wait for the I/O thread it runs on). On your executor it
+  /// never waits: the shutdown runs there.
   void shutdown();
 
  private:

@@ -235,3 +235,21 @@ TEST(ClientOnCallersExecutor, OnAThreadPoolBlockingSendWorksOutsideAndIsRefusedI
   ASSERT_EQ(joined.wait_for(10s), std::future_status::ready) << "the destroyed Client left work on the pool";
   EXPECT_EQ(sentinel.use_count(), 1);
 }
+
+TEST(ClientOnCallersExecutor, AnIoContextDestroyedUnrunAfterTheClientFreesItsState) {
+  auto s = start_server();
+  auto sentinel = std::make_shared<int>();
+  Completions done(1);
+  {
+    asio::io_context io(1);
+    auto c = std::make_unique<Client>(io.get_executor(), watched(sentinel));
+    c->send_async(Request::get(s->url() + "/delay/5000"), done.callback(0));
+    io.run_for(200ms);  // connected, the request on its way
+    c.reset();
+    // io is destroyed without running the shutdown's handlers: they are
+    // destroyed unrun, the last of them freeing the Client's state.
+  }
+  EXPECT_EQ(sentinel.use_count(), 1) << "the Client's state outlived the io_context";
+  EXPECT_LE(done.completed(), 1u);
+  EXPECT_EQ(done.duplicates(), 0u);
+}
