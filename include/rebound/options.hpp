@@ -185,6 +185,8 @@ struct Options {
   /// (new origins spread round-robin), so every per-origin limit above
   /// holds for the whole Client; more threads help many-origin clients.
   /// To load one origin from several threads, use one Client per thread.
+  /// A Client on your executor starts no thread: there this is the number
+  /// of strands of that executor its origins are spread over (client.hpp).
   unsigned io_threads = 1;
   EventHook on_event;
 };

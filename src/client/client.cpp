@@ -11,10 +11,13 @@
 #include <boost/asio/dispatch.hpp>
 #include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/strand.hpp>
 #include <boost/asio/system_executor.hpp>
+#include <boost/asio/thread_pool.hpp>
 
 #include <future>
 #include <mutex>
+#include <optional>
 #include <unordered_map>
 #include <vector>
 
@@ -26,7 +29,9 @@ using inflight::Exchange;
 using client::Shard;
 
 struct Client::Impl {
-  explicit Impl(Options o) : options(std::move(o)) {
+  /// Without `caller` each shard runs an I/O thread of its own; with it,
+  /// each runs on a strand of `caller` (io_threads strands).
+  Impl(Options o, std::optional<asio::any_io_executor> caller) : options(std::move(o)), caller_executor(std::move(caller)) {
     if (options.io_threads == 0) options.io_threads = 1;
     if (options.max_conns_per_origin == 0) options.max_conns_per_origin = 1;
     if (options.max_attempts < 1) options.max_attempts = 1;
@@ -35,8 +40,12 @@ struct Client::Impl {
     Shard::ReleaseOrigin release;
     if (options.io_threads > 1)
       release = [this](const std::string& origin, std::uint64_t started) { return release_origin(origin, started); };
-    for (unsigned i = 0; i < options.io_threads; ++i)
-      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids, release));
+    if (caller_executor) life = std::make_shared<std::unique_ptr<Impl>>();
+    for (unsigned i = 0; i < options.io_threads; ++i) {
+      std::optional<client::ShardExecutor> on;
+      if (caller_executor) on.emplace(asio::make_strand(*caller_executor), life);
+      shards.push_back(std::make_unique<Shard>(options, tls, connection_ids, release, std::move(on)));
+    }
   }
 
   /// Options::credentials.origin as the pools spell an origin; refuses
@@ -93,6 +102,19 @@ struct Client::Impl {
       if (s->in_this_thread()) return true;
     return false;
   }
+  /// True on a thread that runs the caller's executor right now (inside
+  /// one of its handlers), where a blocking send could wait for a handler
+  /// only this thread would run. Knowable for an io_context's and a
+  /// thread_pool's executor (and strands of them, through on_own_thread);
+  /// another executor type is not recognised.
+  bool running_callers_executor() const {
+    if (!caller_executor) return false;
+    if (auto io = caller_executor->target<asio::io_context::executor_type>()) return io->running_in_this_thread();
+    if (auto pool = caller_executor->target<asio::thread_pool::executor_type>()) return pool->running_in_this_thread();
+    if (auto strand = caller_executor->target<asio::strand<asio::io_context::executor_type>>())
+      return strand->running_in_this_thread();
+    return false;
+  }
 
   Options options;
   std::shared_ptr<net::TlsContext> tls;
@@ -104,6 +126,11 @@ struct Client::Impl {
   std::mutex origins_mutex;
   std::unordered_map<std::string, Placement> origin_shard;  // guarded by origins_mutex
   std::size_t next_shard = 0;                               // guarded by origins_mutex
+  /// The caller's executor mode: the executor given, and the shards' work
+  /// count (ShardExecutor). The Client holds `life` until ~Client puts this
+  /// Impl inside it; the last handler that holds it then frees the Impl.
+  std::optional<asio::any_io_executor> caller_executor;
+  std::shared_ptr<std::unique_ptr<Impl>> life;
   // Last: destroyed first, so no shard thread can ask release_origin() about a freed map.
   std::vector<std::unique_ptr<Shard>> shards;
 };
@@ -142,10 +169,26 @@ Result<std::shared_ptr<const Url>> validate(const Request& r) {
 
 }  // namespace
 
-Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+Client::Client(Options options) : impl_(std::make_unique<Impl>(std::move(options), std::nullopt)) {}
+
+Client::Client(asio::any_io_executor executor, Options options)
+    : impl_(std::make_unique<Impl>(std::move(options), std::move(executor))) {}
+
+asio::any_io_executor Client::get_executor() const {
+  return impl_->caller_executor ? *impl_->caller_executor : impl_->shards.front()->executor();
+}
 
 Client::~Client() {
   shutdown();
+  if (impl_->caller_executor) {
+    // Nothing to wait for, and waiting could deadlock: the shutdown's
+    // handlers run on the caller's executor, maybe on this very thread
+    // after we return. The Impl goes into its own work count, and the last
+    // of those handlers frees it (at once when none is pending).
+    auto life = std::move(impl_->life);
+    *life = std::move(impl_);
+    return;
+  }
   if (impl_->on_own_thread()) {
     // Destroyed from one of its own callbacks: this thread cannot join
     // itself. A helper thread waits for every I/O thread to finish its
@@ -168,7 +211,10 @@ void Client::start(Request request, asio::any_completion_handler<void(Result<Res
   // call stack, keeping that executor's work alive until then, and clear the
   // cancellation slot there, where the caller may emit on it.
   auto slot = asio::get_associated_cancellation_slot(handler);
-  auto associated = asio::get_associated_executor(handler, asio::system_executor());
+  // On the caller's executor a handler with none of its own runs there, as
+  // with any Asio I/O object (no hop to another thread).
+  auto associated = impl_->caller_executor ? asio::get_associated_executor(handler, *impl_->caller_executor)
+                                           : asio::get_associated_executor(handler, asio::system_executor());
   // A handler with an executor of its own throws out of that executor's
   // run(), as any Asio operation's would; one without runs on Asio's system
   // executor, where nobody could catch it: counted there (client.hpp).
@@ -224,6 +270,10 @@ Result<Response> Client::send(Request request) {
   if (impl_->on_own_thread())
     return Error(errc::invalid_request,
                  "blocking send() called on the client's own I/O thread (would deadlock); use async_send");
+  if (impl_->running_callers_executor())
+    return Error(errc::invalid_request,
+                 "blocking send() called from a thread running the client's executor (would deadlock waiting "
+                 "for a handler only that executor runs); use async_send");
   std::promise<Result<Response>> promise;
   auto future = promise.get_future();
   send_async(std::move(request), [&promise](Result<Response> r) { promise.set_value(std::move(r)); });

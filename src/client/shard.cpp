@@ -1,4 +1,4 @@
-// Shard: the per-thread engine.
+// Shard: the per-thread (or per-strand) engine.
 #include "client/shard.hpp"
 
 #include "client/network_connector.hpp"
@@ -13,15 +13,19 @@
 namespace rebound::client {
 
 Shard::Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-             std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin)
-    : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids), reaper_(io_),
-      deadlines_(io_.get_executor(), [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
-      connector_(make_network_connector(io_.get_executor(), options_, tls_)),
-      clock_(pool::make_steady_clock(io_.get_executor())), release_origin_(std::move(release_origin)) {
-  // The reaper's timer is always pending, which keeps run() going until
-  // stop() cancels it and the pools' last handlers have run.
+             std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin,
+             std::optional<ShardExecutor> on)
+    : options_(options), tls_(std::move(tls)), connection_ids_(connection_ids),
+      own_io_(on ? nullptr : std::make_unique<asio::io_context>(1)), on_(std::move(on)),
+      executor_(on_ ? asio::any_io_executor(*on_) : asio::any_io_executor(own_io_->get_executor())),
+      reaper_(executor_), deadlines_(executor_, [this](Exchange& e) { abort(e, errc::deadline_exceeded); }),
+      connector_(make_network_connector(executor_, options_, tls_)), clock_(pool::make_steady_clock(executor_)),
+      release_origin_(std::move(release_origin)) {
+  // The reaper's timer is always pending, which keeps run() going (or, on
+  // the caller's executor, the shard's work outstanding) until stop()
+  // cancels it and the pools' last handlers have run.
   reap_later();
-  thread_ = std::thread([this] { io_.run(); });
+  if (own_io_) thread_ = std::thread([this] { own_io_->run(); });
 }
 
 Shard::~Shard() {
@@ -62,7 +66,7 @@ Shard::PlacedPool& Shard::origin_pool(const Url& url) {
   auto it = pools_.find(key);
   if (it != pools_.end()) return it->second;
   pool::PoolServices services;
-  services.executor = io_.get_executor();
+  services.executor = executor_;
   services.options = &options_;
   services.connector = connector_.get();
   services.clock = clock_.get();
@@ -71,7 +75,7 @@ Shard::PlacedPool& Shard::origin_pool(const Url& url) {
   services.counters = &counters_;
   if (options_.credentials.source && options_.credentials.origin == key) {  // scoped by the Client
     services.credentials = options_.credentials.source;
-    services.post_from_any_thread = [gate = foreign_gate_, ex = io_.get_executor()](std::function<void()> f) {
+    services.post_from_any_thread = [gate = foreign_gate_, ex = executor_](std::function<void()> f) {
       std::lock_guard lock(gate->mutex);
       if (gate->open) asio::post(ex, std::move(f));
     };
@@ -82,7 +86,7 @@ Shard::PlacedPool& Shard::origin_pool(const Url& url) {
 
 void Shard::emit(const Event& e) {
   // Never inline: the pool is mid-operation, and a hook may send or cancel.
-  asio::post(io_, [this, e] {
+  asio::post(executor_, [this, e] {
     completions_.run_user_code([&] {
       try {
         options_.on_event(e);
@@ -99,7 +103,7 @@ bool Shard::submit(std::shared_ptr<Exchange>& ex) {
     std::lock_guard lock(accepting_mutex_);
     if (stopped_) return false;
     if (!inline_start) {
-      asio::post(io_, [this, ex = std::move(ex)]() mutable { start(std::move(ex)); });
+      asio::post(executor_, [this, ex = std::move(ex)]() mutable { start(std::move(ex)); });
       return true;
     }
   }
@@ -117,7 +121,7 @@ std::function<void()> Shard::canceller(std::weak_ptr<Exchange> ex) {
   return [gate = foreign_gate_, this, ex = std::move(ex)] {
     std::lock_guard lock(gate->mutex);
     if (!gate->open) return;  // the shutdown fails it
-    asio::post(io_, [this, ex] {
+    asio::post(executor_, [this, ex] {
       if (auto e = ex.lock()) abort(*e, errc::cancelled);
     });
   };
@@ -128,7 +132,7 @@ void Shard::deliver(Completion completion, Result<Response> result) {
   auto run = [completion = std::move(completion), result = std::move(result),
               threw = completions_.throw_count()]() mutable { run_completion(completion, std::move(result), threw); };
   if (stopped_) asio::post(asio::system_executor(), std::move(run));
-  else asio::post(io_, std::move(run));
+  else asio::post(executor_, std::move(run));
 }
 
 void Shard::start(std::shared_ptr<Exchange> ex) {
@@ -178,8 +182,9 @@ void Shard::stop() {
     }
     // Queued behind every request handed over before: they are started
     // (and failed) first. The io_context runs until the last completion,
-    // close and event handler has run, then the thread ends.
-    asio::post(io_, [this] {
+    // close and event handler has run, then the thread ends (on the
+    // caller's executor: then the last reference to the shard's work goes).
+    asio::post(executor_, [this] {
       reaper_.cancel();
       deadlines_.stop();
       for (auto& [_, placed] : pools_) placed.pool->shutdown();
@@ -205,7 +210,7 @@ std::string Shard::dump() {
   {
     std::lock_guard lock(accepting_mutex_);
     if (stopped_) return "(stopped)\n";
-    asio::dispatch(io_, [this, p] {  // inline when called from a callback on this thread
+    asio::dispatch(executor_, [this, p] {  // inline when called from a callback on this thread
       std::ostringstream os;
       for (auto& [_, placed] : pools_) os << placed.pool->dump() << "\n";
       p->set_value(os.str());

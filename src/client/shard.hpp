@@ -1,5 +1,6 @@
-// A shard: one I/O thread with its own io_context, the origin pools it
-// owns, and counters. An origin belongs to exactly one shard (the Client
+// A shard: one I/O thread with its own io_context - or a strand of the
+// caller's executor (ShardExecutor) - the origin pools it owns, and
+// counters. An origin belongs to exactly one shard (the Client
 // assigns it), so per-origin limits hold for the whole Client and the hot
 // path takes no locks beyond one uncontended mutex at hand-over.
 //
@@ -9,6 +10,7 @@
 // nobody runs.
 #pragma once
 
+#include "client/shard_executor.hpp"
 #include "inflight/completion_queue.hpp"
 #include "inflight/counters.hpp"
 #include "inflight/deadline_queue.hpp"
@@ -27,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace rebound::client {
@@ -54,15 +57,25 @@ class Shard {
   using ReleaseOrigin = std::function<bool(const std::string& origin, std::uint64_t started)>;
 
   /// `release_origin` may be empty (a Client with one shard places nothing).
+  /// Without `on` the shard starts an I/O thread with an io_context of its
+  /// own; with it, it runs there and starts no thread: whoever owns it must
+  /// then keep it alive until the last handler given to `on` has run (see
+  /// ShardExecutor), not join anything.
   Shard(const Options& options, std::shared_ptr<net::TlsContext> tls,
-        std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin = {});
-  /// stop()s and joins. Must not run on the shard's own thread.
+        std::atomic<std::uint64_t>& connection_ids, ReleaseOrigin release_origin = {},
+        std::optional<ShardExecutor> on = std::nullopt);
+  /// stop()s and joins (own thread). Must not run on the shard's own thread
+  /// (its own io_context's); on the caller's executor, only after the last
+  /// handler ran.
   ~Shard();
 
-  asio::any_io_executor executor() { return io_.get_executor(); }
+  asio::any_io_executor executor() { return executor_; }
   /// Where this shard's exchanges deliver their results (its thread only).
   CompletionQueue& completions() { return completions_; }
-  bool in_this_thread() const { return thread_.get_id() == std::this_thread::get_id(); }
+  /// On this shard's I/O thread, or inside its strand of the caller's executor.
+  bool in_this_thread() const {
+    return on_ ? on_->running_in_this_thread() : thread_.get_id() == std::this_thread::get_id();
+  }
 
   /// Hands `ex` over from any thread. It starts at once when called from
   /// this shard's user code (a completion callback or event hook: no engine
@@ -105,9 +118,11 @@ class Shard {
   std::shared_ptr<net::TlsContext> tls_;
   std::uint64_t tls_generation_seen_ = 1;  // the reaper's; see reap_later()
   std::atomic<std::uint64_t>& connection_ids_;
-  asio::io_context io_{1};
+  std::unique_ptr<asio::io_context> own_io_;  // own-thread mode only
+  std::optional<ShardExecutor> on_;           // the caller's executor mode only
+  asio::any_io_executor executor_;            // one of the two: where everything runs
   asio::steady_timer reaper_;
-  CompletionQueue completions_{io_.get_executor()};
+  CompletionQueue completions_{executor_};
   DeadlineQueue deadlines_;
   std::unique_ptr<pool::Connector> connector_;
   std::unique_ptr<pool::PoolClock> clock_;

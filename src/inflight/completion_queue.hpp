@@ -6,12 +6,12 @@
 // instructions). The slices let the requests their callbacks start be
 // written between slices. Completions never run inside rebound's own call
 // stack, and run in the order they finished. Single-threaded: used on its
-// shard's I/O thread.
+// shard's I/O thread (or strand).
 #pragma once
 
 #include "inflight/exchange.hpp"
 
-#include <boost/asio/io_context.hpp>
+#include <boost/asio/any_io_executor.hpp>
 
 #include <atomic>
 #include <memory>
@@ -22,7 +22,7 @@ namespace rebound::inflight {
 
 class CompletionQueue {
  public:
-  explicit CompletionQueue(asio::io_context::executor_type executor) : executor_(executor) {}
+  explicit CompletionQueue(asio::any_io_executor executor) : executor_(std::move(executor)) {}
   CompletionQueue(const CompletionQueue&) = delete;
   CompletionQueue& operator=(const CompletionQueue&) = delete;
 
@@ -53,7 +53,7 @@ class CompletionQueue {
     const CompletionQueue* previous;
   };
 
-  asio::io_context::executor_type executor_;
+  asio::any_io_executor executor_;  // the shard's io_context, or its strand of the caller's executor
   std::vector<std::pair<Completion, Result<Response>>> ready_;
   std::vector<std::pair<Completion, Result<Response>>> running_;  // kept for its capacity
   bool posted_ = false;
