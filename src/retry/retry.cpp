@@ -81,9 +81,14 @@ std::optional<std::chrono::milliseconds> parse_retry_after(std::string_view valu
   // The whole value: strptime stops at a NUL inside it, which would leave
   // the bytes after it unread.
   if (end != text.c_str() + text.size()) return std::nullopt;
-  const auto at = std::chrono::system_clock::from_time_t(::timegm(&tm));
-  if (at <= now) return std::chrono::milliseconds(0);
-  return std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(at - now), cap);
+  // In seconds: a date past 2262 would overflow the system clock's
+  // nanoseconds (found by retry_after_fuzz).
+  const std::int64_t at = ::timegm(&tm);
+  const std::int64_t now_s = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  if (at <= now_s) return std::chrono::milliseconds(0);
+  if (at - now_s >= std::chrono::duration_cast<std::chrono::seconds>(cap).count()) return cap;
+  const auto left = std::chrono::seconds(at - now_s) - (now.time_since_epoch() - std::chrono::seconds(now_s));
+  return std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(left), cap);
 }
 
 Verdict decide_answer(int status, std::optional<std::chrono::milliseconds> retry_after, const RequestFacts& r) {

@@ -187,6 +187,9 @@ TEST(RetryAfter, ParsesDelaySecondsAndHttpDatesAndRejectsTheRest) {
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:47 GMT", now), 10000ms);
   EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:00 GMT", now), 0ms) << "a date in the past: at once";
   EXPECT_EQ(parse_retry_after("99999999999", now), std::chrono::milliseconds(std::chrono::hours(24))) << "capped";
+  // Past 2262 the system clock's nanoseconds overflow: found by retry_after_fuzz.
+  EXPECT_EQ(parse_retry_after("Wed, 21 Oct 2299 07:28:00 GMT", now), std::chrono::milliseconds(std::chrono::hours(24)))
+      << "a date centuries ahead: capped, not overflowed";
   for (auto bad : {"", "-1", "1.5", "soon", "Sun, 06 Nov 1994 08:49:47", "06 Nov 1994 08:49:47 GMT"})
     EXPECT_EQ(parse_retry_after(bad, now), std::nullopt) << bad;
 }
