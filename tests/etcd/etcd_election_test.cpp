@@ -5,8 +5,8 @@
 // leader talks to does not end its leadership (renewals move on).
 // "Never both lead" is checked on the fencing bound itself: a sampler reads
 // is_leader() of every elector every few milliseconds.
-#include "support/peer_skip.hpp"
 #include "etcd_cluster.hpp"
+#include "etcd_suite.hpp"
 
 #include <rebound/election/leader_elector.hpp>
 
@@ -23,18 +23,8 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-class EtcdElection : public ::testing::Test {
+class EtcdElection : public EtcdSuite {
  protected:
-  static void SetUpTestSuite() {
-    if (EtcdCluster::available()) cluster = new EtcdCluster(3);
-  }
-  static void TearDownTestSuite() {
-    delete cluster;
-    cluster = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster) REBOUND_SKIP_FOR_PEER("etcd is not installed (scripts/setup.sh installs etcd-server)");
-  }
 
   // Leases of 4 s (etcd's minimum is 1.5 election timeouts), a 3 s renew
   // deadline (1 s margin), attempts every 300 ms.
@@ -59,9 +49,7 @@ class EtcdElection : public ::testing::Test {
     return condition();
   }
 
-  static EtcdCluster* cluster;
 };
-EtcdCluster* EtcdElection::cluster = nullptr;
 
 // Samples is_leader() of the electors until stopped; counts the samples
 // in which more than one was leader.

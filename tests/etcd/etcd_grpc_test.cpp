@@ -2,9 +2,9 @@
 // unary calls, a trailers-only status from the server, one-message
 // LeaseKeepAlive calls, a server-streaming call, cancellation, TLS with
 // client certificates, and recovery after a member is killed and restarted.
-#include "support/peer_skip.hpp"
 #include "etcd_calls.hpp"
 #include "etcd_cluster.hpp"
+#include "etcd_suite.hpp"
 #include "support/test_pki.hpp"
 
 #include <rebound/grpc/channel.hpp>
@@ -20,21 +20,7 @@ using rebound::grpc::StatusCode;
 
 namespace {
 
-class EtcdGrpc : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    if (EtcdCluster::available()) cluster = new EtcdCluster(3);
-  }
-  static void TearDownTestSuite() {
-    delete cluster;
-    cluster = nullptr;
-  }
-  void SetUp() override {
-    if (!cluster) REBOUND_SKIP_FOR_PEER("etcd is not installed (scripts/setup.sh installs etcd-server)");
-  }
-  static EtcdCluster* cluster;
-};
-EtcdCluster* EtcdGrpc::cluster = nullptr;
+class EtcdGrpc : public EtcdSuite {};
 
 }  // namespace
 
