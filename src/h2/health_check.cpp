@@ -15,17 +15,18 @@ HealthCheck::TimerVerdict HealthCheck::on_timer(Clock::time_point now) {
   const auto since = [&](Clock::time_point t) { return std::chrono::duration_cast<ms>(now - t); };
   // The server's SETTINGS, and its ACK of ours, are due within ping_timeout
   // of the connection: a peer that never sends them is not speaking HTTP/2.
-  const std::string within = " within " + std::to_string(ping_timeout_.count()) + " ms";
+  // Built only for a close: most ticks find nothing due.
+  const auto within = [&] { return " within " + std::to_string(ping_timeout_.count()) + " ms"; };
   if (!settings_done() && ping_timeout_.count() > 0) {
     if (since(started_) >= ping_timeout_)
       return {Do::close, {}, errc::protocol_negotiation_failed,
               (peer_settings_seen_ ? "the server did not acknowledge our SETTINGS" : "the server sent no SETTINGS") +
-                  within};
+                  within()};
     return {Do::wait, std::max(ping_timeout_ - since(started_), ms(1)), {}, {}};
   }
   if (ping_outstanding_) {
     if (since(ping_sent_at_) >= ping_timeout_ && last_read_ < ping_sent_at_)
-      return {Do::close, {}, errc::health_check_failed, "no PING ACK" + within};
+      return {Do::close, {}, errc::health_check_failed, "no PING ACK" + within()};
     if (last_read_ >= ping_sent_at_) ping_outstanding_ = false;  // input arrived: alive
   }
   const auto idle = since(last_read_);
