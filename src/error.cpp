@@ -66,6 +66,7 @@ std::string ErrorCategory::message(int ev) const {
     case errc::proxy_unreachable: return "the proxy could not be reached";
     case errc::proxy_auth_required: return "the proxy requires authentication (or refused the credentials)";
     case errc::proxy_tunnel_refused: return "the proxy refused to open a tunnel to the origin";
+    case errc::http2_required: return "the request needs HTTP/2 and the connection speaks HTTP/1.1";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -143,7 +144,8 @@ bool in_condition(errc e, condition c) noexcept {
              e == errc::proxy_tunnel_refused;
     case condition::request_error:
       return e == errc::invalid_url || e == errc::unsupported_scheme ||
-             e == errc::invalid_request || e == errc::tls_configuration || e == errc::callback_threw;
+             e == errc::invalid_request || e == errc::tls_configuration || e == errc::callback_threw ||
+             e == errc::http2_required;
   }
   return false;
 }
@@ -197,6 +199,7 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(proxy_unreachable)
     REBOUND_ERRC_NAME(proxy_auth_required)
     REBOUND_ERRC_NAME(proxy_tunnel_refused)
+    REBOUND_ERRC_NAME(http2_required)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

@@ -1,5 +1,6 @@
 // The HTTP/2 request of a gRPC call: method path, gRPC's headers, the
-// deadline as grpc-timeout, the one framed message. See channel.hpp.
+// deadline as grpc-timeout, and the one framed message of a unary or
+// server-streaming call. See channel.hpp.
 #include "rebound/grpc/channel.hpp"
 #include "rebound/grpc/framing.hpp"
 
@@ -17,8 +18,7 @@ std::string encode_timeout(std::chrono::milliseconds t) {
   return std::to_string(std::min<long long>((min + 59) / 60, 99'999'999)) + "H";
 }
 
-Request make_request(const std::string& base_url, std::string_view method, std::string_view message,
-                     const CallOptions& options) {
+Request make_request_head(const std::string& base_url, std::string_view method, const CallOptions& options) {
   Request r("POST", base_url + std::string(method));
   r.header("content-type", "application/grpc");
   // Proxies must not drop the trailers: the status lives there.
@@ -28,10 +28,17 @@ Request make_request(const std::string& base_url, std::string_view method, std::
     r.header("grpc-timeout", encode_timeout(*options.timeout));
   }
   for (const auto& field : options.metadata) r.header(field.first, field.second);
-  // In memory, so an attempt the server never processed can be resent; the
-  // POST is never resent once the server may have processed it.
-  r.body(encode_message(message));
+  // An attempt the server never processed is resent; the POST is never
+  // resent once the server may have processed it.
   r.retry_policy(RetryPolicy::automatic);
+  return r;
+}
+
+Request make_request(const std::string& base_url, std::string_view method, std::string_view message,
+                     const CallOptions& options) {
+  Request r = make_request_head(base_url, method, options);
+  // In memory, so an attempt the server never processed can be resent.
+  r.body(encode_message(message));
   return r;
 }
 

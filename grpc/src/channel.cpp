@@ -3,8 +3,8 @@
 // channel.hpp.
 #include "rebound/grpc/channel.hpp"
 #include "rebound/grpc/framing.hpp"
+#include "response_stream.hpp"
 
-#include <mutex>
 #include <utility>
 
 namespace rebound::grpc {
@@ -15,24 +15,6 @@ std::string without_trailing_slash(std::string url) {
   while (!url.empty() && url.back() == '/') url.pop_back();
   return url;
 }
-
-Status malformed(std::string why) {
-  Status s;
-  s.code = StatusCode::internal;
-  s.message = std::move(why);
-  return s;
-}
-
-// The call's own Cancellation, cancelled too when the caller's is: the call
-// must also be able to cancel itself (a malformed or unwanted message)
-// without cancelling the caller's handle, which may cover other calls.
-struct LinkedCancellation {
-  Cancellation own;
-  Cancellation::Registration link;
-  explicit LinkedCancellation(const std::optional<Cancellation>& callers) {
-    if (callers) link = callers->on_cancel([own = own]() mutable { own.cancel(); });
-  }
-};
 
 }  // namespace
 
@@ -59,47 +41,21 @@ UnaryResult Channel::unary(std::string_view method, std::string_view request_mes
     if (++messages == 1) result.message.assign(m);
     return true;
   });
-  if (!read) result.status = malformed("malformed response body: " + reader.error());
-  else if (!reader.at_boundary()) result.status = malformed("the response body ended inside a message");
+  if (!read) result.status = detail::malformed("malformed response body: " + reader.error());
+  else if (!reader.at_boundary()) result.status = detail::malformed("the response body ended inside a message");
   else if (messages != 1)
-    result.status = malformed("a unary call answered with " + std::to_string(messages) + " messages");
+    result.status = detail::malformed("a unary call answered with " + std::to_string(messages) + " messages");
   if (!result.status.ok()) result.message.clear();
   return result;
 }
 
 Status Channel::server_streaming(std::string_view method, std::string_view request_message,
                                  std::function<bool(std::string_view)> on_message, const CallOptions& options) {
-  LinkedCancellation cancel(options.cancellation);
-  // Written on the I/O thread by the sink, read here after send() returns.
-  std::mutex mutex;
-  std::string decode_error;
-  bool stopped_by_caller = false;
-  MessageReader reader(options.max_message_size);
-
+  detail::ResponseStream stream(options.max_message_size, std::move(on_message), options.cancellation);
   Request request = make_request(base_url_, method, request_message, options);
-  request.cancellation(cancel.own);
-  request.on_body([&](std::string_view chunk) {
-    std::lock_guard lock(mutex);
-    if (!decode_error.empty() || stopped_by_caller) return;
-    bool caller_wants_more = true;
-    const bool ok = reader.feed(chunk, [&](std::string_view m) { return caller_wants_more = on_message(m); });
-    if (ok) return;
-    if (!caller_wants_more) stopped_by_caller = true;
-    else decode_error = reader.error();
-    cancel.own.cancel();
-  });
-  auto response = client_.send(std::move(request));
-
-  std::lock_guard lock(mutex);
-  if (!decode_error.empty()) return malformed("malformed response body: " + decode_error);
-  if (!response) {
-    Status s = status_of(response.error());
-    if (stopped_by_caller) s.message = "the caller stopped reading: " + s.message;
-    return s;
-  }
-  Status s = status_of(response->status(), response->headers(), response->trailers());
-  if (s.ok() && !reader.at_boundary()) return malformed("the response body ended inside a message");
-  return s;
+  request.cancellation(stream.cancellation());
+  request.on_body([&stream](std::string_view chunk) { stream.on_chunk(chunk); });
+  return stream.status(client_.send(std::move(request)));
 }
 
 }  // namespace rebound::grpc

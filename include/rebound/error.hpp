@@ -75,6 +75,8 @@ enum class errc : int {
   proxy_auth_required,       ///< the proxy wants credentials, or refused ours (HTTP 407, SOCKS5)
   proxy_tunnel_refused,      ///< the proxy would not open the tunnel to the origin: the CONNECT
                              ///< status or the SOCKS5 reply is in the message
+  http2_required,            ///< the request needs HTTP/2 (a Request::body_writer body) and the
+                             ///< origin's connection speaks HTTP/1.1; not sent, not retried
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

@@ -6,6 +6,7 @@
 // Thread safety: a value type. `Cancellation` may be triggered from any thread.
 #pragma once
 
+#include <rebound/body_writer.hpp>
 #include <rebound/export.hpp>
 #include <rebound/headers.hpp>
 
@@ -118,14 +119,31 @@ class REBOUND_API Request {
   /// would allow (the table's "replayable body" condition). Replaces body().
   Request& body_source(BodySource source, std::optional<std::uint64_t> content_length = std::nullopt) {
     body_.clear();
+    body_writer_.reset();
     body_source_ = std::move(source);
     body_source_length_ = content_length;
     return *this;
   }
   const BodySource& body_source() const noexcept { return body_source_; }
   const std::optional<std::uint64_t>& body_source_length() const noexcept { return body_source_length_; }
-  /// True when the request carries a body (in memory or streamed).
-  bool has_body() const noexcept { return !body_.empty() || static_cast<bool>(body_source_); }
+
+  /// Sends the body the caller writes to `writer` while the request runs
+  /// (see <rebound/body_writer.hpp>: HTTP/2 only, bounded, resent only
+  /// while the server provably did not process it). No content-length is
+  /// sent. One request per writer. Replaces body() and body_source().
+  Request& body_writer(BodyWriter writer) {
+    body_.clear();
+    body_source_ = nullptr;
+    body_source_length_.reset();
+    body_writer_ = std::move(writer);
+    return *this;
+  }
+  const std::optional<BodyWriter>& body_writer() const noexcept { return body_writer_; }
+
+  /// True when the request carries a body (in memory, streamed or written).
+  bool has_body() const noexcept {
+    return !body_.empty() || static_cast<bool>(body_source_) || body_writer_.has_value();
+  }
 
   /// Time allowed for the whole request, all attempts included. Unset: the
   /// Client's Options::request_timeout.
@@ -179,6 +197,7 @@ class REBOUND_API Request {
   BodySink body_sink_;
   BodySource body_source_;
   std::optional<std::uint64_t> body_source_length_;
+  std::optional<BodyWriter> body_writer_;
 };
 
 }  // namespace rebound

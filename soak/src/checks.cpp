@@ -49,6 +49,7 @@ bool expected_kind(const error_code& ec) {
     case errc::proxy_unreachable:  // the soak uses no proxy
     case errc::proxy_auth_required:
     case errc::proxy_tunnel_refused:
+    case errc::http2_required:  // the soak writes no streaming bodies
     case errc::client_certificate_rejected: return false;
   }
   return false;

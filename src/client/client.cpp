@@ -5,6 +5,7 @@
 
 #include "inflight/caller_code.hpp"
 #include "client/shard.hpp"
+#include "inflight/body_writer_state.hpp"
 #include "net/dialer.hpp"
 
 #include <boost/asio/associated_executor.hpp>
@@ -242,8 +243,14 @@ void Client::send_async(Request request, std::function<void(Result<Response>)> d
 void Client::Impl::launch(Request request, inflight::Completion completion, asio::cancellation_slot slot) {
   const auto timeout = request.timeout().value_or(options.request_timeout);
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
-  auto url = validate(request);
+  // A writer feeds one request: a second would interleave its bytes.
+  const auto& writer = request.body_writer();
+  const bool writer_taken = writer && !writer->state()->claim();
+  auto url = writer_taken ? Result<std::shared_ptr<const Url>>(Error(
+                                errc::invalid_request, "the request's BodyWriter already carries another request"))
+                          : validate(request);
   if (!url) {
+    if (writer && !writer_taken) writer->state()->end();  // its writes would wait for nothing
     shards.front()->deliver(std::move(completion), url.error());
     return;
   }

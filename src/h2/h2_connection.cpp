@@ -76,6 +76,7 @@ class H2Connection final : public conn::Connection,
     StreamState& st = streams_[sid];
     st.ex = std::move(ex);
     st.reused = used();
+    if (st.ex->request().body_writer()) st.start_writer(body_wake(sid, st.ex));
     mark_used();
     // The last stream id was just used: drain before a request can fail on
     // it (Go does the same), so the pool dials a fresh connection.
@@ -127,6 +128,9 @@ class H2Connection final : public conn::Connection,
   }
 
   int on_frame_recv(const nghttp2_frame* frame) override {
+    // The request is done (RFC 9113 section 8.1); the rest of our stream goes.
+    if (StreamState* st = find(frame->hd.stream_id); st && st->answered_before_body_ended(frame->hd))
+      nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
         if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
@@ -152,7 +156,8 @@ class H2Connection final : public conn::Connection,
       if (StreamState* st = find(frame->hd.stream_id)) st->headers_sent = true;
     // nghttp2 resets a stream, or ends the connection, when the server broke
     // the protocol; our own resets (cancel, a limit we hit) say why elsewhere.
-    if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_CANCEL)
+    if (frame->hd.type == NGHTTP2_RST_STREAM && frame->rst_stream.error_code != NGHTTP2_CANCEL &&
+        frame->rst_stream.error_code != NGHTTP2_NO_ERROR)
       if (StreamState* st = find(frame->hd.stream_id); st && st->ex && !st->local_error && st->violation.empty())
         st->violation = std::string("rebound reset the stream with ") + h2_error_name(frame->rst_stream.error_code);
     if (frame->hd.type == NGHTTP2_GOAWAY && frame->goaway.error_code != NGHTTP2_NO_ERROR && violation_.empty())
@@ -218,6 +223,20 @@ class H2Connection final : public conn::Connection,
   }
 
  private:
+  // Runs on the writer's thread when bytes arrive for a deferred stream:
+  // its data resumes on ours, if the attempt still runs here.
+  std::function<void()> body_wake(std::int32_t sid, const std::shared_ptr<inflight::Exchange>& ex) {
+    return [self = weak_from_this(), executor = stream_->get_executor(), sid, ex = std::weak_ptr(ex)] {
+      asio::post(executor, [self, sid, ex] {
+        const auto c = self.lock();
+        const StreamState* st = c ? c->find(sid) : nullptr;
+        if (!st || !st->ex || st->ex != ex.lock() || c->state() == ConnState::closed) return;
+        nghttp2_session_resume_data(c->session_.get(), sid);
+        c->flush_soon();
+      });
+    };
+  }
+
   StreamState* find(std::int32_t sid) {
     auto it = streams_.find(sid);
     return it == streams_.end() ? nullptr : &it->second;
@@ -234,7 +253,6 @@ class H2Connection final : public conn::Connection,
                              describe() + ": GOAWAY last-stream-id " + std::to_string(g.last_stream_id) +
                                  " " + h2_error_name(g.error_code));
   }
-
 
   void stop_taking_streams() {
     if (state() == ConnState::ready || state() == ConnState::busy) transition(ConnState::draining);
@@ -278,11 +296,7 @@ class H2Connection final : public conn::Connection,
       return;
     }
     if (state() == ConnState::closed) return;
-    auto limit = nghttp2_session_get_remote_settings(session_.get(), NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
-    if (options_.max_streams_per_connection > 0) limit = std::min(limit, options_.max_streams_per_connection);
-    // Until the server's SETTINGS says how many streams it allows, one
-    // request goes at once and the rest wait the fraction of a round trip.
-    if (health_.limits_pending()) limit = std::min<std::uint32_t>(limit, 1);
+    const auto limit = stream_limit(session_.get(), options_, health_.limits_pending());
     const bool has_room = streams_.size() < limit && !health_.suspect();
     const ConnState want = has_room ? ConnState::ready : ConnState::busy;
     if (want != state()) transition(want);
@@ -313,16 +327,8 @@ class H2Connection final : public conn::Connection,
   void flush() {
     if (writing_ || state() == ConnState::closed) return;
     out_.clear();
-    while (out_.size() < max_batch) {
-      const std::uint8_t* data = nullptr;
-      const ssize_t len = nghttp2_session_mem_send(session_.get(), &data);
-      if (len < 0) {
-        close_now(Error(errc::protocol_error, describe() + ": " + nghttp2_strerror(static_cast<int>(len))));
-        return;
-      }
-      if (len == 0) break;
-      out_.insert(out_.end(), data, data + len);
-    }
+    if (const int rv = collect_output(session_.get(), out_, max_batch); rv < 0)
+      return close_now(Error(errc::protocol_error, describe() + ": " + nghttp2_strerror(rv)));
     if (out_.empty()) {
       if (!nghttp2_session_want_read(session_.get()) && !nghttp2_session_want_write(session_.get()))
         close_now(ending(errc::connection_closed, "session ended"));

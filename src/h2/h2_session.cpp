@@ -99,6 +99,24 @@ SessionPtr make_client_session(SessionEvents& events, const Options& options) {
   return session;
 }
 
+int collect_output(nghttp2_session* session, std::vector<std::uint8_t>& out, std::size_t max) {
+  while (out.size() < max) {
+    const std::uint8_t* data = nullptr;
+    const ssize_t len = nghttp2_session_mem_send(session, &data);
+    if (len < 0) return static_cast<int>(len);
+    if (len == 0) break;
+    out.insert(out.end(), data, data + len);
+  }
+  return 0;
+}
+
+std::uint32_t stream_limit(nghttp2_session* session, const Options& options, bool limits_pending) {
+  auto limit = nghttp2_session_get_remote_settings(session, NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+  if (options.max_streams_per_connection > 0) limit = std::min(limit, options.max_streams_per_connection);
+  if (limits_pending) limit = std::min<std::uint32_t>(limit, 1);
+  return limit;
+}
+
 HeaderBlock::HeaderBlock(const Request& request, const Url& url) {
   add(":method", request.method());
   add(":scheme", url.scheme());

@@ -50,6 +50,16 @@ ssize_t read_body_trampoline(nghttp2_session* session, int32_t stream_id, uint8_
 /// A client session wired to `events`, with the local SETTINGS queued.
 SessionPtr make_client_session(SessionEvents& events, const Options& options);
 
+/// Appends the frames `session` has ready to `out` until it holds at least
+/// `max` bytes or nothing is left. 0, or nghttp2's (negative) error.
+int collect_output(nghttp2_session* session, std::vector<std::uint8_t>& out, std::size_t max);
+
+/// How many streams the connection may have open: the peer's
+/// MAX_CONCURRENT_STREAMS, lowered to Options::max_streams_per_connection,
+/// and 1 until the peer's first SETTINGS (`limits_pending`) says how many
+/// it allows - the rest wait the fraction of a round trip.
+std::uint32_t stream_limit(nghttp2_session* session, const Options& options, bool limits_pending);
+
 /// The largest stream id a client may open (RFC 9113 section 5.1.1: 2^31-1).
 inline constexpr std::int32_t max_stream_id = 0x7fffffff;
 

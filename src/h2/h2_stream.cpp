@@ -3,6 +3,7 @@
 
 #include "conn/connection.hpp"
 #include "h2/h2_session.hpp"
+#include "inflight/body_writer_state.hpp"
 
 #include <algorithm>
 #include <charconv>
@@ -69,6 +70,7 @@ bool StreamState::take_data(std::string_view chunk_in, const Options& options) {
 
 ssize_t StreamState::read_request_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags) {
   if (ex->request().body_source()) return read_streamed_body(buf, length, data_flags);
+  if (ex->request().body_writer()) return read_written_body(buf, length, data_flags);
   const std::string& body = ex->request().body();
   const std::size_t n = std::min(length, body.size() - body_sent);
   std::memcpy(buf, body.data() + body_sent, n);
@@ -103,6 +105,25 @@ ssize_t StreamState::read_streamed_body(std::uint8_t* buf, std::size_t length, s
   chunk_sent += n;
   if (source_done) *data_flags |= NGHTTP2_DATA_FLAG_EOF;
   return static_cast<ssize_t>(n);
+}
+
+void StreamState::start_writer(std::function<void()> wake) {
+  const auto& writer = ex->request().body_writer();
+  if (!writer) return;
+  writer->state()->start_attempt(std::move(wake));
+  writer_open = true;
+}
+
+ssize_t StreamState::read_written_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags) {
+  const auto pulled = ex->request().body_writer()->state()->pull(buf, length);
+  // Nothing written yet: nghttp2 sends nothing for this stream until the
+  // writer's wake-up resumes it; HEADERS and other streams go on.
+  if (pulled.deferred) return NGHTTP2_ERR_DEFERRED;
+  if (pulled.end) {
+    *data_flags |= NGHTTP2_DATA_FLAG_EOF;
+    writer_open = false;
+  }
+  return static_cast<ssize_t>(pulled.bytes);
 }
 
 Error StreamState::failure(const std::string& connection, std::uint32_t code) const {

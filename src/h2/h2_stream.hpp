@@ -1,8 +1,9 @@
 // One stream of a client HTTP/2 connection, apart from the connection that
 // multiplexes them (h2_connection.cpp): its exchange, the response as its
 // HEADERS and DATA arrive (limits, trailers, a body sink), the request body
-// as nghttp2 pulls it (whole, or from a body source), and the error that
-// says how a failed stream ended and how far it got.
+// as nghttp2 pulls it (whole, from a body source, or from the caller's
+// BodyWriter, deferred until bytes arrive), and the error that says how a
+// failed stream ended and how far it got.
 #pragma once
 
 #include "inflight/exchange.hpp"
@@ -14,6 +15,7 @@
 #include <nghttp2/nghttp2.h>
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -30,6 +32,8 @@ struct StreamState {
   std::size_t chunk_sent = 0;
   std::uint64_t streamed = 0;
   bool source_done = false;
+  // A BodyWriter body whose END_STREAM has not been sent yet.
+  bool writer_open = false;
   std::size_t header_bytes = 0;
   bool reused = false;
   bool headers_sent = false;      // our HEADERS frame left
@@ -47,12 +51,26 @@ struct StreamState {
   /// caller's sink threw); local_error says which. Precondition: ex is set.
   bool take_data(std::string_view chunk, const Options& options);
   /// nghttp2's data provider: the next bytes of the request body.
+  /// NGHTTP2_ERR_DEFERRED when a BodyWriter has nothing yet: `wake` (given
+  /// to start_writer) then runs when it has, and the connection resumes
+  /// the stream's data on its I/O thread.
   ssize_t read_request_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
+  /// A BodyWriter body starts this attempt (from its first byte while it
+  /// can be replayed); no-op for other bodies. Precondition: ex is set.
+  void start_writer(std::function<void()> wake);
+  /// `hd` ended the server's answer while our BodyWriter body is still
+  /// open (a gRPC status sent early): the stream must be reset with
+  /// NO_ERROR, or it would wait for the writer's end.
+  bool answered_before_body_ended(const nghttp2_frame_hd& hd) const {
+    return writer_open && response_started && (hd.flags & NGHTTP2_FLAG_END_STREAM) &&
+           (hd.type == NGHTTP2_HEADERS || hd.type == NGHTTP2_DATA);
+  }
   /// How the stream failed, closed with `code`, for the attempt's error.
   Error failure(const std::string& connection, std::uint32_t code) const;
 
  private:
   ssize_t read_streamed_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
+  ssize_t read_written_body(std::uint8_t* buf, std::size_t length, std::uint32_t* data_flags);
 };
 
 }  // namespace rebound::h2

@@ -1,6 +1,7 @@
 // Exchange: deadline and exactly-once completion.
 #include "inflight/exchange.hpp"
 
+#include "inflight/body_writer_state.hpp"
 #include "inflight/caller_code.hpp"
 #include "inflight/completion_queue.hpp"
 #include "inflight/deadline_queue.hpp"
@@ -98,6 +99,22 @@ bool Exchange::pull_body_chunk(std::string& chunk) {
   return true;
 }
 
+bool Exchange::body_replayable() const noexcept {
+  if (body_read_) return false;
+  const auto& writer = request_.body_writer();
+  return !writer || writer->state()->replayable();
+}
+
+void Exchange::writer_response_started() {
+  // Nothing is resent once the server answers: the replay copy is dead weight.
+  if (const auto& writer = request_.body_writer()) writer->state()->response_started();
+}
+
+void Exchange::end_writer() {
+  // The caller's writes end with the request, whichever way it ended.
+  if (const auto& writer = request_.body_writer()) writer->state()->end();
+}
+
 void Exchange::watch_body_idle(std::function<void(Exchange&)> on_idle) {
   if (request_.body_idle_timeout()) on_body_idle_ = std::move(on_idle);
 }
@@ -143,6 +160,7 @@ void Exchange::complete_off_shard(Result<Response> result) {
   if (done_) return;
   done_ = true;
   cancel_registration_.reset();
+  end_writer();
   post_completion(asio::system_executor(), std::move(completion_), std::move(result), completions_.throw_count());
 }
 
@@ -170,6 +188,7 @@ bool Exchange::complete(Result<Response> result) {
   if (deadline_link_.queue) deadline_link_.queue->remove(*this);
   if (header_timer_) header_timer_->cancel();
   if (body_idle_timer_) body_idle_timer_->cancel();
+  end_writer();
   completions_.push(std::move(completion_), std::move(result));
   return true;
 }

@@ -102,7 +102,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   bool backing_off() const noexcept { return backing_off_; }
   /// The request's body source was read from: the body cannot be sent again.
   void mark_body_read() noexcept { body_read_ = true; }
-  bool body_replayable() const noexcept { return !body_read_; }
+  /// False once a body source was read from, or a body writer dropped its
+  /// replay copy (the response started, or more than its limit was sent).
+  bool body_replayable() const noexcept;
   /// Attempts the server refused unprocessed so far.
   int refusals() const noexcept { return refusals_; }
   void count_refusal() noexcept { ++refusals_; }
@@ -141,6 +143,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (header_timer_) header_timer_->cancel();
     if (on_body_idle_) arm_body_idle();
     if (request_.body_sink() && (status == 401 || status == 429 || status == 503)) held_body_.emplace();
+    writer_response_started();
   }
   /// A chunk of the response body, for a request with a body sink: to the
   /// sink, or held (see mark_response_started). A held body over
@@ -202,6 +205,8 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   std::optional<asio::steady_timer> header_timer_;  // only when a header timeout is set
   void arm_body_idle();
   void wait_body_idle(int attempt);
+  void writer_response_started();
+  void end_writer();
   std::function<void(Exchange&)> on_body_idle_;       // only with Request::body_idle_timeout
   std::optional<asio::steady_timer> body_idle_timer_;
   Clock::time_point last_body_byte_{};

@@ -62,6 +62,14 @@ void OriginPool::pump() {
     auto conn = *it;  // keep alive: submit may close it
     auto ex = std::move(*next);
     waiting_.erase(next);  // before dispatch, which may queue a retry
+    // A body the caller writes while the answer streams needs HTTP/2; the
+    // HTTP/1.1 connection stays for the requests it can carry.
+    if (ex->request().body_writer() && conn->protocol() != Protocol::http2) {
+      finish(ex, Error(errc::http2_required,
+                       ex->describe() + ": a BodyWriter body needs HTTP/2, and " + origin_.origin() +
+                           " was reached over HTTP/1.1", progress::not_sent));
+      continue;
+    }
     dispatch(*conn, std::move(ex));
   }
   maybe_dial();

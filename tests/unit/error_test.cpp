@@ -36,6 +36,9 @@ TEST(Error, NewCodesAreAppendedWithFixedValues) {
   EXPECT_EQ(static_cast<int>(errc::proxy_unreachable), 29);
   EXPECT_EQ(static_cast<int>(errc::proxy_auth_required), 30);
   EXPECT_EQ(static_cast<int>(errc::proxy_tunnel_refused), 31);
+  EXPECT_EQ(static_cast<int>(errc::http2_required), 32);
+  // A request that needs HTTP/2 fails the same way on every HTTP/1.1 connection.
+  EXPECT_FALSE(is_retryable(make_error_code(errc::http2_required)));
   // An unreachable proxy is a failed dial like a refused connection; a
   // refused credential is not worth another attempt.
   EXPECT_TRUE(is_retryable(make_error_code(errc::proxy_unreachable)));
@@ -45,7 +48,7 @@ TEST(Error, NewCodesAreAppendedWithFixedValues) {
 }
 
 TEST(Error, EveryEnumeratorHasANameAndAMessage) {
-  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::proxy_tunnel_refused); ++v) {
+  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::http2_required); ++v) {
     const auto e = static_cast<errc>(v);
     EXPECT_STRNE(to_string(e), "unknown") << v;
     EXPECT_EQ(make_error_code(e).message().find("unknown"), std::string::npos) << v;

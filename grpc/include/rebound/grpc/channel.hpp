@@ -10,10 +10,10 @@
 //     auto r = channel.unary("/etcdserverpb.KV/Range", request.SerializeAsString(), {.timeout = 2s});
 //     if (r.status.ok()) reply.ParseFromString(r.message);
 //
-// Calls and what is resent: the request is sent with END_STREAM after its
-// one message (unary and server-streaming calls; a bidirectional method
-// such as etcd's LeaseKeepAlive can be called this way when the server
-// answers each message and ends the stream at the client's half-close).
+// Calls and what is resent: unary and server-streaming calls send their
+// one message with END_STREAM; a bidirectional call (bidi_streaming, see
+// bidi_call.hpp) keeps its request body open for messages written while
+// answers arrive, on a rebound::BodyWriter (HTTP/2 only).
 // The transport retries an attempt the server provably never processed
 // (refused stream, above a GOAWAY, never sent), as for any POST; a call
 // the server may have processed is never resent by rebound, and a
@@ -32,6 +32,7 @@
 #pragma once
 
 #include <rebound/client.hpp>
+#include <rebound/grpc/bidi_call.hpp>
 #include <rebound/grpc/status.hpp>
 
 #include <chrono>
@@ -51,6 +52,10 @@ struct CallOptions {
   Headers metadata;
   /// Largest response message accepted (gRPC's default 4 MiB).
   std::size_t max_message_size = 4u << 20;
+  /// Bidirectional calls: request bytes that may wait unsent before
+  /// write() blocks, and the replay copy kept for a resend (BodyWriter's
+  /// limit).
+  std::size_t write_buffer = 256u << 10;
 };
 
 /// A unary call's outcome: the status, and the response message when ok.
@@ -67,6 +72,10 @@ struct UnaryResult {
 /// themselves.
 Request make_request(const std::string& base_url, std::string_view method, std::string_view message,
                      const CallOptions& options);
+
+/// make_request without a body: the head of a call whose messages are
+/// written as it runs (a bidirectional call sets a BodyWriter on it).
+Request make_request_head(const std::string& base_url, std::string_view method, const CallOptions& options);
 
 /// grpc-timeout's value for a timeout: at most 8 digits and a unit, rounded
 /// up ("250m", "12345678m", "100000S"...).
@@ -91,6 +100,15 @@ class Channel {
   Status server_streaming(std::string_view method, std::string_view request_message,
                           std::function<bool(std::string_view message)> on_message,
                           const CallOptions& options = {});
+
+  /// Starts a bidirectional-streaming call and returns at once: write
+  /// request messages to the returned BidiCall while each response message
+  /// goes to `on_message` (on a rebound I/O thread, in order; returning
+  /// false cancels the call). `on_done`, if given, runs once with the final
+  /// Status when the call ends (on a rebound I/O thread), before wait()
+  /// returns it. See bidi_call.hpp.
+  BidiCall bidi_streaming(std::string_view method, std::function<bool(std::string_view message)> on_message,
+                          const CallOptions& options = {}, std::function<void(const Status&)> on_done = {});
 
  private:
   Client& client_;
