@@ -100,8 +100,12 @@ Status status_of(const rebound::Error& transport) {
   Status s;
   s.transport = transport;
   s.message = transport.message();
+  // A time limit of the call is its deadline; a dial that timed out or a
+  // connection whose PING went unanswered is the transport failing.
   if (transport == errc::cancelled) s.code = StatusCode::cancelled;
-  else if (transport == condition::timeout && transport != errc::connect_timeout) s.code = StatusCode::deadline_exceeded;
+  else if (transport == condition::timeout && transport != errc::connect_timeout &&
+           transport != errc::health_check_failed)
+    s.code = StatusCode::deadline_exceeded;
   else s.code = StatusCode::unavailable;
   return s;
 }

@@ -121,6 +121,17 @@ TEST(GrpcStatus, TransportFailuresMapToCancelledDeadlineOrUnavailable) {
   ASSERT_TRUE(refused.transport);
 }
 
+TEST(GrpcStatus, AConnectionFoundDeadByItsHealthCheckIsUnavailableNotTheCallsDeadline) {
+  // A silent peer is a transport failure (gRPC's keepalive failure is
+  // UNAVAILABLE); DEADLINE_EXCEEDED would tell the caller its own deadline
+  // passed, long before it did.
+  using rebound::errc;
+  EXPECT_EQ(status_of(rebound::Error(errc::health_check_failed, "", rebound::progress::sent)).code,
+            StatusCode::unavailable);
+  EXPECT_EQ(status_of(rebound::Error(errc::response_header_timeout)).code, StatusCode::deadline_exceeded);
+  EXPECT_EQ(status_of(rebound::Error(errc::connect_timeout)).code, StatusCode::unavailable);
+}
+
 TEST(GrpcTimeout, TheFinestUnitWithinEightDigitsRoundedUp) {
   EXPECT_EQ(encode_timeout(250ms), "250m");
   EXPECT_EQ(encode_timeout(99'999'999ms), "99999999m");

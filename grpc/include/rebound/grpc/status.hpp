@@ -61,7 +61,9 @@ struct Status {
 Status status_of(int http_status, const Headers& headers, const Headers& trailers);
 
 /// The status for a call that failed in the transport: CANCELLED for
-/// errc::cancelled, DEADLINE_EXCEEDED for time limits, else UNAVAILABLE.
+/// errc::cancelled, DEADLINE_EXCEEDED for the call's time limits, else
+/// UNAVAILABLE (a dial that timed out and a connection found dead by its
+/// health check included).
 Status status_of(const rebound::Error& transport);
 
 /// grpc-message's percent-encoding undone (invalid escapes are kept as is).
