@@ -139,7 +139,7 @@ TEST(GrpcRecovery, ACallOnAKilledServerEndsUnavailableUnsentAgainAndTheNextCallR
   EXPECT_EQ(status->code, StatusCode::unavailable) << status->to_string();
   EXPECT_FALSE(status->from_server);
   EXPECT_FALSE(call.write("after")) << "an ended call takes no messages";
-  s->start();  // the same port
+  s->restart();  // on the same port
   const auto after = channel.unary(echo_method, "after the restart", {.timeout = 5s});
   EXPECT_TRUE(after.status.ok()) << after.status.to_string();
   EXPECT_EQ(after.message, "after the restart");
