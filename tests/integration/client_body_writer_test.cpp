@@ -145,7 +145,8 @@ TEST(ClientBodyWriter, WhileTheServersWindowIsClosedWritesStopAtTheLimitAndResum
       headers = headers || fr.type == f::HEADERS;
     }
     window_closed = true;
-    while (!open_window) std::this_thread::sleep_for(5ms);
+    // Bounded: a test that failed early must not leave this script waiting.
+    for (int i = 0; i < 1000 && !open_window; ++i) std::this_thread::sleep_for(5ms);
     conn.write(f::window_update(1, 1u << 30) + f::window_update(0, 1u << 30));
     server_got = read_stream_body(frames, 1).size();
     conn.write(f::headers(1, {{":status", "204"}}, true));
