@@ -146,6 +146,14 @@ struct Options {
   std::chrono::milliseconds read_idle_timeout = 30s;
   /// Close the connection when a PING is not acknowledged within this.
   std::chrono::milliseconds ping_timeout = 15s;
+  /// Idle PINGs also on a connection with no open stream (a pooled one
+  /// waiting for requests). gRPC servers that do not permit keepalive
+  /// without calls (etcd; grpc-go's PermitWithoutStream=false) count every
+  /// such PING as a strike, however far apart, and end the connection with
+  /// GOAWAY ENHANCE_YOUR_CALM "too_many_pings" at the third: set false for
+  /// them (the etcd lock backend does). Such a connection is then checked
+  /// once a stream is open on it (and by TCP_USER_TIMEOUT).
+  bool ping_without_streams = true;
   /// Cap on concurrent streams per HTTP/2 connection below the peer's
   /// MAX_CONCURRENT_STREAMS (0: the peer's limit alone).
   std::uint32_t max_streams_per_connection = 0;

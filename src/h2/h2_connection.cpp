@@ -393,7 +393,7 @@ class H2Connection final : public conn::Connection,
     if (state() == ConnState::closed) return;
     using Do = HealthCheck::TimerVerdict::Do;
     const auto now = Clock::now();
-    const auto verdict = health_.on_timer(now);
+    const auto verdict = health_.on_timer(now, options_.ping_without_streams || !streams_.empty());
     switch (verdict.what) {
       case Do::close: return close_now(Error(verdict.code, describe() + ": " + verdict.reason));
       case Do::send_ping:

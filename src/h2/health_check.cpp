@@ -10,7 +10,7 @@ HealthCheck::ms HealthCheck::first_check() const {
   return ping_timeout_.count() > 0 ? std::min(read_idle_timeout_, ping_timeout_) : read_idle_timeout_;
 }
 
-HealthCheck::TimerVerdict HealthCheck::on_timer(Clock::time_point now) {
+HealthCheck::TimerVerdict HealthCheck::on_timer(Clock::time_point now, bool may_idle_ping) {
   using Do = TimerVerdict::Do;
   const auto since = [&](Clock::time_point t) { return std::chrono::duration_cast<ms>(now - t); };
   // The server's SETTINGS, and its ACK of ours, are due within ping_timeout
@@ -30,7 +30,10 @@ HealthCheck::TimerVerdict HealthCheck::on_timer(Clock::time_point now) {
     if (last_read_ >= ping_sent_at_) ping_outstanding_ = false;  // input arrived: alive
   }
   const auto idle = since(last_read_);
-  if (!ping_outstanding_ && idle >= read_idle_timeout_) return {Do::send_ping, ping_timeout_, {}, {}};
+  if (!ping_outstanding_ && idle >= read_idle_timeout_) {
+    if (!may_idle_ping) return {Do::wait, read_idle_timeout_, {}, {}};
+    return {Do::send_ping, ping_timeout_, {}, {}};
+  }
   return {Do::wait, ping_outstanding_ ? ping_timeout_ : read_idle_timeout_ - idle, {}, {}};
 }
 

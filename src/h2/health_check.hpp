@@ -59,8 +59,10 @@ class HealthCheck {
     errc code{};         ///< for close: protocol_negotiation_failed or health_check_failed
     std::string reason;  ///< for close: what did not come in time
   };
-  /// The health timer fired at `now`.
-  TimerVerdict on_timer(Clock::time_point now);
+  /// The health timer fired at `now`. `may_idle_ping` false (no open
+  /// stream, and Options::ping_without_streams off): an idle connection is
+  /// not PINGed now; the timer looks again after read_idle_timeout.
+  TimerVerdict on_timer(Clock::time_point now, bool may_idle_ping = true);
   /// When the first check is due after the connection started.
   ms first_check() const;
   /// Whether the health timer runs at all: only with idle PINGs on

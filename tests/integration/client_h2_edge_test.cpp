@@ -161,3 +161,43 @@ TEST(ClientH2Edge, AbandonedStreamsProbeWithAtMostOnePingUntilTheServerSendsHead
   EXPECT_EQ(pings.load(), 1);
   EXPECT_EQ(server.connections_accepted(), 1) << "the connection proved alive and was used again";
 }
+
+TEST(ClientH2Edge, WithoutPingsOnStreamlessConnectionsAnIdlePooledConnectionIsNotPingedButAnOpenStreamIs) {
+  // etcd counts every PING on a connection without a stream as a strike
+  // (three end it with GOAWAY too_many_pings), however far apart.
+  std::atomic<int> pings{0};
+  std::atomic<bool> stream_open{false};
+  RawServer server([&](RawConnection& conn, int) {
+    conn.write(roomy_preface() + f::settings_ack());
+    f::FrameReader frames(conn);
+    frames.read_preface();
+    try {
+      for (;;) {
+        const f::Frame fr = frames.next(10s);
+        if (fr.type == f::PING && !(fr.flags & f::flag::ACK)) {
+          ++pings;
+          conn.write(f::frame(f::PING, f::flag::ACK, 0, fr.payload));
+        }
+        // The first request is answered at once; the second never is.
+        if (fr.type == f::HEADERS && fr.stream_id == 1) conn.write(f::headers(1, {{":status", "204"}}, true));
+        if (fr.type == f::HEADERS && fr.stream_id == 3) stream_open = true;
+      }
+    } catch (const std::exception&) {
+    }
+  });
+  Options o = h2c();
+  o.read_idle_timeout = 200ms;
+  o.ping_timeout = 2s;
+  o.ping_without_streams = false;
+  CheckedClient c(o);
+  auto r = c.send(Request::get(server.url("/")));
+  ASSERT_TRUE(r) << r.error().message();
+  std::this_thread::sleep_for(1s);  // five idle PING intervals with no stream
+  EXPECT_EQ(pings.load(), 0);
+  Completions done(1);
+  c.send_async(Request::get(server.url("/hangs")).timeout(3s), done.callback(0));
+  EXPECT_TRUE(eventually([&] { return pings.load() >= 1; }, 2s)) << "a stream is open: the silence is asked about";
+  EXPECT_TRUE(stream_open.load());
+  ASSERT_TRUE(done.wait(10s));
+  EXPECT_EQ(server.connections_accepted(), 1);
+}

@@ -55,6 +55,18 @@ TEST(HealthCheck, AnIdleConnectionIsPingedAndClosedWhenTheAckDoesNotCome) {
   EXPECT_EQ(gone.code, errc::health_check_failed);
 }
 
+TEST(HealthCheck, WithoutPingsOnStreamlessConnectionsAnIdleOneIsPingedOnlyOnceAStreamIsOpen) {
+  // etcd counts every PING on a connection without streams as a strike.
+  HealthCheck h = settled();
+  auto quiet = h.on_timer(t0 + 1000ms, false);
+  EXPECT_EQ(quiet.what, Do::wait);
+  EXPECT_EQ(quiet.after, 1000ms);
+  EXPECT_EQ(h.on_timer(t0 + 5000ms, false).what, Do::wait);
+  EXPECT_FALSE(h.ping_outstanding());
+  // A stream opened and nothing has come since: now the silence is asked about.
+  EXPECT_EQ(h.on_timer(t0 + 5100ms, true).what, Do::send_ping);
+}
+
 TEST(HealthCheck, AnyInputAfterThePingProvesThePeerAliveAckOrNot) {
   HealthCheck h = settled();
   h.on_ping_sent(t0 + 1000ms);
