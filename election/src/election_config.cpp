@@ -57,6 +57,9 @@ rebound::Options etcd_client_options(const LeaderElectionConfig& cfg) {
   constexpr std::chrono::milliseconds etcd_min_ping_interval = std::chrono::seconds(5);
   if (o.read_idle_timeout > std::chrono::milliseconds::zero())
     o.read_idle_timeout = std::max(o.read_idle_timeout, etcd_min_ping_interval);
+  // etcd does not permit keepalive without calls: every PING on a
+  // connection with no stream is a strike, however far apart.
+  o.ping_without_streams = false;
   return o;
 }
 

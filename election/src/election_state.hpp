@@ -128,8 +128,9 @@ rebound::Options election_client_options(const LeaderElectionConfig& cfg);
 
 /// The etcd backend's client options: election_client_options, HTTP/2
 /// (prior knowledge for http:// members), and PINGs no more often than
-/// every 5 s - etcd's gRPC server answers more frequent ones with GOAWAY
-/// too_many_pings. A silent member is left by the attempt deadline and the
+/// every 5 s and none on a connection without an open stream - etcd's gRPC
+/// server answers more frequent ones, and any three without a stream, with
+/// GOAWAY too_many_pings. A silent member is left by the attempt deadline and the
 /// move to the next endpoint instead.
 rebound::Options etcd_client_options(const LeaderElectionConfig& cfg);
 
