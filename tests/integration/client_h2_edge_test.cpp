@@ -195,7 +195,7 @@ TEST(ClientH2Edge, WithoutPingsOnStreamlessConnectionsAnIdlePooledConnectionIsNo
   std::this_thread::sleep_for(1s);  // five idle PING intervals with no stream
   EXPECT_EQ(pings.load(), 0);
   Completions done(1);
-  c.send_async(Request::get(server.url("/hangs")).timeout(3s), done.callback(0));
+  c.send_async(Request::get(server.url("/hangs")).timeout(1500ms), done.callback(0));
   EXPECT_TRUE(eventually([&] { return pings.load() >= 1; }, 2s)) << "a stream is open: the silence is asked about";
   EXPECT_TRUE(stream_open.load());
   ASSERT_TRUE(done.wait(10s));
