@@ -11,14 +11,17 @@
 #    (scripts/fuzz.sh; longer runs: scripts/fuzz.sh 1200).
 #  ci-tsan (clang ThreadSanitizer): the concurrency tests - client,
 #    credentials, pool, watcher, elector, server streams, recovery.
-# In a full run the socket-bound test runs and the fuzzers go beside the next
-# build (their output is printed when they end; logs in build/ci-logs); the
-# wallclock tests and the TSan tests run alone.
+# In a full run a build goes beside the tests of the build before it, at idle
+# CPU priority (SCHED_IDLE: it takes only the CPU the tests leave, so the
+# tests' own timing is as if alone): the sanitizer build beside the ci
+# tests (the wallclock ones mostly wait on timers), the TSan build beside
+# the sanitizer tests and the fuzzers (one core). The TSan tests run alone.
+# A step beside prints its output when it is joined (logs in build/ci-logs).
 # `scripts/test.sh ci|sanitize|tsan` runs one build's part, one step at a time.
 # Installs missing Debian packages first (needs root or sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+[ "${1:-}" = step ] || scripts/setup.sh  # a step beside runs after the set-up
 
 # ThreadSanitizer: the executables these tests live in, and the tests
 # (parameterised suites carry a prefix: Transports/StreamingTest.X/1).
@@ -47,7 +50,6 @@ fuzz() {
   FUZZ_PRESET=ci-sanitize scripts/fuzz.sh 15 h1_fuzz:25 h2_fuzz:25 url_fuzz:5 headers_fuzz:5 lease_fuzz:5 \
     retry_after_fuzz watch_event_fuzz pool_fuzz kubeconfig_fuzz:5 exec_credential_fuzz:5
 }
-sanitize_tests_and_fuzz() { timed sanitize_tests; timed fuzz; }
 tsan_build() { build ci-tsan --target "${tsan_targets[@]}"; }
 tsan_tests() { ctest --preset ci-tsan -R "$tsan_tests" -j2; }
 
@@ -58,13 +60,17 @@ timed() {
   "$1"
   echo "== $1: done in $((SECONDS - start)) s"
 }
-# beside STEP: starts it in the background, its output to build/ci-logs;
-# joined STEP: waits for it, prints its output, fails when it failed.
+# idle_beside STEP: starts it in the background at idle CPU priority, its
+# output to build/ci-logs; joined STEP: waits for it, prints its output,
+# fails when it failed.
 declare -A pids=()
-beside() {
+idle_beside() {
   mkdir -p build/ci-logs
-  echo "== $1: started beside the next step (build/ci-logs/$1.log)"
-  timed "$1" > "build/ci-logs/$1.log" 2>&1 &
+  echo "== $1: started at idle priority beside the next steps (build/ci-logs/$1.log)"
+  # chrt is util-linux's; nice 19 where SCHED_IDLE is refused.
+  local idle=(chrt --idle 0)
+  "${idle[@]}" true 2> /dev/null || idle=(nice -n 19)
+  "${idle[@]}" "$0" "step" "$1" > "build/ci-logs/$1.log" 2>&1 &
   pids[$1]=$!
 }
 joined() {
@@ -80,15 +86,17 @@ start=$SECONDS
 case ${1:-all} in
   all)
     timed ci_build
-    timed ci_wallclock_tests  # alone: their bounds must not measure a compiler
-    beside ci_tests
-    timed sanitize_build
-    joined ci_tests
-    beside sanitize_tests_and_fuzz
-    timed tsan_build
-    joined sanitize_tests_and_fuzz
+    idle_beside sanitize_build
+    timed ci_wallclock_tests
+    timed ci_tests
+    joined sanitize_build
+    idle_beside tsan_build
+    timed sanitize_tests
+    timed fuzz
+    joined tsan_build
     timed tsan_tests
     ;;
+  step) timed "$2"; exit ;;  # one step, for idle_beside
   ci) timed ci_build; timed ci_wallclock_tests; timed ci_tests ;;
   sanitize) timed sanitize_build; timed sanitize_tests; timed fuzz ;;
   tsan) timed tsan_build; timed tsan_tests ;;
