@@ -145,6 +145,7 @@ struct LeaderElector::Impl {
   Attempt try_acquire_or_renew(Clock::time_point deadline);
   static Attempt failure(AttemptOutcome outcome, const detail::ApiResult& r);
   Attempt attempt(Clock::time_point deadline);
+  Attempt write_over_observed(Clock::time_point deadline, const Cancellation& cancel);
   // Reports a non-success attempt; true when the attempt was a stop.
   bool report(const Attempt& a);
   void release();

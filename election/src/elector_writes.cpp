@@ -1,6 +1,7 @@
 // LeaderElector's writes to the Lease: one attempt (client-go's
 // tryAcquireOrRenew: read, then create or a write conditional on the
-// version read) and the release when stopped while leading. See
+// version read; a leader first tries one write on the record its last
+// write returned) and the release when stopped while leading. See
 // elector_impl.hpp.
 #include "elector_impl.hpp"
 
@@ -35,6 +36,16 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
     return a;
   }
   if (etcd) return etcd_attempt(deadline, *cancel);
+
+  // client-go's fast path: a leader renews with one PUT of the record its
+  // last write returned, conditional on that resourceVersion - half the
+  // round trips to a slow API server. A conflict (a write we did not see:
+  // another holder, or our own renewal whose answer was lost) falls back
+  // to a read and the full decision.
+  if (leading.load() && detail::ours(observed, cfg.identity)) {
+    Attempt a = write_over_observed(deadline, *cancel);
+    if (a.outcome != AttemptOutcome::conflict || remaining(deadline) <= milliseconds::zero()) return a;
+  }
 
   auto got = api->get(remaining(deadline), *cancel);
   if (got.outcome == detail::ApiOutcome::not_found) {
@@ -71,7 +82,11 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
     return a;
   }
 
-  // Ours, free or expired: write it, conditional on the version we read.
+  return write_over_observed(deadline, *cancel);
+}
+
+// Ours, free or expired: write it, conditional on the version observed.
+auto LeaderElector::Impl::write_over_observed(Clock::time_point deadline, const Cancellation& cancel) -> Attempt {
   Attempt a;
   a.previous_holder = observed.holder();
   auto object = observed.object();
@@ -80,8 +95,11 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
   write_spec(object, spec);
   observed.note_sent(spec);
   a.write_sent = Clock::now();
-  auto updated = api->update(object, remaining(deadline), *cancel);
-  if (updated.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, updated);
+  auto updated = api->update(object, remaining(deadline), cancel);
+  if (updated.outcome == detail::ApiOutcome::conflict) {
+    observed.note_refused();
+    return failure(AttemptOutcome::conflict, updated);
+  }
   if (updated.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, updated);
   observe(updated);
   observed.note_written();

@@ -47,9 +47,10 @@ LeaderElector::Impl::Impl(LeaderElectionConfig c)
 
 auto LeaderElector::Impl::acquire() -> Phase {
   for (;;) {
-    // Each attempt gets at most a retry period, like a renewal would.
-    const auto now = Clock::now();
-    Attempt a = try_acquire_or_renew(detail::attempt_deadline(now, cfg.retry_period, now + cfg.renew_deadline));
+    // An attempt may take up to a renew deadline: a slow API server still
+    // works, and the leadership a write buys counts from its send time, so
+    // a slow answer shortens it rather than stretching it.
+    Attempt a = try_acquire_or_renew(Clock::now() + cfg.renew_deadline);
     if (a.outcome == AttemptOutcome::success) {
       const auto until = bought_until(a);
       if (Clock::now() < until) {
@@ -107,7 +108,10 @@ auto LeaderElector::Impl::lead() -> Phase {
     if (Clock::now() >= valid_until()) return expired("before the next renewal was due to be sent");
     const auto deadline = detail::renew_round_deadline(Clock::now(), cfg.renew_deadline, valid_until());
     for (;;) {
-      Attempt a = try_acquire_or_renew(detail::attempt_deadline(Clock::now(), cfg.retry_period, deadline));
+      // The attempt may use the rest of the round (bounded by valid_until):
+      // capping it at a retry period failed every renewal against an API
+      // server slower than that, although it worked.
+      Attempt a = try_acquire_or_renew(deadline);
       if (a.outcome == AttemptOutcome::success) {
         // An answer processed after leadership lapsed (sent before a
         // pause, read after it) renews nothing: others may already wait

@@ -178,6 +178,8 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
        origin_.origin() + " " + to_string(result.protocol) +
            (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) + (result.tls_resumed ? " resumed" : "") +
            (result.proxy.empty() ? "" : " via " + result.proxy) +
+           (result.peer_address.empty() ? "" : (result.proxy.empty() ? " to " : " at ") + result.peer_address) +
+           (result.failed_addresses.empty() ? "" : " after " + result.failed_addresses) +
            (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
   if (services_.counters) ++services_.counters->connections_open;
   const auto tls_generation = result.tls_generation;

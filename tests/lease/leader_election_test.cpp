@@ -242,6 +242,54 @@ TEST_F(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAnd
   EXPECT_EQ(rec.overlaps(), "");
 }
 
+// An API server slower than a retry period still works: an attempt may
+// use the rest of its round, and the leader renews with one PUT of the
+// record its last write returned (client-go's fast path), not a GET and a
+// PUT. Every answer here comes 300 ms late, more than the 200 ms retry
+// period; capping attempts at a retry period never acquired at all.
+TEST_F(LeaderElection, ASlowApiServerStillElectsAndTheLeaderRenewsWithOnePut) {
+  auto s = start_tls_server();
+  auto store = std::make_shared<LeaseStore>();
+  s->route(std::string(lease_api_prefix) + "*", [store](const server::ServerRequest& r) {
+    auto response = store->handle(r);
+    response.delay = 300ms;
+    return response;
+  });
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  const auto gets_when_leading = s->stats().requests_by_method["GET"];
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed, "a") >= 4; }, 10s)) << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::lost, "a"), 0) << rec.timeline();
+  EXPECT_TRUE(a.is_leader());
+  EXPECT_EQ(s->stats().requests_by_method["GET"], gets_when_leading) << "renewals read the lease before writing it";
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, "a");
+  a.stop();
+}
+
+// A renewal's PUT that meets a write it did not see (here: the record
+// edited behind the leader's back, keeping it the holder) falls back to a
+// read and renews on the new version, without losing the lease.
+TEST_F(LeaderElection, ARenewalThatConflictsRereadsAndRenewsOnTheNewVersion) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  // A label added by someone else moves the resourceVersion.
+  auto edited = boost::json::parse(put_directly(*store, "GET", lease_path(lock_ns, lock_name), "").body).as_object();
+  edited["metadata"].as_object()["labels"] = boost::json::object{{"edited", "yes"}};
+  ASSERT_EQ(put_directly(*store, "PUT", lease_path(lock_ns, lock_name), boost::json::serialize(edited)).status, 200);
+  const auto edited_at = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, "a", edited_at) >= 2; }, 10s))
+      << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::lost, "a"), 0) << rec.timeline();
+  EXPECT_TRUE(a.is_leader());
+  a.stop();
+}
+
 TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
@@ -263,7 +311,9 @@ TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadl
                                       rec.intervals()[0].end.has_value(); },
                          5s))
       << rec.timeline();
-  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 2) << rec.timeline();
+  // One attempt may span the round: the client redials the refusing
+  // server within it (the failure names its many attempts).
+  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 1) << rec.timeline();
   for (const auto& e : rec.events())
     if (e.kind == ElectionEventKind::lost) {
       EXPECT_NE(e.message.find("renew deadline passed"), std::string::npos) << e.message;
