@@ -29,6 +29,7 @@ struct ServeFlags {
   std::size_t watch_window = 1000;
   std::string watch_log;
   std::string bookmark_interval = "5s";
+  std::string max_lease_duration = "15s";
 };
 
 
@@ -90,7 +91,18 @@ int run(ServeFlags& f) {
       if (!interval || interval->count() <= 0)
         throw std::runtime_error("--bookmark-interval: not a positive duration: " + f.bookmark_interval);
       o.bookmark_interval = *interval;
+      const auto max_duration =
+          f.max_lease_duration == "0" ? std::optional(std::chrono::milliseconds(0)) : parse_duration(f.max_lease_duration);
+      if (!max_duration || max_duration->count() < 0 || max_duration->count() % 1000 != 0)
+        throw std::runtime_error("--max-lease-duration: not a whole number of seconds: " + f.max_lease_duration);
+      if (max_duration->count() > 0)
+        o.max_lease_duration = std::chrono::duration_cast<std::chrono::seconds>(*max_duration);
       const auto store = lease::install_lease_api(s, std::move(o));
+      if (f.leases_file.empty() && max_duration->count() > 0)
+        std::cerr << "rebound serve: leases in memory: writes are held for " << f.max_lease_duration
+                  << " after this start, until any lease a previous run held has expired (--max-lease-duration; "
+                     "--leases-file keeps them instead)"
+                  << std::endl;
       if (const auto& aside = store->corrupt_file_moved_to(); !aside.empty())
         std::cerr << "rebound serve: " << f.leases_file << " was corrupt: moved it aside to " << aside
                   << " and started with no leases" << std::endl;
@@ -156,6 +168,11 @@ void add_serve(CLI::App& root) {
   app->add_option("--watch-log", flags->watch_log,
                   "Append \"commit TYPE NS/NAME RV\" per committed Lease change and \"WATCH-ID TYPE NS/NAME RV\" "
                   "per event sent on a watch to this file (one write(2) per line; survives kill -9)");
+  app->add_option("--max-lease-duration", flags->max_lease_duration,
+                  "The longest leaseDurationSeconds a write may set (longer: 422); when the server starts without "
+                  "its leases (--leases, or a reset file) writes are held that long (503, Retry-After), so no "
+                  "candidate takes over from a holder the server forgot. 0: no limit and no hold (unsafe with --leases)")
+      ->capture_default_str();
   app->add_option("--bookmark-interval", flags->bookmark_interval,
                   "How often watches with allowWatchBookmarks get a BOOKMARK (e.g. 500ms, 5s)")
       ->capture_default_str();

@@ -44,11 +44,24 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
   // to a read and the full decision.
   if (leading.load() && detail::ours(observed, cfg.identity)) {
     Attempt a = write_over_observed(deadline, *cancel);
-    if (a.outcome != AttemptOutcome::conflict || remaining(deadline) <= milliseconds::zero()) return a;
+    const bool gone = a.http_status == 404;  // deleted, or the server forgot it: recreate below
+    if ((a.outcome != AttemptOutcome::conflict && !gone) || remaining(deadline) <= milliseconds::zero()) return a;
   }
 
   auto got = api->get(remaining(deadline), *cancel);
   if (got.outcome == detail::ApiOutcome::not_found) {
+    // A lease that vanished while another held it (the memory-only server
+    // restarted, `kubectl delete lease`) is still held by our clock until
+    // it would have expired: its holder may still be working. Only the
+    // holder itself recreates at once.
+    if (detail::decide(observed, cfg.identity, Clock::now(), cfg.lease_duration) == detail::Verdict::held_by_other) {
+      Attempt a = failure(AttemptOutcome::held_by_other, got);
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(detail::expiry(observed, cfg.lease_duration) - Clock::now());
+      a.message = "the lease vanished while " + observed.holder() + " held it; treated as held for " +
+                  std::to_string(left.count()) + " ms more by our clock";
+      return a;
+    }
     // No lease: create it, holding it.
     observed.clear();
     note_leader();

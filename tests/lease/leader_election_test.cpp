@@ -290,6 +290,63 @@ TEST_F(LeaderElection, ARenewalThatConflictsRereadsAndRenewsOnTheNewVersion) {
   a.stop();
 }
 
+// A lease that vanishes while another holds it (`kubectl delete lease`, a
+// memory-only server restarted) is still held by a standby's clock until
+// it would have expired: its holder may still be working. Here the holder
+// stopped without releasing, then the lease was deleted; the old elector
+// recreated it at once (~200 ms), beside a holder that could still lead
+// for a second.
+TEST_F(LeaderElection, AVanishedLeaseIsStillHeldUntilItWouldHaveExpired) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  auto cfg_a = candidate(*s, "a", rec);
+  cfg_a.release_on_cancel = false;  // as if it were paused or cut off
+  LeaderElector a(cfg_a);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  LeaderElector b(candidate(*s, "b", rec));
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::held_by_other, "b") >= 1; }, 10s));
+  a.stop();
+  const auto a_stopped = Clock::now();
+  ASSERT_EQ(put_directly(*store, "DELETE", lease_path(lock_ns, lock_name), "").status, 200);
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, 10s)) << rec.timeline();
+  // The record said 2 s; b last saw it change at most a retry period before a stopped.
+  EXPECT_GE(since(a_stopped), record_lease - test_retry - 100ms) << rec.timeline();
+  bool named = false;
+  for (const auto& e : rec.events()) named |= e.identity == "b" && e.message.find("vanished") != std::string::npos;
+  EXPECT_TRUE(named) << rec.timeline();
+  EXPECT_EQ(rec.overlaps(), "");
+  b.stop();
+}
+
+// The memory-only server restarted under a leader (here: its store
+// replaced by an empty one holding writes for the longest lease, as
+// `rebound serve --leases` does): never two leaders. The leader cannot
+// renew during the hold and loses its leadership; that is the price.
+TEST_F(LeaderElection, AForgetfulServerRestartedUnderALeaderNeverYieldsTwoLeaders) {
+  auto s = start_tls_server();
+  install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  LeaderElector b(candidate(*s, "b", rec));
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::held_by_other, "b") >= 1; }, 10s));
+  LeaseStoreOptions forgetful;
+  forgetful.max_lease_duration = std::chrono::seconds(record_lease / 1s);
+  const auto restarted = Clock::now();
+  auto fresh = install_lease_api(*s, forgetful);  // the routes now lead to an empty store
+  ASSERT_TRUE(wait_until([&] { return fresh->get(lock_ns, lock_name).has_value() && rec.current_leader() != ""; }, 10s))
+      << rec.timeline();
+  EXPECT_GE(since(restarted), record_lease - 100ms) << "a write got through the hold";
+  EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
+  b.stop();
+  a.stop();
+}
+
 TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
