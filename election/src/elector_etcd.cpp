@@ -85,8 +85,9 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
 
 void LeaderElector::Impl::etcd_release() {
   if (!etcd_lease.have() || !etcd_key_ours) return;
-  // on_stopped_leading has stopped the work before anyone may take over.
-  callbacks.drain();
+  // on_stopped_leading has stopped the work before anyone may take over;
+  // if it has not returned within the bound, the lease expires instead.
+  if (!callbacks.drain_for(callback_bound)) return release_skipped();
   const Cancellation cancel;
   const auto deadline = Clock::now() + cfg.renew_deadline;
   const auto t0 = Clock::now();

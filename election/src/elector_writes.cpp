@@ -137,8 +137,9 @@ void LeaderElector::Impl::release() {
   if (etcd) return etcd_release();
   // Nothing to hand back unless the last record we saw is ours.
   if (!detail::ours(observed, cfg.identity)) return;
-  // on_stopped_leading has stopped the work before anyone may take over.
-  callbacks.drain();
+  // on_stopped_leading has stopped the work before anyone may take over;
+  // if it has not returned within the bound, the lease expires instead.
+  if (!callbacks.drain_for(callback_bound)) return release_skipped();
   // stop() cancelled the attempts; the release gets its own cancellation.
   const Cancellation cancel;
   const auto deadline = Clock::now() + cfg.renew_deadline;
