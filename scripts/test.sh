@@ -25,8 +25,8 @@ cd "$(dirname "$0")/.."
 
 # ThreadSanitizer: the executables these tests live in, and the tests
 # (parameterised suites carry a prefix: Transports/StreamingTest.X/1).
-tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests kube_watch_lease_tests lease_tests server_tests)
-tsan_tests='^([A-Za-z]+/)?(Client[A-Za-z0-9]*|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatcherHardCases|WatcherOnLeaseServer|WatchAcrossRestarts|LeaderElection|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
+tsan_targets=(client_tests recovery_tests pool_tests kube_watch_tests kube_watch_restart_tests kube_watch_lease_tests election_tests server_tests)
+tsan_tests='^([A-Za-z]+/)?(Client[A-Za-z0-9]*|Credentials|RetryAfter|BodyIdle|Recovery|PoolTest|Watcher|WatcherHardCases|WatcherOnLeaseServer|WatchAcrossRestarts|LeaderElection|ElectorCallbacks|StreamingTest|ResponseStream|H2Multiplexing|H1Threads)\.'
 
 build() {
   [ -f "build/$1/build.ninja" ] || cmake --preset "$1" > /dev/null
