@@ -150,7 +150,7 @@ struct LeaseStoreOptions {
   /// every lease it may have forgotten has expired by then, so no candidate
   /// can take over from a holder still working on a lease it no longer sees.
   /// That holder cannot renew either and loses its leadership: two leaders
-  /// are worse. Unset: no limit, no hold (`rebound serve` sets 15 s).
+  /// are worse. Unset: no limit, no hold (`rebound serve --leases`: 15 s).
   std::optional<std::chrono::seconds> max_lease_duration;
 };
 
