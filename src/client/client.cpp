@@ -95,7 +95,7 @@ struct Client::Impl {
   }
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
-  void launch(Request request, inflight::Completion completion, asio::cancellation_slot slot);
+  void launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot);
 
   bool on_own_thread() const {
     for (const auto& s : shards)
@@ -239,7 +239,7 @@ void Client::send_async(Request request, std::function<void(Result<Response>)> d
   impl_->launch(std::move(request), inflight::Completion(std::in_place_index<0>, std::move(done)), {});
 }
 
-void Client::Impl::launch(Request request, inflight::Completion completion, asio::cancellation_slot slot) {
+void Client::Impl::launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot) {
   const auto timeout = request.timeout().value_or(options.request_timeout);
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   auto url = validate(request);

@@ -251,7 +251,7 @@ void OriginPool::schedule_wake(Clock::time_point at) {
   }));
 }
 
-void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
+void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response>&& result) {
   if (ex->done()) return;
   // A held 401/429/503 body is the caller's answer after all; a sink that
   // throws on it makes the answer that error.

@@ -186,7 +186,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// deadline and the budget; otherwise the caller gets the answer (false).
   bool retry_busy_answer(const std::shared_ptr<Exchange>& ex, const Response& answer);
   retry::RequestFacts facts_of(const Exchange& ex) const;
-  void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
+  void finish(const std::shared_ptr<Exchange>& ex, Result<Response>&& result);
   bool observed() const noexcept { return static_cast<bool>(services_.emit); }
   void emit(EventKind kind, std::uint64_t conn, Protocol p, error_code ec, std::string detail);
 
