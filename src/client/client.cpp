@@ -4,6 +4,7 @@
 #include <rebound/client.hpp>
 
 #include "inflight/caller_code.hpp"
+#include "inflight/recycling_allocator.hpp"
 #include "client/shard.hpp"
 #include "net/dialer.hpp"
 
@@ -249,8 +250,10 @@ void Client::Impl::launch(Request&& request, inflight::Completion&& completion, 
   }
   Shard& shard = shard_for(**url);
   auto cancellation = request.cancellation();
-  auto ex = std::make_shared<Exchange>(shard.executor(), shard.completions(), std::move(request), std::move(*url),
-                                       Clock::now() + timeout, wait_for_ready, std::move(completion));
+  // One block per request, reused by this thread (recycling_allocator.hpp).
+  auto ex = std::allocate_shared<Exchange>(inflight::RecyclingAllocator<Exchange>(), shard.executor(),
+                                           shard.completions(), std::move(request), std::move(*url),
+                                           Clock::now() + timeout, wait_for_ready, std::move(completion));
   if (slot.is_connected() || cancellation) {
     // Cancels arrive from a handler of their own on the shard, never inside
     // an engine operation. The Cancellation's registration ends when the
