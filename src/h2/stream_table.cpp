@@ -27,13 +27,17 @@ StreamState& StreamTable::open(Slot* s, std::int32_t sid) noexcept {
 void StreamTable::discard(Slot* s) { spare_.push_back(s); }
 
 StreamTable::Slot* StreamTable::find_slot(std::int32_t sid) noexcept {
+  if (last_found_ && last_found_->entry.first == sid) return last_found_;  // open: unlink() forgets it
   // A slot nghttp2 still points to may have been closed and reused since:
   // the id says whether it is this stream's (ids are never reused).
   auto* s = session_ ? static_cast<Slot*>(nghttp2_session_get_stream_user_data(session_, sid)) : nullptr;
-  if (s && s->open && s->entry.first == sid) return s;
-  for (Slot* o : live_)
-    if (o->entry.first == sid) return o;
-  return nullptr;
+  if (!(s && s->open && s->entry.first == sid)) {
+    s = nullptr;
+    for (Slot* o : live_)
+      if (o->entry.first == sid) s = o;
+  }
+  if (s) last_found_ = s;
+  return s;
 }
 
 StreamState* StreamTable::find(std::int32_t sid) noexcept {
@@ -42,6 +46,7 @@ StreamState* StreamTable::find(std::int32_t sid) noexcept {
 }
 
 void StreamTable::unlink(Slot* s) noexcept {
+  if (last_found_ == s) last_found_ = nullptr;
   Slot* last = live_.back();
   live_[s->index] = last;
   last->index = s->index;

@@ -89,6 +89,9 @@ class StreamTable {
 
  private:
   Slot* find_slot(std::int32_t sid) noexcept;
+  /// The stream found last: a response's fields, frames and data come one
+  /// stream at a time, so most lookups ask for it again.
+  Slot* last_found_ = nullptr;
   void unlink(Slot* s) noexcept;
   /// Destroys what the state holds (its exchange above all) and keeps the slot.
   void recycle(Slot* s);
