@@ -621,7 +621,7 @@ def markdown_table(results, clients):
                     continue
                 if "skipped" in s or "error" in s:
                     what = s.get("skipped") or ("error: " + s["error"][:80].replace("|", "/"))
-                    lines.append(f"| {case[0]} | {transport} | {cl} | {what} | | | |" + blank)
+                    lines.append(f"| {case[0]} | {transport} | {cl} | {what} | | | | |" + blank)
                     continue
                 dig = 1 if s["mb_per_s"] is not None and s["mb_per_s"] < 100 else 0
                 ratios = ""
@@ -714,6 +714,20 @@ def h2load_note(doc):
   its latencies in memory, does not pay; measuring throughput and CPU with
   the log on would make h2load look slower and costlier than it is.{cost}
 """
+
+
+# The narrative of #26's CPU work: figures measured with callgrind and
+# rebound_alloc_count (deterministic counts, not this script's timings), each
+# naming the commit it measured. Kept here so a rewrite of the page keeps it.
+CPU_NOTES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpu_notes.md")
+
+
+def cpu_notes():
+    try:
+        with open(CPU_NOTES_PATH) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def performance_md(doc, table):
@@ -813,9 +827,15 @@ For small responses h2load's cost per request is little more than
 nghttp2's own parsing and framing; rebound runs the same nghttp2 calls plus
 its client layers (request validation, deadlines, pooling, retry
 bookkeeping, response objects, completions posted to the caller).
-`bench/profile/instructions.sh [--tls]` counts instructions per request
-with callgrind for both clients on the same work and splits rebound's count
-by part; its output is the profile behind any CPU/req ratio above 1 here.
+`bench/profile/instructions.sh [--tls] [--caller]` counts instructions per
+request with callgrind for both clients on the same work and splits
+rebound's count by part; its output is the profile behind any CPU/req ratio
+above 1 here. `rebound_alloc_count [--own] [--tls] [--url URL]` (built with
+the benchmarks) counts heap allocations per warm request: C++ ones (a
+replaced operator new: rebound, Asio, the standard library) apart from the
+C libraries' (an interposed malloc: nghttp2, OpenSSL).
+
+{cpu_notes()}
 
 ## Reproduce
 
