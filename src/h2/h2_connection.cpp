@@ -164,8 +164,7 @@ class H2Connection final : public conn::Connection,
   }
 
   int on_begin_frame(const nghttp2_frame_hd& hd) override {
-    // Frames arrive only inside on_read's mem_recv: that read's time serves
-    // them all (a clock read per frame was ~2 per small response).
+    // Frames come only inside on_read's mem_recv: that read's time serves them.
     if (auto why = flood_.on_frame(hd, read_time_)) calm_down(std::move(*why));
     return 0;
   }
@@ -197,23 +196,18 @@ class H2Connection final : public conn::Connection,
   }
 
   int on_stream_close(std::int32_t sid, std::uint32_t code) override {
-    streams_.close(sid, [&](StreamState& st) { finish_stream(st, code); });
+    streams_.close(sid, [&](StreamState& st) {  // no longer open here; its slot is reused after this
+      if (streams_.empty()) mark_idle();
+      auto* o = owner();
+      if (!st.ex || !o) return;  // abandoned (deadline or cancel already completed it), or orphaned
+      if (code == NGHTTP2_NO_ERROR && st.response_started && !st.local_error) {
+        st.response.protocol(Protocol::http2).connection(id(), st.reused);
+        o->on_attempt_done(st.ex, std::move(st.response));
+        return;
+      }
+      o->on_attempt_done(st.ex, st.failure(describe(), code));
+    });
     return 0;
-  }
-
-  // The stream is no longer open here (its slot is reused after this).
-  void finish_stream(StreamState& st, std::uint32_t code) {
-    if (streams_.empty()) mark_idle();
-    if (!st.ex) return;  // abandoned (deadline or cancel already completed it)
-    auto* o = owner();
-    if (!o) return;
-    if (code == NGHTTP2_NO_ERROR && st.response_started && !st.local_error) {
-      st.response.protocol(Protocol::http2).connection(id(), st.reused);
-      o->on_attempt_done(st.ex, std::move(st.response));
-      return;
-    }
-    Error err = st.failure(describe(), code);
-    o->on_attempt_done(st.ex, std::move(err));
   }
 
   ssize_t read_body(std::int32_t sid, std::uint8_t* buf, std::size_t length,
