@@ -16,6 +16,9 @@ OriginPool::DialPlan OriginPool::dials_wanted() const {
   // the dial (and those that asked to wait for readiness) wait for the
   // redial; a request that arrived since gets a fresh dial at once.
   const bool backing_off = static_cast<bool>(redial_);
+  // Nobody waits (the usual case under load: pump() just dispatched them
+  // all): no clock read.
+  if (waiting_.empty()) return {};
   // A request resting after repeated refusals wants no dial until it wakes.
   const auto now = clock_.now();
   const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
