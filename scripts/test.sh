@@ -2,8 +2,10 @@
 # Builds and runs every test; CI runs exactly this (.ci/run). Three builds:
 #  ci (g++ -O2, line tables only, unity build, no benchmarks): the whole
 #    suite - the tests labelled `wallclock` (wall-clock bounds or a loaded
-#    machine: partition, demo, elect, leadership bounds, soak, compat) one at
-#    a time on an otherwise idle machine, the rest (they wait on sockets) at -j4.
+#    machine: partition, demo, elect, leadership bounds, soak, compat) two at
+#    a time, a core each (the soak and the partition alone: RUN_SERIAL), with
+#    nothing else but an idle-priority build beside; the rest (they wait on
+#    sockets) at -j4.
 #  ci-sanitize (clang ASan+UBSan with the fuzz preset's instrumentation): the
 #    suite again except `wallclock` (their bounds would measure the sanitizer;
 #    the code they drive runs under ASan in the integration tests) and
@@ -35,7 +37,7 @@ build() {
 ci_build() { build ci; }
 ci_wallclock_tests() {
   local status=0
-  ctest --preset ci -L wallclock -j1 || status=$?
+  ctest --preset ci -L wallclock -j2 || status=$?
   # The soak's fresh seed of this run, and the banner when it broke an
   # invariant (saved in tests/cli/soak_seeds_found.txt; it fails nothing).
   grep -hE 'fresh soak seed|ADD THIS SEED' build/ci/Testing/Temporary/LastTest.log 2> /dev/null || true
