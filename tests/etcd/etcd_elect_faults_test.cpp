@@ -18,10 +18,12 @@
 #include "etcd_suite.hpp"
 #include "raft_leader.hpp"
 #include "tick_record.hpp"
+#include "wait_for.hpp"
 
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <thread>
 #include <unistd.h>
@@ -33,16 +35,9 @@ using T = ElectTimings;
 
 namespace {
 
-bool wait_for(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(10ms);
-  }
-  return condition();
-}
-
 long long ms(Clock::duration d) { return std::chrono::duration_cast<std::chrono::milliseconds>(d).count(); }
+
+}  // namespace
 
 // A directory for the record, removed with the test.
 class Scratch {
@@ -94,8 +89,6 @@ class EtcdElectProcesses : public EtcdSuite {
   std::string leader_, follower_;
 };
 
-}  // namespace
-
 TEST_F(EtcdElectProcesses, RacingElectsRunOneCommandAndAKilledLeaderIsReplacedWithinTtlAndARetryPeriod) {
   race("faults/elect-race");
   if (HasFatalFailure()) return;
@@ -117,6 +110,7 @@ TEST_F(EtcdElectProcesses, RacingElectsRunOneCommandAndAKilledLeaderIsReplacedWi
   // starts. One second of slack for a loaded machine.
   const auto bound = T::lease + std::chrono::duration_cast<std::chrono::milliseconds>(T::retry_period * (1 + T::jitter)) +
                      500ms + 1s;
+  std::printf("takeover: the follower's command ticked %lld ms after the leader's elect was killed\n", ms(takeover));
   EXPECT_LT(takeover, bound) << ms(takeover) << " ms\n" << ticks_.describe(killed);
   EXPECT_GT(takeover, T::lease - T::retry_period - 100ms)
       << ms(takeover) << " ms: the dead leader's key should outlive it by its TTL";
@@ -148,6 +142,7 @@ TEST_F(EtcdElectProcesses, QuorumLossStopsTheCommandWithinTheRenewDeadlineAndOne
   // wait past a whole lease.
   std::this_thread::sleep_for(T::lease + 500ms);
   const auto last_tick = ticks_.runs_of(leader_).back().last;
+  std::printf("quorum lost: the leader's command last ticked %lld ms after the kill\n", ms(last_tick - killed));
   EXPECT_LE(last_tick, killed + T::renew_deadline + T::grace + 400ms)
       << ms(last_tick - killed) << " ms after the kill\n" << ticks_.describe(killed);
   EXPECT_LT(last_tick, killed + T::lease) << "the command ran past the earliest expiry of its key";
@@ -164,6 +159,9 @@ TEST_F(EtcdElectProcesses, QuorumLossStopsTheCommandWithinTheRenewDeadlineAndOne
   const int a_ticks = ticks_.ticks_since("a", back), b_ticks = ticks_.ticks_since("b", back);
   EXPECT_TRUE((a_ticks > 0) != (b_ticks > 0)) << a_ticks << " and " << b_ticks << " ticks\n" << ticks_.describe(back);
   const std::string now_leading = a_ticks > 0 ? "a" : "b";
+  std::printf("quorum back: %s (%s) leads again, its command ticking %lld ms after the restart began\n",
+              now_leading.c_str(), now_leading == leader_ ? "the old leader" : "the other candidate",
+              ms(ticks_.runs_of(now_leading).back().first - back));
 
   // The new term was bought by a keepalive (or grant) sent after quorum
   // returned: its bound less the lock span (TTL - margin = the renew
