@@ -56,6 +56,11 @@ class Scratch {
 
 class EtcdElectProcesses : public EtcdSuite {
  protected:
+  // A case that failed half-way leaves the next one a whole cluster.
+  void TearDown() override {
+    for (int i = 0; cluster && i < cluster->size(); ++i) cluster->restart(i);
+  }
+
   // Starts candidates "a" and "b" at once and waits until one's command
   // ticks; leader_ and follower_ name them.
   void race(const std::string& key) {
@@ -111,11 +116,13 @@ TEST_F(EtcdElectProcesses, RacingElectsRunOneCommandAndAKilledLeaderIsReplacedWi
   const auto bound = T::lease + std::chrono::duration_cast<std::chrono::milliseconds>(T::retry_period * (1 + T::jitter)) +
                      500ms + 1s;
   std::printf("takeover: the follower's command ticked %lld ms after the leader's elect was killed\n", ms(takeover));
-  EXPECT_LT(takeover, bound) << ms(takeover) << " ms\n" << ticks_.describe(killed);
-  EXPECT_GT(takeover, T::lease - T::retry_period - 100ms)
-      << ms(takeover) << " ms: the dead leader's key should outlive it by its TTL";
-  // The dead elect's watchdog killed its command when elect died.
-  EXPECT_LT(ticks_.runs_of(leader_).back().last, killed + T::grace + 500ms) << ticks_.describe(killed);
+  EXPECT_LT(ms(takeover), ms(bound)) << ticks_.describe(killed);
+  // Not released: the key outlived the killed elect (by about its TTL; at
+  // least half of it even on a machine slow to renew).
+  EXPECT_GT(ms(takeover), ms(T::lease / 2)) << "the dead leader's key should outlive it by its TTL";
+  // The dead elect's watchdog stopped its command when elect died: SIGTERM,
+  // then SIGKILL a grace later.
+  EXPECT_LT(ms(ticks_.runs_of(leader_).back().last - killed), ms(T::grace + 1s)) << ticks_.describe(killed);
 
   stop_all();
   EXPECT_EQ(ticks_.overlaps(), "");
@@ -143,10 +150,9 @@ TEST_F(EtcdElectProcesses, QuorumLossStopsTheCommandWithinTheRenewDeadlineAndOne
   std::this_thread::sleep_for(T::lease + 500ms);
   const auto last_tick = ticks_.runs_of(leader_).back().last;
   std::printf("quorum lost: the leader's command last ticked %lld ms after the kill\n", ms(last_tick - killed));
-  EXPECT_LE(last_tick, killed + T::renew_deadline + T::grace + 400ms)
-      << ms(last_tick - killed) << " ms after the kill\n" << ticks_.describe(killed);
-  EXPECT_LT(last_tick, killed + T::lease) << "the command ran past the earliest expiry of its key";
-  EXPECT_EQ(ticks_.ticks_since(leader_, killed + T::renew_deadline + T::grace + 400ms), 0);
+  EXPECT_LE(ms(last_tick - killed), ms(T::renew_deadline + T::grace + 400ms))
+      << "ms after the kill: the command outlived its renew deadline and grace\n" << ticks_.describe(killed);
+  EXPECT_LT(ms(last_tick - killed), ms(T::lease)) << "ms after the kill: the command ran past the earliest expiry of its key";
   EXPECT_EQ(ticks_.ticks_of(follower_), 0) << "a candidate led without quorum\n" << ticks_.describe(killed);
 
   // Quorum returns with one member (restart waits until it answers, which
@@ -174,9 +180,8 @@ TEST_F(EtcdElectProcesses, QuorumLossStopsTheCommandWithinTheRenewDeadlineAndOne
     if (l.event == "command_started" && l.term) command_terms.push_back(*l.term);
   }
   ASSERT_TRUE(acquired && acquired->valid_until) << all_lines(process(now_leading));
-  EXPECT_GE(*acquired->valid_until - T::renew_deadline, back)
-      << "a term began on a keepalive sent " << ms(back - (*acquired->valid_until - T::renew_deadline))
-      << " ms before quorum returned";
+  EXPECT_GE(ms(*acquired->valid_until - T::renew_deadline - back), 0)
+      << "ms: a term began on a keepalive sent before quorum returned";
   if (now_leading == leader_) {
     ASSERT_GE(command_terms.size(), 2u) << all_lines(process(now_leading));
     EXPECT_GT(command_terms.back(), command_terms.front()) << "the command restarts under a new term";
