@@ -2,8 +2,16 @@
 // a closed loop of c x m requests in flight, -n requests or -D duration,
 // then throughput, latency percentiles, status counts and errors by kind.
 // Bodies are counted as they stream in and then dropped, as h2load does.
+//
+// --executor caller runs each Client on an io_context that a thread of the
+// bench runs itself (the main thread for the first), as an application
+// with its own event loop would: no I/O thread of rebound's and no hop
+// between threads per request, the mode comparable to h2load's single loop.
 #include "common.hpp"
 
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -19,6 +27,7 @@
 namespace rebound::cli {
 namespace {
 
+namespace asio = boost::asio;
 using Clock = std::chrono::steady_clock;
 
 struct BenchFlags {
@@ -28,6 +37,7 @@ struct BenchFlags {
   unsigned connections = 1;
   unsigned streams = 1;
   unsigned threads = 1;
+  std::string executor = "own";  // "own": the Client's I/O threads; "caller": io_contexts the bench runs
   std::string method = "GET";
   std::vector<std::string> headers;
   std::string data;
@@ -49,7 +59,15 @@ class Run {
   Run(const BenchFlags& f, Request prototype, const Options& options) : flags_(f), prototype_(std::move(prototype)) {
     // One Client per thread, like h2load's workers: a Client serves an
     // origin from one I/O thread (its per-origin limits hold client-wide).
-    for (unsigned i = 0; i < f.threads; ++i) clients_.push_back(std::make_unique<Client>(options));
+    callers_ = f.executor == "caller";
+    for (unsigned i = 0; i < f.threads; ++i) {
+      if (!callers_) {
+        clients_.push_back(std::make_unique<Client>(options));
+        continue;
+      }
+      loops_.push_back(std::make_unique<asio::io_context>(1));
+      clients_.push_back(std::make_unique<Client>(loops_.back()->get_executor(), options));
+    }
     // Like h2load, count response bodies and drop them: a load generator
     // measures the transport, not the allocator holding a copy of every body.
     prototype_.on_body([this](std::string_view chunk) { local().bytes += chunk.size(); });
@@ -61,6 +79,7 @@ class Run {
     if (limit_ == 0 && duration_.count() == 0) limit_ = 10000;
     const std::uint64_t window = std::uint64_t(flags_.connections) * flags_.streams;
     started_at_ = Clock::now();
+    if (callers_) return go_on_loops(window);
     for (std::uint64_t i = 0; i < window; ++i)
       if (!launch(*clients_[i % clients_.size()])) break;
     const bool tty = !flags_.no_progress && ::isatty(STDERR_FILENO);
@@ -70,6 +89,46 @@ class Run {
     }
     finished_at_ = Clock::now();
     if (tty) std::cerr << "\r" << std::string(60, ' ') << "\r";
+  }
+
+  // The caller's-executor mode: each loop starts its share of the window
+  // from inside itself and runs until the last request completes; then the
+  // Clients go and the loops run their shutdowns to the end.
+  void go_on_loops(std::uint64_t window) {
+    for (std::uint64_t i = 0; i < window; ++i) {
+      Client& client = *clients_[i % clients_.size()];
+      asio::post(*loops_[i % loops_.size()], [this, &client] {
+        if (!launch(client) && in_flight_.load() == 0) stop_loops();
+      });
+    }
+    const bool tty = !flags_.no_progress && ::isatty(STDERR_FILENO);
+    asio::steady_timer ticker(*loops_.front());
+    std::function<void()> tick = [&] {
+      ticker.expires_after(std::chrono::milliseconds(200));
+      ticker.async_wait([&](boost::system::error_code ec) {
+        if (ec || stopped_loops_) return;
+        progress();
+        tick();
+      });
+    };
+    if (tty) tick();
+    std::vector<std::thread> others;
+    for (std::size_t i = 1; i < loops_.size(); ++i) others.emplace_back([this, i] { loops_[i]->run(); });
+    loops_.front()->run();
+    for (auto& t : others) t.join();
+    finished_at_ = Clock::now();
+    ticker.cancel();
+    if (tty) std::cerr << "\r" << std::string(60, ' ') << "\r";
+    clients_.clear();  // never waits on a caller's executor: the shutdown's handlers are queued
+    for (auto& loop : loops_) {
+      loop->restart();
+      loop->run();
+    }
+  }
+
+  void stop_loops() {
+    if (stopped_loops_.exchange(true)) return;
+    for (auto& loop : loops_) loop->stop();
   }
 
   int report() {
@@ -175,6 +234,10 @@ class Run {
     }
     ++completed_;
     const bool relaunched = launch(client);
+    if (callers_) {
+      if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !relaunched) stop_loops();
+      return;
+    }
     if (in_flight_.fetch_sub(1, std::memory_order_acq_rel) == 1 && !relaunched) {
       std::lock_guard lock(mutex_);  // pairs with the waiter's predicate check
       done_cv_.notify_all();
@@ -191,6 +254,9 @@ class Run {
 
   const BenchFlags& flags_;
   Request prototype_;
+  bool callers_ = false;
+  std::vector<std::unique_ptr<asio::io_context>> loops_;  // the caller's-executor mode: declared before the Clients
+  std::atomic<bool> stopped_loops_{false};
   std::vector<std::unique_ptr<Client>> clients_;
   std::chrono::milliseconds duration_{0};
   std::uint64_t limit_ = 0;
@@ -242,6 +308,11 @@ void add_bench(CLI::App& root) {
   app->add_option("-m,--max-concurrent-streams", flags->streams, "Requests in flight per connection")
       ->capture_default_str();
   app->add_option("-t,--threads", flags->threads, "I/O threads (one client each; -c is split across them)")->capture_default_str();
+  app->add_option("--executor", flags->executor,
+                  "own: each Client runs an I/O thread of its own; caller: on an io_context this program's "
+                  "thread runs (one per -t), as an application's event loop would")
+      ->check(CLI::IsMember({"own", "caller"}))
+      ->capture_default_str();
   app->add_option("-X,--method", flags->method, "Method")->capture_default_str();
   app->add_option("-H,--header", flags->headers, "Extra header \"Name: value\" (repeatable)");
   app->add_option("-d,--data", flags->data, "Request body");

@@ -83,6 +83,7 @@ class LeaseServer {
 
 // Follows one candidate: its events into the timeline, leadership state for the verdict.
 struct Candidate {
+  Candidate(std::string n, bool verbose) : name(std::move(n)), verbose_(verbose) {}
   std::string name;
   bool verbose_ = false;
   std::mutex mutex;

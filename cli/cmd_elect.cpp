@@ -155,7 +155,7 @@ int run(const ElectFlags& f) {
     throw CLI::ValidationError("--server", "give one of --server URL, --kubeconfig F / --context C, or --in-cluster");
   // NAMESPACE/NAME, or NAME in the context's (or the pod's) namespace.
   const auto slash = on_etcd ? std::string::npos : f.lease.find('/');
-  if (!on_etcd && f.lease.empty() || slash == 0 || (slash != std::string::npos && slash + 1 == f.lease.size()) ||
+  if ((!on_etcd && f.lease.empty()) || slash == 0 || (slash != std::string::npos && slash + 1 == f.lease.size()) ||
       (slash != std::string::npos && f.lease.find('/', slash + 1) != std::string::npos))
     throw CLI::ValidationError("--lease", "expected NAMESPACE/NAME or NAME, got '" + f.lease + "'");
 

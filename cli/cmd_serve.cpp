@@ -29,6 +29,7 @@ struct ServeFlags {
   std::size_t watch_window = 1000;
   std::string watch_log;
   std::string bookmark_interval = "5s";
+  std::string max_lease_duration;  // empty: 15s with --leases, none with --leases-file
 };
 
 
@@ -90,7 +91,23 @@ int run(ServeFlags& f) {
       if (!interval || interval->count() <= 0)
         throw std::runtime_error("--bookmark-interval: not a positive duration: " + f.bookmark_interval);
       o.bookmark_interval = *interval;
+      // In memory every restart forgets every lease: 15 s, client-go's
+      // default lease, unless told. A file keeps them: no limit unless told.
+      const std::string max_text = !f.max_lease_duration.empty() ? f.max_lease_duration
+                                   : f.leases_file.empty()       ? "15s"
+                                                                 : "0";
+      const auto max_duration =
+          max_text == "0" ? std::optional(std::chrono::milliseconds(0)) : parse_duration(max_text);
+      if (!max_duration || max_duration->count() < 0 || max_duration->count() % 1000 != 0)
+        throw std::runtime_error("--max-lease-duration: not a whole number of seconds: " + max_text);
+      if (max_duration->count() > 0)
+        o.max_lease_duration = std::chrono::duration_cast<std::chrono::seconds>(*max_duration);
       const auto store = lease::install_lease_api(s, std::move(o));
+      if (f.leases_file.empty() && max_duration->count() > 0)
+        std::cerr << "rebound serve: leases in memory: writes are held for " << max_text
+                  << " after this start, until any lease a previous run held has expired (--max-lease-duration; "
+                     "--leases-file keeps them instead)"
+                  << std::endl;
       if (const auto& aside = store->corrupt_file_moved_to(); !aside.empty())
         std::cerr << "rebound serve: " << f.leases_file << " was corrupt: moved it aside to " << aside
                   << " and started with no leases" << std::endl;
@@ -148,7 +165,8 @@ void add_serve(CLI::App& root) {
                                       "etcd); one server per file at a time");
   app->add_flag("--leases-reset", flags->leases_reset,
                 "If the --leases-file is corrupt, move it aside to FILE.corrupt-<time> and start with no leases (a "
-                "leader still running learns of it only at its next renewal); a file that loads is used as it is")
+                "leader still running learns of it only at its next renewal: give --max-lease-duration to hold "
+                "writes until its lease has expired); a file that loads is used as it is")
       ->needs(leases_file);
   app->add_option("--watch-window", flags->watch_window,
                   "Lease changes kept for watches that resume; an older resourceVersion gets 410 Expired")
@@ -156,6 +174,11 @@ void add_serve(CLI::App& root) {
   app->add_option("--watch-log", flags->watch_log,
                   "Append \"commit TYPE NS/NAME RV\" per committed Lease change and \"WATCH-ID TYPE NS/NAME RV\" "
                   "per event sent on a watch to this file (one write(2) per line; survives kill -9)");
+  app->add_option("--max-lease-duration", flags->max_lease_duration,
+                  "The longest leaseDurationSeconds a write may set (longer: 422); when the server starts without "
+                  "its leases (--leases, or a file moved aside by --leases-reset) writes are held that long (503, "
+                  "Retry-After), so no candidate takes over from a holder the server forgot. Default: 15s with "
+                  "--leases, none with --leases-file; 0: no limit and no hold");
   app->add_option("--bookmark-interval", flags->bookmark_interval,
                   "How often watches with allowWatchBookmarks get a BOOKMARK (e.g. 500ms, 5s)")
       ->capture_default_str();

@@ -30,15 +30,25 @@ SMALL_BYTES = 64
 LARGE_BYTES = 1 << 20
 FORCED_CIPHER = "TLS_AES_128_GCM_SHA256"
 
-# name, path, body bytes, connections, streams per connection, requests (full, quick), what it shows
+# name, path, body bytes, connections, streams per connection, requests (full, quick), what it shows.
+# The small-response cells run enough requests that start-up (process, TLS
+# handshake) is under 1% of a client's CPU: their CPU per request is what
+# the ratios compare.
 CASES = [
-    ("64B 1x100", "/64b", SMALL_BYTES, 1, 100, (50000, 5000), "small responses, 100 streams on one connection"),
-    ("64B 4x25", "/64b", SMALL_BYTES, 4, 25, (50000, 5000), "small responses, 4 connections x 25 streams"),
-    ("64B 1x1", "/64b", SMALL_BYTES, 1, 1, (5000, 500), "one request at a time: latency"),
-    ("1MiB 1x10", "/1m", LARGE_BYTES, 1, 10, (1000, 100), "1 MiB bodies, 10 streams: throughput"),
+    ("64B 1x100", "/64b", SMALL_BYTES, 1, 100, (1000000, 100000), "small responses, 100 streams on one connection"),
+    ("64B 4x25", "/64b", SMALL_BYTES, 4, 25, (1000000, 100000), "small responses, 4 connections x 25 streams"),
+    ("64B 1x1", "/64b", SMALL_BYTES, 1, 1, (5000, 1000), "one request at a time: latency"),
+    ("1MiB 1x10", "/1m", LARGE_BYTES, 1, 10, (1000, 200), "1 MiB bodies, 10 streams: throughput"),
 ]
 TRANSPORTS = ["tls", "h2c"]
-CLIENTS = ["rebound", "h2load", "curl", "go"]
+# rebound runs twice per cell: its own I/O thread (the default Client) and
+# on the caller's executor (an io_context the bench's thread runs, the mode
+# comparable to h2load's single event loop).
+REBOUNDS = ["rebound", "rebound-caller"]
+CLIENTS = REBOUNDS + ["h2load", "curl", "go"]
+# curl and Go spend 6 to 60 times rebound's CPU per request: 100,000
+# requests already amortise their start-up, and a million would take minutes.
+SLOW_CLIENT_MAX_REQUESTS = 100000
 RUN_TIMEOUT_S = 180
 
 
@@ -244,17 +254,17 @@ def split(n, parts):
 
 
 class ReboundClient:
-    name = "rebound"
-
-    def __init__(self, binary):
+    def __init__(self, binary, executor="own"):
         self.binary = binary
+        self.executor = executor
+        self.name = "rebound" if executor == "own" else "rebound-caller"
 
     def supports(self, transport, case):
         return True, ""
 
     def argvs(self, url, transport, n, c, m, workdir, tag):
         argv = [self.binary, "bench", url, "-n", str(n), "-c", str(c), "-m", str(m), "-t", "1", "--json",
-                "--no-progress"]
+                "--no-progress", "--executor", self.executor]
         argv += ["-k"] if transport == "tls" else ["--http2-prior-knowledge"]
         return [argv]
 
@@ -342,6 +352,7 @@ class CurlClient:
     store data following HTTP Upgrade response header"), so h2c with 1 MiB
     bodies is not run."""
     name = "curl"
+    max_requests = SLOW_CLIENT_MAX_REQUESTS
 
     def supports(self, transport, case):
         if transport == "h2c" and case[2] > 16384:
@@ -394,6 +405,7 @@ class CurlClient:
 
 class GoClient:
     name = "go"
+    max_requests = SLOW_CLIENT_MAX_REQUESTS
 
     def __init__(self, binary):
         self.binary = binary
@@ -506,6 +518,7 @@ def git_revision(root):
 
 def run_once(client, url, transport, case, n, workdir, tag, can_pin, **kw):
     _, path, body_bytes, c, m, _, _ = case
+    n = min(n, getattr(client, "max_requests", n))
     argvs = [pin(0, a, can_pin) for a in client.argvs(url, transport, n, c, m, workdir, tag, **kw)]
     procs, wall, cpu = run_procs(argvs, workdir, tag)
     rcs = [p.rc for p in procs]
@@ -591,31 +604,40 @@ def ratio(a, b):
 
 
 def markdown_table(results, clients):
-    lines = ["| case | transport | client | req/s | MB/s | p50 ms | p99 ms | CPU µs/req | req/s rebound/peer | "
-             "CPU/req rebound/peer |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
+    """One row per client and cell; a peer's row carries the ratios of each
+    rebound mode that ran (own thread, then caller's executor) over it."""
+    rebounds = [r for r in REBOUNDS if r in clients]
+    heads = "".join(f" req/s {r}/peer | CPU/req {r}/peer |" for r in rebounds)
+    lines = ["| case | transport | client | req/s | MB/s | p50 ms | p99 ms | CPU µs/req |" + heads,
+             "|---|---|---|---:|---:|---:|---:|---:|" + "---:|---:|" * len(rebounds)]
+    blank = " |" * (2 * len(rebounds))
     for case in CASES:
         for transport in TRANSPORTS:
             key = f"{case[0]} {transport}"
             row = results.get(key, {})
-            reb = row.get("rebound", {})
             for cl in clients:
                 s = row.get(cl)
                 if s is None:
                     continue
                 if "skipped" in s or "error" in s:
                     what = s.get("skipped") or ("error: " + s["error"][:80].replace("|", "/"))
-                    lines.append(f"| {case[0]} | {transport} | {cl} | {what} | | | | | | |")
+                    lines.append(f"| {case[0]} | {transport} | {cl} | {what} | | | | |" + blank)
                     continue
                 dig = 1 if s["mb_per_s"] is not None and s["mb_per_s"] < 100 else 0
-                rr = "" if cl == "rebound" else fmt(ratio(reb.get("req_per_s"), s["req_per_s"]), 2)
-                cr = "" if cl == "rebound" else fmt(ratio(reb.get("cpu_us_per_req"), s["cpu_us_per_req"]), 2)
-                name = f"**{cl}**" if cl == "rebound" else cl
+                ratios = ""
+                for r in rebounds:
+                    reb = row.get(r, {})
+                    if cl in REBOUNDS:
+                        ratios += " | |"
+                    else:
+                        ratios += (f" {fmt(ratio(reb.get('req_per_s'), s['req_per_s']), 2)} |"
+                                   f" {fmt(ratio(reb.get('cpu_us_per_req'), s['cpu_us_per_req']), 2)} |")
+                name = f"**{cl}**" if cl in REBOUNDS else cl
                 if s.get("failed_requests"):
                     name += f" ({s['failed_requests']} failed)"
                 lines.append(f"| {case[0]} | {transport} | {name} | {fmt(s['req_per_s'])} | "
                              f"{fmt(s['mb_per_s'], dig)} | {fmt(s['p50_ms'], 3)} | {fmt(s['p99_ms'], 3)} | "
-                             f"{fmt(s['cpu_us_per_req'], 1)} | {rr} | {cr} |")
+                             f"{fmt(s['cpu_us_per_req'], 1)} |" + ratios)
     return "\n".join(lines)
 
 
@@ -623,23 +645,24 @@ def summary_table(results, clients):
     """Per peer: geometric mean over the cells both ran of rebound/peer for
     req/s and for CPU per request, with the cell count."""
     import math
-    lines = ["| peer | cells | req/s rebound/peer (geomean) | CPU/req rebound/peer (geomean) | "
-             "rebound faster in | rebound cheaper in |", "|---|---:|---:|---:|---:|---:|"]
-    for peer in clients:
-        if peer == "rebound":
-            continue
-        rr, cr = [], []
-        for row in results.values():
-            reb, other = row.get("rebound", {}), row.get(peer, {})
-            if reb.get("req_per_s") and other.get("req_per_s") and reb.get("cpu_us_per_req") and \
-                    other.get("cpu_us_per_req"):
-                rr.append(reb["req_per_s"] / other["req_per_s"])
-                cr.append(reb["cpu_us_per_req"] / other["cpu_us_per_req"])
-        if not rr:
-            continue
-        g = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
-        lines.append(f"| {peer} | {len(rr)} | {g(rr):.2f} | {g(cr):.2f} | {sum(x > 1 for x in rr)}/{len(rr)} | "
-                     f"{sum(x < 1 for x in cr)}/{len(cr)} |")
+    lines = ["| rebound | peer | cells | req/s rebound/peer (geomean) | CPU/req rebound/peer (geomean) | "
+             "rebound faster in | rebound cheaper in |", "|---|---|---:|---:|---:|---:|---:|"]
+    for mine in [r for r in REBOUNDS if r in clients]:
+        for peer in clients:
+            if peer in REBOUNDS:
+                continue
+            rr, cr = [], []
+            for row in results.values():
+                reb, other = row.get(mine, {}), row.get(peer, {})
+                if reb.get("req_per_s") and other.get("req_per_s") and reb.get("cpu_us_per_req") and \
+                        other.get("cpu_us_per_req"):
+                    rr.append(reb["req_per_s"] / other["req_per_s"])
+                    cr.append(reb["cpu_us_per_req"] / other["cpu_us_per_req"])
+            if not rr:
+                continue
+            g = lambda xs: math.exp(sum(math.log(x) for x in xs) / len(xs))
+            lines.append(f"| {mine} | {peer} | {len(rr)} | {g(rr):.2f} | {g(cr):.2f} | "
+                         f"{sum(x > 1 for x in rr)}/{len(rr)} | {sum(x < 1 for x in cr)}/{len(cr)} |")
     return "\n".join(lines)
 
 
@@ -691,6 +714,20 @@ def h2load_note(doc):
   its latencies in memory, does not pay; measuring throughput and CPU with
   the log on would make h2load look slower and costlier than it is.{cost}
 """
+
+
+# The narrative of #26's CPU work: figures measured with callgrind and
+# rebound_alloc_count (deterministic counts, not this script's timings), each
+# naming the commit it measured. Kept here so a rewrite of the page keeps it.
+CPU_NOTES_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cpu_notes.md")
+
+
+def cpu_notes():
+    try:
+        with open(CPU_NOTES_PATH) as f:
+            return f.read().strip()
+    except OSError:
+        return ""
 
 
 def performance_md(doc, table):
@@ -759,7 +796,12 @@ rebound's figure over the peer's):
   processes; h2c is reached by Upgrade from HTTP/1.1, because curl 7.88
   cannot reuse a prior-knowledge connection (every transfer after the
   first fails with error 16, against h2o and rebound's server alike).
-- rebound: `rebound bench -t 1` (one I/O thread). Go: c `http.Transport`s
+- rebound: `rebound bench -t 1` (one I/O thread of its own); rebound-caller:
+  `rebound bench -t 1 --executor caller` (the Client on an io_context the
+  bench's own thread runs: no I/O thread, no hop between threads, as
+  h2load's one event loop). curl and Go run at most
+  {SLOW_CLIENT_MAX_REQUESTS:,} requests per cell (their CPU per request is
+  6-60 times rebound's, so their start-up is amortised there too). Go: c `http.Transport`s
   with one connection each, c x m goroutines, GOMAXPROCS 1 (from the pin).
 
 ## Cases
@@ -785,14 +827,21 @@ For small responses h2load's cost per request is little more than
 nghttp2's own parsing and framing; rebound runs the same nghttp2 calls plus
 its client layers (request validation, deadlines, pooling, retry
 bookkeeping, response objects, completions posted to the caller).
-`bench/profile/instructions.sh [--tls]` counts instructions per request
-with callgrind for both clients on the same work and splits rebound's count
-by part; its output is the profile behind any CPU/req ratio above 1 here.
+`bench/profile/instructions.sh [--tls] [--caller]` counts instructions per
+request with callgrind for both clients on the same work and splits
+rebound's count by part; its output is the profile behind any CPU/req ratio
+above 1 here. `rebound_alloc_count [--own] [--tls] [--url URL]` (built with
+the benchmarks) counts heap allocations per warm request: C++ ones (a
+replaced operator new: rebound, Asio, the standard library) apart from the
+C libraries' (an interposed malloc: nghttp2, OpenSSL).
+
+{cpu_notes()}
 
 ## Reproduce
 
-    bench/compare/run.sh            # full: {CASES[0][5][0]:,} small requests per cell, 3 repetitions (5-10 min)
-    bench/compare/run.sh --quick    # smoke: 10x fewer requests, 1 repetition (< 1 min);
+    bench/compare/run.sh            # full: {CASES[0][5][0]:,} small requests per cell, 3 repetitions (10-15 min)
+    bench/compare/run.sh --quick    # before and after a hot-path change: {CASES[0][5][1]:,} small
+                                    # requests per cell, 1 repetition (2-3 min);
                                     # writes bench/compare/results/quick.*, not this page
 
 `run.sh` installs h2o, h2load, curl and Go from Debian
@@ -868,13 +917,14 @@ def main():
     for tool in ["h2o", "h2load", "curl", "openssl"]:
         if not shutil.which(tool):
             sys.exit(f"compare: {tool} not found; run bench/compare/setup.sh")
-    all_clients = {"rebound": ReboundClient(rebound_bin), "h2load": H2loadClient(), "curl": CurlClient(),
+    all_clients = {"rebound": ReboundClient(rebound_bin), "rebound-caller": ReboundClient(rebound_bin, "caller"),
+                   "h2load": H2loadClient(), "curl": CurlClient(),
                    "go": GoClient(go_bin)}
     clients = [c for c in args.clients.split(",") if c]
     for c in clients:
         if c not in all_clients:
             sys.exit(f"compare: unknown client {c}")
-    if "rebound" in clients and not os.access(rebound_bin, os.X_OK):
+    if any(r in clients for r in REBOUNDS) and not os.access(rebound_bin, os.X_OK):
         sys.exit(f"compare: {rebound_bin} missing; build rebound_cli first")
     if "go" in clients and not os.access(go_bin, os.X_OK):
         sys.exit(f"compare: {go_bin} missing; build bench/compare/goclient first")
@@ -888,8 +938,10 @@ def main():
     os.makedirs(work_parent, exist_ok=True)
     workdir = tempfile.mkdtemp(prefix="run-", dir=work_parent)
     # Measure one build from start to end even if the tree is rebuilt meanwhile.
-    if "rebound" in clients:
-        all_clients["rebound"].binary = shutil.copy2(rebound_bin, os.path.join(workdir, "rebound"))
+    if any(r in clients for r in REBOUNDS):
+        copy = shutil.copy2(rebound_bin, os.path.join(workdir, "rebound"))
+        for r in REBOUNDS:
+            all_clients[r].binary = copy
     started = time.monotonic()
     mach = machine()
     revision = git_revision(root)  # at the start: the tree may move on during the run

@@ -4,9 +4,12 @@
 # Go client, runs every client pinned to CPU 0 (h2o on CPU 1) and writes
 # bench/compare/results/latest.{json,md} and docs/PERFORMANCE.md.
 #
-#   bench/compare/run.sh            full run (3 repetitions, 5-10 minutes)
-#   bench/compare/run.sh --quick    smoke run (1 repetition, < 1 minute;
-#                                   writes results/quick.*, not the docs)
+#   bench/compare/run.sh            full run (3 repetitions, 10-15 minutes)
+#   bench/compare/run.sh --quick    before and after a hot-path change (1 repetition,
+#                                   2-3 minutes; writes results/quick.*, not the docs)
+#
+# rebound runs twice per cell: with its own I/O thread, and on the caller's
+# executor (rebound bench --executor caller).
 #
 # Own options: --no-setup (skip apt), --no-build. Everything else goes to
 # compare.py (--reps N, --cases SUBSTRING, --clients a,b, --cipher any...).

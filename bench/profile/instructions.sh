@@ -6,6 +6,9 @@
 #
 #   bench/profile/instructions.sh            # h2c against the embedded server
 #   bench/profile/instructions.sh --tls      # h2 over TLS
+#   bench/profile/instructions.sh --caller   # rebound on the caller's executor
+#                                            # (rebound bench --executor caller)
+#   REBOUND=build/bench/rebound bench/profile/instructions.sh   # that binary, no build
 #
 # Each client runs N+100 and 100 requests (1 connection x 100 streams); the
 # difference over N removes start-up. Needs valgrind and h2load
@@ -14,9 +17,19 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 n=20000
 tls=0
-[ "${1:-}" = --tls ] && tls=1
-cmake --build build/default --target rebound_cli -j2 > /dev/null
-rebound=build/default/rebound
+executor=own
+for a in "$@"; do
+  case "$a" in
+    --tls) tls=1 ;;
+    --caller) executor=caller ;;
+    *) echo "usage: $0 [--tls] [--caller]" >&2; exit 2 ;;
+  esac
+done
+rebound=${REBOUND:-}
+if [ -z "$rebound" ]; then
+  cmake --build build/default --target rebound_cli -j2 > /dev/null
+  rebound=build/default/rebound
+fi
 work=$(mktemp -d)
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$work"' EXIT
 
@@ -40,12 +53,13 @@ instructions() {
 
 per_request() { echo $(( ($2 - $1) / n )); }
 
-rb_small=$(instructions rb_small "$rebound" bench -n 100 -c 1 -m 100 "${client_flags[@]}" --no-progress "$url")
-rb_large=$(instructions rb_large "$rebound" bench -n $((n + 100)) -c 1 -m 100 "${client_flags[@]}" --no-progress "$url")
+bench=(bench -c 1 -m 100 --executor "$executor" "${client_flags[@]}" --no-progress)
+rb_small=$(instructions rb_small "$rebound" "${bench[@]}" -n 100 "$url")
+rb_large=$(instructions rb_large "$rebound" "${bench[@]}" -n $((n + 100)) "$url")
 h2_small=$(instructions h2_small h2load -n 100 -c 1 -m 100 "$url")
 h2_large=$(instructions h2_large h2load -n $((n + 100)) -c 1 -m 100 "$url")
 
-echo "url: $url, 1 connection x 100 streams, $n requests"
+echo "url: $url, 1 connection x 100 streams, $n requests, rebound's executor: $executor"
 echo "instructions per request: rebound $(per_request "$rb_small" "$rb_large"), h2load $(per_request "$h2_small" "$h2_large")"
 echo
 echo "rebound, inclusive instructions per request by part (whole run / $n; start-up is under 1%):"

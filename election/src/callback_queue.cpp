@@ -3,45 +3,51 @@
 
 namespace rebound::lease::detail {
 
-CallbackQueue::CallbackQueue() : thread_([this] { loop(); }) {}
+CallbackQueue::CallbackQueue(std::chrono::milliseconds close_bound)
+    : close_bound_(close_bound), thread_([state = state_] { loop(state); }) {}
 
 CallbackQueue::~CallbackQueue() {
+  bool finished = false;
   {
-    std::lock_guard lock(mutex_);
-    closing_ = true;
+    std::unique_lock lock(state_->mutex);
+    state_->closing = true;
+    state_->changed.notify_all();
+    finished = state_->changed.wait_for(lock, close_bound_, [&] { return state_->done == state_->posted; });
+    if (!finished) state_->abandoned = true;
   }
-  changed_.notify_all();
-  thread_.join();
+  // A callback still running past the bound keeps the state alive and
+  // returns on its own; it never touches the elector (see post()).
+  if (finished) thread_.join();
+  else thread_.detach();
 }
 
 void CallbackQueue::post(std::function<void()> f) {
-  {
-    std::lock_guard lock(mutex_);
-    queue_.push_back(std::move(f));
-    ++posted_;
-  }
-  changed_.notify_all();
+  std::lock_guard lock(state_->mutex);
+  state_->queue.push_back(std::move(f));
+  ++state_->posted;
+  state_->changed.notify_all();
 }
 
-void CallbackQueue::drain() {
-  if (on_queue_thread()) return;
-  std::unique_lock lock(mutex_);
-  const auto target = posted_;
-  changed_.wait(lock, [&] { return done_ >= target; });
+bool CallbackQueue::drain_for(std::chrono::milliseconds bound) {
+  if (on_queue_thread()) return true;
+  std::unique_lock lock(state_->mutex);
+  const auto target = state_->posted;
+  return state_->changed.wait_for(lock, bound, [&] { return state_->done >= target; });
 }
 
-void CallbackQueue::loop() {
-  std::unique_lock lock(mutex_);
+void CallbackQueue::loop(const std::shared_ptr<State>& state) {
+  std::unique_lock lock(state->mutex);
   for (;;) {
-    changed_.wait(lock, [&] { return closing_ || !queue_.empty(); });
-    if (queue_.empty()) return;  // closing, and everything ran
-    auto f = std::move(queue_.front());
-    queue_.pop_front();
+    state->changed.wait(lock, [&] { return state->closing || !state->queue.empty(); });
+    if (state->queue.empty() || state->abandoned) return;  // closing, and everything ran (or dropped)
+    auto f = std::move(state->queue.front());
+    state->queue.pop_front();
     lock.unlock();
     f();
+    f = nullptr;  // what the task owned goes here, not under the lock
     lock.lock();
-    ++done_;
-    changed_.notify_all();
+    ++state->done;
+    state->changed.notify_all();
   }
 }
 

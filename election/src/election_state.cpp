@@ -86,8 +86,4 @@ SteadyTime renew_round_deadline(SteadyTime round_start, std::chrono::millisecond
   return std::min(round_start + renew_deadline, valid_until);
 }
 
-SteadyTime attempt_deadline(SteadyTime now, std::chrono::milliseconds retry_period, SteadyTime round_deadline) {
-  return std::min(now + retry_period, round_deadline);
-}
-
 }  // namespace rebound::lease::detail

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace rebound::lease::detail {
 
@@ -31,7 +32,12 @@ class Observation {
   void clear() { *this = Observation{}; }
   /// We are about to write `spec`: a record carrying it later is ours even
   /// if the write's answer was lost.
-  void note_sent(const LeaseSpec& spec) { sent_spec_ = spec; }
+  void note_sent(const LeaseSpec& spec) {
+    earlier_sent_spec_ = std::exchange(sent_spec_, spec);
+  }
+  /// The write just noted was refused (409): it never applied, so a record
+  /// carrying the spec sent before it is still ours.
+  void note_refused() { sent_spec_ = earlier_sent_spec_; }
   /// The record just observed is the answer to our own successful write.
   void note_written() { written_version_ = resource_version_; }
   /// Whether this process wrote the record as last observed: its
@@ -58,6 +64,7 @@ class Observation {
   std::string resource_version_;
   SteadyTime observed_at_{};
   std::optional<LeaseSpec> sent_spec_;  // the spec of our latest write, answered or not
+  std::optional<LeaseSpec> earlier_sent_spec_;  // the one before it
   std::string written_version_;         // the resourceVersion our latest successful write produced
 };
 
@@ -114,11 +121,6 @@ std::chrono::milliseconds safety_margin(const LeaderElectionConfig& cfg);
 /// write bought).
 SteadyTime renew_round_deadline(SteadyTime round_start, std::chrono::milliseconds renew_deadline,
                                 SteadyTime valid_until);
-
-/// A single attempt's deadline within a round: at most one retry period, so
-/// a request stuck on a silent connection leaves time for another attempt
-/// (on a fresh connection) before the round ends.
-SteadyTime attempt_deadline(SteadyTime now, std::chrono::milliseconds retry_period, SteadyTime round_deadline);
 
 /// The elector's client options: the caller's, with health-check timings
 /// lowered below the renew deadline (ping_timeout and connect_timeout at

@@ -1,7 +1,10 @@
 // LeaderElector's events and callbacks: the event records, the holder
 // observed (on_new_leader), and start_leading()/end_leading(), the only
-// places leadership starts and ends. Every callback is posted to the
-// CallbackQueue's thread. See elector_impl.hpp.
+// places leadership starts and ends. on_started_leading runs on its term's
+// thread (term_thread.hpp); the other callbacks are posted to the
+// CallbackQueue's thread, each task owning copies of what it calls (a
+// callback may outlive the elector: callback_queue.hpp). See
+// elector_impl.hpp.
 #include "elector_impl.hpp"
 
 #include <mutex>
@@ -20,7 +23,7 @@ ElectionEvent LeaderElector::Impl::event(ElectionEventKind kind) const {
   return e;
 }
 void LeaderElector::Impl::emit(ElectionEvent e) const {
-  if (cfg.on_event) callbacks.post([this, e = std::move(e)] { cfg.on_event(e); });
+  if (cfg.on_event) callbacks.post([f = cfg.on_event, e = std::move(e)] { f(e); });
 }
 void LeaderElector::Impl::emit(ElectionEventKind kind, const Attempt& a, std::string message,
                                Clock::time_point valid_until) const {
@@ -44,7 +47,7 @@ void LeaderElector::Impl::note_leader() {
   }
   if (holder.empty()) return;  // free: nobody to report
   emit(event(ElectionEventKind::new_leader));
-  if (cfg.on_new_leader) callbacks.post([this, holder] { cfg.on_new_leader(holder); });
+  if (cfg.on_new_leader) callbacks.post([f = cfg.on_new_leader, holder] { f(holder); });
 }
 
 void LeaderElector::Impl::observe(detail::ApiResult& r) {
@@ -58,12 +61,30 @@ void LeaderElector::Impl::observe(detail::ApiResult& r) {
 void LeaderElector::Impl::start_leading(Clock::time_point until) {
   valid_until_ticks = until.time_since_epoch().count();
   if (leading.exchange(true)) return;
-  if (cfg.on_started_leading) callbacks.post(cfg.on_started_leading);
+  if (cfg.on_started_leading) term = std::make_shared<detail::TermThread>(cfg.on_started_leading, this);
 }
+// The term's token is requested at once; on_stopped_leading follows on the
+// callback thread once on_started_leading has returned (a void() one that
+// started the work), or after started_grace while it still runs (one that
+// blocks: it runs the work until its token, or never returns).
 void LeaderElector::Impl::end_leading() {
   if (!leading.exchange(false)) return;
   valid_until_ticks = 0;
-  if (cfg.on_stopped_leading) callbacks.post(cfg.on_stopped_leading);
+  auto ended = std::exchange(term, nullptr);
+  if (ended) ended->request_stop();
+  if (!cfg.on_stopped_leading) return;
+  callbacks.post([ended = std::move(ended), f = cfg.on_stopped_leading, grace = started_grace] {
+    if (ended) ended->wait_returned(grace);
+    f();
+  });
+}
+
+void LeaderElector::Impl::release_skipped() {
+  Attempt a;
+  a.error_kind = "callback_timeout";
+  a.message = "on_stopped_leading had not returned within " + std::to_string(callback_bound.count()) +
+              " ms: not released, the lease expires instead";
+  emit(ElectionEventKind::release_failed, a);
 }
 
 }  // namespace rebound::lease

@@ -31,19 +31,24 @@ auto LeaderElector::Impl::etcd_failure(const grpc::Status& s, const std::string&
 }
 
 auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancellation& cancel) -> Attempt {
+  // Each call gets its share of the attempt (etcd_lock_state.hpp), so a
+  // member that does not answer leaves time for the others.
+  const auto call = [&] {
+    return remaining(detail::call_deadline(Clock::now(), deadline, cfg.etcd_endpoints.size(), cfg.retry_period));
+  };
   // The lease first: a keepalive sent now refreshes it (after a lapse too:
   // a new term is bought only by a keepalive sent after it); one etcd no
   // longer has is replaced by a new grant.
   if (etcd_lease.have()) {
     const auto sent = Clock::now();
-    auto kept = etcd->keep_alive(etcd_lease.id, remaining(deadline), cancel);
+    auto kept = etcd->keep_alive(etcd_lease.id, call(), cancel);
     if (!kept.ok()) return etcd_failure(kept.status, kept.endpoint, "LeaseKeepAlive");
     if (detail::lease_alive(kept.reply.ttl())) etcd_lease.refreshed(sent);
     else etcd_lease.forget();
   }
   if (!etcd_lease.have()) {
     const auto sent = Clock::now();
-    auto granted = etcd->grant(detail::ttl_to_ask(cfg.lease_duration), remaining(deadline), cancel);
+    auto granted = etcd->grant(detail::ttl_to_ask(cfg.lease_duration), call(), cancel);
     if (!granted.ok()) return etcd_failure(granted.status, granted.endpoint, "LeaseGrant");
     if (granted.reply.id() == 0 || granted.reply.ttl() <= 0 || !granted.reply.error().empty()) {
       Attempt a;
@@ -56,7 +61,7 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
 
   // Then the key: created on our lease if absent, else read. A resent
   // acquire whose first answer was lost finds the key on our lease: ours.
-  auto created = etcd->create_if_absent(cfg.name, cfg.identity, etcd_lease.id, remaining(deadline), cancel);
+  auto created = etcd->create_if_absent(cfg.name, cfg.identity, etcd_lease.id, call(), cancel);
   if (!created.ok()) return etcd_failure(created.status, created.endpoint, "Txn");
   const std::string previous = etcd_holder;
   const auto owner = detail::owner_after_create(created.reply, etcd_lease.id);
@@ -85,8 +90,9 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
 
 void LeaderElector::Impl::etcd_release() {
   if (!etcd_lease.have() || !etcd_key_ours) return;
-  // on_stopped_leading has stopped the work before anyone may take over.
-  callbacks.drain();
+  // on_stopped_leading has stopped the work before anyone may take over;
+  // if it has not returned within the bound, the lease expires instead.
+  if (!callbacks.drain_for(callback_bound)) return release_skipped();
   const Cancellation cancel;
   const auto deadline = Clock::now() + cfg.renew_deadline;
   const auto t0 = Clock::now();

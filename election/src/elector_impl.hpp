@@ -17,6 +17,7 @@
 #include "etcd_api.hpp"
 #include "etcd_lock_state.hpp"
 #include "lease_api.hpp"
+#include "term_thread.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -85,6 +86,7 @@ struct LeaderElector::Impl {
   bool etcd_key_ours = false;            // the last read found the key on our lease
   std::string reported_leader;  // last holder passed to on_new_leader
   std::mt19937_64 rng;
+  std::shared_ptr<detail::TermThread> term;  // the current term's on_started_leading
 
   // --- shared; mutex guards the non-atomics ---
   std::atomic<bool> leading{false};
@@ -98,6 +100,11 @@ struct LeaderElector::Impl {
   std::mutex join_mutex;  // one stop() at a time joins
   std::thread thread;
   std::atomic<std::thread::id> run_thread{};  // set while run() runs
+  // How long run(), a release, stop() and the destructor wait for the
+  // callbacks (the safety margin, at least a second), and how long
+  // on_stopped_leading waits for its term's on_started_leading to return.
+  const milliseconds callback_bound;
+  const milliseconds started_grace;
   // Last: destroyed first, running what was posted while the rest exists.
   mutable detail::CallbackQueue callbacks;
 
@@ -145,9 +152,12 @@ struct LeaderElector::Impl {
   Attempt try_acquire_or_renew(Clock::time_point deadline);
   static Attempt failure(AttemptOutcome outcome, const detail::ApiResult& r);
   Attempt attempt(Clock::time_point deadline);
+  Attempt write_over_observed(Clock::time_point deadline, const Cancellation& cancel);
   // Reports a non-success attempt; true when the attempt was a stop.
   bool report(const Attempt& a);
   void release();
+  // on_stopped_leading did not return in time: no release (reported).
+  void release_skipped();
 
   // --- the etcd backend (elector_etcd.cpp): the same two steps on an etcd key ---
   Attempt etcd_attempt(Clock::time_point deadline, const Cancellation& cancel);

@@ -1,6 +1,7 @@
 // LeaderElector's writes to the Lease: one attempt (client-go's
 // tryAcquireOrRenew: read, then create or a write conditional on the
-// version read) and the release when stopped while leading. See
+// version read; a leader first tries one write on the record its last
+// write returned) and the release when stopped while leading. See
 // elector_impl.hpp.
 #include "elector_impl.hpp"
 
@@ -36,8 +37,31 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
   }
   if (etcd) return etcd_attempt(deadline, *cancel);
 
+  // client-go's fast path: a leader renews with one PUT of the record its
+  // last write returned, conditional on that resourceVersion - half the
+  // round trips to a slow API server. A conflict (a write we did not see:
+  // another holder, or our own renewal whose answer was lost) falls back
+  // to a read and the full decision.
+  if (leading.load() && detail::ours(observed, cfg.identity)) {
+    Attempt a = write_over_observed(deadline, *cancel);
+    const bool gone = a.http_status == 404;  // deleted, or the server forgot it: recreate below
+    if ((a.outcome != AttemptOutcome::conflict && !gone) || remaining(deadline) <= milliseconds::zero()) return a;
+  }
+
   auto got = api->get(remaining(deadline), *cancel);
   if (got.outcome == detail::ApiOutcome::not_found) {
+    // A lease that vanished while another held it (the memory-only server
+    // restarted, `kubectl delete lease`) is still held by our clock until
+    // it would have expired: its holder may still be working. Only the
+    // holder itself recreates at once.
+    if (detail::decide(observed, cfg.identity, Clock::now(), cfg.lease_duration) == detail::Verdict::held_by_other) {
+      Attempt a = failure(AttemptOutcome::held_by_other, got);
+      const auto left =
+          std::chrono::duration_cast<milliseconds>(detail::expiry(observed, cfg.lease_duration) - Clock::now());
+      a.message = "the lease vanished while " + observed.holder() + " held it; treated as held for " +
+                  std::to_string(left.count()) + " ms more by our clock";
+      return a;
+    }
     // No lease: create it, holding it.
     observed.clear();
     note_leader();
@@ -71,7 +95,11 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
     return a;
   }
 
-  // Ours, free or expired: write it, conditional on the version we read.
+  return write_over_observed(deadline, *cancel);
+}
+
+// Ours, free or expired: write it, conditional on the version observed.
+auto LeaderElector::Impl::write_over_observed(Clock::time_point deadline, const Cancellation& cancel) -> Attempt {
   Attempt a;
   a.previous_holder = observed.holder();
   auto object = observed.object();
@@ -80,8 +108,11 @@ auto LeaderElector::Impl::attempt(Clock::time_point deadline) -> Attempt {
   write_spec(object, spec);
   observed.note_sent(spec);
   a.write_sent = Clock::now();
-  auto updated = api->update(object, remaining(deadline), *cancel);
-  if (updated.outcome == detail::ApiOutcome::conflict) return failure(AttemptOutcome::conflict, updated);
+  auto updated = api->update(object, remaining(deadline), cancel);
+  if (updated.outcome == detail::ApiOutcome::conflict) {
+    observed.note_refused();
+    return failure(AttemptOutcome::conflict, updated);
+  }
   if (updated.outcome != detail::ApiOutcome::ok) return failure(AttemptOutcome::failed, updated);
   observe(updated);
   observed.note_written();
@@ -106,8 +137,9 @@ void LeaderElector::Impl::release() {
   if (etcd) return etcd_release();
   // Nothing to hand back unless the last record we saw is ours.
   if (!detail::ours(observed, cfg.identity)) return;
-  // on_stopped_leading has stopped the work before anyone may take over.
-  callbacks.drain();
+  // on_stopped_leading has stopped the work before anyone may take over;
+  // if it has not returned within the bound, the lease expires instead.
+  if (!callbacks.drain_for(callback_bound)) return release_skipped();
   // stop() cancelled the attempts; the release gets its own cancellation.
   const Cancellation cancel;
   const auto deadline = Clock::now() + cfg.renew_deadline;

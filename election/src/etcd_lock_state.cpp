@@ -24,4 +24,11 @@ std::chrono::milliseconds lock_span(std::int64_t granted_ttl_seconds, std::chron
   return std::max(std::chrono::milliseconds::zero(), ttl - margin);
 }
 
+SteadyTime call_deadline(SteadyTime now, SteadyTime attempt_deadline, std::size_t endpoints,
+                         std::chrono::milliseconds retry_period) {
+  if (endpoints <= 1 || attempt_deadline <= now) return attempt_deadline;
+  const auto share = (attempt_deadline - now) / static_cast<long>(endpoints);
+  return std::min(attempt_deadline, now + std::max<SteadyTime::duration>(share, retry_period));
+}
+
 }  // namespace rebound::lease::detail

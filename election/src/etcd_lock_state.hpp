@@ -44,6 +44,15 @@ std::int64_t ttl_to_ask(std::chrono::milliseconds lease_duration);
 /// answered.
 std::chrono::milliseconds lock_span(std::int64_t granted_ttl_seconds, std::chrono::milliseconds margin);
 
+/// When one etcd call of an attempt must give up: the attempt may use the
+/// rest of its round, but a member that does not answer (killed,
+/// blackholed, cut off from quorum) must not take all of it, or no other
+/// member is tried before the renew deadline. So each call gets its share
+/// of what is left (the whole of it with one endpoint), and never less
+/// than a retry period, so that members slower than that still answer.
+SteadyTime call_deadline(SteadyTime now, SteadyTime attempt_deadline, std::size_t endpoints,
+                         std::chrono::milliseconds retry_period);
+
 /// What this candidate knows of its etcd lease between attempts.
 struct EtcdLeaseState {
   std::int64_t id = 0;           ///< 0: none (never granted, or found gone)

@@ -6,6 +6,7 @@
 // callback runs on the CallbackQueue's thread. Also the public API.
 #include "elector_impl.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <stdexcept>
 
@@ -38,7 +39,10 @@ LeaderElector::Impl::Impl(LeaderElectionConfig c)
     : cfg(with_unique_identity(std::move(c))),
       duration_seconds(detail::whole_seconds_up(cfg.lease_duration)),
       span(detail::leadership_span(cfg.lease_duration, detail::safety_margin(cfg))),
-      rng(std::random_device{}()) {
+      rng(std::random_device{}()),
+      callback_bound(std::max<milliseconds>(detail::safety_margin(cfg), std::chrono::seconds(1))),
+      started_grace(std::max<milliseconds>(detail::safety_margin(cfg) / 2, milliseconds(200))),
+      callbacks(callback_bound) {
   if (cfg.etcd_endpoints.empty())
     api.emplace(with_bearer_token(detail::election_client_options(cfg), cfg), cfg.base_url, cfg.namespace_, cfg.name);
   else
@@ -47,9 +51,10 @@ LeaderElector::Impl::Impl(LeaderElectionConfig c)
 
 auto LeaderElector::Impl::acquire() -> Phase {
   for (;;) {
-    // Each attempt gets at most a retry period, like a renewal would.
-    const auto now = Clock::now();
-    Attempt a = try_acquire_or_renew(detail::attempt_deadline(now, cfg.retry_period, now + cfg.renew_deadline));
+    // An attempt may take up to a renew deadline: a slow API server still
+    // works, and the leadership a write buys counts from its send time, so
+    // a slow answer shortens it rather than stretching it.
+    Attempt a = try_acquire_or_renew(Clock::now() + cfg.renew_deadline);
     if (a.outcome == AttemptOutcome::success) {
       const auto until = bought_until(a);
       if (Clock::now() < until) {
@@ -84,7 +89,8 @@ auto LeaderElector::Impl::lost(std::string why, const Attempt& a) -> Phase {
   end_leading();
   if (!cfg.rejoin_after_loss) return Phase::stopped;
   // The old leadership's work has stopped before this one may lead again.
-  callbacks.drain();
+  while (!callbacks.drain_for(callback_bound))
+    if (stopping()) return Phase::stopped;
   return Phase::acquiring;
 }
 
@@ -107,7 +113,10 @@ auto LeaderElector::Impl::lead() -> Phase {
     if (Clock::now() >= valid_until()) return expired("before the next renewal was due to be sent");
     const auto deadline = detail::renew_round_deadline(Clock::now(), cfg.renew_deadline, valid_until());
     for (;;) {
-      Attempt a = try_acquire_or_renew(detail::attempt_deadline(Clock::now(), cfg.retry_period, deadline));
+      // The attempt may use the rest of the round (bounded by valid_until):
+      // capping it at a retry period failed every renewal against an API
+      // server slower than that, although it worked.
+      Attempt a = try_acquire_or_renew(deadline);
       if (a.outcome == AttemptOutcome::success) {
         // An answer processed after leadership lapsed (sent before a
         // pause, read after it) renews nothing: others may already wait
@@ -144,8 +153,9 @@ void LeaderElector::Impl::run() {
     }
   }
   emit(event(ElectionEventKind::stopped));
-  // Every callback this run caused has returned before run() does.
-  callbacks.drain();
+  // Every callback this run caused has returned before run() does - or the
+  // bound has passed (the header says what then).
+  callbacks.drain_for(callback_bound);
 }
 
 LeaderElector::LeaderElector(LeaderElectionConfig config) {
@@ -179,7 +189,9 @@ void LeaderElector::stop() {
   // thread may wait for the callbacks: a release waits for
   // on_stopped_leading); the loop sees the flag on its own. Checked before
   // taking join_mutex, which another stop() may hold while it joins.
-  if (impl_->run_thread.load() == std::this_thread::get_id() || impl_->callbacks.on_queue_thread()) return;
+  if (impl_->run_thread.load() == std::this_thread::get_id() || impl_->callbacks.on_queue_thread() ||
+      detail::TermThread::running_for() == impl_.get())
+    return;
   std::lock_guard lock(impl_->join_mutex);
   if (impl_->thread.joinable()) impl_->thread.join();
 }

@@ -15,6 +15,8 @@
 #include <boost/json/serialize.hpp>
 
 #include <charconv>
+#include <chrono>
+#include <optional>
 #include <variant>
 
 namespace rebound::lease {
@@ -84,7 +86,8 @@ struct ValidBody {
 // What the API server checks before touching storage. `url_name` is empty
 // for a create (the name comes from the body).
 std::variant<ValidBody, ServerResponse> validate_body(const ServerRequest& request, const std::string& ns,
-                                                      const std::string& url_name) {
+                                                      const std::string& url_name,
+                                                      std::optional<std::chrono::seconds> max_duration) {
   boost::system::error_code ec;
   auto doc = boost::json::parse(request.body, ec);
   if (ec || !doc.is_object())
@@ -124,6 +127,12 @@ std::variant<ValidBody, ServerResponse> validate_body(const ServerRequest& reque
     return status_failure(422, "Invalid",
                           quoted(body.name) + " is invalid: spec.leaseDurationSeconds: must be greater than 0",
                           body.name);
+  if (max_duration && lease->spec.lease_duration_seconds && *lease->spec.lease_duration_seconds > max_duration->count())
+    return status_failure(422, "Invalid",
+                          quoted(body.name) + " is invalid: spec.leaseDurationSeconds: must be at most " +
+                              std::to_string(max_duration->count()) +
+                              " on this server (--max-lease-duration: a restart forgets its leases for that long)",
+                          body.name);
   if (lease->spec.lease_transitions < 0)
     return status_failure(422, "Invalid",
                           quoted(body.name) + " is invalid: spec.leaseTransitions: must be greater than or equal to 0",
@@ -143,6 +152,16 @@ ServerResponse not_found(const std::string& name) {
   return status_failure(404, "NotFound", quoted(name) + " not found", name);
 }
 
+
+// 503 for a write while a store that forgot its leases waits them out.
+ServerResponse writes_held(std::chrono::steady_clock::duration left) {
+  const auto seconds = std::chrono::ceil<std::chrono::seconds>(left).count();
+  auto r = status_failure(503, "ServiceUnavailable",
+                          "the server started without its leases and holds writes until every lease it may have "
+                          "forgotten has expired (" + std::to_string(seconds) + " s more)");
+  r.headers.emplace_back("retry-after", std::to_string(seconds));
+  return r;
+}
 
 // The verb kube-apiserver's authorizer names for a write, or "" for a read.
 std::string_view write_verb(const std::string& method, bool collection) {
@@ -164,6 +183,9 @@ LeaseStore::LeaseStore(LeaseStoreOptions options)
   w.log_path = options_.watch_log;
   hub_ = std::make_unique<detail::WatchHub>(std::move(w), table_->revision());
   table_->on_commit([hub = hub_.get()](const detail::CommitEvent& event) { hub->publish(event); });
+  const bool forgot = options_.persist_path.empty() || !table_->moved_aside().empty();
+  if (options_.max_lease_duration && forgot)
+    writes_held_until_ = std::chrono::steady_clock::now() + *options_.max_lease_duration;
 }
 
 
@@ -195,7 +217,7 @@ server::ServerResponse LeaseStore::handle_collection(const server::ServerRequest
   }
   if (ns.empty() || method != "POST")
     return status_failure(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
-  auto valid = validate_body(request, ns, {});
+  auto valid = validate_body(request, ns, {}, options_.max_lease_duration);
   if (auto* error = std::get_if<ServerResponse>(&valid)) return std::move(*error);
   auto& body = std::get<ValidBody>(valid);
   const auto r = table_->create(ns, body.name, std::move(body.object), body.spec);
@@ -225,8 +247,12 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
 
   // Authorization, after authentication (the server's) and before anything
   // else, as kube-apiserver orders its filters.
-  if (const auto verb = write_verb(method, name.empty()); request.read_only && !verb.empty() && !ns.empty())
-    return detail::status_forbidden(verb, ns, name, request.user);
+  const auto verb = write_verb(method, name.empty());
+  if (request.read_only && !verb.empty() && !ns.empty()) return detail::status_forbidden(verb, ns, name, request.user);
+  if (!verb.empty() && !ns.empty()) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now < writes_held_until_) return writes_held(writes_held_until_ - now);
+  }
 
   if (name.empty()) return handle_collection(request, ns);
 
@@ -249,7 +275,7 @@ server::ServerResponse LeaseStore::handle(const server::ServerRequest& request) 
     return status_failure(500, "InternalError", "unexpected store outcome", name);
   }
   if (method == "PUT") {
-    auto valid = validate_body(request, ns, name);
+    auto valid = validate_body(request, ns, name, options_.max_lease_duration);
     if (auto* error = std::get_if<ServerResponse>(&valid)) return std::move(*error);
     auto& body = std::get<ValidBody>(valid);
     const auto r = table_->put(ns, name, std::move(body.object), body.spec, body.resource_version, body.uid);

@@ -4,6 +4,7 @@
 #include <rebound/client.hpp>
 
 #include "inflight/caller_code.hpp"
+#include "inflight/recycling_allocator.hpp"
 #include "client/shard.hpp"
 #include "inflight/body_writer_state.hpp"
 #include "net/dialer.hpp"
@@ -96,7 +97,7 @@ struct Client::Impl {
   }
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
-  void launch(Request request, inflight::Completion completion, asio::cancellation_slot slot);
+  void launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot);
 
   bool on_own_thread() const {
     for (const auto& s : shards)
@@ -240,7 +241,7 @@ void Client::send_async(Request request, std::function<void(Result<Response>)> d
   impl_->launch(std::move(request), inflight::Completion(std::in_place_index<0>, std::move(done)), {});
 }
 
-void Client::Impl::launch(Request request, inflight::Completion completion, asio::cancellation_slot slot) {
+void Client::Impl::launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot) {
   const auto timeout = request.timeout().value_or(options.request_timeout);
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   // A writer feeds one request: a second would interleave its bytes.
@@ -256,8 +257,10 @@ void Client::Impl::launch(Request request, inflight::Completion completion, asio
   }
   Shard& shard = shard_for(**url);
   auto cancellation = request.cancellation();
-  auto ex = std::make_shared<Exchange>(shard.executor(), shard.completions(), std::move(request), std::move(*url),
-                                       Clock::now() + timeout, wait_for_ready, std::move(completion));
+  // One block per request, reused by this thread (recycling_allocator.hpp).
+  auto ex = std::allocate_shared<Exchange>(inflight::RecyclingAllocator<Exchange>(), shard.executor(),
+                                           shard.completions(), std::move(request), std::move(*url),
+                                           Clock::now() + timeout, wait_for_ready, std::move(completion));
   if (slot.is_connected() || cancellation) {
     // Cancels arrive from a handler of their own on the shard, never inside
     // an engine operation. The Cancellation's registration ends when the

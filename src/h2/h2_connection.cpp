@@ -10,13 +10,13 @@
 #include "h2/h2_session.hpp"
 #include "h2/h2_stream.hpp"
 #include "h2/health_check.hpp"
+#include "h2/stream_table.hpp"
 #include "net/tls_stream.hpp"
 
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
-#include <unordered_map>
 
 namespace rebound::h2 {
 
@@ -42,6 +42,7 @@ class H2Connection final : public conn::Connection,
 
   void start() {
     session_ = make_client_session(*this, options_);
+    streams_.attach(session_.get());
     read_more();
     flush();
     arm_health_check(health_.first_check());
@@ -58,9 +59,11 @@ class H2Connection final : public conn::Connection,
     const bool has_body = ex->request().has_body();
     // nghttp2 calls back only from mem_send/mem_recv, so the stream's state
     // can be added once its id is known.
+    StreamTable::Slot* slot = streams_.prepare();
     const int32_t sid = nghttp2_submit_request(session_.get(), nullptr, headers.data(), headers.size(),
-                                               has_body ? &body : nullptr, nullptr);
+                                               has_body ? &body : nullptr, StreamTable::user_data(slot));
     if (sid < 0) {
+      streams_.discard(slot);
       // This connection cannot open streams any more (ids exhausted, the
       // session ending): it leaves the usable set before the attempt goes
       // back, so the retry lands on another connection, never this one.
@@ -73,7 +76,7 @@ class H2Connection final : public conn::Connection,
       return;
     }
     ex->set_carrier(this);
-    StreamState& st = streams_[sid];
+    StreamState& st = streams_.open(slot, sid);
     st.ex = std::move(ex);
     st.reused = used();
     if (st.ex->request().body_writer()) st.start_writer(body_wake(sid, st.ex));
@@ -166,7 +169,8 @@ class H2Connection final : public conn::Connection,
   }
 
   int on_begin_frame(const nghttp2_frame_hd& hd) override {
-    if (auto why = flood_.on_frame(hd, Clock::now())) calm_down(std::move(*why));
+    // Frames come only inside on_read's mem_recv: that read's time serves them.
+    if (auto why = flood_.on_frame(hd, read_time_)) calm_down(std::move(*why));
     return 0;
   }
 
@@ -197,21 +201,17 @@ class H2Connection final : public conn::Connection,
   }
 
   int on_stream_close(std::int32_t sid, std::uint32_t code) override {
-    auto it = streams_.find(sid);
-    if (it == streams_.end()) return 0;
-    StreamState st = std::move(it->second);
-    streams_.erase(it);
-    if (streams_.empty()) mark_idle();
-    if (!st.ex) return 0;  // abandoned (deadline or cancel already completed it)
-    auto* o = owner();
-    if (!o) return 0;
-    if (code == NGHTTP2_NO_ERROR && st.response_started && !st.local_error) {
-      st.response.protocol(Protocol::http2).connection(id(), st.reused);
-      o->on_attempt_done(st.ex, std::move(st.response));
-      return 0;
-    }
-    Error err = st.failure(describe(), code);
-    o->on_attempt_done(st.ex, std::move(err));
+    streams_.close(sid, [&](StreamState& st) {  // no longer open here; its slot is reused after this
+      if (streams_.empty()) mark_idle();
+      auto* o = owner();
+      if (!st.ex || !o) return;  // abandoned (deadline or cancel already completed it), or orphaned
+      if (code == NGHTTP2_NO_ERROR && st.response_started && !st.local_error) {
+        st.response.protocol(Protocol::http2).connection(id(), st.reused);
+        o->on_attempt_done(st.ex, std::move(st.response));
+        return;
+      }
+      o->on_attempt_done(st.ex, st.failure(describe(), code));
+    });
     return 0;
   }
 
@@ -237,10 +237,7 @@ class H2Connection final : public conn::Connection,
     };
   }
 
-  StreamState* find(std::int32_t sid) {
-    auto it = streams_.find(sid);
-    return it == streams_.end() ? nullptr : &it->second;
-  }
+  StreamState* find(std::int32_t sid) { return streams_.find(sid); }
 
   void on_goaway(const nghttp2_goaway& g) {
     // State first: whatever the event leads to never sees a usable connection.
@@ -272,7 +269,8 @@ class H2Connection final : public conn::Connection,
                        ec.message()));
       return;
     }
-    health_.on_input(Clock::now());  // it speaks: alive (a suspect connection takes streams again)
+    read_time_ = Clock::now();
+    health_.on_input(read_time_);  // it speaks: alive (a suspect connection takes streams again)
     const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
     if (rv < 0) {
       on_violation(0, nghttp2_strerror(static_cast<int>(rv)));
@@ -281,7 +279,7 @@ class H2Connection final : public conn::Connection,
     }
     // Bytes of this read that reached no live stream count toward a flood.
     const std::size_t flood_limit = std::max<std::size_t>(options_.h2_connection_window, 1u << 20);
-    if (auto why = flood_.on_read(n, flood_limit, Clock::now())) calm_down(std::move(*why));
+    if (auto why = flood_.on_read(n, flood_limit, read_time_)) calm_down(std::move(*why));
     if (state() == ConnState::closed) return;
     update_capacity(true);
     flush_soon();
@@ -426,7 +424,8 @@ class H2Connection final : public conn::Connection,
   std::vector<std::uint8_t> out_;
   bool writing_ = false;
   bool flush_posted_ = false;
-  std::unordered_map<std::int32_t, StreamState> streams_;  // nodes are stable: find() pointers stay valid
+  Clock::time_point read_time_{};  // when the read being parsed arrived
+  StreamTable streams_;  // entries are stable: find() pointers stay valid while the stream is open
   asio::steady_timer health_timer_;
   HealthCheck health_;
   bool limits_reported_ = false;  // the pool was told the peer's first SETTINGS arrived

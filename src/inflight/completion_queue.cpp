@@ -23,7 +23,7 @@ CompletionQueue::UserCodeScope::~UserCodeScope() { running_user_code_of = previo
 
 bool CompletionQueue::running_user_code() const noexcept { return running_user_code_of == this; }
 
-void CompletionQueue::push(Completion completion, Result<Response> result) {
+void CompletionQueue::push(Completion&& completion, Result<Response>&& result) {
   ready_.emplace_back(std::move(completion), std::move(result));
   if (posted_) return;
   posted_ = true;

@@ -27,7 +27,7 @@ class CompletionQueue {
   CompletionQueue& operator=(const CompletionQueue&) = delete;
 
   /// Runs `completion(result)` soon, from a handler of its own.
-  void push(Completion completion, Result<Response> result);
+  void push(Completion&& completion, Result<Response>&& result);
   /// A second completion of one exchange was dropped (a bug; see Exchange::complete).
   void count_dropped() noexcept { dropped_.fetch_add(1, std::memory_order_relaxed); }
   /// Readable from any thread.

@@ -19,9 +19,9 @@ namespace {
 std::atomic<std::uint64_t> next_exchange_id{1};
 }
 
-Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request request,
+Exchange::Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request&& request,
                    std::shared_ptr<const Url> url, Clock::time_point deadline,
-                   bool wait_for_ready, Completion completion)
+                   bool wait_for_ready, Completion&& completion)
     : request_(std::move(request)), url_(std::move(url)), deadline_(deadline),
       wait_for_ready_(wait_for_ready), completion_(std::move(completion)),
       executor_(std::move(ex)), completions_(completions), id_(next_exchange_id.fetch_add(1, std::memory_order_relaxed)) {}
@@ -164,7 +164,7 @@ void Exchange::complete_off_shard(Result<Response> result) {
   post_completion(asio::system_executor(), std::move(completion_), std::move(result), completions_.throw_count());
 }
 
-void run_completion(Completion& completion, Result<Response> result, const ThrowCount& threw) {
+void run_completion(Completion& completion, Result<Response>&& result, const ThrowCount& threw) {
   run_counting_throws([&] { std::visit([&](auto& f) { std::move(f)(std::move(result)); }, completion); }, threw);
 }
 
@@ -174,7 +174,7 @@ void post_completion(const asio::any_io_executor& executor, Completion completio
                         threw = std::move(threw)]() mutable { run_completion(completion, std::move(result), threw); });
 }
 
-bool Exchange::complete(Result<Response> result) {
+bool Exchange::complete(Result<Response>&& result) {
   if (done_) {
     completions_.count_dropped();
     REBOUND_INVARIANT_FAILED(describe() + " completed twice; dropped: " +

@@ -36,7 +36,7 @@ using Completion = std::variant<std::function<void(Result<Response>)>,
 
 /// Invokes whichever callable `completion` holds with `result`; what it
 /// throws is counted in `threw` (see caller_code.hpp).
-void run_completion(Completion& completion, Result<Response> result, const std::shared_ptr<std::atomic<std::uint64_t>>& threw);
+void run_completion(Completion& completion, Result<Response>&& result, const std::shared_ptr<std::atomic<std::uint64_t>>& threw);
 
 /// Posts `completion(result)` to `executor` (from any thread): a completion
 /// never runs inside rebound's own call stack.
@@ -65,9 +65,11 @@ class AttemptCarrier {
 class Exchange : public std::enable_shared_from_this<Exchange> {
  public:
   /// `completions` (the shard's) delivers the result; `ex` runs timers.
-  Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request request,
+  /// The request and completion are taken by rvalue: each is moved once,
+  /// into the exchange (a Request by value was moved three times per request).
+  Exchange(asio::any_io_executor ex, CompletionQueue& completions, Request&& request,
            std::shared_ptr<const Url> url, Clock::time_point deadline, bool wait_for_ready,
-           Completion completion);
+           Completion&& completion);
   /// An exchange dropped before completing (a bug) still completes, with
   /// errc::client_shut_down, so its caller is never left waiting.
   ~Exchange();
@@ -189,7 +191,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   /// rebound: the second result is dropped, counted by the shard's
   /// CompletionQueue, and aborts checked builds. Callers that may race a
   /// deadline check done() first.
-  bool complete(Result<Response> result);
+  bool complete(Result<Response>&& result);
   /// Completes an exchange that never reached its shard (the shard had
   /// stopped): the result goes through Asio's system executor. Any thread.
   void complete_off_shard(Result<Response> result);

@@ -78,7 +78,7 @@ void AddressRace::on_attempt(std::size_t index, error_code ec) {
   --in_flight_;
   if (!ec) {
     tcp::socket winner = std::move(*attempts_[index]);
-    return finish({}, std::move(winner), {});
+    return finish({}, std::move(winner), failures_);  // the addresses that failed before it
   }
   last_error_ = ec;
   if (!failures_.empty()) failures_ += "; ";

@@ -35,8 +35,10 @@ std::vector<tcp::endpoint> interleave_families(const std::vector<tcp::endpoint>&
 
 /// One race of TCP connects over `ordered` (already interleaved). The
 /// handler is called exactly once, on the executor: with the connected
-/// socket and its endpoint, or with the last attempt's error and a detail
-/// naming every address's failure. Not thread-safe: use it on its executor.
+/// socket and a detail naming each address that failed before it (empty
+/// when the first attempt won), or with the last attempt's error and a
+/// detail naming every address's failure. Not thread-safe: use it on its
+/// executor.
 class AddressRace : public std::enable_shared_from_this<AddressRace> {
  public:
   using Handler = std::function<void(error_code, tcp::socket, std::string detail)>;

@@ -163,6 +163,13 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     }
     socket_ = std::move(socket);
     reached_peer_ = true;
+    failed_addresses_ = std::move(detail);
+    boost::system::error_code ignored;
+    const auto peer = socket_.remote_endpoint(ignored);
+    if (!ignored) {
+      peer_address_ = peer.address().is_v6() ? "[" + peer.address().to_string() + "]" : peer.address().to_string();
+      peer_address_ += ":" + std::to_string(peer.port());
+    }
     apply_socket_options(socket_, options_);
     if (!proxy_) return through_to_origin();
     auto on_tunnel = [self = shared_from_this()](Error e) {
@@ -281,7 +288,8 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
     timer_.cancel();
     auto handler = std::move(handler_);
     handler(Error{}, DialResult{std::move(stream), p, std::move(cipher), tls_generation_, resumed_,
-                                proxy_ ? proxy_->display() : std::string(), std::move(forward_)});
+                                proxy_ ? proxy_->display() : std::string(), std::move(forward_),
+                                std::move(peer_address_), std::move(failed_addresses_)});
   }
 
   void fail(error_code ec, std::string detail) {
@@ -302,6 +310,7 @@ class DialOp final : public Dial, public std::enable_shared_from_this<DialOp> {
   std::uint64_t tls_generation_ = 0;  // of the material this dial's handshake uses
   std::string session_key_;
   bool resumed_ = false;
+  std::string peer_address_, failed_addresses_;
   std::optional<ProxyUrl> proxy_;
   std::string target_address_;  // socks5://: the origin's address, resolved here
   ForwardProxy forward_;

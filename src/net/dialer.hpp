@@ -38,6 +38,12 @@ struct DialResult {
   bool tls_resumed = false;  ///< the TLS handshake resumed a cached session
   std::string proxy;         ///< the proxy's display() when dialed through one
   ForwardProxy forward;
+  /// The address TCP connected to ("127.0.0.1:443", "[::1]:443"): the
+  /// proxy's when dialed through one.
+  std::string peer_address;
+  /// The addresses of the name that failed before it, "address: reason; ..."
+  /// (Happy Eyeballs' race); empty when the first address answered.
+  std::string failed_addresses;
 };
 
 /// Called once: a default (empty) Error on success.

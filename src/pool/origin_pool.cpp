@@ -43,13 +43,16 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
                                            " requests already wait for " + origin_.origin()));
     return;
   }
-  budget_.record_request(clock_.now());
+  // One clock read serves the budget, the queue and the dispatch.
+  const auto now = clock_.now();
+  budget_.record_request(now);
   waiting_.push_back(std::move(ex));
-  pump();
+  pump(now);
 }
 
-void OriginPool::pump() {
-  const auto now = clock_.now();
+void OriginPool::pump() { pump(clock_.now()); }
+
+void OriginPool::pump(Clock::time_point now) {
   while (!waiting_.empty() && waiting_.front()->done()) waiting_.pop_front();
   for (;;) {
     // The first request not resting after a refusal, in arrival order.
@@ -70,7 +73,7 @@ void OriginPool::pump() {
                            " was reached over HTTP/1.1", progress::not_sent));
       continue;
     }
-    dispatch(*conn, std::move(ex));
+    dispatch(*conn, std::move(ex), now);
   }
   maybe_dial();
 }
@@ -85,8 +88,8 @@ void OriginPool::pump_soon() {
   }));
 }
 
-void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex) {
-  c.note_activity(clock_.now());
+void OriginPool::dispatch(Connection& c, std::shared_ptr<Exchange> ex, Clock::time_point now) {
+  c.note_activity(now);
   ex->begin_attempt(&c);
   ex->set_backing_off(false);
   if (observed()) {  // the hot path builds no strings nobody reads
@@ -256,7 +259,7 @@ void OriginPool::schedule_wake(Clock::time_point at) {
   }));
 }
 
-void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response> result) {
+void OriginPool::finish(const std::shared_ptr<Exchange>& ex, Result<Response>&& result) {
   if (ex->done()) return;
   // A held 401/429/503 body is the caller's answer after all; a sink that
   // throws on it makes the answer that error.

@@ -136,6 +136,8 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
     };
   }
   void pump();
+  /// pump() with the time its caller already read.
+  void pump(Clock::time_point now);
   void pump_soon();
   // Credentials (origin_pool_credentials.cpp).
   void authenticate(std::shared_ptr<Exchange> ex);
@@ -148,7 +150,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// no longer held (shutdown completed it, or the source answered twice).
   std::shared_ptr<Exchange> take_from_credential(std::uint64_t fetch);
   void watch_body_idle(Exchange& ex);
-  void dispatch(Connection& c, std::shared_ptr<Exchange> ex);
+  void dispatch(Connection& c, std::shared_ptr<Exchange> ex, Clock::time_point now);
   void maybe_dial();
   struct DialPlan {
     std::size_t fresh = 0;   ///< dials for requests no pending dial will serve
@@ -184,7 +186,7 @@ class OriginPool final : public ConnectionOwner, public std::enable_shared_from_
   /// deadline and the budget; otherwise the caller gets the answer (false).
   bool retry_busy_answer(const std::shared_ptr<Exchange>& ex, const Response& answer);
   retry::RequestFacts facts_of(const Exchange& ex) const;
-  void finish(const std::shared_ptr<Exchange>& ex, Result<Response> result);
+  void finish(const std::shared_ptr<Exchange>& ex, Result<Response>&& result);
   bool observed() const noexcept { return static_cast<bool>(services_.emit); }
   void emit(EventKind kind, std::uint64_t conn, Protocol p, error_code ec, std::string detail);
 

@@ -16,6 +16,9 @@ OriginPool::DialPlan OriginPool::dials_wanted() const {
   // the dial (and those that asked to wait for readiness) wait for the
   // redial; a request that arrived since gets a fresh dial at once.
   const bool backing_off = static_cast<bool>(redial_);
+  // Nobody waits (the usual case under load: pump() just dispatched them
+  // all): no clock read.
+  if (waiting_.empty()) return {};
   // A request resting after repeated refusals wants no dial until it wakes.
   const auto now = clock_.now();
   const auto wanting = static_cast<std::size_t>(std::count_if(waiting_.begin(), waiting_.end(), [&](const auto& e) {
@@ -178,6 +181,8 @@ void OriginPool::on_dialed(const net::Dial* which, Error err, net::DialResult re
        origin_.origin() + " " + to_string(result.protocol) +
            (result.tls_cipher.empty() ? "" : " " + result.tls_cipher) + (result.tls_resumed ? " resumed" : "") +
            (result.proxy.empty() ? "" : " via " + result.proxy) +
+           (result.peer_address.empty() ? "" : (result.proxy.empty() ? " to " : " at ") + result.peer_address) +
+           (result.failed_addresses.empty() ? "" : " after " + result.failed_addresses) +
            (cancelled > 0 ? " (connected first; cancelled " + std::to_string(cancelled) + " staggered dial(s))" : ""));
   if (services_.counters) ++services_.counters->connections_open;
   const auto tls_generation = result.tls_generation;

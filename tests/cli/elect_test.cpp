@@ -529,3 +529,48 @@ TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarte
   EXPECT_GE(ticks_of(scratch.record(), leader), 30) << "the leader's worker did not run through the restarts";
   EXPECT_EQ(leftovers(scratch), "");
 }
+
+TEST_F(Elect, AMemoryOnlyServerRestartedUnderALeaderNeverRunsTwoCommands) {
+  // `rebound serve --leases` forgets every lease when it restarts. The
+  // standby then finds no lease; it must not take over while the leader's
+  // command may still run: it treats the vanished lease as held until it
+  // would have expired, and the server holds writes for the longest lease
+  // (--max-lease-duration) after it starts. The leader cannot renew during
+  // the hold and may lose its lease: one command at a time, whichever.
+  Scratch scratch("forgetful");
+  const std::string cert = (scratch.dir() / "cert.pem").string(), key = (scratch.dir() / "key.pem").string();
+  server::write_self_signed_certificate(cert, key);
+  rebound::testing::ChildServer server(
+      {"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases", "--max-lease-duration", "3s"});
+  auto args = [&](const std::string& identity) {
+    std::vector<std::string> a{"elect", "--server", server.url(), "--cacert", cert, "--lease",
+                               std::string(lock_ns) + "/" + lock_name, "--identity", identity,
+                               "--exact-identity", "--json", "--lease-duration", "3s", "--renew-deadline",
+                               "2s", "--retry-period", "200ms", "--"};
+    const auto worker = hiding_worker(scratch, identity);
+    a.insert(a.end(), worker.begin(), worker.end());
+    return a;
+  };
+  std::map<std::string, std::unique_ptr<LineProcess>> elects;
+  elects["x"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("x"));
+  ASSERT_TRUE(wait_until([&] { return ticks_of(scratch.record(), "x") >= 3; }, 10s)) << all_lines(*elects["x"]);
+  elects["y"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("y"));
+  std::this_thread::sleep_for(1s);  // y has seen x's lease held
+  auto started = [&] {
+    int n = 0;
+    for (const auto& [id, p] : elects)
+      for (const auto& l : p->lines()) n += event_of(l) == "command_started";
+    return n;
+  };
+  const int before = started();
+  server.restart_same_port();
+  // x cannot renew through the hold and stops; past the hold and x's lease
+  // someone leads again.
+  ASSERT_TRUE(wait_until([&] { return started() > before; }, 20s))
+      << all_lines(*elects["x"]) << all_lines(*elects["y"]);
+  std::this_thread::sleep_for(1s);
+  for (auto& [id, p] : elects) p->signal(SIGTERM);
+  for (auto& [id, p] : elects) EXPECT_EQ(p->wait(10s), 0) << all_lines(*p);
+  EXPECT_EQ(overlapping_runs(scratch.record()), "");
+  EXPECT_EQ(leftovers(scratch), "");
+}

@@ -59,3 +59,14 @@ TEST(EtcdLockState, TheLeaseStateRemembersTheLastRefreshSendTime) {
   s.forget();
   EXPECT_FALSE(s.have());
 }
+
+TEST(EtcdLockState, EachCallGetsItsShareOfTheAttemptSoASilentMemberLeavesTimeForTheOthers) {
+  const SteadyTime now{};
+  // Three members, 3 s left: a call waits a second at most.
+  EXPECT_EQ(call_deadline(now, now + 3s, 3, 300ms), now + 1s);
+  // Never less than a retry period, nor past the attempt's deadline.
+  EXPECT_EQ(call_deadline(now, now + 600ms, 3, 300ms), now + 300ms);
+  EXPECT_EQ(call_deadline(now, now + 200ms, 3, 300ms), now + 200ms);
+  // One member: nobody else to try, the whole attempt.
+  EXPECT_EQ(call_deadline(now, now + 3s, 1, 300ms), now + 3s);
+}

@@ -4,7 +4,7 @@
 # pkg-config - and runs both against a live embedded server: the client
 # alone (consumer), and a controller on the installed kube and election
 # modules that loads a kubeconfig written by kubectl, elects itself over
-# `rebound serve --leases` (TLS, a bearer token) and watches the leases
+# `rebound serve --leases-file` (TLS, a bearer token) and watches the leases
 # until it sees its own lease held by itself.
 set -euo pipefail
 build_dir=$1 source_dir=$2 rebound_bin=$3 sanitize=${4:-}
@@ -63,7 +63,9 @@ echo "consumer built with find_package and pkg-config, both fetched from $url"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=rebound-install-test \
   -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" -keyout "$work/key.pem" -out "$work/cert.pem" 2> "$work/openssl.log"
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')
-start_server leases --tls --cert "$work/cert.pem" --key "$work/key.pem" --leases --token "$token" --port 0
+# Leases on file: a memory-only server would hold writes for 15 s after it
+# starts (--max-lease-duration), which the controller would wait out.
+start_server leases --tls --cert "$work/cert.pem" --key "$work/key.pem" --leases-file "$work/leases.json" --token "$token" --port 0
 kubeconfig=$work/kubeconfig
 kubectl config set-cluster install-test --server="$url" --certificate-authority="$work/cert.pem" \
   --embed-certs=true --kubeconfig "$kubeconfig" > "$work/kubectl.log"

@@ -2,7 +2,8 @@
 // sees our certificate's subject over HTTP/2 and HTTP/1.1, the chain's
 // intermediate is sent, a missing or untrusted certificate is refused, and
 // rotating the certificate files mid-run switches new connections to the
-// new certificate without failing a single request.
+// new certificate without failing a single request, and a resumed session
+// never carries the old certificate past a rotation.
 #include "support/peer_skip.hpp"
 #include "support/test_pki.hpp"
 #include "interop/peer_process.hpp"
@@ -190,6 +191,45 @@ TEST_F(MutualTlsNginx, ARotationRetiresOpenConnectionsSoNoneKeepsPresentingTheOl
   std::lock_guard lock(m);
   ASSERT_FALSE(closes.empty()) << "the old connection was never closed";
   EXPECT_NE(closes.front().find("TLS"), std::string::npos) << closes.front();
+}
+
+// Resumption against nginx (TLS 1.3 tickets): the second connection's
+// handshake is abbreviated. A resumed session carries the client
+// certificate it was made with - nginx reads the subject from the session -
+// so after a rotation the next connection must make a full handshake and
+// show the new identity, not resume as the old one.
+TEST_F(MutualTlsNginx, ASecondConnectionResumesButNotAcrossACertificateRotation) {
+  const auto old_id = pki.issue_client("old", "old-identity");
+  const auto new_id = pki.issue_client("new", "new-identity");
+  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
+  replace_file(old_id.cert, live.cert);
+  replace_file(old_id.key, live.key);
+  Options o = client_as(live, HttpVersion::http1_only);
+  o.tls.reload_interval = 50ms;
+  std::mutex m;
+  std::vector<bool> resumed;
+  o.on_event = [&](const Event& e) {
+    if (e.kind != EventKind::dial_done) return;
+    std::lock_guard lock(m);
+    resumed.push_back(e.detail.find(" resumed") != std::string::npos);
+  };
+  Client c(o);
+  std::vector<std::string> subjects;
+  auto one = [&] {  // on a connection of its own
+    auto r = c.send(Request::get(nginx->url("/whoami")).header("connection", "close"));
+    ASSERT_TRUE(r) << r.error().message();
+    subjects.push_back(r->body());
+  };
+  one();
+  one();
+  replace_file(new_id.cert, live.cert);
+  replace_file(new_id.key, live.key);
+  std::this_thread::sleep_for(1200ms);  // past a reload check (about once a second)
+  one();
+  one();
+  EXPECT_EQ(subjects, (std::vector<std::string>{"CN=old-identity", "CN=old-identity", "CN=new-identity", "CN=new-identity"}));
+  std::lock_guard lock(m);
+  EXPECT_EQ(resumed, (std::vector<bool>{false, true, false, true}));
 }
 
 namespace {

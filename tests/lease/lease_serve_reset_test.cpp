@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 using namespace rebound;
 using namespace rebound::lease;
@@ -59,21 +60,38 @@ TEST(LeaseServeReset, ServeRefusesACorruptLeasesFileNamingItAndTheWayOut) {
   EXPECT_EQ(read(file), truncated) << "the file was changed";
 }
 
-TEST(LeaseServeReset, LeasesResetMovesACorruptFileAsideAndStartsWithNoLeases) {
+// The leases the corrupt file held are forgotten: writes wait the longest
+// lease out (--max-lease-duration) before anyone may take one over.
+TEST(LeaseServeReset, LeasesResetMovesACorruptFileAsideAndStartsWithNoLeasesHoldingWritesAtFirst) {
   TempDir dir;
   const std::string file = dir.path + "/leases.json";
   std::ofstream(file) << truncated;
   {
-    rebound::testing::ChildServer server({"--port", "0", "--leases-file", file, "--leases-reset"});
+    rebound::testing::ChildServer server(
+        {"--port", "0", "--leases-file", file, "--leases-reset", "--max-lease-duration", "3s"});
     EXPECT_EQ(listed(server.url()), 0u);
     const auto aside = files_starting(dir.path, "leases.json.corrupt-");
     ASSERT_EQ(aside.size(), 1u);
     EXPECT_EQ(read(aside[0]), truncated) << "the corrupt file was not kept as it was";
-    Client client;
-    auto created = client.send(Request::post(server.url() + leases_path("default"), lease_body("lock", "a"),
-                                             "application/json"));
+    Options no_retries;
+    no_retries.max_attempts = 1;
+    Client client(no_retries);
+    auto post = [&] {
+      return client.send(Request::post(server.url() + leases_path("default"),
+                                       R"({"metadata":{"name":"lock"},"spec":{"holderIdentity":"a","leaseDurationSeconds":3}})",
+                                       "application/json"));
+    };
+    auto held = post();
+    ASSERT_TRUE(held);
+    EXPECT_EQ(held->status(), 503) << held->body();
+    EXPECT_TRUE(held->headers().contains("retry-after"));
+    auto created = post();
+    for (int i = 0; i < 100 && created && created->status() == 503; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      created = post();
+    }
     ASSERT_TRUE(created);
-    EXPECT_EQ(created->status(), 201);
+    EXPECT_EQ(created->status(), 201) << created->body();
   }
   // The new file is a store again.
   const LeaseStore store(LeaseStoreOptions{.persist_path = file, .bearer_token = {}});

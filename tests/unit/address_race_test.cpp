@@ -48,12 +48,14 @@ TEST(AddressRace, ARefusingAddressFailsOverAtOnceNotAfterTheDelay) {
   const auto refused = refusing_port(io);
   std::optional<boost::system::error_code> result;
   tcp::endpoint peer;
+  std::string detail;
   // A delay far beyond the test's patience: only "at once on failure" passes.
   auto race = std::make_shared<AddressRace>(
       io.get_executor(), std::vector{ep("127.0.0.1", refused), live.local_endpoint()}, std::chrono::hours(1),
-      [&](boost::system::error_code ec, tcp::socket s, std::string) {
+      [&](boost::system::error_code ec, tcp::socket s, std::string failed_before) {
         result = ec;
         if (!ec) peer = s.remote_endpoint();
+        detail = std::move(failed_before);
       });
   race->start();
   EXPECT_TRUE(race->untried_left());
@@ -62,6 +64,26 @@ TEST(AddressRace, ARefusingAddressFailsOverAtOnceNotAfterTheDelay) {
   EXPECT_FALSE(*result) << result->message();
   EXPECT_EQ(peer, live.local_endpoint());
   EXPECT_FALSE(race->untried_left());
+  // The winner's detail names the address that failed before it (the
+  // dial_done event shows it).
+  EXPECT_NE(detail.find("127.0.0.1: "), std::string::npos) << detail;
+}
+
+TEST(AddressRace, AFirstAddressThatAnswersLeavesNothingFailed) {
+  asio::io_context io;
+  tcp::acceptor live(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  std::optional<boost::system::error_code> result;
+  std::string detail = "unset";
+  auto race = std::make_shared<AddressRace>(io.get_executor(), std::vector{live.local_endpoint()}, std::chrono::hours(1),
+                                            [&](boost::system::error_code ec, tcp::socket, std::string failed_before) {
+                                              result = ec;
+                                              detail = std::move(failed_before);
+                                            });
+  race->start();
+  io.run_for(std::chrono::seconds(5));
+  ASSERT_TRUE(result.has_value());
+  EXPECT_FALSE(*result) << result->message();
+  EXPECT_EQ(detail, "");
 }
 
 TEST(AddressRace, EveryAddressRefusingReportsEachAndTheLastError) {

@@ -45,15 +45,21 @@
 //     answered after) is not a renewal: leadership ends, nothing more is
 //     written. The margin is the leader's time to stop its work before
 //     anyone may take over.
-//   * Each attempt (its read and its write) gets at most retry_period, so a
-//     request stuck on a connection that went silent leaves time in the
-//     round for another on a fresh connection; the library probes the
-//     silent connection with a PING and drops it. The elector's client also
-//     caps its health-check timings below the renew deadline
-//     (election_client_options).
+//   * A leader renews with one PUT of the record its last write returned
+//     (client-go's fast path; a 409 falls back to a read). An attempt may
+//     use the rest of its round (a candidate's: a renew deadline), so a
+//     slow API server still works. A connection that went silent is found
+//     by the client's health checks, which the elector caps below the renew
+//     deadline (election_client_options): PING, drop, and the request moves
+//     to a fresh connection within the round.
+//   * A lease that vanished (deleted, or a memory-only server restarted)
+//     while another held it is still held, by our clock, until it would
+//     have expired; only its holder recreates it at once.
 //   * On stop() while leading, on_stopped_leading runs, then (with
 //     release_on_cancel) the lease is released: holderIdentity "" and
 //     leaseDurationSeconds 1, so another candidate can take it at once.
+//     When on_stopped_leading has not returned within the safety margin,
+//     the release is skipped: the lease expires instead.
 // As in client-go, lease_duration > renew_deadline > jitter_factor *
 // retry_period is required (the constructor throws otherwise). leaseDurationSeconds is whole seconds in the API: the
 // lease_duration is rounded *up* when written (1.5 s -> 2), never down,
@@ -63,25 +69,29 @@
 // requests (on the internal rebound::Client) and waits. start() runs run()
 // on a thread the elector owns. To use an executor of yours, post
 // [&] { elector.run(); } to it - it occupies one of its threads until
-// stopped. Every callback (on_started_leading, on_stopped_leading,
-// on_new_leader, on_event) runs on one callback thread the elector owns, in
-// order, so a callback that blocks never stops renewals; run() returns only
-// after every callback it caused has run, and a release waits for
-// on_stopped_leading to return. Callbacks must not throw. stop() may be
+// stopped. on_started_leading runs on a thread of its own for each term
+// (see StartedLeading); on_stopped_leading, on_new_leader and on_event run
+// on one callback thread the elector owns, in order, so a callback that
+// blocks never stops renewals. Callbacks must not throw. stop() may be
 // called from any thread, callbacks included; it wakes waits and cancels
 // the request in flight, and (unless called from the run thread or the
 // callback thread, or when run() was called directly) waits for run() to
-// finish, release included.
+// finish, release included. run(), stop() and the destructor wait for the
+// callbacks they caused for at most the safety margin each: a callback
+// still running then goes on, detached, with copies of the callables (the
+// elector's state is not touched), and what was still queued is dropped.
 #pragma once
 
 #include <rebound/error.hpp>
 #include <rebound/options.hpp>
 
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -90,6 +100,29 @@ struct RestConfig;
 }
 
 namespace rebound::lease {
+
+/// on_started_leading: a `void()` callable, or a `void(std::stop_token)`
+/// one whose token is requested when the leadership ends (client-go's
+/// context) - the form for running the work inside the callback until then.
+class StartedLeading {
+ public:
+  StartedLeading() = default;
+  template <class F>
+    requires std::invocable<F&, std::stop_token>
+  StartedLeading(F f) : f_(std::move(f)) {}
+  template <class F>
+    requires(std::invocable<F&> && !std::invocable<F&, std::stop_token>)
+  StartedLeading(F f) {
+    if constexpr (std::constructible_from<bool, const F&>)
+      if (!static_cast<bool>(f)) return;  // an empty std::function stays empty
+    f_ = [g = std::move(f)](std::stop_token) mutable { g(); };
+  }
+  explicit operator bool() const noexcept { return static_cast<bool>(f_); }
+  void operator()(std::stop_token token) const { f_(std::move(token)); }
+
+ private:
+  std::function<void(std::stop_token)> f_;
+};
 
 /// What one step of the election did, for logs and timelines.
 enum class ElectionEventKind : std::uint8_t {
@@ -174,9 +207,15 @@ struct LeaderElectionConfig {
   /// returning from run() (client-go returns, and most programs then exit).
   bool rejoin_after_loss = false;
 
-  std::function<void()> on_started_leading;
+  /// Called when leadership starts, on a thread of its own for each term,
+  /// so it may run the work until its stop token is requested (when the
+  /// leadership ends) - or return at once, having started it.
+  StartedLeading on_started_leading;
   /// Called when leadership ends (lost, expired, or stop() while leading),
-  /// before the lease is released. Not called if this candidate never led.
+  /// before the lease is released, on the callback thread: after the term's
+  /// on_started_leading has returned, or, when it has not within half the
+  /// safety margin (its token is requested first), while it still runs. Not
+  /// called if this candidate never led.
   std::function<void()> on_stopped_leading;
   /// Called with each newly observed holder (our own identity included).
   std::function<void(const std::string& identity)> on_new_leader;

@@ -141,6 +141,17 @@ struct LeaseStoreOptions {
   /// each one write(2) on an O_APPEND descriptor. Empty: none. The
   /// constructor throws std::runtime_error when it cannot be opened.
   std::string watch_log;
+
+  // --- a store that forgets ---
+  /// The longest spec.leaseDurationSeconds a write may set (longer: 422
+  /// Invalid). When the store starts without its record - memory only, or a
+  /// corrupt file moved aside - writes are also held for this long after it
+  /// starts (503 ServiceUnavailable with Retry-After; reads are served):
+  /// every lease it may have forgotten has expired by then, so no candidate
+  /// can take over from a holder still working on a lease it no longer sees.
+  /// That holder cannot renew either and loses its leadership: two leaders
+  /// are worse. Unset: no limit, no hold (`rebound serve --leases`: 15 s).
+  std::optional<std::chrono::seconds> max_lease_duration;
 };
 
 /// One change of holderIdentity, as the store applied it.
@@ -199,6 +210,7 @@ class LeaseStore {
   LeaseStoreOptions options_;
   std::unique_ptr<detail::LeaseTable> table_;
   std::unique_ptr<detail::WatchHub> hub_;  // fed by table_'s commits
+  std::chrono::steady_clock::time_point writes_held_until_{};  // see max_lease_duration
 };
 
 /// The route prefix the API is installed on.

@@ -33,8 +33,8 @@ TEST_F(LeadershipBounds, ABlockingOnStartedLeadingDoesNotStopRenewals) {
   std::promise<void> unblock;
   auto unblocked = unblock.get_future().share();
   std::atomic<bool> in_callback{false};
-  cfg_a.on_started_leading = [recorded = cfg_a.on_started_leading, unblocked, &in_callback] {
-    recorded();
+  cfg_a.on_started_leading = [recorded = cfg_a.on_started_leading, unblocked, &in_callback](std::stop_token token) {
+    recorded(token);
     in_callback = true;
     unblocked.wait_for(2500ms);
     in_callback = false;

@@ -242,6 +242,111 @@ TEST_F(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAnd
   EXPECT_EQ(rec.overlaps(), "");
 }
 
+// An API server slower than a retry period still works: an attempt may
+// use the rest of its round, and the leader renews with one PUT of the
+// record its last write returned (client-go's fast path), not a GET and a
+// PUT. Every answer here comes 300 ms late, more than the 200 ms retry
+// period; capping attempts at a retry period never acquired at all.
+TEST_F(LeaderElection, ASlowApiServerStillElectsAndTheLeaderRenewsWithOnePut) {
+  auto s = start_tls_server();
+  auto store = std::make_shared<LeaseStore>();
+  s->route(std::string(lease_api_prefix) + "*", [store](const server::ServerRequest& r) {
+    auto response = store->handle(r);
+    response.delay = 300ms;
+    return response;
+  });
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  const auto gets_when_leading = s->stats().requests_by_method["GET"];
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::renewed, "a") >= 4; }, 10s)) << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::lost, "a"), 0) << rec.timeline();
+  EXPECT_TRUE(a.is_leader());
+  EXPECT_EQ(s->stats().requests_by_method["GET"], gets_when_leading) << "renewals read the lease before writing it";
+  EXPECT_EQ(store->get(lock_ns, lock_name)->spec.holder_identity, "a");
+  a.stop();
+}
+
+// A renewal's PUT that meets a write it did not see (here: the record
+// edited behind the leader's back, keeping it the holder) falls back to a
+// read and renews on the new version, without losing the lease.
+TEST_F(LeaderElection, ARenewalThatConflictsRereadsAndRenewsOnTheNewVersion) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  // A label added by someone else moves the resourceVersion.
+  auto edited = boost::json::parse(put_directly(*store, "GET", lease_path(lock_ns, lock_name), "").body).as_object();
+  edited["metadata"].as_object()["labels"] = boost::json::object{{"edited", "yes"}};
+  ASSERT_EQ(put_directly(*store, "PUT", lease_path(lock_ns, lock_name), boost::json::serialize(edited)).status, 200);
+  const auto edited_at = Clock::now();
+  ASSERT_TRUE(wait_until([&] { return events_after(rec, ElectionEventKind::renewed, "a", edited_at) >= 2; }, 10s))
+      << rec.timeline();
+  EXPECT_EQ(rec.count(ElectionEventKind::lost, "a"), 0) << rec.timeline();
+  EXPECT_TRUE(a.is_leader());
+  a.stop();
+}
+
+// A lease that vanishes while another holds it (`kubectl delete lease`, a
+// memory-only server restarted) is still held by a standby's clock until
+// it would have expired: its holder may still be working. Here the holder
+// stopped without releasing, then the lease was deleted; the old elector
+// recreated it at once (~200 ms), beside a holder that could still lead
+// for a second.
+TEST_F(LeaderElection, AVanishedLeaseIsStillHeldUntilItWouldHaveExpired) {
+  auto s = start_tls_server();
+  auto store = install_lease_api(*s);
+  Recorder rec;
+  auto cfg_a = candidate(*s, "a", rec);
+  cfg_a.release_on_cancel = false;  // as if it were paused or cut off
+  LeaderElector a(cfg_a);
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  LeaderElector b(candidate(*s, "b", rec));
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::held_by_other, "b") >= 1; }, 10s));
+  a.stop();
+  const auto a_stopped = Clock::now();
+  ASSERT_EQ(put_directly(*store, "DELETE", lease_path(lock_ns, lock_name), "").status, 200);
+  ASSERT_TRUE(wait_until([&] { return b.is_leader(); }, 10s)) << rec.timeline();
+  // The record said 2 s; b last saw it change at most a retry period before a stopped.
+  EXPECT_GE(since(a_stopped), record_lease - test_retry - 100ms) << rec.timeline();
+  bool named = false;
+  for (const auto& e : rec.events()) named |= e.identity == "b" && e.message.find("vanished") != std::string::npos;
+  EXPECT_TRUE(named) << rec.timeline();
+  EXPECT_EQ(rec.overlaps(), "");
+  b.stop();
+}
+
+// The memory-only server restarted under a leader (here: its store
+// replaced by an empty one holding writes for the longest lease, as
+// `rebound serve --leases` does): never two leaders. The leader cannot
+// renew during the hold and loses its leadership; that is the price.
+TEST_F(LeaderElection, AForgetfulServerRestartedUnderALeaderNeverYieldsTwoLeaders) {
+  auto s = start_tls_server();
+  install_lease_api(*s);
+  Recorder rec;
+  LeaderElector a(candidate(*s, "a", rec));
+  a.start();
+  ASSERT_TRUE(wait_until([&] { return a.is_leader(); }, 10s)) << rec.timeline();
+  LeaderElector b(candidate(*s, "b", rec));
+  b.start();
+  ASSERT_TRUE(wait_until([&] { return rec.count(ElectionEventKind::held_by_other, "b") >= 1; }, 10s));
+  LeaseStoreOptions forgetful;
+  forgetful.max_lease_duration = std::chrono::seconds(record_lease / 1s);
+  const auto restarted = Clock::now();
+  auto fresh = install_lease_api(*s, forgetful);  // the routes now lead to an empty store
+  ASSERT_TRUE(wait_until([&] { return fresh->get(lock_ns, lock_name).has_value() && rec.current_leader() != ""; }, 10s))
+      << rec.timeline();
+  EXPECT_GE(since(restarted), record_lease - 100ms) << "a write got through the hold";
+  EXPECT_EQ(rec.overlaps(), "") << rec.timeline();
+  b.stop();
+  a.stop();
+}
+
 TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadline) {
   auto s = start_tls_server();
   auto store = install_lease_api(*s);
@@ -263,7 +368,9 @@ TEST_F(LeaderElection, LeaderStopsLeadingWhenTheServerStaysDownPastTheRenewDeadl
                                       rec.intervals()[0].end.has_value(); },
                          5s))
       << rec.timeline();
-  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 2) << rec.timeline();
+  // One attempt may span the round: the client redials the refusing
+  // server within it (the failure names its many attempts).
+  EXPECT_GE(events_after(rec, ElectionEventKind::failed, "a", killed), 1) << rec.timeline();
   for (const auto& e : rec.events())
     if (e.kind == ElectionEventKind::lost) {
       EXPECT_NE(e.message.find("renew deadline passed"), std::string::npos) << e.message;

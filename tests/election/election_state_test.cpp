@@ -178,11 +178,6 @@ TEST(ElectionTiming, LeadershipLastsTheLeaseLessTheMarginFromTheWritesSend) {
   EXPECT_EQ(leadership_span(15s, safety_margin(c)), 13s);
 }
 
-TEST(ElectionTiming, AnAttemptGetsAtMostARetryPeriodOfTheRound) {
-  EXPECT_EQ(attempt_deadline(t0, 2s, t0 + 10s), t0 + 2s);
-  EXPECT_EQ(attempt_deadline(t0, 2s, t0 + 1s), t0 + 1s);
-}
-
 TEST(ElectionClient, HealthTimingsAreLoweredBelowTheRenewDeadlineNeverRaised) {
   LeaderElectionConfig c;
   c.renew_deadline = 10s;
