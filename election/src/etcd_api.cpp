@@ -46,12 +46,9 @@ EtcdCall<v3::LeaseGrantResponse> EtcdApi::grant(std::int64_t ttl_seconds, std::c
 
 EtcdCall<v3::LeaseKeepAliveResponse> EtcdApi::keep_alive(std::int64_t lease, std::chrono::milliseconds timeout,
                                                          const Cancellation& cancel) {
-  EtcdCall<v3::LeaseKeepAliveResponse> out;
-  out.endpoint = endpoints_[current_];
-  out.status = keepalives_.keep_alive(out.endpoint, lease, std::max(timeout, std::chrono::milliseconds(1)), cancel,
-                                      out.reply);
-  if (try_another_member(out.status)) current_ = (current_ + 1) % endpoints_.size();
-  return out;
+  v3::LeaseKeepAliveRequest request;
+  request.set_id(lease);
+  return call<v3::LeaseKeepAliveResponse>("/etcdserverpb.Lease/LeaseKeepAlive", request, timeout, cancel);
 }
 
 EtcdCall<v3::LeaseRevokeResponse> EtcdApi::revoke(std::int64_t lease, std::chrono::milliseconds timeout,

@@ -7,9 +7,9 @@
 //
 // Method paths are etcd's service names, hard-coded; the messages are
 // rebound::etcd_proto's (private package rebound_etcd.v3).
-// LeaseKeepAlive is a bidirectional stream in etcd: renewals are messages
-// on one long-lived stream to the current member (etcd_keepalive_stream.hpp),
-// reopened when it ends or the calls move to another member.
+// LeaseKeepAlive is a bidirectional stream in etcd; it is called here with
+// one message and END_STREAM: etcd answers each keepalive message and ends
+// the stream when the client half-closes, so one renewal is one call.
 //
 // Thread safety: one caller at a time (the elector's run thread); a
 // Cancellation passed in may be triggered from any thread.
@@ -17,8 +17,6 @@
 
 #include <rebound/client.hpp>
 #include <rebound/grpc/channel.hpp>
-
-#include "etcd_keepalive_stream.hpp"
 
 #include "rebound_etcd/rpc.pb.h"
 
@@ -76,8 +74,6 @@ class EtcdApi {
 
   const std::string& endpoint() const { return endpoints_.at(current_); }
   void shutdown() { client_.shutdown(); }
-  /// LeaseKeepAlive streams opened so far (renewals share one).
-  int keepalive_streams_opened() const { return keepalives_.streams_opened(); }
 
  private:
   template <class Reply>
@@ -85,7 +81,6 @@ class EtcdApi {
                        std::chrono::milliseconds timeout, const Cancellation& cancel);
 
   Client client_;
-  KeepAliveStream keepalives_{client_};  // after client_: ends its stream before the Client goes
   std::vector<std::string> endpoints_;
   std::size_t current_ = 0;
 };
