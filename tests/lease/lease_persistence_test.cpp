@@ -21,7 +21,7 @@ class LeasePersistence : public LeaseFileTest {
  protected:
   // A create and an update that cannot be made durable: both 500, neither
   // applied - in the store, in its history, or in what a restarted store reads.
-  void expect_writes_fail_and_roll_back(detail::SyncTarget target) {
+  void expect_writes_fail_and_roll_back(lease::detail::SyncTarget target) {
     const auto created = call("POST", coll, lease_body("lock", "a"));
     ASSERT_EQ(created.status, 201);
     const auto revision = store_->revision();
@@ -45,11 +45,11 @@ class LeasePersistence : public LeaseFileTest {
 }  // namespace
 
 TEST_F(LeasePersistence, AFailedFileFsyncFailsTheWriteWith500AndRollsItBack) {
-  expect_writes_fail_and_roll_back(detail::SyncTarget::file);
+  expect_writes_fail_and_roll_back(lease::detail::SyncTarget::file);
 }
 
 // Without the directory's fsync the rename may not survive a crash: the
 // write was not made durable, so it is not acknowledged.
 TEST_F(LeasePersistence, AFailedDirectoryFsyncFailsTheWriteWith500AndRollsItBack) {
-  expect_writes_fail_and_roll_back(detail::SyncTarget::directory);
+  expect_writes_fail_and_roll_back(lease::detail::SyncTarget::directory);
 }

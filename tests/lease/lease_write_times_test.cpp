@@ -85,7 +85,7 @@ TEST_P(LeaseWriteTimes, AnUpdateThatOnlyRewritesATimesOffsetKeepsTheVersion) {
 }
 
 TEST(StrictMicroTime, AcceptsRfc3339MicroOnly) {
-  using detail::parse_micro_time_strict;
+  using lease::detail::parse_micro_time_strict;
   EXPECT_EQ(parse_micro_time_strict("2026-01-27T10:00:00.123456Z"), parse_time("2026-01-27T10:00:00.123456Z"));
   EXPECT_EQ(parse_micro_time_strict("2026-01-27T10:00:00.000000-05:00"), parse_time("2026-01-27T15:00:00Z"));
   for (const char* text : malformed) EXPECT_FALSE(parse_micro_time_strict(text)) << text;
