@@ -261,6 +261,19 @@ std::vector<std::string> hiding_worker(const Scratch& scratch, const std::string
   return {TICK_WORKER_PATH, scratch.record(), id, "--detach", "--ignore-term"};
 }
 
+// `rebound elect` for `identity` against a child `rebound serve` at `url`
+// (TLS, trusting `cert`): a 3 s lease, its command the hiding worker.
+std::vector<std::string> elect_on_child_args(const std::string& url, const std::string& cert, const Scratch& scratch,
+                                             const std::string& identity) {
+  std::vector<std::string> a{"elect", "--server", url, "--cacert", cert, "--lease",
+                             std::string(lock_ns) + "/" + lock_name, "--identity", identity,
+                             "--exact-identity", "--json", "--lease-duration", "3s", "--renew-deadline",
+                             "2s", "--retry-period", "200ms", "--"};
+  const auto worker = hiding_worker(scratch, identity);
+  a.insert(a.end(), worker.begin(), worker.end());
+  return a;
+}
+
 }  // namespace
 
 class ElectFence : public ::testing::TestWithParam<std::string> {
@@ -487,15 +500,7 @@ TEST_F(Elect, TheCommandRunsInOneProcessAtATimeWhileTheServerIsKilledAndRestarte
   server::write_self_signed_certificate(cert, key);
   rebound::testing::ChildServer server({"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases-file",
                                         (scratch.dir() / "leases.json").string()});
-  auto args = [&](const std::string& identity) {
-    std::vector<std::string> a{"elect", "--server", server.url(), "--cacert", cert, "--lease",
-                               std::string(lock_ns) + "/" + lock_name, "--identity", identity,
-                               "--exact-identity", "--json", "--lease-duration", "3s", "--renew-deadline",
-                               "2s", "--retry-period", "200ms", "--"};
-    const auto worker = hiding_worker(scratch, identity);
-    a.insert(a.end(), worker.begin(), worker.end());
-    return a;
-  };
+  auto args = [&](const std::string& identity) { return elect_on_child_args(server.url(), cert, scratch, identity); };
   std::map<std::string, std::unique_ptr<LineProcess>> elects;
   elects["x"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("x"));
   elects["y"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("y"));
@@ -542,15 +547,7 @@ TEST_F(Elect, AMemoryOnlyServerRestartedUnderALeaderNeverRunsTwoCommands) {
   server::write_self_signed_certificate(cert, key);
   rebound::testing::ChildServer server(
       {"--tls", "--port", "0", "--cert", cert, "--key", key, "--leases", "--max-lease-duration", "3s"});
-  auto args = [&](const std::string& identity) {
-    std::vector<std::string> a{"elect", "--server", server.url(), "--cacert", cert, "--lease",
-                               std::string(lock_ns) + "/" + lock_name, "--identity", identity,
-                               "--exact-identity", "--json", "--lease-duration", "3s", "--renew-deadline",
-                               "2s", "--retry-period", "200ms", "--"};
-    const auto worker = hiding_worker(scratch, identity);
-    a.insert(a.end(), worker.begin(), worker.end());
-    return a;
-  };
+  auto args = [&](const std::string& identity) { return elect_on_child_args(server.url(), cert, scratch, identity); };
   std::map<std::string, std::unique_ptr<LineProcess>> elects;
   elects["x"] = std::make_unique<LineProcess>(REBOUND_CLI_PATH, args("x"));
   ASSERT_TRUE(wait_until([&] { return ticks_of(scratch.record(), "x") >= 3; }, 10s)) << all_lines(*elects["x"]);

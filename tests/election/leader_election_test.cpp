@@ -54,6 +54,19 @@ void install_with_slow_first_gets(server::Server& s, std::shared_ptr<LeaseStore>
   });
 }
 
+// Candidates a, b and c, started together. A loser retries no sooner than
+// 600 ms later, once all three slowed GETs (400 ms) have been answered.
+std::vector<std::unique_ptr<LeaderElector>> start_three_racing(const server::Server& s, Recorder& rec) {
+  std::vector<std::unique_ptr<LeaderElector>> electors;
+  for (std::string id : {"a", "b", "c"}) {
+    auto cfg = candidate(s, id, rec);
+    cfg.retry_period = 600ms;
+    electors.push_back(std::make_unique<LeaderElector>(cfg));
+  }
+  for (auto& e : electors) e->start();
+  return electors;
+}
+
 // Every candidate but `leader` has found the lease held (by anyone).
 bool others_found_it_held(const Recorder& r, const std::vector<std::string>& ids, const std::string& leader) {
   for (const auto& id : ids)
@@ -181,14 +194,7 @@ TEST_F(LeaderElection, CandidatesRacingToCreateTheLeaseConflictAndOneWins) {
   auto store = std::make_shared<LeaseStore>();
   install_with_slow_first_gets(*s, store, 3, 400ms);
   Recorder rec;
-  std::vector<std::unique_ptr<LeaderElector>> electors;
-  for (std::string id : {"a", "b", "c"}) {
-    auto cfg = candidate(*s, id, rec);
-    // An attempt gets at most a retry period: room for the slowed GET and the write.
-    cfg.retry_period = 600ms;
-    electors.push_back(std::make_unique<LeaderElector>(cfg));
-  }
-  for (auto& e : electors) e->start();
+  const auto electors = start_three_racing(*s, rec);
 
   ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();
   const std::string leader = rec.current_leader();
@@ -218,14 +224,7 @@ TEST_F(LeaderElection, CandidatesRacingForAFreeLeaseConflictOnResourceVersionAnd
   ASSERT_EQ(created.status, 201) << created.body;
   install_with_slow_first_gets(*s, store, 3, 400ms);
   Recorder rec;
-  std::vector<std::unique_ptr<LeaderElector>> electors;
-  for (std::string id : {"a", "b", "c"}) {
-    auto cfg = candidate(*s, id, rec);
-    // An attempt gets at most a retry period: room for the slowed GET and the write.
-    cfg.retry_period = 600ms;
-    electors.push_back(std::make_unique<LeaderElector>(cfg));
-  }
-  for (auto& e : electors) e->start();
+  const auto electors = start_three_racing(*s, rec);
 
   ASSERT_TRUE(wait_until([&] { return !rec.current_leader().empty(); }, 10s)) << rec.timeline();
   const std::string leader = rec.current_leader();

@@ -28,6 +28,13 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Copies `from` over `to` the way rotations do: a new file renamed into place.
+void replace_file(const std::string& from, const std::string& to) {
+  const std::string tmp = to + ".new";
+  std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
+  std::filesystem::rename(tmp, to);
+}
+
 struct MutualTlsNginx : ::testing::Test {
   void SetUp() override {
     auto started = start_peer(PeerKind::nginx, Transport::tls, PeerOptions{pki.ca_file()});
@@ -42,16 +49,22 @@ struct MutualTlsNginx : ::testing::Test {
     o.http_version = v;
     return o;
   }
+  // The client's certificate files ("live"), holding CN=old-identity's
+  // pair, and CN=new-identity's pair that a test rotates into them.
+  struct RotatingIdentity {
+    TestPki::Issued live, next;
+  };
+  RotatingIdentity rotating_identity() {
+    const auto old_id = pki.issue_client("old", "old-identity");
+    const auto new_id = pki.issue_client("new", "new-identity");
+    const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
+    replace_file(old_id.cert, live.cert);
+    replace_file(old_id.key, live.key);
+    return {live, new_id};
+  }
   TestPki pki;
   std::unique_ptr<Peer> nginx;
 };
-
-// Copies `from` over `to` the way rotations do: a new file renamed into place.
-void replace_file(const std::string& from, const std::string& to) {
-  const std::string tmp = to + ".new";
-  std::filesystem::copy_file(from, tmp, std::filesystem::copy_options::overwrite_existing);
-  std::filesystem::rename(tmp, to);
-}
 
 }  // namespace
 
@@ -97,11 +110,9 @@ TEST_F(MutualTlsNginx, AMissingOrUntrustedCertificateIsRefusedByTheServer) {
 }
 
 TEST_F(MutualTlsNginx, RotatedCertificateFilesSwitchNewConnectionsWithoutFailingARequest) {
-  const auto old_id = pki.issue_client("old", "old-identity");
-  const auto new_id = pki.issue_client("new", "new-identity");
-  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
-  replace_file(old_id.cert, live.cert);
-  replace_file(old_id.key, live.key);
+  const auto rotating = rotating_identity();
+  const auto& live = rotating.live;
+  const auto& new_id = rotating.next;
 
   Options o = client_as(live, HttpVersion::http1_only);
   o.tls.reload_interval = 1s;
@@ -155,11 +166,9 @@ TEST_F(MutualTlsNginx, RotatedCertificateFilesSwitchNewConnectionsWithoutFailing
 // lives (hours, for a controller's API connection). client-go closes them;
 // rebound retires them - they take nothing new, finish what runs, close.
 TEST_F(MutualTlsNginx, ARotationRetiresOpenConnectionsSoNoneKeepsPresentingTheOldCertificate) {
-  const auto old_id = pki.issue_client("old", "old-identity");
-  const auto new_id = pki.issue_client("new", "new-identity");
-  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
-  replace_file(old_id.cert, live.cert);
-  replace_file(old_id.key, live.key);
+  const auto rotating = rotating_identity();
+  const auto& live = rotating.live;
+  const auto& new_id = rotating.next;
   Options o = client_as(live);  // HTTP/2 by ALPN: one long-lived connection
   o.tls.reload_interval = 1s;
   std::mutex m;
@@ -199,11 +208,9 @@ TEST_F(MutualTlsNginx, ARotationRetiresOpenConnectionsSoNoneKeepsPresentingTheOl
 // so after a rotation the next connection must make a full handshake and
 // show the new identity, not resume as the old one.
 TEST_F(MutualTlsNginx, ASecondConnectionResumesButNotAcrossACertificateRotation) {
-  const auto old_id = pki.issue_client("old", "old-identity");
-  const auto new_id = pki.issue_client("new", "new-identity");
-  const TestPki::Issued live{pki.path("live.pem"), pki.path("live.key")};
-  replace_file(old_id.cert, live.cert);
-  replace_file(old_id.key, live.key);
+  const auto rotating = rotating_identity();
+  const auto& live = rotating.live;
+  const auto& new_id = rotating.next;
   Options o = client_as(live, HttpVersion::http1_only);
   o.tls.reload_interval = 50ms;
   std::mutex m;
