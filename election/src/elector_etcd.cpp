@@ -1,7 +1,9 @@
 // LeaderElector's steps on an etcd key (LeaderElectionConfig::etcd_endpoints):
 // one attempt - refresh or get our etcd lease, then create the key on it if
 // absent, else read whose it is - and the release (LeaseRevoke, which
-// deletes the key with the lease). The decisions are etcd_lock_state.hpp's.
+// deletes the key with the lease), and the wait between attempts, which
+// watches the key (etcd_key_watch.hpp). The decisions are
+// etcd_lock_state.hpp's.
 // See elector_impl.hpp.
 #include "elector_impl.hpp"
 
@@ -36,6 +38,7 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
   const auto call = [&] {
     return remaining(detail::call_deadline(Clock::now(), deadline, cfg.etcd_endpoints.size(), cfg.retry_period));
   };
+  etcd_watch_from = 0;  // set again by this attempt's read of the key
   // The lease first: a keepalive sent now refreshes it (after a lapse too:
   // a new term is bought only by a keepalive sent after it); one etcd no
   // longer has is replaced by a new grant.
@@ -70,6 +73,9 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
   etcd_key_revision = created.reply.created ? created.reply.revision
                       : created.reply.existing ? created.reply.existing->mod_revision
                                                : 0;
+  // Our own write is at or before the Txn's revision: a watch from the
+  // next one sees only others' changes.
+  etcd_watch_from = created.reply.revision + 1;
   note_leader();
 
   Attempt a;
@@ -86,6 +92,29 @@ auto LeaderElector::Impl::etcd_attempt(Clock::time_point deadline, const Cancell
   a.write_sent = etcd_lease.refreshed_sent;
   a.bought = detail::lock_span(etcd_lease.granted_ttl, detail::safety_margin(cfg));
   return a;
+}
+
+auto LeaderElector::Impl::wait_watching_key(Clock::time_point t, std::string* what) -> Woken {
+  std::unique_ptr<detail::EtcdKeyWatch> watch;
+  if (etcd && etcd_watch_from > 0 && Clock::now() < t) {
+    // The stream is cancelled when the wait ends; its own deadline is a
+    // backstop. The notice takes the mutex so the wait cannot miss it.
+    watch = etcd->watch(cfg.name, etcd_watch_from, remaining(t) + std::chrono::seconds(1), [this] {
+      { std::lock_guard lock(mutex); }
+      wake.notify_all();
+    });
+  }
+  Woken woken = Woken::timer;
+  {
+    std::unique_lock lock(mutex);
+    if (wake.wait_until(lock, t, [&] { return stop_requested || (watch && watch->changed()); }))
+      woken = stop_requested ? Woken::stop : Woken::key_changed;
+  }
+  if (woken == Woken::key_changed && what) *what = watch->what();
+  // Destroyed outside the mutex: its end waits for the stream's callbacks,
+  // and the notice above takes the mutex.
+  watch.reset();
+  return woken;
 }
 
 void LeaderElector::Impl::etcd_release() {

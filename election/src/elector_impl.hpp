@@ -84,6 +84,7 @@ struct LeaderElector::Impl {
   std::string etcd_holder;               // ...the key's holder (its value) as last read
   std::int64_t etcd_key_revision = 0;    // ...and its mod revision
   bool etcd_key_ours = false;            // the last read found the key on our lease
+  std::int64_t etcd_watch_from = 0;      // the revision after the last read (0: none to watch from)
   std::string reported_leader;  // last holder passed to on_new_leader
   std::mt19937_64 rng;
   std::shared_ptr<detail::TermThread> term;  // the current term's on_started_leading
@@ -127,6 +128,11 @@ struct LeaderElector::Impl {
     std::unique_lock lock(mutex);
     return !wake.wait_until(lock, t, [this] { return stop_requested; });
   }
+  enum class Woken { timer, stop, key_changed };
+  // Waits until `t` or stop() - and, on the etcd backend after a read of
+  // the key, until the key changes (etcd_key_watch.hpp), which `what` then
+  // describes. Lease backend: sleep_until. (elector_etcd.cpp)
+  Woken wait_watching_key(Clock::time_point t, std::string* what = nullptr);
   // A fresh cancellation for the next attempt; nullopt once stopping.
   std::optional<Cancellation> begin_attempt() {
     std::lock_guard lock(mutex);

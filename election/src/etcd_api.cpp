@@ -58,6 +58,12 @@ EtcdCall<v3::LeaseRevokeResponse> EtcdApi::revoke(std::int64_t lease, std::chron
   return call<v3::LeaseRevokeResponse>("/etcdserverpb.Lease/LeaseRevoke", request, timeout, cancel);
 }
 
+std::unique_ptr<EtcdKeyWatch> EtcdApi::watch(const std::string& key, std::int64_t from_revision,
+                                             std::chrono::milliseconds timeout, std::function<void()> on_change) {
+  return std::make_unique<EtcdKeyWatch>(grpc::Channel(client_, endpoints_[current_]), key, from_revision, timeout,
+                                        std::move(on_change));
+}
+
 EtcdCall<CreateOutcome> EtcdApi::create_if_absent(const std::string& key, const std::string& value,
                                                   std::int64_t lease, std::chrono::milliseconds timeout,
                                                   const Cancellation& cancel) {

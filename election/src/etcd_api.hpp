@@ -18,10 +18,13 @@
 #include <rebound/client.hpp>
 #include <rebound/grpc/channel.hpp>
 
+#include "etcd_key_watch.hpp"
 #include "rebound_etcd/rpc.pb.h"
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -71,6 +74,12 @@ class EtcdApi {
   /// caller compares its lease).
   EtcdCall<CreateOutcome> create_if_absent(const std::string& key, const std::string& value, std::int64_t lease,
                                            std::chrono::milliseconds timeout, const Cancellation& cancel);
+
+  /// A Watch on `key` from `from_revision` at the member the next call goes
+  /// to (etcd_key_watch.hpp); it never blocks and never fails: a watch
+  /// that cannot be opened reports no change.
+  std::unique_ptr<EtcdKeyWatch> watch(const std::string& key, std::int64_t from_revision,
+                                      std::chrono::milliseconds timeout, std::function<void()> on_change);
 
   const std::string& endpoint() const { return endpoints_.at(current_); }
   void shutdown() { client_.shutdown(); }

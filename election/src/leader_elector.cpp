@@ -75,8 +75,10 @@ auto LeaderElector::Impl::acquire() -> Phase {
     }
     if (report(a)) return Phase::stopped;
     std::uniform_real_distribution<double> unit(0.0, 1.0);
-    if (!sleep_until(Clock::now() + detail::jittered(cfg.retry_period, cfg.jitter_factor, unit(rng))))
-      return Phase::stopped;
+    // On etcd a change to the key (a release, an expiry) ends the wait:
+    // the next attempt goes at once instead of up to a retry period later.
+    const auto next = Clock::now() + detail::jittered(cfg.retry_period, cfg.jitter_factor, unit(rng));
+    if (wait_watching_key(next) == Woken::stop) return Phase::stopped;
   }
 }
 
@@ -107,7 +109,21 @@ auto LeaderElector::Impl::stop_leading() -> Phase {
 
 auto LeaderElector::Impl::lead() -> Phase {
   for (;;) {
-    if (!sleep_until(std::min(Clock::now() + cfg.retry_period, valid_until()))) return stop_leading();
+    std::string what;
+    switch (wait_watching_key(std::min(Clock::now() + cfg.retry_period, valid_until()), &what)) {
+      case Woken::stop: return stop_leading();
+      case Woken::key_changed: {
+        // Only another party changes the key under a leader (deleted it,
+        // revoked our lease, wrote its own value): the lock is no longer
+        // ours, and a candidate watching it may take it now, so leadership
+        // ends now rather than at the next round.
+        etcd_key_ours = false;
+        Attempt a;
+        a.error_kind = "key_changed";
+        return lost("the key was " + what + " behind the leader", a);
+      }
+      case Woken::timer: break;
+    }
     // A timer that fired late (a paused process) finds the bound first:
     // nothing is written after it.
     if (Clock::now() >= valid_until()) return expired("before the next renewal was due to be sent");

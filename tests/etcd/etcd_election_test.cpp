@@ -3,8 +3,12 @@
 // that dies without releasing is replaced within the TTL and a retry
 // period, a released lock is taken at once, and killing the member the
 // leader talks to does not end its leadership (renewals move on).
+// Between attempts the electors watch the key: a release is taken, and a
+// key deleted behind the leader ends its leadership, at once rather than a
+// retry period later.
 // "Never both lead" is checked on the fencing bound itself: a sampler reads
 // is_leader() of every elector every few milliseconds.
+#include "etcd_calls.hpp"
 #include "etcd_cluster.hpp"
 #include "etcd_suite.hpp"
 
@@ -13,6 +17,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <thread>
 
 using namespace rebound::testing;
@@ -37,6 +42,16 @@ class EtcdElection : public EtcdSuite {
     c.lease_duration = 4s;
     c.renew_deadline = 3s;
     c.retry_period = 300ms;
+    return c;
+  }
+
+  // Attempts 3-6.6 s apart (retry period 3 s, jitter 1.2): what an
+  // elector sees between them, it sees through the watch.
+  static LeaderElectionConfig slow_retry_config(const std::string& key, const std::string& identity) {
+    auto c = config(key, identity);
+    c.lease_duration = 6s;
+    c.renew_deadline = 4s;
+    c.retry_period = 3s;
     return c;
   }
 
@@ -173,4 +188,65 @@ TEST_F(EtcdElection, ReboundElectOnEtcdRunsTheCommandWhileLeadingThenReleasesThe
   EXPECT_NE(text.find(" acquired "), std::string::npos) << text;
   EXPECT_NE(text.find("command-ran"), std::string::npos) << text;
   EXPECT_NE(text.find("revoked the etcd lease"), std::string::npos) << text;
+}
+
+TEST_F(EtcdElection, AStandbyWatchingTheKeyTakesAReleasedLockWellInsideItsRetryPeriod) {
+  LeaderElector a(slow_retry_config("election/watch-release", "a"));
+  a.start();
+  ASSERT_TRUE(wait_for([&] { return a.is_leader(); }, 10s));
+  std::atomic<int> held_by_other{0};
+  auto cb = slow_retry_config("election/watch-release", "b");
+  cb.on_event = [&](const rebound::lease::ElectionEvent& e) {
+    if (e.kind == rebound::lease::ElectionEventKind::held_by_other) ++held_by_other;
+  };
+  LeaderElector b(cb);
+  b.start();
+  // b has just found a's key: its next attempt is 3 s or more away.
+  ASSERT_TRUE(wait_for([&] { return held_by_other.load() > 0; }, 10s));
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(b.leader(), a.identity());
+  const auto released = Clock::now();
+  a.stop();  // LeaseRevoke deletes the key: b's watch sees the DELETE
+  ASSERT_TRUE(wait_for([&] { return b.is_leader(); }, 10s)) << "no takeover";
+  const auto took = Clock::now() - released;
+  EXPECT_LT(took, 1500ms) << "taken "
+                          << std::chrono::duration_cast<std::chrono::milliseconds>(took).count()
+                          << " ms after the release: on the next attempt, not through the watch";
+  EXPECT_EQ(held_by_other.load(), 1) << "b should have tried once before the release and then only after it";
+  b.stop();
+}
+
+TEST_F(EtcdElection, ALeaderWhoseKeyIsDeletedBehindItStopsLeadingAtOnce) {
+  std::mutex mutex;
+  std::vector<rebound::lease::ElectionEvent> lost;
+  std::atomic<int> stopped_leading{0};
+  auto c = slow_retry_config("election/watch-deleted", "a");
+  c.on_stopped_leading = [&] { ++stopped_leading; };
+  c.on_event = [&](const rebound::lease::ElectionEvent& e) {
+    std::lock_guard lock(mutex);
+    if (e.kind == rebound::lease::ElectionEventKind::lost) lost.push_back(e);
+  };
+  LeaderElector a(c);
+  a.start();
+  ASSERT_TRUE(wait_for([&] { return a.is_leader(); }, 10s));
+  std::this_thread::sleep_for(300ms);  // a waits for its next round, 3 s away
+
+  rebound::Client client(cluster->client_options());
+  rebound_etcd::v3::DeleteRangeRequest del;
+  del.set_key("election/watch-deleted");
+  const auto deleted_at = Clock::now();
+  auto deleted = etcd_call<rebound_etcd::v3::DeleteRangeResponse>(client, cluster->client_url(2),
+                                                                  "/etcdserverpb.KV/DeleteRange", del, 5s);
+  ASSERT_TRUE(deleted && deleted->deleted() == 1) << "the test could not delete the key";
+  // Someone may create the key now: a must not go on leading until its
+  // next round would have recreated it.
+  ASSERT_TRUE(wait_for([&] { return !a.is_leader(); }, 2500ms)) << "a still leads on a deleted key";
+  const auto took = Clock::now() - deleted_at;
+  EXPECT_LT(took, 1500ms) << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms";
+  ASSERT_TRUE(wait_for([&] { return stopped_leading.load() == 1; }, 5s));
+  std::lock_guard lock(mutex);
+  ASSERT_EQ(lost.size(), 1u);
+  EXPECT_EQ(lost[0].error_kind, "key_changed");
+  EXPECT_NE(lost[0].message.find("deleted"), std::string::npos) << lost[0].message;
+  a.stop();
 }

@@ -175,9 +175,14 @@ struct LeaderElectionConfig {
   /// when it exists: the key is ours when it is on our lease (so a resent
   /// acquire finds itself), another's otherwise. valid_until is the send
   /// time of the last successful grant or keepalive + the granted TTL -
-  /// safety margin. Leader changes are seen by that read every retry
-  /// period (there is no Watch). A failure without an answer moves to the
-  /// next endpoint.
+  /// safety margin. Between attempts the elector watches the key (etcd's
+  /// Watch, from the revision after its last read): a candidate tries at
+  /// once when the key is released, expires or changes hands, instead of a
+  /// retry period later; a leader whose key is deleted or overwritten by
+  /// someone else stops leading at once (a `lost` event, error_kind
+  /// "key_changed") instead of at its next round. A watch that fails
+  /// changes nothing: the retry period still paces the attempts. A failure
+  /// without an answer moves to the next endpoint.
   std::vector<std::string> etcd_endpoints;
   std::string namespace_ = "default";
   std::string name;      ///< the Lease's name
