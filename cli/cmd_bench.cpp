@@ -8,6 +8,7 @@
 // with its own event loop would: no I/O thread of rebound's and no hop
 // between threads per request, the mode comparable to h2load's single loop.
 #include "common.hpp"
+#include "latency_histogram.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/post.hpp>
@@ -48,7 +49,7 @@ struct BenchFlags {
 
 // Per I/O thread results, merged at the end: the hot path takes no lock.
 struct ThreadStats {
-  std::vector<std::uint32_t> latencies_us;
+  LatencyHistogram latencies;
   std::map<int, std::uint64_t> statuses;
   std::map<std::string, std::uint64_t> errors;
   std::uint64_t bytes = 0;
@@ -134,21 +135,17 @@ class Run {
   int report() {
     ThreadStats all;
     for (auto& t : stats_) {
-      all.latencies_us.insert(all.latencies_us.end(), t->latencies_us.begin(), t->latencies_us.end());
+      all.latencies.merge(t->latencies);
       for (auto& [k, v] : t->statuses) all.statuses[k] += v;
       for (auto& [k, v] : t->errors) all.errors[k] += v;
       all.bytes += t->bytes;
     }
-    std::sort(all.latencies_us.begin(), all.latencies_us.end());
     const double secs = std::chrono::duration<double>(finished_at_ - started_at_).count();
-    const auto completed = all.latencies_us.size();
+    const auto completed = all.latencies.count();
     std::uint64_t failed = 0;
     for (auto& [k, v] : all.errors) failed += v;
-    const auto pct = [&](double p) -> double {
-      if (all.latencies_us.empty()) return 0;
-      const auto idx = std::min(all.latencies_us.size() - 1, static_cast<std::size_t>(p * all.latencies_us.size()));
-      return all.latencies_us[idx] / 1000.0;
-    };
+    const auto pct = [&](double p) { return all.latencies.percentile_us(p) / 1000.0; };
+    const double max_ms = all.latencies.max_us() / 1000.0;
     const double rps = (completed + failed) / secs;
     const double mbps = all.bytes / secs / 1e6;
     if (flags_.json) {
@@ -161,7 +158,7 @@ class Run {
       o["req_per_s"] = rps;
       o["mb_per_s"] = mbps;
       o["latency_ms"] = {{"min", pct(0)}, {"p50", pct(0.5)}, {"p90", pct(0.9)}, {"p99", pct(0.99)},
-                         {"max", all.latencies_us.empty() ? 0.0 : all.latencies_us.back() / 1000.0}};
+                         {"max", max_ms}};
       boost::json::object st, er;
       for (auto& [k, v] : all.statuses) st[std::to_string(k)] = v;
       for (auto& [k, v] : all.errors) er[k] = v;
@@ -179,7 +176,7 @@ class Run {
       std::cout << "status codes:";
       for (auto& [k, v] : all.statuses) std::cout << " " << k << "=" << v;
       std::cout << "\nlatency ms: min " << pct(0) << "  p50 " << pct(0.5) << "  p90 " << pct(0.9) << "  p99 "
-                << pct(0.99) << "  max " << (all.latencies_us.empty() ? 0.0 : all.latencies_us.back() / 1000.0)
+                << pct(0.99) << "  max " << max_ms
                 << "\n";
       if (!all.errors.empty()) {
         std::cout << "errors:";
@@ -224,7 +221,7 @@ class Run {
   void on_done(Result<Response> r, Clock::time_point t0, Client& client) {
     ThreadStats& s = local();
     if (r) {
-      s.latencies_us.push_back(static_cast<std::uint32_t>(
+      s.latencies.add(static_cast<std::uint32_t>(
           std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count()));
       ++s.statuses[r->status()];
     } else {

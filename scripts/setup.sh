@@ -10,6 +10,7 @@ packages=(
   libnghttp2-dev libssl-dev openssl ca-certificates
   libgtest-dev libgmock-dev googletest libbenchmark-dev
   libcli11-dev
+  libjemalloc-dev  # the rebound command's allocator (as h2load's; cli/CMakeLists.txt)
   libyaml-cpp-dev  # rebound::kube reads kubeconfig files
   nghttp2-server nghttp2-client h2o nginx-light curl
   clang libclang-rt-14-dev llvm  # scripts/fuzz.sh: libFuzzer, sanitizer runtimes, llvm-symbolizer

@@ -118,7 +118,14 @@ TEST(Cli, BenchJsonReportsThroughputLatencyAndStatuses) {
   EXPECT_EQ(o.at("succeeded").to_number<std::uint64_t>(), 2000u);
   EXPECT_GT(o.at("req_per_s").as_double(), 0);
   EXPECT_EQ(o.at("status").as_object().at("200").to_number<std::uint64_t>(), 2000u);
-  for (auto k : {"min", "p50", "p90", "p99", "max"}) EXPECT_TRUE(o.at("latency_ms").as_object().contains(k)) << k;
+  const auto& latency = o.at("latency_ms").as_object();
+  double previous = 0;
+  for (auto k : {"min", "p50", "p90", "p99", "max"}) {
+    ASSERT_TRUE(latency.contains(k)) << k;
+    EXPECT_GE(latency.at(k).as_double(), previous) << k << ": percentiles out of order";
+    previous = latency.at(k).as_double();
+  }
+  EXPECT_GT(latency.at("max").as_double(), 0);
 }
 
 // The demo SIGKILLs its Lease server (a `rebound serve` child) three times
