@@ -46,6 +46,18 @@ void OriginPool::submit(std::shared_ptr<Exchange> ex) {
   // One clock read serves the budget, the queue and the dispatch.
   const auto now = clock_.now();
   budget_.record_request(now);
+  // Nobody waits and a connection has room: straight to it, as pump()
+  // would send it, without a trip through the queue (~200 instructions of
+  // a small request's).
+  if (waiting_.empty() && !ex->done() && !ex->resting(now) && !ex->request().body_writer()) {
+    auto it = std::find_if(connections_.begin(), connections_.end(), [](const auto& c) { return c->can_take(); });
+    if (it != connections_.end()) {
+      auto conn = *it;  // keep alive: submit may close it
+      dispatch(*conn, std::move(ex), now);
+      maybe_dial();
+      return;
+    }
+  }
   waiting_.push_back(std::move(ex));
   pump(now);
 }
