@@ -26,7 +26,6 @@ namespace asio = boost::asio;
 using conn::ConnState;
 using inflight::Clock;
 
-constexpr std::size_t read_chunk = 64 * 1024;
 constexpr std::size_t max_batch = 64 * 1024;
 
 
@@ -255,14 +254,15 @@ class H2Connection final : public conn::Connection,
     if (state() == ConnState::ready || state() == ConnState::busy) transition(ConnState::draining);
   }
 
+  // Into the thread's buffer, not one of our own (stream.hpp says why).
   void read_more() {
-    stream_->async_read_some(asio::buffer(read_buf_),
-                             [self = shared_from_this()](boost::system::error_code ec, std::size_t n) {
-                               self->on_read(ec, n);
-                             });
+    stream_->async_read_shared(
+        [self = shared_from_this()](boost::system::error_code ec, const std::uint8_t* data, std::size_t n) {
+          self->on_read(ec, data, n);
+        });
   }
 
-  void on_read(boost::system::error_code ec, std::size_t n) {
+  void on_read(boost::system::error_code ec, const std::uint8_t* data, std::size_t n) {
     if (state() == ConnState::closed) return;
     if (ec) {
       close_now(ending(net::is_certificate_rejection(ec) ? errc::client_certificate_rejected : errc::connection_closed,
@@ -271,7 +271,7 @@ class H2Connection final : public conn::Connection,
     }
     read_time_ = Clock::now();
     health_.on_input(read_time_);  // it speaks: alive (a suspect connection takes streams again)
-    const ssize_t rv = nghttp2_session_mem_recv(session_.get(), read_buf_.data(), n);
+    const ssize_t rv = nghttp2_session_mem_recv(session_.get(), data, n);
     if (rv < 0) {
       on_violation(0, nghttp2_strerror(static_cast<int>(rv)));
       close_now(ending(errc::protocol_error, nghttp2_strerror(static_cast<int>(rv))));
@@ -420,7 +420,6 @@ class H2Connection final : public conn::Connection,
   std::unique_ptr<net::Stream> stream_;
   const Options& options_;
   SessionPtr session_;
-  std::array<std::uint8_t, read_chunk> read_buf_{};
   std::vector<std::uint8_t> out_;
   bool writing_ = false;
   bool flush_posted_ = false;

@@ -83,7 +83,13 @@ TlsStream::TlsStream(tcp::socket socket, SSL_CTX* ctx) : socket_(std::move(socke
   SSL_set_connect_state(ssl_.get());
   // Partial writes report progress record by record; a retried write may
   // come from a moved buffer (the h2 batch is rebuilt between writes).
-  SSL_set_mode(ssl_.get(), SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // RELEASE_BUFFERS: the 64 KiB read-ahead buffer and the write buffer
+  // go back to the allocator whenever they are empty, so an idle
+  // connection holds neither (#26: memory per idle connection); a busy
+  // one gets them anew per burst, which costs a malloc per read, not per
+  // request.
+  SSL_set_mode(ssl_.get(),
+               SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
   SSL_set_read_ahead(ssl_.get(), 1);
   SSL_set_default_read_buffer_len(ssl_.get(), read_ahead_bytes);
 }
@@ -136,6 +142,14 @@ TlsStream::Step TlsStream::attempt(Op op, asio::mutable_buffer buffer, std::size
     }
     return Step::done;
   }
+}
+
+std::size_t TlsStream::read_some_now(asio::mutable_buffer buffer, error_code& ec) {
+  std::size_t n = 0;
+  const Step step = attempt(Op::read, buffer, n, ec);
+  read_wants_write_ = step == Step::want_write;
+  if (step != Step::done) ec = asio::error::would_block;
+  return n;
 }
 
 bool is_certificate_rejection(const error_code& ec) noexcept {

@@ -66,6 +66,15 @@ class TlsStream {
     run<Op::read>(first_buffer<asio::mutable_buffer>(buffers), std::forward<Handler>(handler), true);
   }
 
+  /// Reads the plaintext there is now, without waiting: the bytes read
+  /// (> 0); or 0 with `ec` set to would_block when a wait must come first
+  /// (read_wants_write() says for which); or 0 with the error that ends
+  /// the stream (asio::error::eof after close_notify).
+  std::size_t read_some_now(asio::mutable_buffer buffer, error_code& ec);
+  /// The last read_some_now stopped because OpenSSL must write first (a
+  /// key update's answer): wait for the socket to be writable, not readable.
+  bool read_wants_write() const noexcept { return read_wants_write_; }
+
   /// Writes as much of the first buffer as the socket takes now (at least
   /// one byte unless an error ends the write). Handler:
   /// void(error_code, std::size_t).
@@ -131,6 +140,7 @@ class TlsStream {
   tcp::socket socket_;
   std::unique_ptr<SSL, SslDeleter> ssl_;
   bool socket_drained_ = false;  // the last read stopped at EAGAIN with nothing buffered
+  bool read_wants_write_ = false;  // the last read_some_now needs the socket writable
 };
 
 }  // namespace rebound::net
