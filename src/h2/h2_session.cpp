@@ -1,5 +1,6 @@
 // nghttp2 session creation, header blocks and error mapping.
 #include "h2/h2_session.hpp"
+#include "h2/session_memory.hpp"
 
 #include <atomic>
 
@@ -81,7 +82,7 @@ SessionPtr make_client_session(SessionEvents& events, const Options& options) {
   nghttp2_option_set_peer_max_concurrent_streams(opt, 100);
 
   nghttp2_session* raw = nullptr;
-  nghttp2_session_client_new2(&raw, cbs, &events, opt);
+  nghttp2_session_client_new3(&raw, cbs, &events, opt, session_memory());
   nghttp2_option_del(opt);
   nghttp2_session_callbacks_del(cbs);
   SessionPtr session(raw);
