@@ -32,7 +32,9 @@
 // connection closed before the request was written) or that the server
 // refused unprocessed moves to another endpoint at once, whatever the method
 // (unless its RetryPolicy is `never`); once every endpoint was tried, the
-// next round waits a retry backoff and counts as an attempt. An attempt the
+// next round waits a retry backoff growing per round (such attempts are
+// bounded by the deadline and the retry budget, as the pool's redials of a
+// refused dial, not by max_attempts). An attempt the
 // server may have processed follows the retry table (DESIGN.md; Options'
 // max_attempts here is EndpointGroupOptions::max_attempts): an idempotent
 // request goes to another endpoint, a POST without an Idempotency-Key is

@@ -121,6 +121,9 @@ namespace endpoints {
 // One request on its way: the request as given, its journey, the attempt
 // on the wire, and its caller's completion.
 struct Trip {
+  Trip(std::shared_ptr<EndpointGroup::Impl> g, Request r, std::string t, Journey j,
+       std::function<void(Result<Served>)> d)
+      : group(std::move(g)), request(std::move(r)), target(std::move(t)), journey(std::move(j)), done(std::move(d)) {}
   std::shared_ptr<EndpointGroup::Impl> group;
   Request request;
   std::string target;  // appended to the endpoint's base
@@ -341,8 +344,7 @@ void EndpointGroup::launch(Request request, std::function<void(Result<Served>)> 
   const auto deadline = now + request.timeout().value_or(g.options.request_timeout);
   endpoints::Journey journey(request, deadline, g.bases.size(),
                              {g.options.max_attempts, g.options.retry_backoff_base, g.options.retry_backoff_max});
-  auto trip = std::make_shared<Trip>(Trip{impl_, std::move(request), std::move(target), std::move(journey),
-                                          std::move(done), true, 0, {}, std::nullopt});
+  auto trip = std::make_shared<Trip>(impl_, std::move(request), std::move(target), std::move(journey), std::move(done));
   if (!known)
     return complete(trip, Error(errc::invalid_url, "\"" + trip->request.url() +
                                                        "\" is neither a path nor under one of the group's endpoints"));

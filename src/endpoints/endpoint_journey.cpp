@@ -60,8 +60,10 @@ Journey::Next Journey::after_failure(const Error& e, Clock::time_point now, doub
   const retry::Verdict v = retry::decide({e.code(), e.reached()}, facts);
   if (v.action == retry::Action::fail || v.action == retry::Action::retry_after_delay)
     return {What::complete, {}, std::string(v.reason)};
+  // As the pool does for refused dials: attempts nothing processed are
+  // bounded by the deadline and the budget, with growing rests, not by a count.
   if (e.reached() == progress::refused) ++refusals_;
-  else ++charged_;
+  else if (e.reached() != progress::not_sent) ++charged_;
   std::chrono::milliseconds delay{0};
   if (v.action == retry::Action::retry_after_backoff)
     delay = retry::backoff_delay(std::max(1, v.backoff_step), limits_.backoff_base, limits_.backoff_max, random01);
