@@ -23,10 +23,11 @@ Channel::Channel(Client& client, std::string base_url)
 
 Channel::Channel(EndpointGroup& group) : client_(group.client()), group_(&group) {}
 
-Result<Response> Channel::send(Request request) {
+Result<Response> Channel::send(Request request, std::string* endpoint) {
   if (!group_) return client_.send(std::move(request));
   auto served = group_->send(std::move(request));
   if (!served) return served.error();
+  if (endpoint) *endpoint = served->endpoint;
   return std::move(served->response);
 }
 
@@ -42,7 +43,7 @@ UnaryResult Channel::unary(std::string_view method, std::string_view request_mes
   UnaryResult result;
   Request request = make_request(base_url_, method, request_message, options);
   if (options.cancellation) request.cancellation(*options.cancellation);
-  auto response = send(std::move(request));
+  auto response = send(std::move(request), &result.endpoint);
   if (!response) {
     result.status = status_of(response.error());
     return result;

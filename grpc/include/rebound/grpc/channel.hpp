@@ -65,6 +65,9 @@ struct UnaryResult {
   std::string message;  ///< the one response message (empty unless status.ok())
   Headers headers;      ///< response headers (initial metadata), when any arrived
   Headers trailers;     ///< trailing metadata
+  /// The endpoint that answered, when the Channel is over an EndpointGroup
+  /// (empty otherwise, or when no endpoint answered).
+  std::string endpoint;
 };
 
 /// The request a call sends: POST <base_url><method>, content-type
@@ -118,7 +121,7 @@ class Channel {
                           const CallOptions& options = {}, std::function<void(const Status&)> on_done = {});
 
  private:
-  Result<Response> send(Request request);
+  Result<Response> send(Request request, std::string* endpoint = nullptr);
   void send_async(Request request, std::function<void(Result<Response>)> done);
 
   Client& client_;
