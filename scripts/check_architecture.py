@@ -31,6 +31,7 @@ MODULES = [
     ("src/h2/", "h2"),
     ("src/pool/", "pool"),
     ("src/client/", "client"),
+    ("src/endpoints/", "endpoints"),  # several endpoints of one service over the public Client
     ("src/", "core"),  # error, url, request: the public types' own code
     ("server/", "server"),
     ("proxy/", "proxy"),
@@ -58,6 +59,7 @@ ALLOWED = {
     "h2": {"api", "inflight", "conn", "net"},
     "pool": {"api", "inflight", "conn", "net", "retry"},
     "client": {"api", "inflight", "conn", "net", "retry", "pool", "h1", "h2"},
+    "endpoints": {"api", "retry"},
     "server": {"api"},
     "proxy": {"api"},
     "kube": {"api"},

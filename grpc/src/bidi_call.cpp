@@ -86,7 +86,7 @@ BidiCall Channel::bidi_streaming(std::string_view method, std::function<bool(std
   request.body_writer(state->writer);
   request.cancellation(state->response.cancellation());
   request.on_body([state](std::string_view chunk) { state->response.on_chunk(chunk); });
-  client_.send_async(std::move(request), [state](Result<Response> response) {
+  send_async(std::move(request), [state](Result<Response> response) {
     Status status = state->response.status(response);
     {
       std::lock_guard lock(state->mutex);

@@ -21,11 +21,29 @@ std::string without_trailing_slash(std::string url) {
 Channel::Channel(Client& client, std::string base_url)
     : client_(client), base_url_(without_trailing_slash(std::move(base_url))) {}
 
+Channel::Channel(EndpointGroup& group) : client_(group.client()), group_(&group) {}
+
+Result<Response> Channel::send(Request request, std::string* endpoint) {
+  if (!group_) return client_.send(std::move(request));
+  auto served = group_->send(std::move(request));
+  if (!served) return served.error();
+  if (endpoint) *endpoint = served->endpoint;
+  return std::move(served->response);
+}
+
+void Channel::send_async(Request request, std::function<void(Result<Response>)> done) {
+  if (!group_) return client_.send_async(std::move(request), std::move(done));
+  group_->send_async(std::move(request), [done = std::move(done)](Result<Served> served) {
+    if (!served) return done(served.error());
+    done(std::move(served->response));
+  });
+}
+
 UnaryResult Channel::unary(std::string_view method, std::string_view request_message, const CallOptions& options) {
   UnaryResult result;
   Request request = make_request(base_url_, method, request_message, options);
   if (options.cancellation) request.cancellation(*options.cancellation);
-  auto response = client_.send(std::move(request));
+  auto response = send(std::move(request), &result.endpoint);
   if (!response) {
     result.status = status_of(response.error());
     return result;
@@ -55,7 +73,7 @@ Status Channel::server_streaming(std::string_view method, std::string_view reque
   Request request = make_request(base_url_, method, request_message, options);
   request.cancellation(stream.cancellation());
   request.on_body([&stream](std::string_view chunk) { stream.on_chunk(chunk); });
-  return stream.status(client_.send(std::move(request)));
+  return stream.status(send(std::move(request)));
 }
 
 }  // namespace rebound::grpc

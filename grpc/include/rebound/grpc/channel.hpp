@@ -32,6 +32,7 @@
 #pragma once
 
 #include <rebound/client.hpp>
+#include <rebound/endpoint_group.hpp>
 #include <rebound/grpc/bidi_call.hpp>
 #include <rebound/grpc/status.hpp>
 
@@ -64,6 +65,9 @@ struct UnaryResult {
   std::string message;  ///< the one response message (empty unless status.ok())
   Headers headers;      ///< response headers (initial metadata), when any arrived
   Headers trailers;     ///< trailing metadata
+  /// The endpoint that answered, when the Channel is over an EndpointGroup
+  /// (empty otherwise, or when no endpoint answered).
+  std::string endpoint;
 };
 
 /// The request a call sends: POST <base_url><method>, content-type
@@ -87,6 +91,12 @@ class Channel {
   /// is ignored). The Client should speak HTTP/2 to it
   /// (HttpVersion::http2_prior_knowledge for http, ALPN for https).
   Channel(Client& client, std::string base_url);
+  /// Calls on the members of `group` (etcd's client URLs, say): each call
+  /// goes to a healthy member in turn, and one never sent (or refused
+  /// unprocessed) moves to another member at once; see endpoint_group.hpp.
+  /// A bidirectional call is one stream on one member. The group must
+  /// outlive the Channel. base_url() is then empty.
+  explicit Channel(EndpointGroup& group);
 
   const std::string& base_url() const noexcept { return base_url_; }
 
@@ -111,8 +121,12 @@ class Channel {
                           const CallOptions& options = {}, std::function<void(const Status&)> on_done = {});
 
  private:
+  Result<Response> send(Request request, std::string* endpoint = nullptr);
+  void send_async(Request request, std::function<void(Result<Response>)> done);
+
   Client& client_;
   std::string base_url_;
+  EndpointGroup* group_ = nullptr;
 };
 
 }  // namespace rebound::grpc
