@@ -2,8 +2,17 @@
 // LeaseRevoke, and one Txn that creates the key only if absent (else reads
 // it) - as gRPC unary calls over rebound::grpc, on one endpoint at a time:
 // a call that fails without the server's answer (a transport error,
-// UNAVAILABLE, a deadline) moves the next call to the next endpoint
-// (simple failover; balancing over members is #24's second part).
+// UNAVAILABLE, a deadline) moves the next call to the next endpoint.
+//
+// Why not rebound::EndpointGroup (round robin over healthy members): a
+// lock client wants one member at a time. A blackholed member does not
+// fail a call, it lets it run to its deadline, which the group cannot
+// pin on a member (a deadline is no verdict on an endpoint); under round
+// robin every third call would wait out its share of the renew round on
+// it until the connection's health check gave up - and etcd's 5 s
+// minimum PING interval makes that slower than a renew deadline. Sticking
+// to the member that answers, and moving on when one does not, costs one
+// call per failure.
 //
 // Method paths are etcd's service names, hard-coded; the messages are
 // rebound::etcd_proto's (private package rebound_etcd.v3).
