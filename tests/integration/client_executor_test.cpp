@@ -19,6 +19,7 @@
 
 #include <atomic>
 #include <future>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <vector>
@@ -252,4 +253,51 @@ TEST(ClientOnCallersExecutor, AnIoContextDestroyedUnrunAfterTheClientFreesItsSta
   EXPECT_EQ(sentinel.use_count(), 1) << "the Client's state outlived the io_context";
   EXPECT_LE(done.completed(), 1u);
   EXPECT_EQ(done.duplicates(), 0u);
+}
+
+// HTTP/2 connections read into one buffer per thread (net::Stream::
+// async_read_shared): on a pool of threads, connections whose handlers run
+// on any of them, and bodies larger than that buffer (each read fills it),
+// must still read every response whole and in order, over h2c and TLS.
+TEST(ClientOnCallersExecutor, OnAThreadPoolManyConnectionsReadEveryLargeBodyWhole) {
+  server::ServerOptions tls_options;
+  tls_options.tls = true;
+  auto plain = start_server();
+  auto tls = start_server(tls_options);
+  asio::thread_pool pool(4);
+  {
+    Options o = trusting(*tls);
+    o.http_version = HttpVersion::http2_prior_knowledge;  // h2c for http://; ALPN h2 for https://
+    o.io_threads = 3;
+    o.max_streams_per_connection = 2;  // several connections per origin
+    o.max_conns_per_origin = 6;
+    Client c(pool.get_executor(), o);
+    constexpr int requests = 120;
+    Completions done(requests);
+    std::atomic<int> whole{0};
+    std::string first_bad;
+    std::mutex bad_mutex;
+    for (int i = 0; i < requests; ++i) {
+      const std::size_t size = 1000 + static_cast<std::size_t>(i) * 1700;  // up to ~200 KiB: several reads each
+      const std::string base = i % 2 ? tls->url() : plain->url();
+      c.send_async(Request::get(base + "/bytes/" + std::to_string(size)),
+                   [&, size, i, cb = done.callback(static_cast<std::size_t>(i))](Result<Response> r) mutable {
+                     bool ok = r && r->body().size() == size;
+                     for (std::size_t k = 0; ok && k < size; ++k) ok = r->body()[k] == static_cast<char>('a' + k % 26);
+                     if (ok) ++whole;
+                     else {
+                       std::lock_guard lock(bad_mutex);
+                       if (first_bad.empty())
+                         first_bad = r ? "request " + std::to_string(i) + ": body of " + std::to_string(r->body().size()) +
+                                             " bytes is not the pattern of " + std::to_string(size)
+                                       : r.error().message();
+                     }
+                     cb(std::move(r));
+                   });
+    }
+    ASSERT_TRUE(done.wait(60s)) << done.completed() << " of " << requests << " completed";
+    EXPECT_EQ(whole.load(), requests) << first_bad;
+    EXPECT_EQ(done.duplicates(), 0u);
+  }
+  pool.join();
 }
