@@ -42,7 +42,7 @@ struct Client::Impl {
     Shard::ReleaseOrigin release;
     if (options.io_threads > 1)
       release = [this](const std::string& origin, std::uint64_t started) { return release_origin(origin, started); };
-    if (caller_executor) life = std::make_shared<std::unique_ptr<Impl>>();
+    if (caller_executor) life = std::make_shared<client::ShardExecutor::Life>();
     for (unsigned i = 0; i < options.io_threads; ++i) {
       std::optional<client::ShardExecutor> on;
       if (caller_executor) on.emplace(asio::make_strand(*caller_executor), life);
@@ -132,7 +132,7 @@ struct Client::Impl {
   /// count (ShardExecutor). The Client holds `life` until ~Client puts this
   /// Impl inside it; the last handler that holds it then frees the Impl.
   std::optional<asio::any_io_executor> caller_executor;
-  std::shared_ptr<std::unique_ptr<Impl>> life;
+  std::shared_ptr<client::ShardExecutor::Life> life;
   // Last: destroyed first, so no shard thread can ask release_origin() about a freed map.
   std::vector<std::unique_ptr<Shard>> shards;
 };
@@ -188,7 +188,7 @@ Client::~Client() {
     // after we return. The Impl goes into its own work count, and the last
     // of those handlers frees it (at once when none is pending).
     auto life = std::move(impl_->life);
-    *life = std::move(impl_);
+    life->owner = std::shared_ptr<Impl>(std::move(impl_));
     return;
   }
   if (impl_->on_own_thread()) {
