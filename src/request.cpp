@@ -129,6 +129,7 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::ping_acked: return "ping_acked";
     case EventKind::connection_closed: return "connection_closed";
     case EventKind::tls_reloaded: return "tls_reloaded";
+    case EventKind::redirect: return "redirect";
   }
   return "unknown";
 }

@@ -9,6 +9,7 @@
 #include <rebound/body_writer.hpp>
 #include <rebound/export.hpp>
 #include <rebound/headers.hpp>
+#include <rebound/redirects.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -181,6 +182,17 @@ class REBOUND_API Request {
   Request& on_body(BodySink sink) { body_sink_ = std::move(sink); return *this; }
   const BodySink& body_sink() const noexcept { return body_sink_; }
 
+  /// Redirects for this request (see <rebound/redirects.hpp>). Unset:
+  /// Options::redirects.
+  Request& redirects(RedirectPolicy p) { redirects_ = p; return *this; }
+  const std::optional<RedirectPolicy>& redirects() const noexcept { return redirects_; }
+
+  /// Asks for a compressed response (Accept-Encoding: gzip, br, zstd) and
+  /// decodes it while it streams (see Options::decompress). Unset:
+  /// Options::decompress.
+  Request& decompress(bool on) { decompress_ = on; return *this; }
+  const std::optional<bool>& decompress() const noexcept { return decompress_; }
+
   Request& cancellation(Cancellation c) { cancellation_ = std::move(c); return *this; }
   const std::optional<Cancellation>& cancellation() const noexcept { return cancellation_; }
 
@@ -194,6 +206,8 @@ class REBOUND_API Request {
   RetryPolicy retry_policy_ = RetryPolicy::automatic;
   std::optional<bool> wait_for_ready_;
   std::optional<Cancellation> cancellation_;
+  std::optional<RedirectPolicy> redirects_;
+  std::optional<bool> decompress_;
   BodySink body_sink_;
   BodySource body_source_;
   std::optional<std::uint64_t> body_source_length_;
