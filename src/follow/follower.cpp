@@ -129,6 +129,7 @@ void State::launch_hop(Request&& request) {
   method = request.method();
   visited.push_back(method + " " + url);
   if (policy.enabled()) current = request;
+  if (hops > 0 && request.body_rewind()) request.body_rewind()();  // a 307/308 resends it from its start
   if (own_sink) request.on_body([self = shared_from_this()](std::string_view chunk) { self->sink(chunk); });
   auto emit = std::make_shared<std::function<void(const Event&)>>();
   inflight::Completion done(std::in_place_index<0>, [self = shared_from_this(), emit](Result<Response> r) {
@@ -167,14 +168,17 @@ std::optional<Error> State::finalize(Response& r) {
 void State::on_done(Result<Response>&& result, const std::function<void(const Event&)>& emit) {
   if (!result) {
     // Our own stop went through the sink boundary as callback_threw.
-    if (failure && result.error() == errc::callback_threw) result = fail_with(*failure, &result.error());
+    if (failure && result.error() == errc::callback_threw) {
+      const Error from = result.error();
+      result = fail_with(*failure, &from);
+    }
     deliver(std::move(result));
     return;
   }
   Response& r = *result;
   if (policy.enabled() && is_redirect(r.status()) && !reached_caller && current) {
     auto here = parse_url(url);
-    const bool streamed = current->body_source() || current->body_writer();
+    const bool streamed = (current->body_source() && !current->body_rewind()) || current->body_writer();
     RedirectInput in{*current, *here, r.status(), r.headers().get("location"), policy, hops, visited, !streamed};
     RedirectVerdict v = decide_redirect(in);
     switch (v.kind) {

@@ -136,11 +136,7 @@ class H2Connection final : public conn::Connection,
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (StreamState* st = find(frame->hd.stream_id); st && st->response_started && !st->headers_complete) {
-          st->headers_complete = true;
-          if (st->ex && st->ex->head_observed())
-            st->ex->note_response_head(st->response.status(), st->response.headers().value_or("content-encoding", ""));
-        }
+        if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->end_headers();
         health_.on_headers_or_data();
         break;
       case NGHTTP2_DATA: health_.on_headers_or_data(); break;

@@ -93,6 +93,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     carrier_ = carrier;
     response_started_ = false;
     held_body_.reset();  // a held answer that was retried is nobody's
+    if (body_read_ && request_.body_rewind()) {
+      request_.body_rewind()();  // a replayable source starts over
+      body_read_ = false;
+    }
   }
   /// The attempt just begun is not counted against max_attempts (a fast
   /// redial after a refused dial: retry::fast_redial_window).
