@@ -36,6 +36,7 @@ struct State : std::enable_shared_from_this<State> {
 
   std::mutex cancel_mutex;
   std::function<void()> cancel_hop;  // guarded by cancel_mutex
+  std::function<void(const Event&)> emit_hop;  // guarded by cancel_mutex: the running hop's shard
   bool cancelled = false;            // guarded by cancel_mutex
 
   // The running hop's answer (reset by on_head at each attempt's head).
@@ -131,15 +132,20 @@ void State::launch_hop(Request&& request) {
   if (policy.enabled()) current = request;
   if (hops > 0 && request.body_rewind()) request.body_rewind()();  // a 307/308 resends it from its start
   if (own_sink) request.on_body([self = shared_from_this()](std::string_view chunk) { self->sink(chunk); });
-  auto emit = std::make_shared<std::function<void(const Event&)>>();
-  inflight::Completion done(std::in_place_index<0>, [self = shared_from_this(), emit](Result<Response> r) {
-    self->on_done(std::move(r), *emit);
+  inflight::Completion done(std::in_place_index<0>, [self = shared_from_this()](Result<Response> r) {
+    std::function<void(const Event&)> emit;
+    {
+      std::lock_guard lock(self->cancel_mutex);
+      emit = std::move(self->emit_hop);
+      self->cancel_hop = nullptr;
+    }
+    self->on_done(std::move(r), emit);
   });
   Hop hop = launch(std::move(request), std::move(done), deadline,
                    [self = shared_from_this()](int s, std::string_view ce) { self->on_head(s, ce); }, cancellable);
-  *emit = std::move(hop.emit);
-  if (!hop.cancel) return;
   std::unique_lock lock(cancel_mutex);
+  emit_hop = std::move(hop.emit);
+  if (!hop.cancel) return;
   cancel_hop = hop.cancel;
   if (cancelled) {
     lock.unlock();
