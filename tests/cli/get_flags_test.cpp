@@ -77,7 +77,11 @@ class GetFlags : public ::testing::Test {
     std::lock_guard lock(mutex);
     return stored;
   }
-  const std::string text = std::string(100'000, 'z') + "end";
+  const std::string text = [] {
+    std::string t(100'000, 'z');
+    t += "end";
+    return t;
+  }();
   std::unique_ptr<server::Server> s;
   std::mutex mutex;
   std::vector<server::ServerRequest> stored;

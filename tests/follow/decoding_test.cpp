@@ -57,7 +57,7 @@ std::string gzip_of_zeros(std::size_t zeros) {
   return out;
 }
 
-server::ServerResponse encoded(std::string coding, std::string body) {
+server::ServerResponse encoded_response(std::string coding, std::string body) {
   server::ServerResponse r;
   r.headers.emplace_back("content-encoding", std::move(coding));
   r.headers.emplace_back("content-type", "text/plain");
@@ -72,13 +72,13 @@ class Decoding : public ::testing::TestWithParam<HttpVersion> {
     s->route("/zstd", [this](const server::ServerRequest& r) {
       std::lock_guard lock(mutex);
       accept_encoding = r.header("accept-encoding");
-      return encoded("zstd", zstd_of(sample));
+      return encoded_response("zstd", zstd_of(sample));
     });
-    s->route("/bomb", [this](const server::ServerRequest&) { return encoded("gzip", bomb); });
-    s->route("/corrupt", [](const server::ServerRequest&) { return encoded("gzip", "\x1f\x8b\x08 this is not gzip"); });
+    s->route("/bomb", [this](const server::ServerRequest&) { return encoded_response("gzip", bomb); });
+    s->route("/corrupt", [](const server::ServerRequest&) { return encoded_response("gzip", "\x1f\x8b\x08 this is not gzip"); });
     s->route("/truncated", [this](const server::ServerRequest&) {
       auto z = zstd_of(sample);
-      return encoded("zstd", z.substr(0, z.size() / 2));
+      return encoded_response("zstd", z.substr(0, z.size() / 2));
     });
   }
   Options decoding(Options o = {}) {
