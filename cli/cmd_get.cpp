@@ -5,6 +5,10 @@
 
 #include <boost/asio/ip/address.hpp>
 
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <mutex>
 #include <optional>
@@ -23,8 +27,85 @@ struct GetFlags {
   std::uint64_t max_filesize = 0;  // 0: no cap beyond the library's default
   std::optional<std::string> proxy;  // -x: overrides the environment; "" means none (as curl)
   std::vector<std::string> resolve;  // --resolve host:port:addr[,addr...]
+  std::string output;                // -o FILE
+  bool location = false;             // -L
+  int max_redirs = 50;               // curl's default
+  bool compressed = false;
+  std::string write_out;             // -w FORMAT
+  std::string user;                  // -u user:pass
+  std::string upload_file;           // -T FILE
+  std::optional<int> retry;          // --retry N
   ClientFlags client;
 };
+
+// RFC 4648 base64, for -u.
+std::string base64(std::string_view in) {
+  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += 3) {
+    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
+    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? alphabet[(v >> (18 - 6 * k)) & 63] : '=';
+  }
+  return out;
+}
+
+// What -w may name, gathered while the request runs.
+struct WriteOutFacts {
+  std::atomic<int> connects{0};
+  std::mutex mutex;
+  std::string remote_ip;  // guarded by mutex: the last connection's address
+};
+
+// The address in a dial_done event's detail ("... to 127.0.0.1:8080", or
+// "at" through a proxy), without its port.
+std::string remote_ip_of(const std::string& detail) {
+  for (const char* marker : {" to ", " at "}) {
+    const auto at = detail.rfind(marker);
+    if (at == std::string::npos) continue;
+    std::string addr = detail.substr(at + 4);
+    addr = addr.substr(0, addr.find(' '));
+    if (!addr.empty() && addr.front() == '[') return addr.substr(1, addr.find(']') - 1);
+    return addr.substr(0, addr.rfind(':'));
+  }
+  return "";
+}
+
+// curl's -w: %{http_code} %{time_total} %{num_connects} %{remote_ip}
+// %{url_effective}, and \n \t \r escapes; an unknown variable stays as written.
+std::string expand_write_out(const std::string& format, const Result<Response>& res, double seconds,
+                             WriteOutFacts& facts, const std::string& url) {
+  std::string out;
+  for (std::size_t i = 0; i < format.size(); ++i) {
+    if (format[i] == '\\' && i + 1 < format.size()) {
+      const char c = format[++i];
+      out += c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
+      continue;
+    }
+    const auto end = format.find('}', i);
+    if (format.compare(i, 2, "%{") != 0 || end == std::string::npos) {
+      out += format[i];
+      continue;
+    }
+    const std::string name = format.substr(i + 2, end - i - 2);
+    if (name == "http_code") out += res ? std::to_string(res->status()) : "000";
+    else if (name == "time_total") {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.6f", seconds);
+      out += buf;
+    } else if (name == "num_connects") out += std::to_string(facts.connects.load());
+    else if (name == "remote_ip") {
+      std::lock_guard lock(facts.mutex);
+      out += facts.remote_ip;
+    } else if (name == "url_effective") out += res && !res->url().empty() ? res->url() : url;
+    else {
+      out += format.substr(i, end - i + 1);
+    }
+    i = end;
+  }
+  return out;
+}
 
 // curl's form: HOST:PORT:ADDR[,ADDR...], an IPv6 address in brackets.
 ResolveOverride parse_resolve(const std::string& flag) {
@@ -73,14 +154,43 @@ void print_event(const Event& e) {
 int run(const GetFlags& f) {
   ClientSetup setup = f.client.setup();
   Options options = std::move(setup.options);
-  if (f.verbose) options.on_event = print_event;
-  Request request(f.method.empty() ? (f.data.empty() ? "GET" : "POST") : f.method, setup.url(f.url));
+  auto facts = std::make_shared<WriteOutFacts>();
+  options.on_event = [facts, verbose = f.verbose](const Event& e) {
+    if (e.kind == EventKind::dial_done) {
+      ++facts->connects;
+      std::lock_guard lock(facts->mutex);
+      facts->remote_ip = remote_ip_of(e.detail);
+    }
+    if (verbose) print_event(e);
+  };
+  const std::string default_method = !f.upload_file.empty() ? "PUT" : f.data.empty() ? "GET" : "POST";
+  Request request(f.method.empty() ? default_method : f.method, setup.url(f.url));
   add_header_flags(request, f.headers);
-  if (!f.data.empty()) {
-    request.body(f.data);
+  // Files are streamed, and replayable: a retry or a 307 sends the same bytes.
+  const auto from_file = [](const std::string& path) {
+    if (!std::filesystem::is_regular_file(path))
+      throw CLI::ValidationError("upload", "\"" + path + "\" is not a readable file");
+    return path;
+  };
+  if (!f.upload_file.empty()) {
+    request.body_file(from_file(f.upload_file));
+  } else if (!f.data.empty()) {
+    if (f.data.front() == '@') request.body_file(from_file(f.data.substr(1)));
+    else request.body(f.data);
     if (!request.headers().contains("content-type"))
       request.header("content-type", "application/x-www-form-urlencoded");
   }
+  if (!f.user.empty() && !request.headers().contains("authorization"))
+    request.header("authorization", "Basic " + base64(f.user.find(':') == std::string::npos ? f.user + ":" : f.user));
+  if (f.location) options.redirects = RedirectPolicy::follow(f.max_redirs);
+  if (f.compressed) options.decompress = true;
+  if (f.retry) options.max_attempts = *f.retry + 1;
+  std::ofstream file;
+  if (!f.output.empty()) {
+    file.open(f.output, std::ios::binary | std::ios::trunc);
+    if (!file) throw CLI::ValidationError("-o", "cannot write \"" + f.output + "\"");
+  }
+  std::ostream& body_out = f.output.empty() ? std::cout : file;
   // The body goes to stdout as it arrives, unless -i must print the headers
   // first (they come with the complete response): then it is held, bounded.
   const bool stream = !f.include;
@@ -95,7 +205,7 @@ int run(const GetFlags& f) {
   auto over_limit = std::make_shared<bool>(false);
   if (stream) {
     const std::uint64_t cap = options.max_response_body;
-    request.cancellation(cancel).on_body([cancel, cap, streamed, over_limit](std::string_view chunk) mutable {
+    request.cancellation(cancel).on_body([cancel, cap, streamed, over_limit, &body_out](std::string_view chunk) mutable {
       if (*over_limit) return;
       if (*streamed + chunk.size() > cap) {  // an endless body ends here, not in memory
         *over_limit = true;
@@ -103,12 +213,24 @@ int run(const GetFlags& f) {
         return;
       }
       *streamed += chunk.size();
-      std::cout.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      body_out.write(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     });
   }
+  const std::string url = request.url();
+  const auto started = std::chrono::steady_clock::now();
   Client client(std::move(options));
   auto res = client.send(std::move(request));
-  std::cout.flush();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  body_out.flush();
+  // -w comes last, after the body, on every way out below.
+  struct AtExit {
+    std::function<void()> f;
+    ~AtExit() { f(); }
+  } write_out{[&] {
+    if (f.write_out.empty()) return;
+    std::cout << expand_write_out(f.write_out, res, seconds, *facts, url);
+    std::cout.flush();
+  }};
   if (*over_limit) {
     // Named as the library names the class (exit 63), so stderr says the
     // same thing whichever side noticed the limit first.
@@ -127,11 +249,12 @@ int run(const GetFlags& f) {
     for (const auto& [n, v] : res->headers()) std::cerr << "< " << n << ": " << v << "\n";
   }
   if (f.include) {
-    std::cout << to_string(res->protocol()) << " " << res->status() << "\r\n";
-    for (const auto& [n, v] : res->headers()) std::cout << n << ": " << v << "\r\n";
-    std::cout << "\r\n";
+    body_out << to_string(res->protocol()) << " " << res->status() << "\r\n";
+    for (const auto& [n, v] : res->headers()) body_out << n << ": " << v << "\r\n";
+    body_out << "\r\n";
   }
-  if (!stream) std::cout.write(res->body().data(), static_cast<std::streamsize>(res->body().size()));
+  if (!stream) body_out.write(res->body().data(), static_cast<std::streamsize>(res->body().size()));
+  body_out.flush();
   std::cout.flush();
   if (f.fail && res->status() >= 400) {
     std::cerr << "rebound get: the server answered " << res->status() << "\n";
@@ -149,7 +272,19 @@ void add_get(CLI::App& root) {
       ->required();
   app->add_option("-X,--request", flags->method, "Method (default GET, or POST with -d)");
   app->add_option("-H,--header", flags->headers, "Extra header \"Name: value\" (repeatable)");
-  app->add_option("-d,--data", flags->data, "Request body (makes the default method POST)");
+  app->add_option("-d,--data", flags->data,
+                  "Request body, or @FILE to stream a file's bytes as they are (makes the default method POST)");
+  app->add_option("-T,--upload-file", flags->upload_file,
+                  "Upload FILE, streamed in constant memory and resent whole on a retry (default method PUT)");
+  app->add_option("-o,--output", flags->output, "Write the body to FILE instead of stdout");
+  app->add_flag("-L,--location", flags->location, "Follow redirects (Authorization and cookies not sent to another origin)");
+  app->add_option("--max-redirs", flags->max_redirs, "With -L: at most this many redirects, one more is an error (default 50; 0: none followed)");
+  app->add_flag("--compressed", flags->compressed, "Ask for gzip, br or zstd and decode the answer as it streams");
+  app->add_option("-w,--write-out", flags->write_out,
+                  "Print after the transfer: %{http_code} %{time_total} %{num_connects} %{remote_ip} %{url_effective}");
+  app->add_option("-u,--user", flags->user, "USER:PASSWORD for basic authentication");
+  app->add_option("--retry", flags->retry,
+                  "At most N retries (max attempts N+1) under rebound's retry table (default: the library's 3)");
   app->add_flag("-v,--verbose", flags->verbose, "Narrate connections and the exchange on stderr");
   app->add_flag("-i,--include", flags->include, "Print the status line and headers before the body");
   app->add_flag("-f,--fail", flags->fail, "Exit 22 when the status is 400 or above");

@@ -30,6 +30,7 @@ MODULES = [
     ("src/h1/", "h1"),
     ("src/h2/", "h2"),
     ("src/pool/", "pool"),
+    ("src/follow/", "follow"),
     ("src/client/", "client"),
     ("src/endpoints/", "endpoints"),  # several endpoints of one service over the public Client
     ("src/", "core"),  # error, url, request: the public types' own code
@@ -58,7 +59,8 @@ ALLOWED = {
     "h1": {"api", "inflight", "conn", "net"},
     "h2": {"api", "inflight", "conn", "net"},
     "pool": {"api", "inflight", "conn", "net", "retry"},
-    "client": {"api", "inflight", "conn", "net", "retry", "pool", "h1", "h2"},
+    "follow": {"api", "inflight"},
+    "client": {"api", "inflight", "conn", "net", "retry", "pool", "h1", "h2", "follow"},
     "endpoints": {"api", "retry"},
     "server": {"api"},
     "proxy": {"api"},
@@ -84,6 +86,7 @@ QUOTE_ROOTS = {
     "h1": ["src"],
     "h2": ["src"],
     "pool": ["src"],
+    "follow": ["src"],
     "client": ["src"],
     "server": ["server/src", "server/include"],
     "proxy": ["proxy/src", "proxy/include"],

@@ -19,6 +19,8 @@ packages=(
   tinyproxy microsocks  # tests/net proxy tests: a real HTTP proxy (CONNECT, basic auth) and SOCKS5 server
   etcd-server  # tests/etcd: a real 3-member cluster for the etcd lock backend and the gRPC client
   protobuf-compiler libprotobuf-dev  # etcd_proto/: etcd's messages, generated for the lite runtime
+  zlib1g-dev libbrotli-dev libzstd-dev  # Content-Encoding gzip, br and zstd, decoded while streaming
+  libnginx-mod-http-brotli-filter  # tests/integration: nginx serving br beside gzip
   "$@"
 )
 # kubectl, for tests/kube (kubeconfig files written by kubectl),

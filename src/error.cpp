@@ -67,6 +67,9 @@ std::string ErrorCategory::message(int ev) const {
     case errc::proxy_auth_required: return "the proxy requires authentication (or refused the credentials)";
     case errc::proxy_tunnel_refused: return "the proxy refused to open a tunnel to the origin";
     case errc::http2_required: return "the request needs HTTP/2 and the connection speaks HTTP/1.1";
+    case errc::too_many_redirects: return "too many redirects";
+    case errc::redirect_loop: return "redirect loop";
+    case errc::content_decoding_failed: return "the response body's content encoding did not decode";
   }
   return "unknown rebound error " + std::to_string(ev);
 }
@@ -200,6 +203,9 @@ const char* to_string(errc e) noexcept {
     REBOUND_ERRC_NAME(proxy_auth_required)
     REBOUND_ERRC_NAME(proxy_tunnel_refused)
     REBOUND_ERRC_NAME(http2_required)
+    REBOUND_ERRC_NAME(too_many_redirects)
+    REBOUND_ERRC_NAME(redirect_loop)
+    REBOUND_ERRC_NAME(content_decoding_failed)
 #undef REBOUND_ERRC_NAME
   }
   return "unknown";

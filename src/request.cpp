@@ -5,6 +5,11 @@
 #include <rebound/response.hpp>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <stdexcept>
 #include <map>
 #include <utility>
 #include <mutex>
@@ -129,8 +134,50 @@ const char* to_string(EventKind k) noexcept {
     case EventKind::ping_acked: return "ping_acked";
     case EventKind::connection_closed: return "connection_closed";
     case EventKind::tls_reloaded: return "tls_reloaded";
+    case EventKind::redirect: return "redirect";
   }
   return "unknown";
+}
+
+Request& Request::body_replayable_source(BodySourceFactory factory, std::uint64_t content_length) {
+  // One source at a time, made on first use and dropped by a rewind.
+  struct Replay {
+    BodySourceFactory factory;
+    BodySource current;
+  };
+  auto replay = std::make_shared<Replay>(Replay{std::move(factory), nullptr});
+  body_source(
+      [replay]() -> std::string {
+        if (!replay->current) replay->current = replay->factory();
+        return replay->current();
+      },
+      content_length);
+  body_rewind_ = [replay] { replay->current = nullptr; };
+  return *this;
+}
+
+Request& Request::body_file(const std::string& path) {
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) {
+    const std::string why = "cannot upload " + path + ": " + ec.message();
+    return body_source([why]() -> std::string { throw std::runtime_error(why); });
+  }
+  return body_replayable_source(
+      [path] {
+        std::shared_ptr<std::FILE> file(std::fopen(path.c_str(), "rb"), [](std::FILE* f) {
+          if (f) std::fclose(f);
+        });
+        if (!file) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+        return BodySource([file, path]() -> std::string {
+          std::string chunk(64 * 1024, '\0');
+          const std::size_t n = std::fread(chunk.data(), 1, chunk.size(), file.get());
+          if (n == 0 && std::ferror(file.get())) throw std::runtime_error("cannot read " + path);
+          chunk.resize(n);
+          return chunk;
+        });
+      },
+      size);
 }
 
 }  // namespace rebound

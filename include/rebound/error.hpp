@@ -77,6 +77,10 @@ enum class errc : int {
                              ///< status or the SOCKS5 reply is in the message
   http2_required,            ///< the request needs HTTP/2 (a Request::body_writer body) and the
                              ///< origin's connection speaks HTTP/1.1; not sent, not retried
+  too_many_redirects,        ///< more redirects than the RedirectPolicy's max_redirects
+  redirect_loop,             ///< a redirect led back to a method and URL this request already visited
+  content_decoding_failed,   ///< the response's Content-Encoding (gzip, br, zstd) did not decode:
+                             ///< corrupt or truncated; the message says which encoding and why
 };
 
 /// Broad classes of failure. Codes of other categories that reach callers

@@ -32,6 +32,8 @@ enum class EventKind : std::uint8_t {
   ping_acked,         ///< a health-check PING was acknowledged
   connection_closed,  ///< a connection left the pool; `error`/`detail` say why
   tls_reloaded,       ///< the TLS files changed: loaded for new connections, or (`error` set) unusable and ignored
+  redirect,           ///< a 3xx was followed (`detail`: "301 GET http://a/x -> GET http://b/y"), or
+                      ///< declined and returned as the response (`detail` says why)
 };
 REBOUND_API const char* to_string(EventKind k) noexcept;
 

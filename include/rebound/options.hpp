@@ -7,6 +7,7 @@
 
 #include <rebound/credentials.hpp>
 #include <rebound/events.hpp>
+#include <rebound/redirects.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -168,7 +169,22 @@ struct Options {
   /// response header (0: no separate limit). An idempotent request that
   /// times out is retried; otherwise it fails with response_header_timeout.
   std::chrono::milliseconds response_header_timeout = 0ms;
+  /// Largest response body kept or streamed, in bytes. With decompression
+  /// it counts decoded bytes: a small compressed body that decodes to more
+  /// (a decompression bomb) fails with response_too_large as soon as the
+  /// decoded bytes pass it, without holding them.
   std::uint64_t max_response_body = 1ull << 30;
+  /// Redirects (see <rebound/redirects.hpp>): not followed by default.
+  RedirectPolicy redirects;
+  /// Send `Accept-Encoding: gzip, br, zstd` and decode the answer while it
+  /// streams, to Response::body() or the body sink (off by default). A
+  /// decoded response loses its Content-Encoding and Content-Length fields
+  /// (they described the encoded bytes). A request that sets its own
+  /// Accept-Encoding gets the bytes as sent, undecoded. A corrupt or
+  /// truncated encoding fails with errc::content_decoding_failed (reached:
+  /// response_started, not retried); an encoding rebound does not know is
+  /// passed through undecoded, its Content-Encoding kept.
+  bool decompress = false;
   /// Default for Request::wait_for_ready.
   bool wait_for_ready = false;
 

@@ -8,6 +8,7 @@
 #include <rebound/headers.hpp>
 #include <rebound/line_splitter.hpp>
 #include <rebound/options.hpp>
+#include <rebound/redirects.hpp>
 #include <rebound/request.hpp>
 #include <rebound/response.hpp>
 #include <rebound/url.hpp>

@@ -9,6 +9,7 @@
 #include <rebound/body_writer.hpp>
 #include <rebound/export.hpp>
 #include <rebound/headers.hpp>
+#include <rebound/redirects.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -120,11 +121,32 @@ class REBOUND_API Request {
   Request& body_source(BodySource source, std::optional<std::uint64_t> content_length = std::nullopt) {
     body_.clear();
     body_writer_.reset();
+    body_rewind_ = nullptr;
     body_source_ = std::move(source);
     body_source_length_ = content_length;
     return *this;
   }
   const BodySource& body_source() const noexcept { return body_source_; }
+
+  /// Makes a fresh BodySource that produces the body from its start.
+  using BodySourceFactory = std::function<BodySource()>;
+  /// Streams a body that can be produced again: `factory` is called for
+  /// the first attempt and again for each retry (or a 307/308 redirect),
+  /// so such a request stays retryable under the retry table as a body in
+  /// memory does, while only one chunk at a time is held. Each source must
+  /// produce exactly `content_length` bytes, the same ones every time.
+  /// `factory` and its sources run on an I/O thread; what they throw fails
+  /// the request with errc::callback_threw. Replaces the other bodies.
+  Request& body_replayable_source(BodySourceFactory factory, std::uint64_t content_length);
+  /// Uploads the file at `path` in 64 KiB chunks, in constant memory, with
+  /// a Content-Length of its size now (a replayable source: a retry sends
+  /// the same bytes again). A file that cannot be opened or read, or whose
+  /// size changed, fails the request when it is sent (errc::callback_threw
+  /// naming the file, or invalid_request for a size mismatch).
+  Request& body_file(const std::string& path);
+  /// Starts a replayable source over (empty for any other body). For the
+  /// engine: called before each attempt that may read the body again.
+  const std::function<void()>& body_rewind() const noexcept { return body_rewind_; }
   const std::optional<std::uint64_t>& body_source_length() const noexcept { return body_source_length_; }
 
   /// Sends the body the caller writes to `writer` while the request runs
@@ -135,6 +157,7 @@ class REBOUND_API Request {
     body_.clear();
     body_source_ = nullptr;
     body_source_length_.reset();
+    body_rewind_ = nullptr;
     body_writer_ = std::move(writer);
     return *this;
   }
@@ -181,6 +204,17 @@ class REBOUND_API Request {
   Request& on_body(BodySink sink) { body_sink_ = std::move(sink); return *this; }
   const BodySink& body_sink() const noexcept { return body_sink_; }
 
+  /// Redirects for this request (see <rebound/redirects.hpp>). Unset:
+  /// Options::redirects.
+  Request& redirects(RedirectPolicy p) { redirects_ = p; return *this; }
+  const std::optional<RedirectPolicy>& redirects() const noexcept { return redirects_; }
+
+  /// Asks for a compressed response (Accept-Encoding: gzip, br, zstd) and
+  /// decodes it while it streams (see Options::decompress). Unset:
+  /// Options::decompress.
+  Request& decompress(bool on) { decompress_ = on; return *this; }
+  const std::optional<bool>& decompress() const noexcept { return decompress_; }
+
   Request& cancellation(Cancellation c) { cancellation_ = std::move(c); return *this; }
   const std::optional<Cancellation>& cancellation() const noexcept { return cancellation_; }
 
@@ -194,9 +228,12 @@ class REBOUND_API Request {
   RetryPolicy retry_policy_ = RetryPolicy::automatic;
   std::optional<bool> wait_for_ready_;
   std::optional<Cancellation> cancellation_;
+  std::optional<RedirectPolicy> redirects_;
+  std::optional<bool> decompress_;
   BodySink body_sink_;
   BodySource body_source_;
   std::optional<std::uint64_t> body_source_length_;
+  std::function<void()> body_rewind_;  // only for a replayable source
   std::optional<BodyWriter> body_writer_;
 };
 

@@ -31,6 +31,13 @@ class Response {
   bool reused_connection() const noexcept { return reused_; }
   /// Attempts made, the successful one included (1 when not retried).
   int attempts() const noexcept { return attempts_; }
+  /// The URL this response came from: the last hop's when redirects were
+  /// followed. Set when the request ran under a redirect policy or with
+  /// decompression (see redirects.hpp); empty otherwise (then it is the
+  /// request's own URL).
+  const std::string& url() const noexcept { return url_; }
+  /// Redirects followed to reach this response (0 when none).
+  int redirects() const noexcept { return redirects_; }
 
   // Setters, for the transports and for tests.
   Response& status(int s) { status_ = s; return *this; }
@@ -41,6 +48,8 @@ class Response {
   Response& protocol(Protocol p) { protocol_ = p; return *this; }
   Response& connection(std::uint64_t id, bool reused) { connection_id_ = id; reused_ = reused; return *this; }
   Response& attempts(int n) { attempts_ = n; return *this; }
+  Response& url(std::string u) { url_ = std::move(u); return *this; }
+  Response& redirects(int n) { redirects_ = n; return *this; }
 
  private:
   int status_ = 0;
@@ -52,6 +61,8 @@ class Response {
   std::uint64_t connection_id_ = 0;
   bool reused_ = false;
   int attempts_ = 0;
+  std::string url_;
+  int redirects_ = 0;
 };
 
 }  // namespace rebound

@@ -50,6 +50,9 @@ bool expected_kind(const error_code& ec) {
     case errc::proxy_auth_required:
     case errc::proxy_tunnel_refused:
     case errc::http2_required:  // the soak writes no streaming bodies
+    case errc::too_many_redirects:  // the soak follows no redirects and decodes nothing
+    case errc::redirect_loop:
+    case errc::content_decoding_failed:
     case errc::client_certificate_rejected: return false;
   }
   return false;

@@ -6,6 +6,7 @@
 #include "inflight/caller_code.hpp"
 #include "inflight/recycling_allocator.hpp"
 #include "client/shard.hpp"
+#include "follow/follower.hpp"
 #include "inflight/body_writer_state.hpp"
 #include "net/dialer.hpp"
 
@@ -98,6 +99,12 @@ struct Client::Impl {
   /// Validates `request` and runs it; `completion` is invoked exactly once.
   /// `slot` (may be unconnected) cancels it.
   void launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot);
+  /// One hop of it on the engine (see follow::LaunchHop): until `deadline`,
+  /// `observer` (may be empty) on its exchange; a canceller when
+  /// `cancellable` (or the request carries a Cancellation) and the slot is
+  /// connected.
+  follow::Hop launch_hop(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot,
+                         Clock::time_point deadline, inflight::Exchange::HeadObserver observer, bool cancellable);
 
   bool on_own_thread() const {
     for (const auto& s : shards)
@@ -242,7 +249,22 @@ void Client::send_async(Request request, std::function<void(Result<Response>)> d
 }
 
 void Client::Impl::launch(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot) {
-  const auto timeout = request.timeout().value_or(options.request_timeout);
+  const auto deadline = Clock::now() + request.timeout().value_or(options.request_timeout);
+  if (!follow::needs_follower(request, options)) {
+    launch_hop(std::move(request), std::move(completion), slot, deadline, {}, false);
+    return;
+  }
+  // Redirects or decoding: a layer above the engine runs the hops.
+  follow::start(std::move(request), std::move(completion), slot, deadline, options,
+                [this](Request&& r, inflight::Completion&& done, Clock::time_point until,
+                       inflight::Exchange::HeadObserver observer, bool cancellable) {
+                  return launch_hop(std::move(r), std::move(done), {}, until, std::move(observer), cancellable);
+                });
+}
+
+follow::Hop Client::Impl::launch_hop(Request&& request, inflight::Completion&& completion, asio::cancellation_slot slot,
+                                     Clock::time_point deadline, inflight::Exchange::HeadObserver observer,
+                                     bool cancellable) {
   const bool wait_for_ready = request.wait_for_ready().value_or(options.wait_for_ready);
   // A writer feeds one request: a second would interleave its bytes.
   const auto& writer = request.body_writer();
@@ -253,15 +275,20 @@ void Client::Impl::launch(Request&& request, inflight::Completion&& completion, 
   if (!url) {
     if (writer && !writer_taken) writer->state()->end();  // its writes would wait for nothing
     shards.front()->deliver(std::move(completion), url.error());
-    return;
+    return {};
   }
   Shard& shard = shard_for(**url);
   auto cancellation = request.cancellation();
   // One block per request, reused by this thread (recycling_allocator.hpp).
   auto ex = std::allocate_shared<Exchange>(inflight::RecyclingAllocator<Exchange>(), shard.executor(),
                                            shard.completions(), std::move(request), std::move(*url),
-                                           Clock::now() + timeout, wait_for_ready, std::move(completion));
-  if (slot.is_connected() || cancellation) {
+                                           deadline, wait_for_ready, std::move(completion));
+  follow::Hop hop;
+  if (observer) {
+    ex->observe_head(std::move(observer));
+    if (options.on_event) hop.emit = [&shard](const Event& e) { shard.emit(e); };
+  }
+  if (slot.is_connected() || cancellation || cancellable) {
     // Cancels arrive from a handler of their own on the shard, never inside
     // an engine operation. The Cancellation's registration ends when the
     // exchange completes; the slot is cleared only when the caller's
@@ -269,11 +296,13 @@ void Client::Impl::launch(Request&& request, inflight::Completion&& completion, 
     // stay harmless then (Shard::canceller).
     auto cancel = shard.canceller(ex);
     if (slot.is_connected()) slot.assign([cancel](asio::cancellation_type) { cancel(); });
+    if (cancellable) hop.cancel = cancel;
     if (cancellation) ex->hold(cancellation->on_cancel(std::move(cancel)));
   }
   if (!shard.submit(ex)) {
     ex->complete_off_shard(Error(errc::client_shut_down, ex->describe() + ": the client was shut down"));
   }
+  return hop;
 }
 
 Result<Response> Client::send(Request request) {

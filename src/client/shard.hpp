@@ -102,6 +102,9 @@ class Shard {
   void join();
   void add_counters(Counters& sum) const;
   std::string dump();
+  /// Delivers `e` to Options::on_event from a handler of its own (this
+  /// shard's thread only; the redirect layer's events go through here).
+  void emit(const Event& e);
 
  private:
   struct PlacedPool {
@@ -112,7 +115,6 @@ class Shard {
   void abort(Exchange& ex, errc code);
   void reap_later();
   PlacedPool& origin_pool(const Url& url);
-  void emit(const Event& e);
 
   const Options& options_;
   std::shared_ptr<net::TlsContext> tls_;

@@ -191,6 +191,9 @@ class H1Connection final : public conn::Connection, public std::enable_shared_fr
       return;
     }
     if (parser_->is_header_done()) {
+      if (current_->head_observed() && !current_->response_started())
+        current_->note_response_head(static_cast<int>(parser_->get().result_int()),
+                                     parser_->get()[http::field::content_encoding]);
       current_->mark_response_started(static_cast<int>(parser_->get().result_int()));
       current_->note_body_progress();  // bytes after the header: body or its framing
       if (!stream_body_out()) return;

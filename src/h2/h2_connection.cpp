@@ -135,7 +135,7 @@ class H2Connection final : public conn::Connection,
       nghttp2_submit_rst_stream(session_.get(), NGHTTP2_FLAG_NONE, frame->hd.stream_id, NGHTTP2_NO_ERROR);
     switch (frame->hd.type) {
       case NGHTTP2_HEADERS:
-        if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->headers_complete = true;
+        if (StreamState* st = find(frame->hd.stream_id); st && st->response_started) st->end_headers();
         health_.on_headers_or_data();
         break;
       case NGHTTP2_DATA: health_.on_headers_or_data(); break;

@@ -48,6 +48,13 @@ int StreamState::take_header(std::string_view name, std::string_view value, cons
   return 0;
 }
 
+void StreamState::end_headers() {
+  if (headers_complete) return;
+  headers_complete = true;
+  if (ex && ex->head_observed())
+    ex->note_response_head(response.status(), response.headers().value_or("content-encoding", ""));
+}
+
 bool StreamState::take_data(std::string_view chunk_in, const Options& options) {
   ex->note_body_progress();
   if (ex->request().body_sink()) {

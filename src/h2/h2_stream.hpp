@@ -46,6 +46,9 @@ struct StreamState {
   /// NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE to reset the stream (the header
   /// list passed max_header_list_size). Precondition: ex is set.
   int take_header(std::string_view name, std::string_view value, const Options& options);
+  /// The final response's header block ended (later ones are trailers);
+  /// tells the exchange's head observer, if any.
+  void end_headers();
   /// A chunk of the response body: to the sink, or into the response.
   /// False when the stream must be reset (over max_response_body, or the
   /// caller's sink threw); local_error says which. Precondition: ex is set.

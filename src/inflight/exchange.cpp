@@ -100,7 +100,7 @@ bool Exchange::pull_body_chunk(std::string& chunk) {
 }
 
 bool Exchange::body_replayable() const noexcept {
-  if (body_read_) return false;
+  if (body_read_ && !request_.body_rewind()) return false;
   const auto& writer = request_.body_writer();
   return !writer || writer->state()->replayable();
 }

@@ -93,6 +93,10 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     carrier_ = carrier;
     response_started_ = false;
     held_body_.reset();  // a held answer that was retried is nobody's
+    if (body_read_ && request_.body_rewind()) {
+      request_.body_rewind()();  // a replayable source starts over
+      body_read_ = false;
+    }
   }
   /// The attempt just begun is not counted against max_attempts (a fast
   /// redial after a refused dial: retry::fast_redial_window).
@@ -146,6 +150,17 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
     if (on_body_idle_) arm_body_idle();
     if (request_.body_sink() && (status == 401 || status == 429 || status == 503)) held_body_.emplace();
     writer_response_started();
+  }
+  /// Told each attempt's final response status and Content-Encoding once
+  /// its header section is complete, before any body byte: the redirect
+  /// and decoding layer above the pool (src/follow) learns there what the
+  /// body sink's bytes will be. Set before the exchange is submitted.
+  using HeadObserver = std::function<void(int status, std::string_view content_encoding)>;
+  void observe_head(HeadObserver f) { head_observer_ = std::move(f); }
+  bool head_observed() const noexcept { return static_cast<bool>(head_observer_); }
+  /// Called by the transports (only when head_observed()), once per attempt.
+  void note_response_head(int status, std::string_view content_encoding) {
+    if (head_observer_) head_observer_(status, content_encoding);
   }
   /// A chunk of the response body, for a request with a body sink: to the
   /// sink, or held (see mark_response_started). A held body over
@@ -210,6 +225,7 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   void writer_response_started();
   void end_writer();
   std::function<void(Exchange&)> on_body_idle_;       // only with Request::body_idle_timeout
+  HeadObserver head_observer_;                        // only under a redirect policy or decompression
   std::optional<asio::steady_timer> body_idle_timer_;
   Clock::time_point last_body_byte_{};
   std::optional<Credential> credential_;

@@ -119,6 +119,7 @@ Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std
   const bool echo = ::access(echo_module, R_OK) == 0;
   std::ostringstream c;
   if (echo) c << "load_module " << echo_module << ";\n";
+  for (const auto& m : options.nginx_modules) c << "load_module " << m << ";\n";
   if (running_as_root()) c << "user root;\n";  // else workers run as nobody
   c << "worker_processes 1;\n"
     << "pid " << dir.file("nginx.pid") << ";\n"
@@ -143,7 +144,8 @@ Launch nginx_launch(const std::string& bin, const TempDir& dir, Transport t, std
     c << "    listen 127.0.0.1:" << port << " http2;\n";
   }
   c << "    root " << dir.file("htdocs") << ";\n"
-    << "    location = /204 { return 204; }\n";
+    << "    location = /204 { return 204; }\n"
+    << options.nginx_server_config;
   if (echo)
     c << "    location = /echo {\n"
       << "      client_max_body_size 4m;\n"
@@ -254,6 +256,7 @@ PeerStart start_peer(PeerKind kind, Transport transport, const PeerOptions& opti
   std::filesystem::create_directory(dir->path() / "htdocs");
   write_file(dir->path() / "htdocs" / "small.txt", small_file_body());
   write_file(dir->path() / "htdocs" / "big.bin", big_file_body());
+  for (const auto& [name, contents] : options.docroot_files) write_file(dir->path() / "htdocs" / name, contents);
   server::write_self_signed_certificate(dir->file("cert.pem"), dir->file("key.pem"));
 
   std::string why;

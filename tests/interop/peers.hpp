@@ -75,6 +75,12 @@ struct PeerOptions {
   /// TLS only, nginx only: require a client certificate issued by this CA
   /// (ssl_verify_client on). GET /whoami answers the verified subject.
   std::string client_ca_file;
+  /// nginx only: modules to load (paths), and directives added to its
+  /// server block (locations, gzip, brotli...).
+  std::vector<std::string> nginx_modules;
+  std::string nginx_server_config;
+  /// Extra files for the docroot: name, contents.
+  std::vector<std::pair<std::string, std::string>> docroot_files;
 };
 
 /// Starts `kind` speaking `transport` on a free loopback port; waits (at

@@ -37,6 +37,13 @@ TEST(Error, NewCodesAreAppendedWithFixedValues) {
   EXPECT_EQ(static_cast<int>(errc::proxy_auth_required), 30);
   EXPECT_EQ(static_cast<int>(errc::proxy_tunnel_refused), 31);
   EXPECT_EQ(static_cast<int>(errc::http2_required), 32);
+  EXPECT_EQ(static_cast<int>(errc::too_many_redirects), 33);
+  EXPECT_EQ(static_cast<int>(errc::redirect_loop), 34);
+  EXPECT_EQ(static_cast<int>(errc::content_decoding_failed), 35);
+  // A server's redirects or its encoding come out the same on every attempt.
+  EXPECT_FALSE(is_retryable(make_error_code(errc::too_many_redirects)));
+  EXPECT_FALSE(is_retryable(make_error_code(errc::redirect_loop)));
+  EXPECT_FALSE(is_retryable(make_error_code(errc::content_decoding_failed)));
   // A request that needs HTTP/2 fails the same way on every HTTP/1.1 connection.
   EXPECT_FALSE(is_retryable(make_error_code(errc::http2_required)));
   // An unreachable proxy is a failed dial like a refused connection; a
@@ -48,7 +55,7 @@ TEST(Error, NewCodesAreAppendedWithFixedValues) {
 }
 
 TEST(Error, EveryEnumeratorHasANameAndAMessage) {
-  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::http2_required); ++v) {
+  for (int v = static_cast<int>(errc::invalid_url); v <= static_cast<int>(errc::content_decoding_failed); ++v) {
     const auto e = static_cast<errc>(v);
     EXPECT_STRNE(to_string(e), "unknown") << v;
     EXPECT_EQ(make_error_code(e).message().find("unknown"), std::string::npos) << v;
