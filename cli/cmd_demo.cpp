@@ -17,6 +17,7 @@
 #include "demo/timeline.hpp"
 
 #include <rebound/election/leader_elector.hpp>
+#include <rebound/endpoint_group.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json.hpp>
