@@ -86,8 +86,8 @@ TEST(CliEndpoints, WatchNamesTheServingEndpointAndKeepsPollingThroughTheSurvivor
   ASSERT_TRUE(summary.contains("endpoints")) << run.out;
   const auto& eps = summary.at("endpoints").as_array();
   ASSERT_EQ(eps.size(), 2u);
-  EXPECT_GT(eps[0].as_object().at("served").as_uint64(), 0u);
-  EXPECT_GT(eps[1].as_object().at("served").as_uint64(), eps[0].as_object().at("served").as_uint64())
+  EXPECT_GT(eps[0].as_object().at("served").to_number<std::uint64_t>(), 0u);
+  EXPECT_GT(eps[1].as_object().at("served").to_number<std::uint64_t>(), eps[0].as_object().at("served").to_number<std::uint64_t>())
       << "the survivor served every poll after the kill";
   EXPECT_GE(eps[0].as_object().at("outages").as_array().size(), 1u);
   EXPECT_EQ(summary.at("failed").as_int64(), 0);
@@ -113,13 +113,13 @@ TEST(CliEndpoints, BenchCountsRequestsPerEndpointInJson) {
                                  " /status/200");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const auto o = boost::json::parse(r.out).as_object();
-  EXPECT_EQ(o.at("succeeded").as_uint64(), 300u);
+  EXPECT_EQ(o.at("succeeded").to_number<std::uint64_t>(), 300u);
   const auto& eps = o.at("endpoints").as_array();
   ASSERT_EQ(eps.size(), 3u);
   std::uint64_t sum = 0;
   for (const auto& e : eps) {
-    EXPECT_GE(e.as_object().at("served").as_uint64(), 50u) << r.out;  // each takes its turn
-    sum += e.as_object().at("served").as_uint64();
+    EXPECT_GE(e.as_object().at("served").to_number<std::uint64_t>(), 50u) << r.out;  // each takes its turn
+    sum += e.as_object().at("served").to_number<std::uint64_t>();
   }
   EXPECT_EQ(sum, 300u);
   EXPECT_EQ(eps[0].as_object().at("endpoint").as_string(), s1.url());
