@@ -9,11 +9,15 @@
 // leader has renewed on the restarted server), never a fixed time, except
 // the outages themselves. With --leases-file the server's own record (its
 // leases and holder history, see lease_store.hpp) is kept for inspection.
+// With --backend etcd the story runs on an etcd cluster (demo/etcd_demo.hpp).
 #include "child_process.hpp"
 #include "common.hpp"
+#include "demo/candidate.hpp"
+#include "demo/etcd_demo.hpp"
 #include "demo/timeline.hpp"
 
 #include <rebound/election/leader_elector.hpp>
+#include <rebound/endpoint_group.hpp>
 #include <rebound/server/server.hpp>
 
 #include <boost/json.hpp>
@@ -29,6 +33,7 @@ namespace rebound::cli {
 namespace {
 
 using namespace std::chrono_literals;
+using demo::Candidate;
 using demo::Mark;
 using demo::Timeline;
 
@@ -38,6 +43,8 @@ struct DemoFlags {
   int kills = 3;
   bool verbose = false;
   std::string leases_file;  ///< empty: a file in the temporary directory
+  std::string backend = "lease";
+  std::string endpoints;  ///< etcd: URL,URL,... of a running cluster
 };
 
 // Short timings so the story fits in well under a minute. Jitter is off so
@@ -79,92 +86,6 @@ class LeaseServer {
   Timeline& tl_;
   std::optional<process::ChildProcess> child_;
   std::string url_;
-};
-
-// Follows one candidate: its events into the timeline, leadership state for the verdict.
-struct Candidate {
-  Candidate(std::string n, bool verbose) : name(std::move(n)), verbose_(verbose) {}
-  std::string name;
-  bool verbose_ = false;
-  std::mutex mutex;
-  std::condition_variable changed;
-  bool leading = false;
-  int acquisitions = 0, losses = 0, renewals = 0, failures = 0, found_held = 0;
-  std::vector<std::pair<double, double>> terms;  // [start, end) of each leadership term
-  std::optional<double> last_renewal;
-
-  void on_event(Timeline& tl, const lease::ElectionEvent& e) {
-    using K = lease::ElectionEventKind;
-    // Failures show their kind; the full message (with request and
-    // connection) is one --verbose away.
-    const std::string detail = e.error_kind.empty() ? e.message
-                               : verbose_   ? e.error_kind + ": " + e.message
-                                            : e.error_kind;
-    Mark mark = Mark::info;
-    {
-      std::lock_guard lock(mutex);
-      switch (e.kind) {
-        case K::acquired:
-          ++acquisitions;
-          leading = true;
-          terms.push_back({tl.now(), -1});
-          last_renewal = tl.now();
-          mark = Mark::leading;
-          break;
-        case K::renewed:
-          ++renewals;
-          last_renewal = tl.now();
-          mark = Mark::good;
-          break;
-        case K::failed:
-        case K::conflict:
-        case K::release_failed:
-          ++failures;
-          mark = Mark::bad;
-          break;
-        case K::lost:
-          ++losses;
-          [[fallthrough]];
-        case K::released:
-        case K::stopped:
-          if (leading) {
-            leading = false;
-            terms.back().second = tl.now();
-            mark = Mark::stepped_down;
-          }
-          break;
-        case K::held_by_other:
-          ++found_held;
-          break;
-        case K::new_leader:
-          break;
-      }
-    }
-    changed.notify_all();
-    std::string text = detail;
-    if (!e.holder.empty() && e.kind != K::failed) text = "holder " + e.holder + (text.empty() ? "" : "; " + text);
-    if (e.took.count() > 0) text += " (" + std::to_string(e.took.count()) + " ms)";
-    tl.add(name, lease::to_string(e.kind), text, mark);
-  }
-
-  bool wait_leading(bool want, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, limit, [&] { return leading == want; });
-  }
-  int renewals_so_far() {
-    std::lock_guard lock(mutex);
-    return renewals;
-  }
-  /// Until `n` more renewals than `since` have come (false: not within `limit`).
-  bool wait_renewals(int since, int n, std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, limit, [&] { return renewals >= since + n; });
-  }
-  /// Until this candidate has found the lease held by another.
-  bool wait_found_held(std::chrono::milliseconds limit) {
-    std::unique_lock lock(mutex);
-    return changed.wait_for(lock, limit, [&] { return found_held > 0; });
-  }
 };
 
 lease::LeaderElectionConfig candidate_config(const LeaseServer& server, Candidate& c, Timeline& tl, bool verbose) {
@@ -313,12 +234,27 @@ void add_demo(CLI::App& root) {
       "demo", "Replay the incident: leader election while the API server is killed and restarted (about 15 s)");
   app->add_flag("--json", flags->json, "Print the timeline and verdict as one JSON object");
   app->add_option("--svg", flags->svg, "Draw the timeline into this SVG file");
-  app->add_option("--kills", flags->kills, "SIGKILL restarts of the server")->capture_default_str()->check(CLI::Range(1, 10));
+  app->add_option("--kills", flags->kills, "SIGKILL restarts of the server (etcd: of the member the leader talks to)")->capture_default_str()->check(CLI::Range(1, 10));
   app->add_flag("-v,--verbose", flags->verbose, "Also show every renewal and dial failure");
   app->add_option("--leases-file", flags->leases_file,
                   "Keep the Lease server's store here and leave it after the demo: the leases and the holder "
                   "history the server itself recorded (default: a temporary file, removed)");
-  app->callback([flags] { throw CLI::RuntimeError(run(*flags)); });
+  app->add_option("--backend", flags->backend,
+                  "lease: a Lease API server (rebound serve) on this machine; etcd: a 3-member etcd cluster, "
+                  "the way past one machine (needs Debian's etcd-server, or --endpoints)")
+      ->check(CLI::IsMember({"lease", "etcd"}))
+      ->capture_default_str();
+  app->add_option("--endpoints", flags->endpoints,
+                  "--backend etcd: client URLs of a running cluster (URL,URL,...) instead of starting one; its "
+                  "members are not killed");
+  app->callback([flags] {
+    if (flags->backend != "etcd") {
+      if (!flags->endpoints.empty()) throw CLI::ValidationError("--endpoints", "only with --backend etcd");
+      throw CLI::RuntimeError(run(*flags));
+    }
+    demo::EtcdDemoFlags e{flags->json, flags->svg, flags->kills, flags->verbose, split_endpoint_list(flags->endpoints)};
+    throw CLI::RuntimeError(demo::run_etcd_demo(e));
+  });
 }
 
 }  // namespace rebound::cli

@@ -1,8 +1,16 @@
 // `rebound watch URL`: polls like a leader-election loop, one request per
 // interval, and prints one line (or JSON object) per request, then a summary
-// of outages (runs of failures) and recoveries.
+// of outages (runs of failures) and recoveries. Given several endpoints of
+// one service (endpoints/endpoint_args.hpp) it polls through an
+// EndpointGroup: each line names the endpoint that served the poll and the
+// ones it moved off; endpoints going down and up are reported as they
+// happen and in the summary, and the service is down only while no
+// endpoint answers.
 #include "common.hpp"
 #include "demo/timeline.hpp"
+#include "endpoints/endpoint_args.hpp"
+#include "endpoints/endpoint_log.hpp"
+#include "endpoints/endpoint_report.hpp"
 
 #include <boost/json.hpp>
 
@@ -16,7 +24,7 @@ namespace rebound::cli {
 namespace {
 
 struct WatchFlags {
-  std::string url;
+  std::vector<std::string> urls;
   std::string interval = "200ms";
   std::string duration = "0s";
   bool json = false;
@@ -33,6 +41,10 @@ struct Sample {
   std::uint64_t conn = 0;
   bool reused = false;
   int attempts = 0;
+  // Several endpoints only:
+  std::string endpoint;  // the one that served the poll
+  std::size_t index = 0;
+  std::vector<EndpointLog::Move> moves;  // attempts that failed on the way
 };
 
 std::int64_t epoch_ms() {
@@ -42,7 +54,7 @@ std::int64_t epoch_ms() {
 
 volatile std::sig_atomic_t interrupted = 0;
 
-void print_sample(const Sample& s, bool json) {
+void print_sample(const Sample& s, bool json, bool several) {
   if (json) {
     boost::json::object o;
     o["start_ms"] = s.start_ms;
@@ -53,6 +65,13 @@ void print_sample(const Sample& s, bool json) {
     o["conn"] = s.conn ? boost::json::value(s.conn) : boost::json::value(nullptr);
     o["reused"] = s.reused;
     o["attempts"] = s.attempts;
+    if (several) {
+      o["endpoint"] = s.endpoint.empty() ? boost::json::value(nullptr) : boost::json::value(s.endpoint);
+      if (!s.endpoint.empty()) o["endpoint_index"] = s.index;
+      boost::json::array moved;
+      for (const auto& m : s.moves) moved.push_back(boost::json::object{{"endpoint", m.endpoint}, {"error", m.error}});
+      o["moved_from"] = std::move(moved);
+    }
     std::cout << boost::json::serialize(o) << std::endl;
     return;
   }
@@ -62,10 +81,11 @@ void print_sample(const Sample& s, bool json) {
   std::cout << std::put_time(&tm, "%H:%M:%S") << "." << std::setw(3) << std::setfill('0') << s.start_ms % 1000
             << std::setfill(' ') << "  " << std::setw(5) << (s.end_ms - s.start_ms) << " ms  ";
   if (s.ok)
-    std::cout << "ok " << s.status << "  conn #" << s.conn << (s.reused ? " reused" : " new") << "  attempts "
-              << s.attempts;
+    std::cout << "ok " << s.status << (several && !s.endpoint.empty() ? "  via " + s.endpoint : "") << "  conn #"
+              << s.conn << (s.reused ? " reused" : " new") << "  attempts " << s.attempts;
   else
     std::cout << "FAIL " << s.error << "  attempts " << s.attempts << "  (" << s.message << ")";
+  for (const auto& m : s.moves) std::cout << "  [moved off " << m.endpoint << ": " << m.error << "]";
   std::cout << std::endl;
 }
 
@@ -74,13 +94,86 @@ struct Outage {
   int failures;
 };
 
+// One endpoint: the Client alone. Several: an EndpointGroup over them
+// that sees the Client's events (a GOAWAY or a failed dial skips an
+// endpoint before a poll fails on it) and reports to an EndpointLog.
+class Poller {
+ public:
+  Poller(Options options, const EndpointArgs& args, const ClientSetup& setup)
+      : url_(args.several() ? args.path : setup.url(args.single)) {
+    if (args.several()) {
+      log_ = std::make_unique<EndpointLog>(args.endpoints);
+      options.on_event = observer_.hook(std::move(options.on_event));
+    }
+    const auto request_timeout = options.request_timeout;  // --timeout: each poll's limit, moves included
+    client_.emplace(std::move(options));
+    if (!args.several()) return;
+    EndpointGroupOptions go;
+    go.request_timeout = request_timeout;
+    go.on_event = [log = log_.get()](const EndpointEvent& e) { log->on_event(e); };
+    group_ = std::make_unique<EndpointGroup>(*client_, args.endpoints, std::move(go));
+    observer_.attach(group_.get());
+  }
+  ~Poller() {
+    observer_.detach();
+    group_.reset();
+  }
+
+  void poll(Sample& s) {
+    if (!group_) {
+      auto res = client_->get(url_);
+      if (res) record(s, *res);
+      else record(s, res.error());
+      return;
+    }
+    auto res = group_->send(Request::get(url_));
+    if (res) {
+      record(s, res->response);
+      s.attempts = res->endpoints_tried;
+      s.endpoint = res->endpoint;
+      s.index = res->index;
+    } else {
+      record(s, res.error());
+    }
+    s.moves = log_->take_moves();
+  }
+
+  const std::string& url() const { return url_; }
+  Client& client() { return *client_; }
+  EndpointLog* log() { return log_.get(); }
+
+ private:
+  static void record(Sample& s, const Response& r) {
+    s.ok = r.status() < 500;
+    s.status = r.status();
+    s.conn = r.connection_id();
+    s.reused = r.reused_connection();
+    s.attempts = r.attempts();
+    if (!s.ok) s.error = "http_" + std::to_string(s.status);
+  }
+  static void record(Sample& s, const Error& e) {
+    s.error = error_kind(e.code());
+    s.message = e.message();
+    s.attempts = e.attempts();
+  }
+
+  std::string url_;
+  GroupObserver observer_;
+  std::unique_ptr<EndpointLog> log_;
+  std::optional<Client> client_;
+  std::unique_ptr<EndpointGroup> group_;
+};
+
 int run(const WatchFlags& f) {
   ClientSetup setup = f.client.setup();
   Options options = std::move(setup.options);
-  const std::string url = setup.url(f.url);
+  const EndpointArgs args = parse_endpoint_args(f.urls);
+  const bool several = args.several();
   const auto interval = duration_or_throw("--interval", f.interval);
   const auto duration = duration_or_throw("--duration", f.duration);
-  Client client(std::move(options));
+  Poller poller(std::move(options), args, setup);
+  const std::string url = poller.url();
+  Client& client = poller.client();
   std::signal(SIGINT, [](int) { interrupted = 1; });
   std::signal(SIGTERM, [](int) { interrupted = 1; });
 
@@ -93,21 +186,9 @@ int run(const WatchFlags& f) {
   while (!interrupted && (duration.count() == 0 || std::chrono::steady_clock::now() - began < duration)) {
     Sample s;
     s.start_ms = epoch_ms();
-    auto res = client.get(url);
+    poller.poll(s);
     s.end_ms = epoch_ms();
     ++total;
-    if (res) {
-      s.ok = res->status() < 500;
-      s.status = res->status();
-      s.conn = res->connection_id();
-      s.reused = res->reused_connection();
-      s.attempts = res->attempts();
-      if (!s.ok) s.error = "http_" + std::to_string(s.status);
-    } else {
-      s.error = error_kind(res.error().code());
-      s.message = res.error().message();
-      s.attempts = res.error().attempts();
-    }
     timeline.add(url, s.ok ? "ok" : "failed", s.ok ? std::to_string(s.status) : s.error,
                  s.ok ? demo::Mark::good : demo::Mark::bad);
     if (s.ok) {
@@ -125,7 +206,8 @@ int run(const WatchFlags& f) {
       current->last_failure_ms = s.end_ms;
       ++current->failures;
     }
-    print_sample(s, f.json);
+    print_sample(s, f.json, several);
+    if (several) print_endpoint_changes(std::cout, *poller.log(), poller.log()->take_changes(), f.json);
     next += interval;
     const auto now = std::chrono::steady_clock::now();
     if (next > now) std::this_thread::sleep_until(next);
@@ -160,10 +242,11 @@ int run(const WatchFlags& f) {
       list.push_back(std::move(j));
     }
     summary["outages"] = std::move(list);
+    if (several) summary["endpoints"] = endpoints_summary_json(*poller.log());
     std::cout << boost::json::serialize(summary) << std::endl;
   } else {
     std::cout << "--- " << total << " requests, " << ok << " ok, " << (total - ok) << " failed, " << outages.size()
-              << " outage(s)\n";
+              << " outage(s)" << (several ? " of the service (up while any endpoint answers)" : "") << "\n";
     for (const auto& o : outages) {
       std::cout << "outage: " << o.failures << " failed request(s) over "
                 << (o.last_failure_ms - o.first_failure_ms) << " ms; "
@@ -172,6 +255,7 @@ int run(const WatchFlags& f) {
                                    : std::string("not recovered"))
                 << "\n";
     }
+    if (several) print_endpoints_summary(std::cout, *poller.log());
   }
   return ok == total ? 0 : 1;
 }
@@ -181,7 +265,11 @@ int run(const WatchFlags& f) {
 void add_watch(CLI::App& root) {
   auto flags = std::make_shared<WatchFlags>();
   CLI::App* app = root.add_subcommand("watch", "Poll a URL like a leader-election loop and report outages and recoveries");
-  app->add_option("url", flags->url, "URL to poll (with --kubeconfig/--context: or a path on its server)")->required();
+  app->add_option("url", flags->urls,
+                  "URL to poll (with --kubeconfig/--context: or a path on its server); or several endpoints of one "
+                  "service, comma-separated or one per argument, then the path (URL,URL /health), each poll sent "
+                  "to a healthy one in turn")
+      ->required();
   add_duration(*app, "--interval", flags->interval, "Time between request starts");
   add_duration(*app, "--duration", flags->duration, "Stop after this long (0: until interrupted)");
   app->add_flag("--json", flags->json, "JSON Lines: one object per request, then a summary object");
