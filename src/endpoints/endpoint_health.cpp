@@ -50,6 +50,10 @@ Signal signal_of(const error_code& code) noexcept {
     case errc::callback_threw:
     case errc::proxy_auth_required:
     case errc::http2_required:
+    // The redirect and decoding layer's verdicts on an answer the endpoint gave.
+    case errc::too_many_redirects:
+    case errc::redirect_loop:
+    case errc::content_decoding_failed:
       return Signal::no_verdict;
   }
   return Signal::no_verdict;
