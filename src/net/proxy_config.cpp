@@ -6,6 +6,8 @@
 #include <boost/asio/ip/network_v6.hpp>
 #include <boost/url/parse.hpp>
 
+#include <openssl/evp.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
@@ -154,16 +156,12 @@ bool no_proxy_matches(std::string_view list, std::string_view host, std::uint16_
 
 std::string proxy_basic_authorization(const ProxyUrl& proxy) {
   if (proxy.user.empty() && proxy.password.empty()) return {};
-  static constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   const std::string in = proxy.user + ":" + proxy.password;
-  std::string out = "Basic ";
-  for (std::size_t i = 0; i < in.size(); i += 3) {
-    const std::size_t n = std::min<std::size_t>(3, in.size() - i);
-    std::uint32_t v = 0;
-    for (std::size_t k = 0; k < 3; ++k) v = (v << 8) | (k < n ? static_cast<unsigned char>(in[i + k]) : 0u);
-    for (std::size_t k = 0; k < 4; ++k) out += k <= n ? alphabet[(v >> (18 - 6 * k)) & 63] : '=';
-  }
-  return out;
+  std::string out(4 * ((in.size() + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return "Basic " + out;
 }
 
 ProxySelector::ProxySelector(const ProxyOptions& options, Getenv getenv) {
