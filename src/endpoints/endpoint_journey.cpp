@@ -32,6 +32,16 @@ bool Journey::untried_left() const {
   return std::any_of(tried_.begin(), tried_.end(), [](bool t) { return !t; });
 }
 
+retry::RequestFacts Journey::facts() const {
+  retry::RequestFacts f;
+  f.method = method_;
+  f.has_idempotency_key = has_idempotency_key_;
+  f.policy = policy_;
+  f.attempts_made = charged_ + 1;
+  f.max_attempts = limits_.max_attempts;
+  return f;
+}
+
 Journey::Next Journey::rest(std::chrono::milliseconds delay, std::string reason, Clock::time_point now) {
   // A rest that would end past the deadline ends the request now.
   if (now + delay >= deadline_) return {What::complete, {}, reason + "; the deadline leaves no time for another attempt"};
@@ -50,14 +60,9 @@ Journey::Next Journey::after_failure(const Error& e, Clock::time_point now, doub
     return {What::send_now, {}, std::string(e.reached() == progress::refused ? "refused unprocessed" : "never sent") +
                                     "; moved to another endpoint at once",
             true};
-  retry::RequestFacts facts;
-  facts.method = method_;
-  facts.has_idempotency_key = has_idempotency_key_;
-  facts.policy = policy_;
-  facts.attempts_made = charged_ + 1;
-  facts.max_attempts = limits_.max_attempts;
-  facts.refusals_before = refusals_;
-  const retry::Verdict v = retry::decide({e.code(), e.reached()}, facts);
+  retry::RequestFacts request = facts();
+  request.refusals_before = refusals_;
+  const retry::Verdict v = retry::decide({e.code(), e.reached()}, request);
   if (v.action == retry::Action::fail || v.action == retry::Action::retry_after_delay)
     return {What::complete, {}, std::string(v.reason)};
   // As the pool does for refused dials: attempts nothing processed are
@@ -80,13 +85,7 @@ Journey::Next Journey::after_failure(const Error& e, Clock::time_point now, doub
 Journey::Next Journey::after_answer(int status, std::optional<std::chrono::milliseconds> retry_after,
                                     Clock::time_point now) {
   if (!replayable_) return {What::complete, {}, "an answer"};
-  retry::RequestFacts facts;
-  facts.method = method_;
-  facts.has_idempotency_key = has_idempotency_key_;
-  facts.policy = policy_;
-  facts.attempts_made = charged_ + 1;
-  facts.max_attempts = limits_.max_attempts;
-  const retry::Verdict v = retry::decide_answer(status, retry_after, facts);
+  const retry::Verdict v = retry::decide_answer(status, retry_after, facts());
   if (v.action != retry::Action::retry_after_delay) return {What::complete, {}, std::string(v.reason)};
   ++charged_;
   if (!untried_left()) new_round();

@@ -9,6 +9,8 @@
 #include <rebound/error.hpp>
 #include <rebound/request.hpp>
 
+#include "retry/retry.hpp"
+
 #include <chrono>
 #include <optional>
 #include <string>
@@ -54,6 +56,8 @@ class Journey {
   const std::vector<std::size_t>& trail() const noexcept { return trail_; }
 
  private:
+  // The request as the retry table sees it now (refusals_before left 0).
+  retry::RequestFacts facts() const;
   bool untried_left() const;
   Next rest(std::chrono::milliseconds delay, std::string reason, Clock::time_point now);
 
