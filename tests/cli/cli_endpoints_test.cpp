@@ -3,6 +3,7 @@
 // serve` processes (one SIGKILLed mid-watch), embedded servers for bench,
 // and a real 3-member etcd cluster started by the demo itself.
 #include "child_process.hpp"
+#include "json_lines.hpp"
 #include "support/peer_skip.hpp"
 #include "support/run_shell.hpp"
 
@@ -22,18 +23,6 @@ using namespace std::chrono_literals;
 
 rebound::testing::ShellRun run_rebound_endpoints(const std::string& args) {
   return rebound::testing::run_shell(std::string(REBOUND_CLI_PATH) + " " + args + " 2>&1");
-}
-
-std::vector<boost::json::object> endpoint_json_lines(const std::string& text) {
-  std::vector<boost::json::object> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) lines.push_back(boost::json::parse(text.substr(start, end - start)).as_object());
-    start = end + 1;
-  }
-  return lines;
 }
 
 rebound::process::ChildProcess serve_endpoint() {
@@ -65,7 +54,7 @@ TEST(CliEndpoints, WatchNamesTheServingEndpointAndKeepsPollingThroughTheSurvivor
   bool moved_off_a = false, a_down = false;
   int polls = 0;
   boost::json::object summary;
-  for (const auto& line : endpoint_json_lines(run.out)) {
+  for (const auto& line : rebound::testing::json_lines(run.out)) {
     if (line.contains("summary")) {
       summary = line;
     } else if (line.contains("state")) {  // an endpoint went down or up

@@ -2,6 +2,7 @@
 // codes of each subcommand, against a real embedded server. The demo is
 // judged by its Lease server's own record, not by its verdict about itself.
 #include "support/run_shell.hpp"
+#include "json_lines.hpp"
 
 #include <rebound/lease_server/lease_store.hpp>
 #include <rebound/server/server.hpp>
@@ -20,18 +21,6 @@ namespace {
 // Runs `rebound ARGS` with stderr folded into stdout when `with_stderr`.
 rebound::testing::ShellRun run_rebound(const std::string& args, bool with_stderr = false) {
   return rebound::testing::run_shell(std::string(REBOUND_CLI_PATH) + " " + args + (with_stderr ? " 2>&1" : " 2>/dev/null"));
-}
-
-std::vector<boost::json::object> json_lines(const std::string& text) {
-  std::vector<boost::json::object> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    auto end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) lines.push_back(boost::json::parse(text.substr(start, end - start)).as_object());
-    start = end + 1;
-  }
-  return lines;
 }
 
 rebound::server::Server& tls_server() {
@@ -91,7 +80,7 @@ TEST(Cli, WatchJsonHasOneObjectPerRequestAndASummary) {
   const std::string svg = ::testing::TempDir() + "/watch.svg";
   auto r = run_rebound("watch -k " + s.url() + "/ --interval 50ms --duration 500ms --json --svg " + svg);
   EXPECT_EQ(r.exit_code, 0);
-  auto lines = json_lines(r.out);
+  auto lines = rebound::testing::json_lines(r.out);
   ASSERT_GE(lines.size(), 5u);
   for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
     const auto& o = lines[i];
